@@ -1,0 +1,211 @@
+"""TLSWrappedBuffer: the sans-I/O core that every backend implements.
+
+The public methods here hold the semantic rules of PEP 543 once for every
+backend: implicit handshake before the first read or write, ``b""`` forever
+after the peer's close_notify, no writes after ``shutdown()``, raw values
+turned into enums with unknown ones passed through.  A backend implements the
+``_``-prefixed hooks; they drive the C library over two ByteQueues:
+
+    receive_from_network(data) --> _incoming --> library reads (pull)
+    library writes (push)      --> _outgoing --> peek_outgoing / consume_outgoing
+
+``receive_from_network(b"")`` tells the buffer that the transport reached
+end of file (as in h11): a read that then finds no close_notify raises
+RaggedEOF, and a handshake that cannot finish raises RaggedEOF too.
+
+Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
+the same method again with the same arguments".
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING
+
+from ._bytequeue import ByteQueue
+from ._ciphers import CipherSuite
+from ._errors import TLSError
+from ._protocols import NextProtocol
+from ._versions import TLSVersion
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from ._context import ClientContext, ServerContext
+
+__all__ = ["TLSWrappedBuffer"]
+
+DEFAULT_READ_SIZE = 16384
+
+
+class TLSWrappedBuffer(abc.ABC):
+    """One TLS connection over in-memory buffers (no I/O of its own)."""
+
+    def __init__(
+        self, context: ClientContext | ServerContext, server_hostname: str | None
+    ) -> None:
+        self._context = context
+        self._server_hostname = server_hostname
+        self._incoming = ByteQueue()
+        self._outgoing = ByteQueue()
+        self._transport_eof = False
+        self._handshake_done = False
+        self._shutdown_sent = False
+        self._peer_closed = False
+
+    # -- identity -------------------------------------------------------
+
+    @property
+    def context(self) -> ClientContext | ServerContext:
+        return self._context
+
+    @property
+    def server_hostname(self) -> str | None:
+        """The name given to wrap_buffers (client), or the SNI the client sent (server)."""
+        return self._server_hostname
+
+    # -- the TLS state machine --------------------------------------------
+
+    def do_handshake(self) -> None:
+        """Run the handshake; raises WantReadError until it has the peer's messages."""
+        if self._handshake_done:
+            return
+        self._handshake()
+        self._handshake_done = True
+
+    def read(self, amt: int = DEFAULT_READ_SIZE) -> bytes:
+        """Up to ``amt`` bytes of application data; ``b""`` after close_notify."""
+        if amt < 0:
+            raise ValueError("amt must not be negative")
+        if self._peer_closed:
+            return b""
+        self.do_handshake()
+        if amt == 0:
+            return b""
+        data = self._read(amt)
+        if not data:
+            self._peer_closed = True
+        return data
+
+    def readinto(self, buffer: Buffer, amt: int | None = None) -> int:
+        """Read into ``buffer`` (up to ``amt`` bytes); 0 after close_notify."""
+        with memoryview(buffer) as view:
+            target = view.cast("B")
+            if amt is not None:
+                if amt < 0:
+                    raise ValueError("amt must not be negative")
+                target = target[:amt]
+            if self._peer_closed:
+                return 0
+            self.do_handshake()
+            if not len(target):
+                return 0
+            count = self._readinto(target)
+            if count == 0:
+                self._peer_closed = True
+            return count
+
+    def write(self, buf: Buffer) -> int:
+        """Encrypt application data; returns how many bytes were taken."""
+        if self._shutdown_sent:
+            raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
+        self.do_handshake()
+        with memoryview(buf) as view:
+            data = view.cast("B")
+            if not len(data):
+                return 0
+            return self._write(data)
+
+    def shutdown(self) -> None:
+        """Send close_notify (once); the peer's close_notify then reads as ``b""``."""
+        if self._shutdown_sent:
+            return
+        self._shutdown()
+        self._shutdown_sent = True
+
+    # -- the network side -------------------------------------------------
+
+    def receive_from_network(self, data: Buffer) -> None:
+        """Bytes that arrived from the peer; ``b""`` means the transport's end of file."""
+        with memoryview(data) as view:
+            if not view.nbytes:
+                self._transport_eof = True
+                return
+            if self._transport_eof:
+                raise TLSError("bytes received after the transport's end of file")
+            self._receive(view)
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        """Up to ``amt`` bytes waiting to go to the peer, left in place."""
+        self._flush_library_output()
+        return self._outgoing.peek(amt)
+
+    def consume_outgoing(self, amt: int) -> None:
+        """Mark ``amt`` bytes from peek_outgoing as sent."""
+        if amt < 0 or amt > len(self._outgoing):
+            raise ValueError(f"cannot consume {amt} bytes: {len(self._outgoing)} are buffered")
+        self._outgoing.consume(amt)
+
+    def incoming_bytes_buffered(self) -> int:
+        return len(self._incoming)
+
+    def outgoing_bytes_buffered(self) -> int:
+        self._flush_library_output()
+        return len(self._outgoing)
+
+    # -- what was negotiated ----------------------------------------------
+
+    def cipher(self) -> CipherSuite | int | None:
+        number = self._cipher_number() if self._handshake_done else None
+        return None if number is None else CipherSuite.from_number(number)
+
+    def negotiated_protocol(self) -> NextProtocol | bytes | None:
+        raw = self._negotiated_protocol() if self._handshake_done else None
+        return None if not raw else NextProtocol.from_bytes(raw)
+
+    @property
+    def negotiated_tls_version(self) -> TLSVersion | int | None:
+        number = self._tls_version_number() if self._handshake_done else None
+        return None if number is None else TLSVersion.from_wire(number)
+
+    def getpeercert(self) -> list[bytes] | None:
+        """The peer's chain as DER, leaf first; None before the handshake or without one."""
+        if not self._handshake_done:
+            return None
+        return self._peer_chain()
+
+    # -- hooks for backends -------------------------------------------------
+
+    def _receive(self, data: memoryview) -> None:
+        self._incoming.append(data)
+
+    def _flush_library_output(self) -> None:
+        """Move bytes the library holds into ``_outgoing`` (only for libraries that keep their own)."""
+
+    @abc.abstractmethod
+    def _handshake(self) -> None: ...
+
+    @abc.abstractmethod
+    def _read(self, amt: int) -> bytes:
+        """Up to ``amt`` bytes (>0); ``b""`` on close_notify; WantReadError / RaggedEOF."""
+
+    @abc.abstractmethod
+    def _readinto(self, target: memoryview) -> int: ...
+
+    @abc.abstractmethod
+    def _write(self, data: memoryview) -> int: ...
+
+    @abc.abstractmethod
+    def _shutdown(self) -> None: ...
+
+    @abc.abstractmethod
+    def _cipher_number(self) -> int | None: ...
+
+    @abc.abstractmethod
+    def _negotiated_protocol(self) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def _tls_version_number(self) -> int | None: ...
+
+    @abc.abstractmethod
+    def _peer_chain(self) -> list[bytes] | None: ...

@@ -1,0 +1,148 @@
+"""TLSConfiguration: an immutable, validated description of a TLS endpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite
+from ._credentials import Certificate, PrivateKey, TrustStore
+from ._errors import ConfigurationError
+from ._protocols import NextProtocol
+from ._versions import TLSVersion
+
+if TYPE_CHECKING:
+    from ._buffer import TLSWrappedBuffer
+
+__all__ = ["SNICallback", "TLSConfiguration"]
+
+CertificateChain = tuple[tuple[Certificate, ...], PrivateKey]
+# sni_callback(buffer, server_name, configuration) -> a configuration to use
+# instead (its certificate_chain, trust_store and inner_protocols take effect)
+# or None to go on with the current one.  Raising aborts the handshake.
+SNICallback = Callable[
+    ["TLSWrappedBuffer", Optional[str], "TLSConfiguration"], Optional["TLSConfiguration"]
+]
+
+
+def _tuple_of_ciphers(value: Iterable[Any]) -> tuple[CipherSuite | int, ...]:
+    if isinstance(value, (str, bytes)):
+        raise ConfigurationError(
+            "ciphers must be a sequence of CipherSuite members or IANA numbers, not a string"
+        )
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ConfigurationError(
+            f"ciphers must be a sequence of CipherSuite members, not {type(value).__name__}"
+        ) from None
+    result: list[CipherSuite | int] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 0xFFFF:
+            raise ConfigurationError(f"ciphers: {item!r} is not a CipherSuite or IANA number (0..0xFFFF)")
+        result.append(CipherSuite.from_number(int(item)))
+    if not result:
+        raise ConfigurationError("ciphers is empty: no connection could ever be made")
+    return tuple(result)
+
+
+def _tuple_of_protocols(value: Iterable[Any]) -> tuple[NextProtocol | bytes, ...]:
+    if isinstance(value, (str, bytes, NextProtocol)):
+        raise ConfigurationError(
+            "inner_protocols must be a sequence of protocols, e.g. (NextProtocol.H2, b'http/1.1')"
+        )
+    result: list[NextProtocol | bytes] = []
+    total = 0
+    for item in tuple(value):
+        if isinstance(item, NextProtocol):
+            raw = item.value
+        elif isinstance(item, (bytes, bytearray)):
+            raw = bytes(item)
+        else:
+            raise ConfigurationError(
+                f"inner_protocols: {item!r} is neither a NextProtocol nor bytes"
+            )
+        if not 1 <= len(raw) <= 255:
+            raise ConfigurationError(
+                f"inner_protocols: {raw!r} must be 1 to 255 bytes long (RFC 7301)"
+            )
+        total += 1 + len(raw)
+        result.append(NextProtocol.from_bytes(raw))
+    if total > 0xFFFF:
+        raise ConfigurationError("inner_protocols: the ALPN list exceeds 65535 bytes")
+    if len({p.value if isinstance(p, NextProtocol) else p for p in result}) != len(result):
+        raise ConfigurationError("inner_protocols lists a protocol twice")
+    return tuple(result)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TLSConfiguration:
+    """What a TLS client or server should do; immutable and hashable.
+
+    Values are checked here, so that a bad one is a ConfigurationError now
+    rather than a failure at handshake time.  ``update(**changes)`` returns a
+    new configuration.
+    """
+
+    validate_certificates: bool = True
+    certificate_chain: Optional[CertificateChain] = None
+    ciphers: tuple[Union[CipherSuite, int], ...] = DEFAULT_CIPHER_LIST
+    inner_protocols: tuple[Union[NextProtocol, bytes], ...] = ()
+    lowest_supported_version: TLSVersion = TLSVersion.TLSv1_2
+    highest_supported_version: TLSVersion = TLSVersion.MAXIMUM_SUPPORTED
+    trust_store: Optional[TrustStore] = None
+    sni_callback: Optional[SNICallback] = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # the dataclass is frozen; normalise in place once
+        if not isinstance(self.validate_certificates, bool):
+            raise ConfigurationError("validate_certificates must be True or False")
+        set_(self, "ciphers", _tuple_of_ciphers(self.ciphers))
+        set_(self, "inner_protocols", _tuple_of_protocols(self.inner_protocols))
+        self._check_chain()
+        for name in ("lowest_supported_version", "highest_supported_version"):
+            if not isinstance(getattr(self, name), TLSVersion):
+                raise ConfigurationError(f"{name} must be a TLSVersion, not {getattr(self, name)!r}")
+        low, high = self.lowest_supported_version, self.highest_supported_version
+        if low is TLSVersion.MAXIMUM_SUPPORTED or high is TLSVersion.MINIMUM_SUPPORTED:
+            raise ConfigurationError(
+                f"the version range {low.name}..{high.name} is upside down"
+            )
+        if low._rank() > high._rank():
+            raise ConfigurationError(
+                f"the version range is empty: lowest_supported_version {low.name} "
+                f"is above highest_supported_version {high.name}"
+            )
+        if self.trust_store is not None and not isinstance(self.trust_store, TrustStore):
+            raise ConfigurationError(
+                f"trust_store must be a TrustStore or None, not {type(self.trust_store).__name__}"
+            )
+        if self.sni_callback is not None and not callable(self.sni_callback):
+            raise ConfigurationError("sni_callback must be callable or None")
+
+    def _check_chain(self) -> None:
+        chain = self.certificate_chain
+        if chain is None:
+            return
+        usage = "certificate_chain must be ((leaf, *intermediates), private_key)"
+        if not isinstance(chain, tuple) or len(chain) != 2:
+            raise ConfigurationError(usage)
+        certificates, key = chain
+        if isinstance(certificates, Certificate):
+            certificates = (certificates,)
+        if not isinstance(certificates, (tuple, list)) or not certificates:
+            raise ConfigurationError(usage + ": the certificate tuple is empty or not a tuple")
+        for item in certificates:
+            if not isinstance(item, Certificate):
+                raise ConfigurationError(f"{usage}: {item!r} is not a Certificate")
+        if not isinstance(key, PrivateKey):
+            raise ConfigurationError(f"{usage}: {key!r} is not a PrivateKey")
+        object.__setattr__(self, "certificate_chain", (tuple(certificates), key))
+
+    def update(self, **changes: Any) -> TLSConfiguration:
+        """A new configuration with ``changes`` applied (validated again)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigurationError(f"unknown TLSConfiguration field(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,115 @@
+"""ClientContext and ServerContext: the base classes every backend's contexts derive from.
+
+``tlsapi.ClientContext(config)`` called on the base class itself builds the
+default backend's context, so an application can ignore backends entirely;
+``backend.client_context(config)`` picks one explicitly.
+"""
+
+from __future__ import annotations
+
+import abc
+import socket as _socket
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from ._config import TLSConfiguration
+from ._errors import ConfigurationError, InsecureConfigurationWarning
+from ._hostname import ServerName, parse_server_hostname
+
+if TYPE_CHECKING:
+    from ._buffer import TLSWrappedBuffer
+    from ._socket import TLSWrappedSocket
+
+__all__ = ["ClientContext", "ServerContext"]
+
+
+class _DefaultBackendDispatch(abc.ABCMeta):
+    """Calling the abstract base builds the default backend's concrete context."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is ClientContext or cls is ServerContext:
+            from ._registry import default_backend
+
+            backend = default_backend()
+            factory = backend.client_context if cls is ClientContext else backend.server_context
+            return factory(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+class _Context(metaclass=_DefaultBackendDispatch):
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        if not isinstance(configuration, TLSConfiguration):
+            raise ConfigurationError(
+                f"expected a TLSConfiguration, not {type(configuration).__name__}"
+            )
+        self._configuration = configuration
+
+    @property
+    def configuration(self) -> TLSConfiguration:
+        return self._configuration
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__qualname__}>"
+
+
+class ClientContext(_Context):
+    """Makes client-side TLS connections with one configuration."""
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        if not configuration.validate_certificates:
+            warnings.warn(
+                "certificate validation is off (validate_certificates=False): "
+                "this client trusts any server, including an attacker in the middle",
+                InsecureConfigurationWarning,
+                stacklevel=3,
+            )
+
+    def wrap_buffers(self, server_hostname: str | None) -> TLSWrappedBuffer:
+        """A new connection over memory buffers.
+
+        ``server_hostname`` is sent as SNI (for a DNS name) and the server's
+        certificate is checked against it (DNS name or IP address).  It may be
+        None only when validate_certificates is False.
+        """
+        if server_hostname is None:
+            if self._configuration.validate_certificates:
+                raise ConfigurationError(
+                    "server_hostname is required when certificates are validated: "
+                    "pass the name (or IP address) the certificate must match"
+                )
+            return self._wrap_buffers(None)
+        return self._wrap_buffers(parse_server_hostname(server_hostname))
+
+    def wrap_socket(self, socket: _socket.socket, server_hostname: str | None) -> TLSWrappedSocket:
+        """A TLS connection over a connected stream socket."""
+        from ._socket import TLSWrappedSocket
+
+        return TLSWrappedSocket(socket, self.wrap_buffers(server_hostname))
+
+    @abc.abstractmethod
+    def _wrap_buffers(self, server_name: ServerName | None) -> TLSWrappedBuffer: ...
+
+
+class ServerContext(_Context):
+    """Accepts server-side TLS connections with one configuration."""
+
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        if configuration.certificate_chain is None and configuration.sni_callback is None:
+            raise ConfigurationError(
+                "a server needs a certificate_chain (or an sni_callback that supplies one)"
+            )
+
+    def wrap_buffers(self) -> TLSWrappedBuffer:
+        """A new server-side connection over memory buffers."""
+        return self._wrap_buffers()
+
+    def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
+        """A TLS connection over an accepted stream socket."""
+        from ._socket import TLSWrappedSocket
+
+        return TLSWrappedSocket(socket, self.wrap_buffers())
+
+    @abc.abstractmethod
+    def _wrap_buffers(self) -> TLSWrappedBuffer: ...
