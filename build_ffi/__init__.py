@@ -1,0 +1,1 @@
+"""cffi builders for the native backends (one sub-package per backend)."""
