@@ -41,9 +41,7 @@ DEFAULT_READ_SIZE = 16384
 class TLSWrappedBuffer(abc.ABC):
     """One TLS connection over in-memory buffers (no I/O of its own)."""
 
-    def __init__(
-        self, context: ClientContext | ServerContext, server_hostname: str | None
-    ) -> None:
+    def __init__(self, context: ClientContext | ServerContext, server_hostname: str | None) -> None:
         self._context = context
         self._server_hostname = server_hostname
         self._incoming = ByteQueue()
@@ -129,7 +127,9 @@ class TLSWrappedBuffer(abc.ABC):
         """Bytes that arrived from the peer; ``b""`` means the transport's end of file."""
         with memoryview(data) as view:
             if not view.nbytes:
-                self._transport_eof = True
+                if not self._transport_eof:
+                    self._transport_eof = True
+                    self._receive_eof()
                 return
             if self._transport_eof:
                 raise TLSError("bytes received after the transport's end of file")
@@ -178,6 +178,9 @@ class TLSWrappedBuffer(abc.ABC):
 
     def _receive(self, data: memoryview) -> None:
         self._incoming.append(data)
+
+    def _receive_eof(self) -> None:
+        """The transport reached end of file (``_transport_eof`` is already set)."""
 
     def _flush_library_output(self) -> None:
         """Move bytes the library holds into ``_outgoing`` (only for libraries that keep their own)."""

@@ -40,7 +40,9 @@ def _tuple_of_ciphers(value: Iterable[Any]) -> tuple[CipherSuite | int, ...]:
     result: list[CipherSuite | int] = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 0xFFFF:
-            raise ConfigurationError(f"ciphers: {item!r} is not a CipherSuite or IANA number (0..0xFFFF)")
+            raise ConfigurationError(
+                f"ciphers: {item!r} is not a CipherSuite or IANA number (0..0xFFFF)"
+            )
         result.append(CipherSuite.from_number(int(item)))
     if not result:
         raise ConfigurationError("ciphers is empty: no connection could ever be made")
@@ -103,12 +105,12 @@ class TLSConfiguration:
         self._check_chain()
         for name in ("lowest_supported_version", "highest_supported_version"):
             if not isinstance(getattr(self, name), TLSVersion):
-                raise ConfigurationError(f"{name} must be a TLSVersion, not {getattr(self, name)!r}")
+                raise ConfigurationError(
+                    f"{name} must be a TLSVersion, not {getattr(self, name)!r}"
+                )
         low, high = self.lowest_supported_version, self.highest_supported_version
         if low is TLSVersion.MAXIMUM_SUPPORTED or high is TLSVersion.MINIMUM_SUPPORTED:
-            raise ConfigurationError(
-                f"the version range {low.name}..{high.name} is upside down"
-            )
+            raise ConfigurationError(f"the version range {low.name}..{high.name} is upside down")
         if low._rank() > high._rank():
             raise ConfigurationError(
                 f"the version range is empty: lowest_supported_version {low.name} "
@@ -144,5 +146,7 @@ class TLSConfiguration:
         """A new configuration with ``changes`` applied (validated again)."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise ConfigurationError(f"unknown TLSConfiguration field(s): {', '.join(sorted(unknown))}")
+            raise ConfigurationError(
+                f"unknown TLSConfiguration field(s): {', '.join(sorted(unknown))}"
+            )
         return dataclasses.replace(self, **changes)

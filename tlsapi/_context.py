@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 from ._config import TLSConfiguration
 from ._errors import ConfigurationError, InsecureConfigurationWarning
 from ._hostname import ServerName, parse_server_hostname
+from ._versions import TLSVersion
 
 if TYPE_CHECKING:
     from ._buffer import TLSWrappedBuffer
     from ._socket import TLSWrappedSocket
 
 __all__ = ["ClientContext", "ServerContext"]
+
+
+_LEGACY_VERSIONS = (TLSVersion.MINIMUM_SUPPORTED, TLSVersion.TLSv1, TLSVersion.TLSv1_1)
 
 
 class _DefaultBackendDispatch(abc.ABCMeta):
@@ -43,6 +47,13 @@ class _Context(metaclass=_DefaultBackendDispatch):
                 f"expected a TLSConfiguration, not {type(configuration).__name__}"
             )
         self._configuration = configuration
+        if configuration.lowest_supported_version in _LEGACY_VERSIONS:
+            warnings.warn(
+                f"lowest_supported_version={configuration.lowest_supported_version.name} allows "
+                "TLS 1.0/1.1, which are deprecated (RFC 8996) and weak",
+                InsecureConfigurationWarning,
+                stacklevel=4,
+            )
 
     @property
     def configuration(self) -> TLSConfiguration:

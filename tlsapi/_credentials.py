@@ -28,7 +28,9 @@ def _read_file(path: StrPath, what: str) -> bytes:
         with open(path, "rb") as file:
             return file.read()
     except OSError as exc:
-        raise ConfigurationError(f"cannot read {what} file {os.fspath(path)!r}: {exc.strerror}") from exc
+        raise ConfigurationError(
+            f"cannot read {what} file {os.fspath(path)!r}: {exc.strerror}"
+        ) from exc
 
 
 def _as_bytes(data: object, what: str) -> bytes:
@@ -160,7 +162,9 @@ class PrivateKey:
         self._source = source
 
     @classmethod
-    def _parse(cls, data: bytes, password: Password | None, what: str, source: str | None) -> PrivateKey:
+    def _parse(
+        cls, data: bytes, password: Password | None, what: str, source: str | None
+    ) -> PrivateKey:
         if password is not None and not (
             isinstance(password, (bytes, bytearray, str)) or callable(password)
         ):
@@ -236,7 +240,9 @@ class PrivateKey:
             try:
                 password = password()
             except Exception as exc:
-                raise ConfigurationError(f"the private key's password callback raised {exc!r}") from exc
+                raise ConfigurationError(
+                    f"the private key's password callback raised {exc!r}"
+                ) from exc
         if isinstance(password, str):
             return password.encode("utf-8")
         if isinstance(password, (bytes, bytearray)):

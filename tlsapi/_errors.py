@@ -78,7 +78,7 @@ class CertificateError(TLSError, ssl.SSLCertVerificationError):
         library_message: str = "",
     ) -> None:
         super().__init__(message)
-        self.reason = reason  # type: ignore[assignment]  # ssl.SSLError.reason is a str
+        self.reason = reason  # a str enum, like ssl.SSLError.reason
         self.library_message = library_message
         self.verify_message = library_message or message
         self.verify_code = 0

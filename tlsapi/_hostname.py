@@ -50,10 +50,14 @@ def parse_server_hostname(value: object) -> ServerName:
     try:
         ascii_name = text.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise ConfigurationError(f"server_hostname {value!r} is not a valid host name: {exc}") from None
+        raise ConfigurationError(
+            f"server_hostname {value!r} is not a valid host name: {exc}"
+        ) from None
     for label in ascii_name.split("."):
         if not label or len(label) > 63 or label.startswith("-") or label.endswith("-"):
             raise ConfigurationError(f"server_hostname {value!r} is not a valid host name")
         if not all(ch.isalnum() or ch in "-_*" for ch in label):
-            raise ConfigurationError(f"server_hostname {value!r} contains characters not allowed in a host name")
+            raise ConfigurationError(
+                f"server_hostname {value!r} contains characters not allowed in a host name"
+            )
     return ServerName(ascii_name, None)

@@ -13,7 +13,7 @@ import re
 
 from ._errors import ConfigurationError
 
-__all__ = ["PemBlock", "check_der_sequence", "parse_pem", "looks_like_pem"]
+__all__ = ["PemBlock", "check_der_sequence", "looks_like_pem", "parse_pem"]
 
 _BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----",

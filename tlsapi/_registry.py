@@ -31,7 +31,7 @@ from ._errors import ConfigurationError
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 __all__ = [
     "BackendRecord",
@@ -137,7 +137,9 @@ def backend(name: str) -> Backend:
     record = records.get(name)
     if record is None:
         known = ", ".join(sorted(records)) or "none"
-        raise ConfigurationError(f"no tlsapi backend named {name!r} is installed (installed: {known})")
+        raise ConfigurationError(
+            f"no tlsapi backend named {name!r} is installed (installed: {known})"
+        )
     if not record.available or record.backend is None:
         raise ConfigurationError(f"the tlsapi backend {name!r} is unavailable: {record.why_not}")
     return record.backend
@@ -177,7 +179,9 @@ def load_user_configuration() -> tuple[dict[str, Any], list[Path]]:
         except FileNotFoundError:
             continue
         except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigurationError(f"cannot read the tlsapi configuration file {path}: {exc}") from exc
+            raise ConfigurationError(
+                f"cannot read the tlsapi configuration file {path}: {exc}"
+            ) from exc
         used.append(path)
         for table, values in data.items():
             if isinstance(values, dict) and isinstance(merged.get(table), dict):

@@ -1,0 +1,60 @@
+"""The stdlib backend: OpenSSL through the ``ssl`` module's SSLObject and MemoryBIO.
+
+It is the reference every native backend is measured against, and the
+fallback where no native backend is installed.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+from .._backend import Backend, Capability
+from ._context import StdlibClientContext, StdlibServerContext
+
+__all__ = ["load_backend"]
+
+# Python 3.13 added the chain accessors; before that only the leaf is available.
+HAS_FULL_CHAIN = hasattr(ssl.SSLObject, "get_unverified_chain")
+
+
+def load_backend() -> Backend:
+    capabilities = {
+        Capability.TLSv1_2,
+        Capability.CLIENT,
+        Capability.SERVER,
+        Capability.ALPN,
+        Capability.SNI_CALLBACK,
+        Capability.CLIENT_CERTIFICATES,
+        Capability.SYSTEM_TRUST,
+        Capability.CUSTOM_TRUST,
+        Capability.ENCRYPTED_KEYS,
+        Capability.CIPHER_SELECTION,
+        Capability.IP_ADDRESS_VALIDATION,
+        Capability.KEY_UPDATE,
+    }
+    if ssl.HAS_TLSv1_3:
+        capabilities.add(Capability.TLSv1_3)
+    if HAS_FULL_CHAIN:
+        capabilities.add(Capability.FULL_PEER_CHAIN)
+    paths = ssl.get_default_verify_paths()
+    trust = paths.cafile or paths.capath or paths.openssl_cafile or "OpenSSL's default paths"
+    return Backend(
+        name="stdlib",
+        client_context=StdlibClientContext,
+        server_context=StdlibServerContext,
+        library_version=ssl.OPENSSL_VERSION,
+        capabilities=frozenset(capabilities),
+        details={
+            "trust_source": f"OpenSSL default verify paths ({trust})",
+            "library": "OpenSSL via the Python ssl module",
+            "limitations": (
+                "TLS 1.3 cipher suites cannot be restricted (no ssl API); "
+                + (
+                    ""
+                    if HAS_FULL_CHAIN
+                    else "getpeercert() returns only the leaf before Python 3.13; "
+                )
+                + "ALPN protocol names must be ASCII"
+            ),
+        },
+    )

@@ -1,0 +1,134 @@
+"""StdlibBuffer: TLSWrappedBuffer over ssl.SSLObject and two MemoryBIOs.
+
+Incoming bytes go straight into the input MemoryBIO (so ``_incoming`` is
+unused); OpenSSL's output is drained from the output MemoryBIO into
+``_outgoing`` when the caller asks for it, because MemoryBIO cannot peek.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, cast
+
+from .._buffer import TLSWrappedBuffer
+from .._errors import TLSError
+from .._hostname import ServerName
+from ._ciphers import suite_number
+from ._context import TaggedSSLObject
+from ._errors import translate
+
+if TYPE_CHECKING:
+    from ._context import StdlibClientContext, StdlibServerContext
+
+__all__ = ["StdlibBuffer"]
+
+_WIRE_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+class StdlibBuffer(TLSWrappedBuffer):
+    def __init__(
+        self,
+        context: StdlibClientContext | StdlibServerContext,
+        ssl_context: ssl.SSLContext,
+        server_name: ServerName | None,
+        server_side: bool,
+    ) -> None:
+        super().__init__(context, server_name.name if server_name else None)
+        self._in_bio = ssl.MemoryBIO()
+        self._out_bio = ssl.MemoryBIO()
+        self._callback_error: BaseException | None = None
+        self._ssl: TaggedSSLObject = ssl_context.wrap_bio(  # type: ignore[assignment]
+            self._in_bio,
+            self._out_bio,
+            server_side=server_side,
+            server_hostname=server_name.name if server_name else None,
+        )
+        self._ssl.tlsapi_buffer = self
+
+    def _failed(self, exc: ssl.SSLError) -> TLSError:
+        """The one error path: an ssl exception (or a callback's) as a TLSError."""
+        callback_error, self._callback_error = self._callback_error, None
+        if callback_error is not None:
+            error = TLSError(f"the handshake was aborted: sni_callback raised {callback_error!r}")
+            error.__cause__ = callback_error
+            return error
+        return translate(exc)
+
+    # -- network side --------------------------------------------------------
+
+    def _receive(self, data: memoryview) -> None:
+        self._in_bio.write(data)
+
+    def _receive_eof(self) -> None:
+        self._in_bio.write_eof()
+
+    def _flush_library_output(self) -> None:
+        if self._out_bio.pending:
+            self._outgoing.append(self._out_bio.read())
+
+    def incoming_bytes_buffered(self) -> int:
+        return self._in_bio.pending
+
+    # -- TLS -------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        try:
+            self._ssl.do_handshake()
+        except ssl.SSLError as exc:
+            raise self._failed(exc) from exc
+
+    def _read(self, amt: int) -> bytes:
+        try:
+            return self._ssl.read(amt)
+        except ssl.SSLZeroReturnError:
+            return b""
+        except ssl.SSLError as exc:
+            raise self._failed(exc) from exc
+
+    def _readinto(self, target: memoryview) -> int:
+        try:
+            # With a buffer, read() returns a count (typeshed says bytes).
+            return cast(int, self._ssl.read(len(target), target))  # type: ignore[arg-type,unused-ignore]
+        except ssl.SSLZeroReturnError:
+            return 0
+        except ssl.SSLError as exc:
+            raise self._failed(exc) from exc
+
+    def _write(self, data: memoryview) -> int:
+        try:
+            return self._ssl.write(data)
+        except ssl.SSLError as exc:
+            raise self._failed(exc) from exc
+
+    def _shutdown(self) -> None:
+        try:
+            self._ssl.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # our close_notify is out; the peer's may come later
+        except ssl.SSLError as exc:
+            raise self._failed(exc) from exc
+
+    # -- negotiated values ------------------------------------------------------
+
+    def _cipher_number(self) -> int | None:
+        cipher = self._ssl.cipher()
+        return None if cipher is None else suite_number(cipher[0])
+
+    def _negotiated_protocol(self) -> bytes | None:
+        selected = self._ssl.selected_alpn_protocol()
+        return selected.encode("ascii") if selected else None
+
+    def _tls_version_number(self) -> int | None:
+        version = self._ssl.version()
+        return None if version is None else _WIRE_VERSIONS.get(version)
+
+    def _peer_chain(self) -> list[bytes] | None:
+        chain_getter = getattr(self._ssl, "get_unverified_chain", None)
+        if chain_getter is not None:  # Python 3.13+
+            chain = chain_getter()
+            if chain:
+                der = getattr(ssl, "ENCODING_DER", 1)  # _ssl.ENCODING_DER
+                return [cert.public_bytes(der) for cert in chain]
+            return None
+        leaf = self._ssl.getpeercert(binary_form=True)
+        return [leaf] if leaf else None

@@ -1,0 +1,226 @@
+"""The stdlib backend's contexts: a TLSConfiguration turned into an ssl.SSLContext."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from .._config import TLSConfiguration
+from .._context import ClientContext, ServerContext
+from .._credentials import PrivateKey
+from .._errors import ConfigurationError
+from .._hostname import ServerName
+from .._protocols import protocol_bytes
+from .._versions import TLSVersion
+from ._ciphers import openssl_cipher_string
+
+if TYPE_CHECKING:
+    from .._credentials import Certificate
+    from ._buffer import StdlibBuffer
+
+__all__ = ["StdlibClientContext", "StdlibServerContext"]
+
+_SSL_VERSIONS = {
+    TLSVersion.MINIMUM_SUPPORTED: ssl.TLSVersion.MINIMUM_SUPPORTED,
+    TLSVersion.TLSv1: ssl.TLSVersion.TLSv1,
+    TLSVersion.TLSv1_1: ssl.TLSVersion.TLSv1_1,
+    TLSVersion.TLSv1_2: ssl.TLSVersion.TLSv1_2,
+    TLSVersion.TLSv1_3: ssl.TLSVersion.TLSv1_3,
+    TLSVersion.MAXIMUM_SUPPORTED: ssl.TLSVersion.MAXIMUM_SUPPORTED,
+}
+
+
+@contextlib.contextmanager
+def _private_files(*contents: bytes) -> Iterator[list[str]]:
+    """Files holding ``contents`` in a private directory, removed afterwards.
+
+    ssl.SSLContext.load_cert_chain reads only from paths.  The directory is
+    mode 0700 and prefers a memory file system, so a key written here never
+    reaches a disk where one is available.
+    """
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="tlsapi-", dir=base) as directory:
+        paths = []
+        for index, data in enumerate(contents):
+            path = os.path.join(directory, f"{index}.pem")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            paths.append(path)
+        yield paths
+
+
+def _load_chain(context: ssl.SSLContext, chain: tuple[tuple[Certificate, ...], PrivateKey]) -> None:
+    certificates, key = chain
+    password = key.password_bytes()
+    pem_chain = b"".join(certificate.pem for certificate in certificates)
+    key_data = key.data if key.is_pem else _der_key_to_pem(key)
+    with _private_files(pem_chain, key_data) as (chain_path, key_path):
+        try:
+            context.load_cert_chain(chain_path, key_path, password=password)
+        except ssl.SSLError as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            if reason == "KEY_VALUES_MISMATCH":
+                message = "the private key does not match the certificate"
+            elif password is not None and reason in ("BAD_DECRYPT", "bad decrypt"):
+                message = "the password does not decrypt the private key"
+            else:
+                message = f"OpenSSL cannot use the certificate chain or key ({reason})"
+            raise ConfigurationError(message) from exc
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"OpenSSL cannot use the certificate chain or key: {exc}"
+            ) from exc
+
+
+def _der_key_to_pem(key: PrivateKey) -> bytes:
+    from .._pem import der_to_pem
+
+    label = "ENCRYPTED PRIVATE KEY" if key.is_encrypted else "PRIVATE KEY"
+    return der_to_pem(key.data, label)
+
+
+def _load_trust(context: ssl.SSLContext, config: TLSConfiguration, purpose: ssl.Purpose) -> None:
+    store = config.trust_store
+    if store is None or store.is_system:
+        context.load_default_certs(purpose)
+        return
+    try:
+        context.load_verify_locations(cadata=b"".join(store.certificates))
+    except ssl.SSLError as exc:
+        raise ConfigurationError(f"OpenSSL cannot load the trust store: {exc}") from exc
+
+
+class TaggedSSLObject(ssl.SSLObject):
+    """An SSLObject that knows its buffer, for the SNI callback."""
+
+    tlsapi_buffer: StdlibBuffer
+
+
+def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLContext:
+    """An ssl.SSLContext that does what ``config`` says (ConfigurationError if it cannot)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
+    context.sslobject_class = TaggedSSLObject
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
+    if server_side:
+        context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+
+    cipher_string, tls13_allowed = openssl_cipher_string(tuple(int(c) for c in config.ciphers))
+    lowest = _SSL_VERSIONS[config.lowest_supported_version]
+    highest = _SSL_VERSIONS[config.highest_supported_version]
+    if not tls13_allowed:
+        if config.lowest_supported_version is TLSVersion.TLSv1_3:
+            raise ConfigurationError(
+                "the cipher list holds no TLS 1.3 suite but TLS 1.3 is the only version allowed"
+            )
+        if highest in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.MAXIMUM_SUPPORTED):
+            highest = ssl.TLSVersion.TLSv1_2
+    if cipher_string is None:
+        # Only TLS 1.3 suites: TLS 1.2 has nothing it could negotiate.
+        if config.highest_supported_version not in (
+            TLSVersion.TLSv1_3,
+            TLSVersion.MAXIMUM_SUPPORTED,
+        ):
+            raise ConfigurationError(
+                "the cipher list holds only TLS 1.3 suites but TLS 1.3 is not in the version range"
+            )
+        lowest = ssl.TLSVersion.TLSv1_3
+    else:
+        try:
+            context.set_ciphers(cipher_string)
+        except ssl.SSLError:
+            raise ConfigurationError(
+                "none of the requested cipher suites can be used by OpenSSL "
+                f"{ssl.OPENSSL_VERSION_INFO[:3]} at its security level"
+            ) from None
+    try:
+        context.minimum_version = lowest
+        context.maximum_version = highest
+    except ValueError as exc:
+        raise ConfigurationError(f"OpenSSL cannot use that version range: {exc}") from exc
+
+    if config.inner_protocols:
+        try:
+            names = [protocol_bytes(p).decode("ascii") for p in config.inner_protocols]
+        except UnicodeDecodeError:
+            raise ConfigurationError(
+                "the stdlib backend supports only ASCII ALPN protocol names"
+            ) from None
+        context.set_alpn_protocols(names)
+
+    if config.certificate_chain is not None:
+        _load_chain(context, config.certificate_chain)
+
+    if server_side:
+        if config.trust_store is not None:
+            context.verify_mode = ssl.CERT_REQUIRED
+            _load_trust(context, config, ssl.Purpose.CLIENT_AUTH)
+    elif config.validate_certificates:
+        context.check_hostname = True
+        context.verify_mode = ssl.CERT_REQUIRED
+        _load_trust(context, config, ssl.Purpose.SERVER_AUTH)
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class StdlibClientContext(ClientContext):
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._ssl_context = build_ssl_context(configuration, server_side=False)
+
+    def _wrap_buffers(self, server_name: ServerName | None) -> StdlibBuffer:
+        from ._buffer import StdlibBuffer
+
+        return StdlibBuffer(self, self._ssl_context, server_name, server_side=False)
+
+
+class StdlibServerContext(ServerContext):
+    def __init__(self, configuration: TLSConfiguration) -> None:
+        super().__init__(configuration)
+        self._ssl_context = build_ssl_context(configuration, server_side=True)
+        # Contexts for configurations an sni_callback returned, built once each.
+        self._sni_contexts: dict[TLSConfiguration, ssl.SSLContext] = {}
+        self._sni_lock = threading.Lock()
+        self._ssl_context.sni_callback = self._on_server_name
+
+    def _context_for(self, config: TLSConfiguration) -> ssl.SSLContext:
+        with self._sni_lock:
+            context = self._sni_contexts.get(config)
+            if context is None:
+                context = build_ssl_context(config, server_side=True)
+                self._sni_contexts[config] = context
+            return context
+
+    def _on_server_name(
+        self, ssl_object: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext
+    ) -> int | None:
+        buffer = ssl_object.tlsapi_buffer  # type: ignore[attr-defined]
+        buffer._server_hostname = server_name
+        callback = self._configuration.sni_callback
+        if callback is None:
+            return None
+        try:
+            new_config = callback(buffer, server_name, self._configuration)
+            if new_config is not None:
+                if not isinstance(new_config, TLSConfiguration):
+                    raise ConfigurationError(
+                        f"sni_callback returned {type(new_config).__name__}, "
+                        "not a TLSConfiguration or None"
+                    )
+                ssl_object.context = self._context_for(new_config)
+        except BaseException as exc:  # reported by the handshake, chained
+            buffer._callback_error = exc
+            return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+        return None
+
+    def _wrap_buffers(self) -> StdlibBuffer:
+        from ._buffer import StdlibBuffer
+
+        return StdlibBuffer(self, self._ssl_context, None, server_side=True)
