@@ -1,0 +1,181 @@
+"""Shared helpers for the conformance suite: building contexts and connected pairs."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+from typing import Any, Union
+
+import pytest
+
+from ..._backend import Backend, Capability
+from ..._buffer import TLSWrappedBuffer
+from ..._config import TLSConfiguration
+from ..._context import ClientContext, ServerContext
+from ..._errors import (
+    ConfigurationError,
+    InsecureConfigurationWarning,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
+from ..._registry import backend as backend_named
+from ..pki import PKI
+from ..pump import handshake, handshake_outcome
+
+__all__ = [
+    "Outcome",
+    "Peers",
+    "assert_caused_by",
+    "assert_handshake_failure",
+    "lacks",
+]
+
+ClientSpec = Union[TLSConfiguration, ClientContext, None]
+ServerSpec = Union[TLSConfiguration, ServerContext, None]
+
+
+def lacks(backend: Backend, capability: Capability, *attempts: Callable[[], object]) -> bool:
+    """True when ``backend`` lacks ``capability``, after checking the contract for that case.
+
+    A backend without a capability must refuse a configuration that needs it
+    with ConfigurationError when the context is made: each of ``attempts``
+    (e.g. ``lambda: backend.server_context(config)``) must raise it.
+    """
+    if capability in backend.capabilities:
+        return False
+    for attempt in attempts:
+        with pytest.raises(ConfigurationError), warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureConfigurationWarning)
+            attempt()
+    return True
+
+
+def assert_caused_by(error: BaseException, original: BaseException) -> None:
+    """``original`` must be in ``error``'s __cause__/__context__ chain."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        if current is original:
+            return
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    raise AssertionError(f"{error!r} does not chain to {original!r} (chain: {seen!r})")
+
+
+def assert_tls_failure(error: BaseException | None, who: str) -> TLSError:
+    assert error is not None, f"the {who} finished the handshake; it should have failed"
+    assert isinstance(error, TLSError), f"the {who} raised {error!r}, not a TLSError"
+    assert not isinstance(error, (WantReadError, WantWriteError)), error
+    assert str(error), f"the {who}'s {type(error).__name__} has an empty message"
+    return error
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a handshake ended for each side (errors are None for a side that finished)."""
+
+    client_error: TLSError | None
+    server_error: TLSError | None
+    client: TLSWrappedBuffer
+    server: TLSWrappedBuffer
+
+
+def assert_handshake_failure(outcome: Outcome) -> tuple[TLSError, TLSError]:
+    """Both sides must have failed with a TLSError (after the alert was delivered)."""
+    return (
+        assert_tls_failure(outcome.client_error, "client"),
+        assert_tls_failure(outcome.server_error, "server"),
+    )
+
+
+class Peers:
+    """A client backend, a server backend and a PKI: makes contexts and connections.
+
+    Defaults: the client trusts ``pki``'s root; the server presents
+    ``pki.server_identity`` (localhost, 127.0.0.1, ::1).  Configuration
+    arguments may be a TLSConfiguration, a ready context, or None for the
+    default.
+    """
+
+    def __init__(self, client_backend: Backend, server_backend: Backend, pki: PKI) -> None:
+        self.client_backend = client_backend
+        self.server_backend = server_backend
+        self.pki = pki
+
+    @classmethod
+    def for_backend(cls, backend: Backend, pki: PKI) -> Peers:
+        """``backend`` on both sides; a side it cannot play is played by stdlib."""
+        client = backend if Capability.CLIENT in backend.capabilities else backend_named("stdlib")
+        server = backend if Capability.SERVER in backend.capabilities else backend_named("stdlib")
+        return cls(client, server, pki)
+
+    # -- contexts -------------------------------------------------------------
+
+    def client_config(self, **overrides: Any) -> TLSConfiguration:
+        return self.pki.client_config(**overrides)
+
+    def server_config(self, **overrides: Any) -> TLSConfiguration:
+        return self.pki.server_config(**overrides)
+
+    def client_context(self, config: ClientSpec = None, **overrides: Any) -> ClientContext:
+        if isinstance(config, ClientContext):
+            return config
+        config = config if config is not None else self.pki.client_config()
+        if overrides:
+            config = config.update(**overrides)
+        if not config.validate_certificates:
+            with pytest.warns(InsecureConfigurationWarning):
+                return self.client_backend.client_context(config)
+        return self.client_backend.client_context(config)
+
+    def server_context(self, config: ServerSpec = None, **overrides: Any) -> ServerContext:
+        if isinstance(config, ServerContext):
+            return config
+        config = config if config is not None else self.pki.server_config()
+        if overrides:
+            config = config.update(**overrides)
+        return self.server_backend.server_context(config)
+
+    # -- connections --------------------------------------------------------------
+
+    def pair(
+        self,
+        client: ClientSpec = None,
+        server: ServerSpec = None,
+        hostname: str | None = "localhost",
+    ) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+        """A client and a server buffer, not yet connected."""
+        client_buffer = self.client_context(client).wrap_buffers(hostname)
+        server_buffer = self.server_context(server).wrap_buffers()
+        return client_buffer, server_buffer
+
+    def connect(
+        self,
+        client: ClientSpec = None,
+        server: ServerSpec = None,
+        hostname: str | None = "localhost",
+        chunk_size: int | None = None,
+    ) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+        """A client and a server buffer that have finished the handshake."""
+        client_buffer, server_buffer = self.pair(client, server, hostname)
+        handshake(client_buffer, server_buffer, chunk_size=chunk_size)
+        return client_buffer, server_buffer
+
+    def outcome(
+        self,
+        client: ClientSpec = None,
+        server: ServerSpec = None,
+        hostname: str | None = "localhost",
+        chunk_size: int | None = None,
+    ) -> Outcome:
+        """Run a handshake to its end, whatever it is."""
+        client_buffer, server_buffer = self.pair(client, server, hostname)
+        client_error, server_error = handshake_outcome(
+            client_buffer, server_buffer, chunk_size=chunk_size
+        )
+        return Outcome(client_error, server_error, client_buffer, server_buffer)
+
+    def __repr__(self) -> str:
+        return f"<Peers client={self.client_backend.name} server={self.server_backend.name}>"
