@@ -1,0 +1,99 @@
+"""What the benchmark measures: a Subject runs each workload in its own API's idiom.
+
+Each workload is written once per API (tlsapi buffers and sockets in
+``_tlsapi``, SSLObject/MemoryBIO and SSLSocket in ``_raw``) rather than behind
+a shared adapter, so that the figures are what a user of that API gets and
+no adapter layer is measured.  Timed loops run for at least ``duration``
+seconds and return a rate; set-up (contexts, connections for bulk) is
+outside the timed part, a connection's creation is inside a handshake.
+"""
+
+from __future__ import annotations
+
+import abc
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ECHO_SIZE", "PAYLOAD_SIZE", "Subject", "run_socket_pair", "timed_loop"]
+
+PAYLOAD_SIZE = 1 << 20  # 1 MiB writes for bulk
+ECHO_SIZE = 64
+
+
+class Subject(abc.ABC):
+    """One thing under test: a tlsapi backend, or the ssl module used directly."""
+
+    key: str  # the name in JSON
+    label: str  # the name in the table
+    kind: str
+    library_version: str
+
+    @abc.abstractmethod
+    def handshake_rate(self, duration: float) -> float:
+        """Complete TLS 1.3 handshakes per second, both ends in memory."""
+
+    @abc.abstractmethod
+    def buffer_bulk_rate(self, duration: float) -> float:
+        """Bytes per second of application data through an in-memory pair (1 MiB writes)."""
+
+    @abc.abstractmethod
+    def echo_rate(self, duration: float) -> float:
+        """64-byte request/response round trips per second, in memory."""
+
+    @abc.abstractmethod
+    def socket_bulk_rate(self, total: int) -> float:
+        """Bytes per second over a 127.0.0.1 socket to a thread running the same subject."""
+
+    @abc.abstractmethod
+    def connected_pairs(self, count: int) -> list[Any]:
+        """``count`` handshaken (client, server) pairs, kept alive by the caller."""
+
+    @abc.abstractmethod
+    def negotiated(self) -> dict[str, str]:
+        """The version and cipher one handshake negotiates (for the report)."""
+
+
+def timed_loop(step: Callable[[], int], duration: float) -> float:
+    """Call ``step`` (returning units of work done) until ``duration`` passes; units per second."""
+    done = 0
+    start = time.perf_counter()
+    deadline = start + duration
+    while True:
+        done += step()
+        now = time.perf_counter()
+        if now >= deadline:
+            return done / (now - start)
+
+
+def run_socket_pair(
+    serve: Callable[[socket.socket], None],
+    client: Callable[[socket.socket], float],
+    timeout: float = 60.0,
+) -> float:
+    """Run ``serve`` on a thread for one accepted connection, ``client`` here; client's result."""
+    failure: list[BaseException] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(timeout)
+
+        def server_side() -> None:
+            try:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.settimeout(timeout)
+                    serve(conn)
+            except BaseException as exc:  # handed to the main thread below
+                failure.append(exc)
+
+        thread = threading.Thread(target=server_side, name="tlsapi-bench-server", daemon=True)
+        thread.start()
+        try:
+            with socket.create_connection(listener.getsockname()[:2], timeout=timeout) as sock:
+                result = client(sock)
+        finally:
+            thread.join(timeout)
+    if failure:
+        raise failure[0]
+    return result

@@ -1,0 +1,160 @@
+"""A tlsapi backend under test: TLSWrappedBuffer pairs in memory, TLSWrappedSocket over sockets.
+
+The loops use the API as DESIGN.md documents it (peek_outgoing and
+consume_outgoing to move bytes, readinto for bulk), the way an application
+or a framework integration would.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from .._backend import Backend
+from .._buffer import TLSWrappedBuffer
+from .._ciphers import CipherSuite
+from .._errors import WantReadError, WantWriteError
+from .._versions import TLSVersion
+from ._credentials import BenchCredentials
+from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, run_socket_pair, timed_loop
+
+__all__ = ["BackendSubject"]
+
+
+def _move(source: TLSWrappedBuffer, destination: TLSWrappedBuffer) -> None:
+    pending = source.outgoing_bytes_buffered()
+    if pending:
+        data = source.peek_outgoing(pending)
+        source.consume_outgoing(len(data))
+        destination.receive_from_network(data)
+
+
+class BackendSubject(Subject):
+    kind = "tlsapi backend"
+
+    def __init__(self, backend: Backend, credentials: BenchCredentials) -> None:
+        self.key = backend.name
+        self.label = backend.name
+        self.library_version = backend.library_version
+        self._hostname = credentials.hostname
+        self._client = backend.client_context(credentials.client_config)
+        self._server = backend.server_context(credentials.server_config)
+
+    # -- in memory -------------------------------------------------------------
+
+    def _pair(self) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+        client = self._client.wrap_buffers(self._hostname)
+        server = self._server.wrap_buffers()
+        client_done = server_done = False
+        for _ in range(100):
+            if not client_done:
+                try:
+                    client.do_handshake()
+                    client_done = True
+                except WantReadError:
+                    pass
+            _move(client, server)
+            if not server_done:
+                try:
+                    server.do_handshake()
+                    server_done = True
+                except WantReadError:
+                    pass
+            _move(server, client)
+            if client_done and server_done:
+                return client, server
+        raise RuntimeError("the in-memory handshake did not finish")
+
+    def handshake_rate(self, duration: float) -> float:
+        def one() -> int:
+            self._pair()
+            return 1
+
+        return timed_loop(one, duration)
+
+    def buffer_bulk_rate(self, duration: float) -> float:
+        client, server = self._pair()
+        payload = memoryview(bytes(PAYLOAD_SIZE))
+        sink = bytearray(65536)
+
+        def one() -> int:
+            sent = received = 0
+            while received < PAYLOAD_SIZE:
+                if sent < PAYLOAD_SIZE:
+                    try:
+                        sent += client.write(payload[sent:])
+                    except WantWriteError:
+                        _move(client, server)  # then write again: there is room now
+                _move(client, server)
+                try:
+                    while received < PAYLOAD_SIZE:
+                        received += server.readinto(sink)
+                except WantReadError:
+                    pass
+            return PAYLOAD_SIZE
+
+        return timed_loop(one, duration)
+
+    def echo_rate(self, duration: float) -> float:
+        client, server = self._pair()
+        message = b"x" * ECHO_SIZE
+        server_buffer = bytearray(ECHO_SIZE)
+        client_buffer = bytearray(ECHO_SIZE)
+
+        def one() -> int:
+            client.write(message)
+            _move(client, server)
+            count = 0
+            while count < ECHO_SIZE:
+                count += server.readinto(memoryview(server_buffer)[count:])
+            server.write(server_buffer)
+            _move(server, client)
+            count = 0
+            while count < ECHO_SIZE:
+                count += client.readinto(memoryview(client_buffer)[count:])
+            return 1
+
+        return timed_loop(one, duration)
+
+    def connected_pairs(self, count: int) -> list[Any]:
+        return [self._pair() for _ in range(count)]
+
+    def negotiated(self) -> dict[str, str]:
+        client, _ = self._pair()
+        version = client.negotiated_tls_version
+        cipher = client.cipher()
+        return {
+            "version": version.value if isinstance(version, TLSVersion) else str(version),
+            "cipher": cipher.name if isinstance(cipher, CipherSuite) else str(cipher),
+        }
+
+    # -- over sockets ---------------------------------------------------------------
+
+    def socket_bulk_rate(self, total: int) -> float:
+        def serve(conn: socket.socket) -> None:
+            with self._server.wrap_socket(conn) as tls:
+                tls.do_handshake()
+                sink = bytearray(262144)
+                received = 0
+                while received < total:
+                    count = tls.recv_into(sink)
+                    if not count:
+                        raise ConnectionError("the client closed early")
+                    received += count
+                tls.sendall(b"k")
+
+        def client(sock: socket.socket) -> float:
+            with self._client.wrap_socket(sock, self._hostname) as tls:
+                tls.do_handshake()
+                payload = bytes(PAYLOAD_SIZE)
+                start = time.perf_counter()
+                sent = 0
+                while sent < total:
+                    tls.sendall(payload)
+                    sent += PAYLOAD_SIZE
+                if tls.recv(1) != b"k":
+                    raise ConnectionError("no acknowledgement from the server")
+                return total / (time.perf_counter() - start)
+
+        return run_socket_pair(serve, client)

@@ -1,0 +1,134 @@
+"""``tlsapi bench``: every available backend against the ssl module used directly, in one run.
+
+Figures: TLS 1.3 handshakes per second (ECDSA P-256, both ends in memory);
+bulk MB/s through a buffer pair (1 MiB writes); 64-byte echo round trips per
+second (in memory); bulk MB/s over a loopback socket to a thread; memory
+per connection (RSS, in a child process, Linux only).  Rounds are
+interleaved across subjects and each figure is the best round; the table
+shows each figure's ratio to the raw ssl module in the same run.  The exit
+status is 1 if any measurement failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from typing import Any
+
+from .._bench import ALL_METRICS, MEMORY, BenchRun, Settings, as_json, run_benchmark
+from .._bench._subject import PAYLOAD_SIZE
+from .._registry import available_backends, backend
+from ._common import CommandError, load_pki, render_table
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "bench",
+        help="measure every backend against the ssl module in one run",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for machines")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short run with rough figures (for tests and CI)"
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        metavar="NAME",
+        help="measure only this backend (repeatable; the raw ssl module is always measured)",
+    )
+    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per figure (default: 5)")
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="seconds per timed sample (default: 0.4)"
+    )
+    parser.set_defaults(run=run)
+
+
+def _number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def as_table(run: BenchRun) -> str:
+
+    settings = run.settings
+    headers = ["", *(s.label for s in run.subjects)]
+    rows: list[list[str]] = [
+        ["library", *(s.library_version for s in run.subjects)],
+        ["cipher", *(run.negotiated.get(s.key, {}).get("cipher", "-") for s in run.subjects)],
+    ]
+    notes: list[str] = []
+    for metric in ALL_METRICS:
+        row = [metric.label]
+        for subject in run.subjects:
+            result = run.results[subject.key][metric.key]
+            if result.error:
+                row.append("error")
+                notes.append(f"{subject.label}, {metric.label}: {result.error}")
+                continue
+            best = result.best
+            if best is None:
+                row.append("n/a")
+                continue
+            ratio = run.ratio(subject.key, metric.key)
+            if subject.key == run.reference or ratio is None:
+                row.append(_number(best))
+            else:
+                row.append(f"{_number(best)} ({ratio:.2f}x)")
+        rows.append(row)
+    lines = [
+        "tlsapi bench: TLS 1.3, ECDSA P-256; both ends in this process; "
+        f"best of {settings.rounds} interleaved rounds of {settings.duration:g} s"
+        + (" (--quick: figures are rough)" if settings.quick else ""),
+        f"python {platform.python_version()} on {platform.platform()}",
+        "",
+        render_table(headers, rows),
+        "",
+        "(N.NNx) = ratio to the raw ssl module in this run; higher is better, except for "
+        f"{MEMORY.label.split(',')[0]} (lower is better).",
+        f"MB = 10^6 bytes; bulk uses {PAYLOAD_SIZE // (1 << 20)} MiB writes; loopback sends "
+        f"{settings.socket_bytes // (1 << 20)} MiB to a thread; memory counts both ends "
+        f"({settings.memory_connections} connections, RSS, in a child process).",
+    ]
+    if notes:
+        lines += ["", "errors:", *(f"  {note}" for note in notes)]
+    return "\n".join(lines)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.quick_run() if args.quick else Settings()
+    changes: dict[str, Any] = {}
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise CommandError("--rounds must be at least 1", status=2)
+        changes["rounds"] = args.rounds
+    if args.duration is not None:
+        if not args.duration > 0:
+            raise CommandError("--duration must be positive", status=2)
+        changes["duration"] = args.duration
+    return Settings(**{**settings.__dict__, **changes})
+
+
+def _progress(message: str) -> None:
+    print(f"tlsapi bench: {message}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    load_pki()  # a clear message now if cryptography is missing
+    if args.backend:
+        backends = [backend(name) for name in dict.fromkeys(args.backend)]
+    else:
+        backends = available_backends()
+    result = run_benchmark(backends, settings, progress=_progress)
+    if args.json:
+        json.dump(as_json(result), sys.stdout, indent=2)
+        print()
+    else:
+        print(as_table(result))
+    return 1 if result.failed else 0

@@ -1,0 +1,303 @@
+"""``tlsapi serve``: a small TLS server for trying clients, like ``openssl s_server``.
+
+It answers each connection on its own thread, in one of two modes: ``echo``
+sends back whatever arrives; ``http`` answers one HTTP/1.1 request with a
+plain-text page describing the TLS connection.  Without ``--cert``, it makes
+a throwaway CA and a certificate for localhost, 127.0.0.1 and ::1, and
+prints where the CA certificate is, for the client's ``--cafile``.  A
+``--cafile`` (or ``--require-client-cert``) makes it require and verify
+client certificates.  Ctrl-C stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+from .._backend import Backend
+from .._config import TLSConfiguration
+from .._context import ServerContext
+from .._credentials import TrustStore
+from .._errors import TLSError
+from .._protocols import NextProtocol
+from .._socket import TLSWrappedSocket
+from ._common import (
+    CommandError,
+    add_backend_option,
+    add_version_options,
+    format_alpn,
+    format_cipher,
+    format_version,
+    load_pki,
+    parse_alpn,
+    select_backend,
+    version_range,
+    warn,
+)
+from ._credentials import chain_from_files
+from ._x509 import summarize
+
+__all__ = ["register", "run"]
+
+_MAX_REQUEST_HEAD = 65536
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run a TLS echo or HTTP server for trying clients (like openssl s_server)",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=4433, help="the port (default: 4433; 0 picks a free one)"
+    )
+    parser.add_argument("--cert", metavar="PEM", help="the certificate chain, leaf first")
+    parser.add_argument("--key", metavar="PEM", help="its private key (default: in --cert's file)")
+    add_backend_option(parser)
+    parser.add_argument(
+        "--mode", choices=("echo", "http"), default="echo", help="echo (default) or http"
+    )
+    parser.add_argument(
+        "--alpn",
+        action="append",
+        metavar="PROTOCOL",
+        help="accept this ALPN protocol (repeatable, in preference order)",
+    )
+    parser.add_argument(
+        "--require-client-cert",
+        action="store_true",
+        help="require a client certificate issued by --cafile (or by the throwaway CA)",
+    )
+    parser.add_argument(
+        "--cafile", metavar="PEM", help="the CA certificates client certificates must chain to"
+    )
+    add_version_options(parser)
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="handle one connection, then exit (status 1 if it failed)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds a connection may stay idle (default: 300)",
+    )
+    parser.set_defaults(run=run)
+
+
+def _configuration(args: argparse.Namespace, scratch: Path) -> tuple[TLSConfiguration, list[str]]:
+    """The server's configuration, and lines telling the user about throwaway files."""
+    notes: list[str] = []
+    trust = TrustStore.from_pem_file(args.cafile) if args.cafile else None
+    if args.key and not args.cert:
+        raise CommandError("--key needs --cert", status=2)
+    if args.cert:
+        chain = chain_from_files(args.cert, args.key)
+        if args.require_client_cert and trust is None:
+            raise CommandError(
+                "--require-client-cert needs --cafile: the CA that issues the client certificates",
+                status=2,
+            )
+    else:
+        from tlsapi.testing.pki import PKI
+
+        pki: PKI = load_pki()(name="tlsapi serve")
+        chain = pki.server_identity.certificate_chain()
+        ca_path = pki.write_root(scratch, "ca.pem")
+        notes.append(f"throwaway certificate for localhost, 127.0.0.1 and ::1; its CA: {ca_path}")
+        if args.require_client_cert and trust is None:
+            trust = pki.trust_store()
+            files = pki.client_identity.write(scratch, "client")
+            notes.append(f"throwaway client certificate: {files.chain} with key {files.key}")
+    alpn = parse_alpn(args.alpn)
+    if args.mode == "http":
+        alpn = alpn or (NextProtocol.HTTP1,)
+        other = [p for p in alpn if p not in (NextProtocol.HTTP1, NextProtocol.HTTP1_0)]
+        if other:
+            warn(
+                f"--mode http speaks HTTP/1.x only, but --alpn also accepts {format_alpn(other[0])}"
+            )
+    config = TLSConfiguration(
+        certificate_chain=chain, trust_store=trust, inner_protocols=alpn
+    ).update(**version_range(args))
+    return config, notes
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+class _Server:
+    def __init__(self, backend: Backend, context: ServerContext, args: argparse.Namespace) -> None:
+        self.backend = backend
+        self.context = context
+        self.mode: str = args.mode
+        self.timeout: float = args.timeout
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+
+    def handle(self, conn: socket.socket, address: tuple[Any, ...]) -> bool:
+        """One connection, start to end; True when it went well."""
+        label = f"{address[0]} port {address[1]}"
+        with self._lock:
+            self._connections.add(conn)
+        try:
+            conn.settimeout(self.timeout)
+            with self.context.wrap_socket(conn) as tls:
+                tls.do_handshake()
+                _say(f"{label}: {self._describe(tls)}")
+                if self.mode == "echo":
+                    count = self._echo(tls)
+                    _say(f"{label}: closed after echoing {count} bytes")
+                else:
+                    request = self._http(tls)
+                    _say(f"{label}: answered {request!r}")
+                # close_notify; the client may already have gone, which is fine.
+                with contextlib.suppress(OSError):
+                    tls.shutdown(socket.SHUT_WR)
+            return True
+        except (TLSError, OSError) as exc:
+            _say(f"{label}: {type(exc).__name__}: {exc}")
+            return False
+        finally:
+            with self._lock:
+                self._connections.discard(conn)
+            conn.close()
+
+    def _describe(self, tls: TLSWrappedSocket) -> str:
+        parts = [
+            format_version(tls.negotiated_tls_version),
+            format_cipher(tls.cipher()),
+            f"ALPN {format_alpn(tls.negotiated_protocol())}",
+            f"SNI {tls.server_hostname or '-'}",
+        ]
+        chain = tls.getpeercert()
+        if chain:
+            summary = summarize(chain[0])
+            parts.append(f"client certificate {summary.subject if summary else '(unreadable)'}")
+        return ", ".join(parts)
+
+    @staticmethod
+    def _echo(tls: TLSWrappedSocket) -> int:
+        total = 0
+        while True:
+            data = tls.recv(65536)
+            if not data:
+                return total
+            tls.sendall(data)
+            total += len(data)
+
+    def _http(self, tls: TLSWrappedSocket) -> str:
+        head = bytearray()
+        while b"\r\n\r\n" not in head and b"\n\n" not in head:
+            chunk = tls.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+            if len(head) > _MAX_REQUEST_HEAD:
+                break
+        request = bytes(head).split(b"\n", 1)[0].strip().decode("latin-1")
+        chain = tls.getpeercert()
+        client = summarize(chain[0]) if chain else None
+        body = "\n".join(
+            [
+                f"tlsapi serve: backend {self.backend.name} ({self.backend.library_version})",
+                f"protocol: {format_version(tls.negotiated_tls_version)}",
+                f"cipher: {format_cipher(tls.cipher())}",
+                f"ALPN: {format_alpn(tls.negotiated_protocol())}",
+                f"SNI: {tls.server_hostname or '-'}",
+                f"client certificate: {client.subject if client else 'none'}",
+                f"request: {request or '(none)'}",
+                "",
+            ]
+        ).encode("utf-8")
+        status = "200 OK" if request else "400 Bad Request"
+        header = (
+            f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode("ascii")
+        tls.sendall(header + body)
+        return request
+
+    def start(self, conn: socket.socket, address: tuple[Any, ...]) -> None:
+        thread = threading.Thread(
+            target=self.handle, args=(conn, address), name="tlsapi-serve", daemon=True
+        )
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
+        thread.start()
+
+    def stop(self) -> None:
+        # Unblock the connection threads (a recv waiting on an idle client).
+        with self._lock:
+            for conn in self._connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(2.0)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise CommandError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    # Accept in short waits so Ctrl-C is seen promptly everywhere (Windows too).
+    listener.settimeout(0.5)
+    return listener
+
+
+def _terminate(signum: int, frame: types.FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise CommandError("--port must be from 0 to 65535", status=2)
+    backend = select_backend(args.backend)
+    with tempfile.TemporaryDirectory(prefix="tlsapi-serve-") as scratch:
+        config, notes = _configuration(args, Path(scratch))
+        context = backend.server_context(config)
+        server = _Server(backend, context, args)
+        listener = _listen(args.host, args.port)
+        # SIGTERM stops it as cleanly as Ctrl-C (signals go to the main thread only).
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
+        try:
+            for note in notes:
+                _say(note)
+            port = listener.getsockname()[1]
+            _say(
+                f"listening on {args.host} port {port} with the {backend.name} backend "
+                f"({backend.library_version}), mode {args.mode}; Ctrl-C stops"
+            )
+            while True:
+                try:
+                    conn, address = listener.accept()
+                except TimeoutError:
+                    continue
+                if args.once:
+                    return 0 if server.handle(conn, address) else 1
+                server.start(conn, address)
+        except KeyboardInterrupt:
+            print("stopped", file=sys.stderr, flush=True)
+            return 0
+        finally:
+            listener.close()
+            server.stop()
+            if in_main:
+                signal.signal(signal.SIGTERM, previous)
