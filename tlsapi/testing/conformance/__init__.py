@@ -1,8 +1,80 @@
-"""The conformance suite (being written)."""
+"""The conformance suite: the tests every tlsapi backend must pass unchanged.
+
+Run it against a backend by star-importing it into a test module and giving
+pytest a ``backend`` fixture that returns your :class:`tlsapi.Backend`::
+
+    # test_my_backend.py
+    import pytest
+    import tlsapi
+    from tlsapi.testing.conformance import *  # noqa: F403  (test classes + fixtures)
+
+    @pytest.fixture
+    def backend() -> tlsapi.Backend:
+        return tlsapi.backend("mine")
+
+then ``pytest test_my_backend.py``.  Needs ``pytest``, ``hypothesis`` and
+``cryptography`` (the ``tlsapi[test]`` extra).  Configure pytest to turn
+``tlsapi.InsecureConfigurationWarning`` into an error, as tlsapi's own suite
+does: the tests expect every such warning explicitly.
+
+The suite runs your backend against itself: client and server both yours.
+Where the backend lacks a role (``Capability.CLIENT``/``SERVER``) the stdlib
+backend plays it.  Where it lacks a capability, the tests check that asking
+for it is a ConfigurationError, as the contract requires, instead of the
+feature.  The fixtures ``pki``, ``rsa_pki``, ``other_pki`` (a fresh PKI per
+module) and ``peers`` come with the star import.
+"""
 
 import pytest
 
-_MODULES = ("_support", "fixtures")
+_MODULES = (
+    "_support",
+    "fixtures",
+    "alpn",
+    "ciphers",
+    "errors",
+    "handshake",
+    "keys",
+    "mutual",
+    "semantics",
+    "sni",
+    "transfer",
+    "validation",
+)
 # Plain asserts in these modules must report their values as test modules'
 # do; registering must happen before they are imported.
 pytest.register_assert_rewrite(*(f"{__name__}.{name}" for name in _MODULES))
+
+from .alpn import TestALPN  # noqa: E402
+from .ciphers import TestCiphers  # noqa: E402
+from .errors import TestBadInput  # noqa: E402
+from .fixtures import other_pki, peers, pki, rsa_pki  # noqa: E402
+from .handshake import TestHandshake, TestVersions  # noqa: E402
+from .keys import TestPrivateKeys, key_pkis  # noqa: E402
+from .mutual import TestMutualTLS  # noqa: E402
+from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
+from .sni import TestSNI  # noqa: E402
+from .transfer import TestTransfer  # noqa: E402
+from .validation import TestHostnames, TestInsecureMode, TestValidation  # noqa: E402
+
+__all__ = [
+    "TestALPN",
+    "TestBadInput",
+    "TestBufferSemantics",
+    "TestCiphers",
+    "TestHandshake",
+    "TestHostnames",
+    "TestInsecureMode",
+    "TestMutualTLS",
+    "TestPrivateKeys",
+    "TestSNI",
+    "TestShutdown",
+    "TestTransfer",
+    "TestValidation",
+    "TestVersions",
+    "key_pkis",
+    "other_pki",
+    "peers",
+    "pki",
+    "rsa_pki",
+]

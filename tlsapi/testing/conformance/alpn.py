@@ -1,0 +1,154 @@
+"""ALPN: agreement, no overlap, one-sided offers, unknown protocols as bytes.
+
+Contract (the reference backend's behaviour, which every backend follows):
+when client and server share no protocol, the handshake still succeeds and
+``negotiated_protocol()`` is None on both sides; the application decides
+what to do.  Never is a protocol chosen that the client did not offer.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ..._backend import Backend, Capability
+from ..._protocols import NextProtocol
+from ..pki import PKI
+from ._support import Peers, lacks
+
+__all__ = ["TestALPN"]
+
+H2, HTTP1 = NextProtocol.H2, NextProtocol.HTTP1
+
+
+def _skip_without_alpn(peers: Peers) -> bool:
+    config = peers.client_config(inner_protocols=(H2,))
+    server_config = peers.server_config(inner_protocols=(H2,))
+    client_lacks = lacks(
+        peers.client_backend,
+        Capability.ALPN,
+        lambda: peers.client_backend.client_context(config),
+    )
+    server_lacks = lacks(
+        peers.server_backend,
+        Capability.ALPN,
+        lambda: peers.server_backend.server_context(server_config),
+    )
+    return client_lacks or server_lacks
+
+
+class TestALPN:
+    def test_one_common_protocol(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(H2, HTTP1)),
+            peers.server_config(inner_protocols=(HTTP1,)),
+        )
+        assert client.negotiated_protocol() is HTTP1
+        assert server.negotiated_protocol() is HTTP1
+
+    def test_same_preference_picks_the_first(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(H2, HTTP1)),
+            peers.server_config(inner_protocols=(H2, HTTP1)),
+        )
+        assert client.negotiated_protocol() is H2
+        assert server.negotiated_protocol() is H2
+
+    def test_no_overlap_gives_none(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(H2,)),
+            peers.server_config(inner_protocols=(HTTP1,)),
+        )
+        assert client.negotiated_protocol() is None
+        assert server.negotiated_protocol() is None
+
+    def test_only_client_offers(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(peers.client_config(inner_protocols=(H2, HTTP1)))
+        assert client.negotiated_protocol() is None
+        assert server.negotiated_protocol() is None
+
+    def test_only_server_offers(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(server=peers.server_config(inner_protocols=(H2, HTTP1)))
+        assert client.negotiated_protocol() is None
+        assert server.negotiated_protocol() is None
+
+    def test_unknown_protocol_comes_back_as_bytes(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        custom = b"x-tlsapi-test/1"
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(custom, H2)),
+            peers.server_config(inner_protocols=(custom,)),
+        )
+        for side in (client, server):
+            negotiated = side.negotiated_protocol()
+            assert type(negotiated) is bytes
+            assert negotiated == custom
+
+    def test_bytes_spelling_of_a_member_comes_back_as_the_member(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(b"h2",)),
+            peers.server_config(inner_protocols=(H2,)),
+        )
+        assert client.negotiated_protocol() is H2
+        assert server.negotiated_protocol() is H2
+
+    @pytest.mark.parametrize(
+        "protocol",
+        [
+            NextProtocol.H2,
+            NextProtocol.HTTP1,
+            NextProtocol.HTTP1_0,
+            NextProtocol.ACME_TLS1,
+            NextProtocol.DOT,
+            NextProtocol.IMAP,
+            NextProtocol.XMPP_CLIENT,
+        ],
+        ids=lambda p: p.name,
+    )
+    def test_members(self, peers: Peers, protocol: NextProtocol) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(protocol,)),
+            peers.server_config(inner_protocols=(b"x-not-offered", protocol)),
+        )
+        assert client.negotiated_protocol() is protocol
+        assert server.negotiated_protocol() is protocol
+
+    def test_long_protocol_name(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        name = b"p" * 255  # the longest RFC 7301 allows
+        client, server = peers.connect(
+            peers.client_config(inner_protocols=(name,)),
+            peers.server_config(inner_protocols=(name,)),
+        )
+        assert client.negotiated_protocol() == name
+        assert server.negotiated_protocol() == name
+
+    def test_before_handshake(self, peers: Peers) -> None:
+        if _skip_without_alpn(peers):
+            return
+        client, server = peers.pair(
+            peers.client_config(inner_protocols=(H2,)),
+            peers.server_config(inner_protocols=(H2,)),
+        )
+        assert client.negotiated_protocol() is None
+        assert server.negotiated_protocol() is None
+
+    def test_without_capability(self, backend: Backend, pki: PKI) -> None:
+        config = pki.client_config(inner_protocols=(H2,))
+        if not lacks(backend, Capability.ALPN, lambda: backend.client_context(config)):
+            backend.client_context(config)

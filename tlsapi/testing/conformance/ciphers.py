@@ -1,0 +1,182 @@
+"""Cipher suite selection: pinned suites, overlap, and lists a backend cannot honour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ..._backend import Backend, Capability
+from ..._ciphers import DEFAULT_CIPHER_LIST, TLS13_SUITES, CipherSuite
+from ..._config import TLSConfiguration
+from ..._errors import CertificateError, ConfigurationError
+from ..._versions import TLSVersion
+from ..pki import PKI
+from ._support import Peers, assert_handshake_failure, lacks
+
+__all__ = ["TestCiphers"]
+
+V12, V13 = TLSVersion.TLSv1_2, TLSVersion.TLSv1_3
+TLS12_DEFAULTS = [c for c in DEFAULT_CIPHER_LIST if c not in TLS13_SUITES]
+TLS13_DEFAULTS = [c for c in DEFAULT_CIPHER_LIST if c in TLS13_SUITES]
+
+# Lists no backend of ours may accept: nothing in them is a usable suite.
+UNSUPPORTABLE = {
+    "null": (0x0000,),  # TLS_NULL_WITH_NULL_NULL
+    "unassigned": (0xFFFF,),
+    "grease": (0x0A0A, 0x1A1A),
+    "export-rc4-null": (0x0003, 0x0004, 0x0001, 0x0002),  # EXPORT_RC4_40, RC4_128_MD5, NULL_MD5/SHA
+}
+
+
+def _pki_for(suite: int, pki: PKI, rsa_pki: PKI) -> PKI:
+    return rsa_pki if "_RSA_" in CipherSuite(suite).name else pki
+
+
+def _config_pair(
+    peers: Peers, pki: PKI, **settings: Any
+) -> tuple[TLSConfiguration, TLSConfiguration]:
+    return pki.client_config(**settings), pki.server_config(**settings)
+
+
+class TestCiphers:
+    @pytest.mark.parametrize("suite", TLS12_DEFAULTS, ids=lambda c: c.name)
+    def test_single_tls12_suite(
+        self, peers: Peers, pki: PKI, rsa_pki: PKI, suite: CipherSuite
+    ) -> None:
+        suite_pki = _pki_for(suite, pki, rsa_pki)
+        settings = {
+            "ciphers": (suite,),
+            "lowest_supported_version": V12,
+            "highest_supported_version": V12,
+        }
+        client_config, server_config = _config_pair(peers, suite_pki, **settings)
+        if lacks(
+            peers.client_backend,
+            Capability.CIPHER_SELECTION,
+            lambda: peers.client_backend.client_context(client_config),
+        ):
+            return
+        pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
+        client, server = pair.connect(client_config, server_config)
+        assert client.cipher() is suite
+        assert server.cipher() is suite
+        assert client.negotiated_tls_version is V12
+        assert server.negotiated_tls_version is V12
+
+    @pytest.mark.parametrize("suite", TLS12_DEFAULTS, ids=lambda c: c.name)
+    def test_tls12_suite_with_open_version_range(
+        self, peers: Peers, pki: PKI, rsa_pki: PKI, suite: CipherSuite
+    ) -> None:
+        # No TLS 1.3 suite listed: TLS 1.3 is impossible, so TLS 1.2 must be used.
+        suite_pki = _pki_for(suite, pki, rsa_pki)
+        client_config, server_config = _config_pair(peers, suite_pki, ciphers=(suite,))
+        if lacks(
+            peers.client_backend,
+            Capability.CIPHER_SELECTION,
+            lambda: peers.client_backend.client_context(client_config),
+        ):
+            return
+        pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
+        client, server = pair.connect(client_config, server_config)
+        assert client.cipher() is suite
+        assert server.cipher() is suite
+        assert client.negotiated_tls_version is V12
+
+    @pytest.mark.parametrize("suite", TLS13_DEFAULTS, ids=lambda c: c.name)
+    def test_single_tls13_suite(self, peers: Peers, pki: PKI, suite: CipherSuite) -> None:
+        # Honoured exactly, or refused with ConfigurationError when the backend cannot
+        # restrict TLS 1.3 suites; silently negotiating another suite is the failure.
+        if Capability.TLSv1_3 not in peers.client_backend.capabilities:
+            return
+        client_config, server_config = _config_pair(
+            peers, pki, ciphers=(suite,), lowest_supported_version=V13
+        )
+        try:
+            client_context = peers.client_backend.client_context(client_config)
+            server_context = peers.server_backend.server_context(server_config)
+        except ConfigurationError as exc:
+            assert str(exc)
+            return
+        client, server = peers.connect(client_context, server_context)
+        assert client.cipher() is suite
+        assert server.cipher() is suite
+        assert client.negotiated_tls_version is V13
+
+    def test_overlap_is_chosen(self, peers: Peers) -> None:
+        client_suites = (
+            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        )
+        server_suites = (CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,)
+        client_config = peers.client_config(ciphers=client_suites, highest_supported_version=V12)
+        server_config = peers.server_config(ciphers=server_suites, highest_supported_version=V12)
+        if lacks(
+            peers.server_backend,
+            Capability.CIPHER_SELECTION,
+            lambda: peers.server_backend.server_context(server_config),
+        ):
+            return
+        client, server = peers.connect(client_config, server_config)
+        assert client.cipher() is server_suites[0]
+        assert server.cipher() is server_suites[0]
+
+    def test_no_common_suite(self, peers: Peers) -> None:
+        client_config = peers.client_config(
+            ciphers=(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,),
+            highest_supported_version=V12,
+        )
+        server_config = peers.server_config(
+            ciphers=(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,),
+            highest_supported_version=V12,
+        )
+        if lacks(
+            peers.server_backend,
+            Capability.CIPHER_SELECTION,
+            lambda: peers.server_backend.server_context(server_config),
+        ):
+            return
+        client_error, server_error = assert_handshake_failure(
+            peers.outcome(client_config, server_config)
+        )
+        assert not isinstance(client_error, CertificateError)
+        assert not isinstance(server_error, CertificateError)
+
+    def test_unknown_members_are_ignored(self, peers: Peers) -> None:
+        # Suites a backend does not know are skipped as long as one usable suite remains.
+        suites = (0xFFFF, 0x0000, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+        client_config = peers.client_config(ciphers=suites, highest_supported_version=V12)
+        if lacks(
+            peers.client_backend,
+            Capability.CIPHER_SELECTION,
+            lambda: peers.client_backend.client_context(client_config),
+        ):
+            return
+        client, server = peers.connect(client_config)
+        assert client.cipher() is CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        assert server.cipher() is client.cipher()
+
+    @pytest.mark.parametrize("suites", list(UNSUPPORTABLE.values()), ids=list(UNSUPPORTABLE))
+    def test_unsupportable_list_is_refused(
+        self, backend: Backend, pki: PKI, suites: tuple[int, ...]
+    ) -> None:
+        with pytest.raises(ConfigurationError):
+            backend.client_context(pki.client_config(ciphers=suites))
+        if Capability.SERVER in backend.capabilities:
+            with pytest.raises(ConfigurationError):
+                backend.server_context(pki.server_config(ciphers=suites))
+
+    def test_tls13_suites_only_with_tls12_range(self, backend: Backend, pki: PKI) -> None:
+        config = pki.client_config(ciphers=tuple(TLS13_DEFAULTS), highest_supported_version=V12)
+        with pytest.raises(ConfigurationError):
+            backend.client_context(config)
+
+    def test_tls12_suites_only_with_tls13_range(self, backend: Backend, pki: PKI) -> None:
+        config = pki.client_config(ciphers=tuple(TLS12_DEFAULTS), lowest_supported_version=V13)
+        with pytest.raises(ConfigurationError):
+            backend.client_context(config)
+
+    def test_negotiated_cipher_is_a_member(self, peers: Peers) -> None:
+        client, server = peers.connect()
+        assert isinstance(client.cipher(), CipherSuite)
+        assert isinstance(server.cipher(), CipherSuite)

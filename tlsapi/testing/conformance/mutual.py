@@ -1,0 +1,165 @@
+"""Mutual TLS: a trust_store on the server requires and validates client certificates."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ..._backend import Backend, Capability
+from ..._config import TLSConfiguration
+from ..._errors import CertificateError, CertificateErrorReason
+from ..._versions import TLSVersion
+from ..pki import PKI, Identity
+from ..pump import transfer
+from ._support import Peers, assert_handshake_failure, lacks
+
+__all__ = ["TestMutualTLS"]
+
+R = CertificateErrorReason
+
+
+def _no_client_auth(peers: Peers) -> bool:
+    pki = peers.pki
+    client_config = pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
+    server_config = pki.server_config(trust_store=pki.trust_store())
+    client_lacks = lacks(
+        peers.client_backend,
+        Capability.CLIENT_CERTIFICATES,
+        lambda: peers.client_backend.client_context(client_config),
+    )
+    server_lacks = lacks(
+        peers.server_backend,
+        Capability.CLIENT_CERTIFICATES,
+        lambda: peers.server_backend.server_context(server_config),
+    )
+    return client_lacks or server_lacks
+
+
+def _client(peers: Peers, identity: Identity | None) -> TLSConfiguration:
+    if identity is None:
+        return peers.client_config()
+    return peers.client_config(certificate_chain=identity.certificate_chain())
+
+
+def _strict_server(peers: Peers, **overrides: object) -> TLSConfiguration:
+    return peers.server_config(trust_store=peers.pki.trust_store(), **overrides)
+
+
+VERSIONS = [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3]
+
+
+class TestMutualTLS:
+    @pytest.mark.parametrize("version", VERSIONS, ids=str)
+    def test_good_client_certificate(self, peers: Peers, pki: PKI, version: TLSVersion) -> None:
+        if _no_client_auth(peers) or version not in _versions(peers):
+            return
+        pinned = {"highest_supported_version": version}
+        client, server = peers.connect(
+            _client(peers, pki.client_identity).update(**pinned), _strict_server(peers, **pinned)
+        )
+        assert server.getpeercert()[0] == pki.client_identity.cert_der  # type: ignore[index]
+        assert client.getpeercert()[0] == pki.server_identity.cert_der  # type: ignore[index]
+        assert server.negotiated_tls_version is version
+        assert transfer(client, server, b"authenticated") == b"authenticated"
+
+    def test_full_client_chain_is_reported(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        _, server = peers.connect(_client(peers, pki.client_identity), _strict_server(peers))
+        chain = server.getpeercert()
+        if Capability.FULL_PEER_CHAIN in peers.server_backend.capabilities:
+            assert chain == pki.client_identity.chain_der
+        else:
+            assert chain == [pki.client_identity.cert_der]
+
+    @pytest.mark.parametrize("version", VERSIONS, ids=str)
+    def test_no_client_certificate(self, peers: Peers, version: TLSVersion) -> None:
+        if _no_client_auth(peers) or version not in _versions(peers):
+            return
+        pinned = {"highest_supported_version": version}
+        outcome = peers.outcome(
+            _client(peers, None).update(**pinned), _strict_server(peers, **pinned)
+        )
+        assert_handshake_failure(outcome)
+
+    def test_client_certificate_from_another_ca(self, peers: Peers, other_pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        stranger = other_pki.issue(names=("client.test",), ips=(), eku=("client",))
+        outcome = peers.outcome(_client(peers, stranger), _strict_server(peers))
+        _, server_error = assert_handshake_failure(outcome)
+        assert isinstance(server_error, CertificateError), server_error
+        assert server_error.reason is R.UNTRUSTED_ISSUER
+
+    def test_expired_client_certificate(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        now = datetime.datetime.now(datetime.timezone.utc)
+        old = pki.issue(
+            names=("client.test",),
+            ips=(),
+            eku=("client",),
+            not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1),
+        )
+        outcome = peers.outcome(_client(peers, old), _strict_server(peers))
+        _, server_error = assert_handshake_failure(outcome)
+        assert isinstance(server_error, CertificateError), server_error
+        assert server_error.reason is R.EXPIRED
+
+    def test_client_certificate_for_servers_only(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        server_only = pki.issue(names=("client.test",), ips=(), eku=("server",))
+        outcome = peers.outcome(_client(peers, server_only), _strict_server(peers))
+        _, server_error = assert_handshake_failure(outcome)
+        assert isinstance(server_error, CertificateError), server_error
+        assert server_error.reason is R.BAD_USAGE
+
+    def test_client_certificate_without_eku(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        plain = pki.issue(names=("client.test",), ips=(), eku=())
+        _, server = peers.connect(_client(peers, plain), _strict_server(peers))
+        assert server.getpeercert()[0] == plain.cert_der  # type: ignore[index]
+
+    def test_client_certificate_not_asked_for(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        _, server = peers.connect(_client(peers, pki.client_identity))
+        assert server.getpeercert() is None
+
+    def test_one_byte_at_a_time(self, peers: Peers, pki: PKI) -> None:
+        if _no_client_auth(peers):
+            return
+        client, server = peers.connect(
+            _client(peers, pki.client_identity), _strict_server(peers), chunk_size=1
+        )
+        assert server.getpeercert()[0] == pki.client_identity.cert_der  # type: ignore[index]
+        assert transfer(server, client, b"ok", chunk_size=1) == b"ok"
+
+    @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
+    def test_encrypted_client_key(self, peers: Peers, pki: PKI, key_format: str) -> None:
+        if _no_client_auth(peers) or Capability.ENCRYPTED_KEYS not in (
+            peers.client_backend.capabilities
+        ):
+            return
+        identity = pki.client_identity
+        chain = identity.certificate_chain(password=b"client secret", key_format=key_format)
+        _, server = peers.connect(
+            peers.client_config(certificate_chain=chain), _strict_server(peers)
+        )
+        assert server.getpeercert()[0] == identity.cert_der  # type: ignore[index]
+
+    def test_without_capability(self, backend: Backend, pki: PKI) -> None:
+        config = pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
+        if not lacks(
+            backend, Capability.CLIENT_CERTIFICATES, lambda: backend.client_context(config)
+        ):
+            backend.client_context(config)
+
+
+def _versions(peers: Peers) -> list[TLSVersion]:
+    both = peers.client_backend.capabilities & peers.server_backend.capabilities
+    return [TLSVersion.TLSv1_2] + ([TLSVersion.TLSv1_3] if Capability.TLSv1_3 in both else [])
