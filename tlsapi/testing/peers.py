@@ -147,6 +147,7 @@ class PeerProcess:
         self.name = name or Path(self.argv[0]).name
         self._chunks: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
         self._changed = threading.Condition()
+        self.input_refused = False
         environment = dict(os.environ if env is None else env)
         environment.setdefault("LC_ALL", "C")  # messages we parse are the untranslated ones
         try:
@@ -194,8 +195,10 @@ class PeerProcess:
         try:
             stdin.write(data)
             stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise PeerError(f"{self.name} closed its input early\n{self.transcript()}") from exc
+        except OSError:
+            # It exited (or closed its input) first, e.g. after a failed
+            # handshake: its exit status and output tell the story.
+            self.input_refused = True
 
     # -- what it printed ---------------------------------------------------------
 

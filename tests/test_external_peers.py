@@ -1,0 +1,510 @@
+"""Every available backend against real external TLS programs.
+
+Our client against ``openssl s_server``, ``gnutls-serv`` and NSS ``selfserv``;
+our server against ``openssl s_client``, ``gnutls-cli`` and NSS ``tstclnt``:
+TLS 1.2, TLS 1.3, ALPN and client certificates, with data going both ways
+and what each side says it negotiated compared.  The programs are started by
+:mod:`tlsapi.testing.peers` on 127.0.0.1 and stopped by it.
+
+A missing program fails on Linux (``.ci/packages.txt`` names its Debian
+package) and skips elsewhere.  Not asked of the programs, because they cannot
+do it: ALPN from ``tstclnt`` (no option for it) and any ALPN protocol but
+http/1.1 from ``selfserv``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+
+from tlsapi import (
+    Backend,
+    Capability,
+    CipherSuite,
+    ClientContext,
+    NextProtocol,
+    ServerContext,
+    TLSError,
+    TLSVersion,
+    TLSWrappedBuffer,
+    WantReadError,
+    WantWriteError,
+)
+from tlsapi.testing.conformance._support import lacks
+from tlsapi.testing.peers import (
+    ALL_CLIENTS,
+    ALL_SERVERS,
+    NSS_CLIENT,
+    ClientAuth,
+    PeerClient,
+    PeerFiles,
+    PeerProgram,
+    PeerReport,
+    PeerServer,
+    bulk_cipher,
+    require_program,
+    run_client,
+    run_server,
+)
+from tlsapi.testing.pki import PKI, Identity
+
+pytestmark = pytest.mark.peer
+
+TIMEOUT = 30.0  # every wait below ends by then
+CLIENT_NAME = "tlsapi peer-test client"
+_tokens = itertools.count()
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    lowest: TLSVersion = TLSVersion.TLSv1_2
+    highest: TLSVersion = TLSVersion.TLSv1_3
+    alpn: bool = False
+    client_cert: bool = False
+
+    def capabilities(self) -> list[Capability]:
+        """What a backend must support for this case (a range needs one of its versions)."""
+        needed = []
+        if self.highest is TLSVersion.TLSv1_2:
+            needed.append(Capability.TLSv1_2)
+        if self.lowest is TLSVersion.TLSv1_3:
+            needed.append(Capability.TLSv1_3)
+        if self.alpn:
+            needed.append(Capability.ALPN)
+        if self.client_cert:
+            needed.append(Capability.CLIENT_CERTIFICATES)
+        return needed
+
+
+CASES = (
+    Case("tls1.2", TLSVersion.TLSv1_2, TLSVersion.TLSv1_2),
+    Case("tls1.3", TLSVersion.TLSv1_3, TLSVersion.TLSv1_3),
+    Case("alpn", alpn=True),
+    Case("client-cert", client_cert=True),
+)
+
+
+def _slug(program: PeerProgram) -> str:
+    return program.name.replace(" ", "-")
+
+
+def _server_params() -> list[object]:
+    return [
+        pytest.param(program, case, id=f"{_slug(program)}-{case.id}")
+        for program in ALL_SERVERS
+        for case in CASES
+    ]
+
+
+def _client_params() -> list[object]:
+    # tstclnt has no ALPN option: that combination cannot be driven.
+    return [
+        pytest.param(program, case, id=f"{_slug(program)}-{case.id}")
+        for program in ALL_CLIENTS
+        for case in CASES
+        if not (case.alpn and program is NSS_CLIENT)
+    ]
+
+
+def _token() -> bytes:
+    return f"tlsapi-{next(_tokens)}-{time.monotonic_ns()}".encode()
+
+
+# -- fixtures ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PeerEnvironment:
+    """The module's PKI and the files the programs use."""
+
+    pki: PKI
+    client_identity: Identity  # ours for mutual TLS, and the client programs'
+    server_files: PeerFiles  # the server programs' identity (the PKI's localhost leaf)
+    client_files: PeerFiles  # the client programs' identity, for mutual TLS
+    trust_files: PeerFiles  # only the root: client programs without a certificate
+
+
+@pytest.fixture(scope="module")
+def env(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> PeerEnvironment:
+    identity = pki.issue(names=(), ips=(), eku=("client",), common_name=CLIENT_NAME)
+    return PeerEnvironment(
+        pki,
+        identity,
+        PeerFiles.from_pki(tmp_path_factory.mktemp("peer-server"), pki, pki.server_identity),
+        PeerFiles.from_pki(tmp_path_factory.mktemp("peer-client"), pki, identity),
+        PeerFiles.from_pki(tmp_path_factory.mktemp("peer-trust"), pki),
+    )
+
+
+# -- driving a TLSWrappedBuffer over a socket -------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Negotiated:
+    version: TLSVersion | int | None
+    cipher: CipherSuite | int | None
+    alpn: NextProtocol | bytes | None
+    peer_chain: list[bytes] | None
+
+
+class Connection:
+    """A blocking TLS connection: a backend's TLSWrappedBuffer over a socket, with a deadline."""
+
+    def __init__(self, sock: socket.socket, tls: TLSWrappedBuffer, timeout: float) -> None:
+        self.sock = sock
+        self.tls = tls
+        self._deadline = time.monotonic() + timeout
+        self._eof = False
+        self._send_failed = False
+
+    def _remaining(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the TLS connection made no progress before the test's deadline")
+        return left
+
+    def _flush(self) -> None:
+        while data := self.tls.peek_outgoing(65536):
+            if not self._send_failed:
+                try:
+                    self.sock.settimeout(self._remaining())
+                    self.sock.sendall(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The peer is gone; what it sent before going (an alert)
+                    # may still be readable, so reading goes on.
+                    self._send_failed = True
+            self.tls.consume_outgoing(len(data))
+
+    def _receive(self) -> None:
+        if self._eof:
+            raise AssertionError("the backend wants more bytes after the transport's end of file")
+        self.sock.settimeout(self._remaining())
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""  # a reset ends the stream like a close, only ruder
+        self._eof = not data
+        self.tls.receive_from_network(data)
+
+    def _run(self, operation: Callable[[], T]) -> T:
+        while True:
+            try:
+                result = operation()
+            except WantReadError:
+                self._flush()
+                self._receive()
+                continue
+            except WantWriteError:
+                self._flush()
+                continue
+            self._flush()
+            return result
+
+    def handshake(self) -> None:
+        self._run(self.tls.do_handshake)
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            sent = self._run(functools.partial(self.tls.write, view))
+            view = view[sent:]
+
+    def recv(self, size: int = 65536) -> bytes:
+        return self._run(lambda: self.tls.read(size))
+
+    def shutdown(self) -> None:
+        self._run(self.tls.shutdown)
+
+    def read_until(self, expected: bytes) -> bytes:
+        """Everything read until ``expected`` arrives or the peer closes."""
+        received = b""
+        while expected not in received:
+            chunk = self.recv()
+            if not chunk:
+                break
+            received += chunk
+        return received
+
+    def read_to_close(self) -> bytes:
+        received = b""
+        while chunk := self.recv():
+            received += chunk
+        return received
+
+    def negotiated(self) -> Negotiated:
+        return Negotiated(
+            self.tls.negotiated_tls_version,
+            self.tls.cipher(),
+            self.tls.negotiated_protocol(),
+            self.tls.getpeercert(),
+        )
+
+
+def _connect(context: ClientContext, server: PeerServer, server_name: str) -> Connection:
+    sock = socket.create_connection(server.address, timeout=TIMEOUT)
+    return Connection(sock, context.wrap_buffers(server_name), TIMEOUT)
+
+
+# -- checks ---------------------------------------------------------------------------
+
+
+def _unsupported(
+    backend: Backend, case: Case, role: Capability, attempt: Callable[[], object]
+) -> bool:
+    """True (after checking that the backend refuses properly) when it lacks what ``case`` needs."""
+    return any(lacks(backend, need, attempt) for need in (role, *case.capabilities()))
+
+
+def _expected_version(backend: Backend, case: Case) -> TLSVersion:
+    if case.highest is TLSVersion.TLSv1_2 or Capability.TLSv1_3 not in backend.capabilities:
+        return TLSVersion.TLSv1_2
+    return TLSVersion.TLSv1_3
+
+
+def _check_agreement(ours: Negotiated, theirs: PeerReport, program: PeerProgram) -> None:
+    """What the program printed must match what our side negotiated."""
+    assert theirs.version == ours.version, (
+        f"{program.name} says {theirs.version}, we negotiated {ours.version}"
+    )
+    assert isinstance(ours.cipher, CipherSuite), f"unknown cipher suite {ours.cipher!r}"
+    assert theirs.bulk_cipher is not None, f"{program.name} printed no cipher we understand"
+    assert theirs.bulk_cipher == bulk_cipher(ours.cipher.name), (
+        f"{program.name} says {theirs.cipher}, we negotiated {ours.cipher.name}"
+    )
+
+
+def _fail(message: str, *peers: PeerServer | PeerClient) -> AssertionError:
+    return AssertionError("\n".join([message, *(peer.transcript() for peer in peers)]))
+
+
+# -- our client against the server programs ------------------------------------------------
+
+
+@pytest.mark.parametrize(("program", "case"), _server_params())
+def test_client_against_server_program(
+    backend: Backend, program: PeerProgram, case: Case, env: PeerEnvironment
+) -> None:
+    require_program(program)
+    pki, client_identity = env.pki, env.client_identity
+    offered = (NextProtocol.H2, NextProtocol.HTTP1)
+    server_alpn = (program.fixed_alpn or (b"h2",)) if case.alpn else ()
+    config = pki.client_config(
+        lowest_supported_version=case.lowest,
+        highest_supported_version=case.highest,
+        inner_protocols=offered if case.alpn else (),
+        certificate_chain=client_identity.certificate_chain() if case.client_cert else None,
+    )
+    if _unsupported(backend, case, Capability.CLIENT, lambda: backend.client_context(config)):
+        return
+    context = backend.client_context(config)
+    token = _token()
+    with run_server(
+        program,
+        env.server_files,
+        lowest_version=case.lowest,
+        highest_version=case.highest,
+        alpn=server_alpn,
+        client_auth=ClientAuth.REQUIRE if case.client_cert else ClientAuth.NONE,
+    ) as server:
+        try:
+            connection = _connect(context, server, "localhost")
+            with connection.sock:
+                connection.handshake()
+                connection.sendall(server.echo.request(token))
+                reply = connection.read_until(server.echo.expected(token))
+                ours = connection.negotiated()
+                if server.echo.server_closes:
+                    reply += connection.read_to_close()
+                else:
+                    connection.shutdown()
+        except (TLSError, OSError) as exc:
+            server.stop()
+            raise _fail(f"{backend.name} client against {program.name}: {exc!r}", server) from exc
+        server.stop()
+        theirs = server.report()
+        try:
+            assert server.echo.expected(token) in reply, f"the reply lacks the echo: {reply!r}"
+            assert ours.version == _expected_version(backend, case)
+            _check_agreement(ours, theirs, program)
+            assert ours.peer_chain, "getpeercert() gave no chain"
+            assert ours.peer_chain[0] == pki.server_identity.cert_der
+            if case.alpn:
+                assert ours.alpn == NextProtocol.from_bytes(server_alpn[0])
+                if program.reports_alpn:
+                    assert theirs.alpn == server_alpn[0]
+            else:
+                assert ours.alpn is None
+            if case.client_cert:
+                assert theirs.peer_subject and CLIENT_NAME in theirs.peer_subject, (
+                    f"{program.name} did not report our client certificate"
+                )
+        except AssertionError as exc:
+            raise _fail(f"{backend.name} client against {program.name}: {exc}", server) from exc
+
+
+@pytest.mark.parametrize("program", ALL_SERVERS, ids=_slug)
+def test_client_without_required_certificate_is_refused(
+    backend: Backend, program: PeerProgram, env: PeerEnvironment
+) -> None:
+    """A program that requires a client certificate refuses us without one: a TLSError, no hang."""
+    require_program(program)
+    config = env.pki.client_config()
+    if lacks(backend, Capability.CLIENT, lambda: backend.client_context(config)):
+        return
+    context = backend.client_context(config)
+    token = _token()
+    with run_server(program, env.server_files, client_auth=ClientAuth.REQUIRE) as server:
+        connection = _connect(context, server, "localhost")
+        with connection.sock, pytest.raises(TLSError) as caught:
+            # TLS 1.3 finishes the client's handshake before the server's
+            # verdict arrives: the refusal surfaces on the first read.
+            connection.handshake()
+            connection.sendall(server.echo.request(token))
+            reply = connection.read_until(server.echo.expected(token))
+            raise _fail(f"{program.name} answered without a client certificate: {reply!r}", server)
+        assert str(caught.value), "the TLSError has no message"
+
+
+# -- our server against the client programs ------------------------------------------------
+
+
+class EchoServer:
+    """Accepts one connection on 127.0.0.1 in a thread and echoes one line, then closes."""
+
+    def __init__(self, context: ServerContext) -> None:
+        self.context = context
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port: int = self.listener.getsockname()[1]
+        self.received = b""
+        self.negotiated: Negotiated | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="echo server", daemon=True)
+
+    def __enter__(self) -> EchoServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.listener.close()  # unblocks accept() if no client ever came
+        self._thread.join(TIMEOUT)
+
+    def join(self) -> None:
+        self._thread.join(TIMEOUT)
+        if self._thread.is_alive():
+            raise AssertionError(f"our server did not finish within {TIMEOUT:.0f} s")
+
+    def _serve(self) -> None:
+        try:
+            sock, _ = self.listener.accept()
+            with sock:
+                connection = Connection(sock, self.context.wrap_buffers(), TIMEOUT)
+                connection.handshake()
+                self.negotiated = connection.negotiated()
+                self.received = connection.read_until(b"\n")
+                connection.sendall(self.received)
+                connection.shutdown()
+                # The client's own close_notify is a courtesy (gnutls-cli just
+                # closes): any end of the connection will do here.
+                with contextlib.suppress(TLSError, OSError):
+                    connection.read_to_close()
+        except BaseException as exc:
+            self.error = exc
+
+
+@pytest.mark.parametrize(("program", "case"), _client_params())
+def test_server_against_client_program(
+    backend: Backend, program: PeerProgram, case: Case, env: PeerEnvironment
+) -> None:
+    require_program(program)
+    pki, client_identity = env.pki, env.client_identity
+    config = pki.server_config(
+        lowest_supported_version=case.lowest,
+        highest_supported_version=case.highest,
+        inner_protocols=(NextProtocol.HTTP1,) if case.alpn else (),
+        trust_store=pki.trust_store() if case.client_cert else None,
+    )
+    if _unsupported(backend, case, Capability.SERVER, lambda: backend.server_context(config)):
+        return
+    context = backend.server_context(config)
+    request = _token() + b"\n"
+    with (
+        EchoServer(context) as server,
+        run_client(
+            program,
+            server.port,
+            env.client_files if case.client_cert else env.trust_files,
+            request,
+            lowest_version=case.lowest,
+            highest_version=case.highest,
+            alpn=(b"h2", b"http/1.1") if case.alpn else (),
+        ) as client,
+    ):
+        try:
+            status = client.wait(TIMEOUT)
+            server.join()
+        finally:
+            client.stop()
+        try:
+            if server.error is not None:
+                raise AssertionError(f"our server failed: {server.error!r}") from server.error
+            assert status == 0, f"{program.name} exited with status {status}"
+            assert server.received == request
+            assert request.strip() in client.received(), f"{program.name} did not print the echo"
+            ours = server.negotiated
+            assert ours is not None
+            theirs = client.report()
+            assert ours.version == _expected_version(backend, case)
+            _check_agreement(ours, theirs, program)
+            if theirs.verified is not None:
+                assert theirs.verified, f"{program.name} did not verify our certificate"
+            assert theirs.peer_subject and "localhost" in theirs.peer_subject
+            if case.alpn:
+                assert ours.alpn == NextProtocol.HTTP1
+                assert theirs.alpn == b"http/1.1"
+            else:
+                assert ours.alpn is None
+            if case.client_cert:
+                assert ours.peer_chain, "getpeercert() gave no client chain"
+                assert ours.peer_chain[0] == client_identity.cert_der
+            else:
+                assert ours.peer_chain is None
+        except AssertionError as exc:
+            raise _fail(f"{backend.name} server against {program.name}: {exc}", client) from exc
+
+
+@pytest.mark.parametrize("program", ALL_CLIENTS, ids=_slug)
+def test_client_program_refuses_wrong_name(
+    backend: Backend, program: PeerProgram, env: PeerEnvironment
+) -> None:
+    """The programs really check our certificate: a name it lacks fails on both sides."""
+    require_program(program)
+    config = env.pki.server_config()
+    if lacks(backend, Capability.SERVER, lambda: backend.server_context(config)):
+        return
+    with (
+        EchoServer(backend.server_context(config)) as server,
+        run_client(
+            program, server.port, env.trust_files, _token() + b"\n", server_name="wrong.example"
+        ) as client,
+    ):
+        status = client.wait(TIMEOUT)
+        server.join()
+        if status == 0 or server.error is None:
+            raise _fail(
+                f"{program.name} accepted a certificate for localhost as wrong.example "
+                f"(exit status {status}, our server: {server.error!r})",
+                client,
+            )
+        assert isinstance(server.error, TLSError), repr(server.error)
