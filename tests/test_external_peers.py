@@ -18,7 +18,9 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -39,17 +41,23 @@ from tlsapi import (
     WantReadError,
     WantWriteError,
 )
+from tlsapi.testing import peers
 from tlsapi.testing.conformance._support import lacks
 from tlsapi.testing.peers import (
     ALL_CLIENTS,
     ALL_SERVERS,
+    GNUTLS_SERVER,
     NSS_CLIENT,
+    NSS_SERVER,
     ClientAuth,
     PeerClient,
+    PeerError,
     PeerFiles,
+    PeerProcess,
     PeerProgram,
     PeerReport,
     PeerServer,
+    ToolMissing,
     bulk_cipher,
     require_program,
     run_client,
@@ -508,3 +516,89 @@ def test_client_program_refuses_wrong_name(
                 client,
             )
         assert isinstance(server.error, TLSError), repr(server.error)
+
+
+# -- the harness itself ------------------------------------------------------------------
+
+
+def test_missing_program_names_its_package() -> None:
+    ghost = PeerProgram(
+        "ghost-serv", "server", ("tlsapi-no-such-program",), "ghost-tools", alpn=False
+    )
+    with pytest.raises(ToolMissing, match="apt-get install ghost-tools"):
+        ghost.check_installed()
+    # A missing program is a broken set-up on Linux, not a reason to skip.
+    outcome = pytest.fail.Exception if sys.platform.startswith("linux") else pytest.skip.Exception
+    with pytest.raises(outcome, match="ghost-tools"):
+        require_program(ghost)
+
+
+def _python(code: str) -> PeerProcess:
+    return PeerProcess([sys.executable, "-c", code], name="python child")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="terminate() is already a kill on Windows")
+def test_stop_kills_a_program_that_ignores_terminate() -> None:
+    with _python(
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(120)"
+    ) as process:
+        assert process.wait_for("^ready$", TIMEOUT)
+        assert process.stop(timeout=0.5) == -signal.SIGKILL
+        assert process.returncode == -signal.SIGKILL
+
+
+def test_wait_for_gives_up_at_its_deadline_with_the_output() -> None:
+    with _python("import time; print('some output', flush=True); time.sleep(120)") as process:
+        assert process.wait_for("some output", TIMEOUT)
+        with pytest.raises(PeerError, match=r"(?s)did not print 'never'.*some output"):
+            process.wait_for("never", 0.2)
+
+
+def test_wait_for_returns_none_when_the_program_exits() -> None:
+    with _python("print('bye')") as process:
+        assert process.wait_for("never", TIMEOUT) is None
+        assert process.wait(TIMEOUT) == 0
+        assert "bye" in process.stdout()
+
+
+@pytest.mark.parametrize("program", [GNUTLS_SERVER, NSS_SERVER], ids=_slug)
+def test_server_retries_when_its_port_is_taken(
+    program: PeerProgram, env: PeerEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """These programs cannot bind port 0: a port taken under them means another try."""
+    require_program(program)
+    with socket.create_server(("127.0.0.1", 0)) as occupant:
+        taken = occupant.getsockname()[1]
+        picked: list[int] = []
+        real_free_port = peers._free_port
+
+        def taken_first() -> int:
+            picked.append(real_free_port() if picked else taken)
+            return picked[-1]
+
+        monkeypatch.setattr(peers, "_free_port", taken_first)
+        with run_server(program, env.server_files) as server:
+            assert len(picked) == 2, f"ports tried: {picked}"
+            assert server.port == picked[1]
+            assert server.process.returncode is None
+            with server.connect(TIMEOUT):
+                pass  # it listens where it says
+
+
+@pytest.mark.parametrize(
+    ("name", "bulk"),
+    [
+        ("TLS_AES_256_GCM_SHA384", "AES-256-GCM"),
+        ("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "AES-128-GCM"),
+        ("ECDHE-ECDSA-AES256-GCM-SHA384", "AES-256-GCM"),
+        ("ECDHE-RSA-AES128-SHA256", "AES-128-CBC"),
+        ("AES-256-GCM", "AES-256-GCM"),
+        ("128-bit AES-GCM", "AES-128-GCM"),
+        ("TLS_CHACHA20_POLY1305_SHA256", "CHACHA20-POLY1305"),
+        ("256-bit CHACHA20POLY1305", "CHACHA20-POLY1305"),
+        ("TLS_AES_128_CCM_SHA256", "AES-128-CCM"),
+    ],
+)
+def test_bulk_cipher_reads_every_naming(name: str, bulk: str) -> None:
+    assert bulk_cipher(name) == bulk
