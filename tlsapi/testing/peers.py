@@ -56,9 +56,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 from .._versions import TLSVersion
 
@@ -1120,24 +1120,3 @@ def run_client(
         yield PeerClient(program, process)
     finally:
         process.stop()
-
-
-# -- a small helper for test code ---------------------------------------------------
-
-
-def fail_with_transcripts(message: str, *peers: PeerServer | PeerClient | PeerProcess) -> NoReturn:
-    """Raise AssertionError with ``message`` and each peer's transcript."""
-    raise AssertionError("\n".join([message, *(p.transcript() for p in peers)]))
-
-
-def deadline_loop(timeout: float) -> Callable[[], float]:
-    """A function returning the seconds left until ``timeout`` from now (PeerError at 0)."""
-    end = time.monotonic() + timeout
-
-    def remaining() -> float:
-        left = end - time.monotonic()
-        if left <= 0:
-            raise PeerError(f"gave up after {timeout:.0f} s")
-        return left
-
-    return remaining
