@@ -1,0 +1,413 @@
+"""GnuTLSBuffer: one gnutls_session_t driven over the base class's memory queues.
+
+How the hard parts work:
+
+* The session is created with GNUTLS_NONBLOCK and our push/pull callbacks
+  (see _transport.py); nothing here touches a socket.  Our push never
+  blocks, so GNUTLS_E_AGAIN always means "pull found no bytes": WantReadError.
+  One exception: in TLS 1.3 gnutls_record_recv() also answers GNUTLS_E_AGAIN
+  after it consumed a post-handshake message (NewSessionTicket, KeyUpdate).
+  The Transport's ``starved`` flag tells the two apart, and we call again.
+* Handshake timeouts are GnuTLS's only use of a clock here; they are off
+  (gnutls_handshake_set_timeout(0)): a sans-I/O connection may wait as long
+  as its owner wants.
+* A verification failure is GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR from the
+  handshake; the status bits (gnutls_session_get_verify_cert_status) give the
+  CertificateError's reason.  On every fatal handshake error we queue the
+  matching alert (gnutls_alert_send_appropriate) so the peer learns why.
+* The server's sni_callback runs from a hook on the incoming ClientHello,
+  before GnuTLS parses it: the configuration it returns then decides the
+  certificate, client-certificate request and ALPN selection.  (The
+  post-client-hello function would be too late for ALPN, which GnuTLS
+  selects while parsing the hello.)  An exception in the callback fails the
+  handshake, chained to the TLSError raised from do_handshake().
+* Renegotiation is refused (a no_renegotiation warning), as the design
+  demands; TLS 1.3 key updates are handled inside gnutls_record_recv().
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tlsapi import TLSConfiguration, TLSError, TLSWrappedBuffer, WantReadError
+
+from ._binding import ffi, lib
+from ._errors import certificate_error, raise_for_code
+from ._suites import negotiated_suite
+from ._transport import Transport
+
+if TYPE_CHECKING:
+    from tlsapi._hostname import ServerName
+
+    from ._context import GnuTLSClientContext, GnuTLSServerContext
+    from ._state import ConnectionSettings
+
+__all__ = ["GnuTLSBuffer"]
+
+_SCRATCH_SIZE = 1 << 16
+# A bound on consecutive retries of non-fatal codes, so a confused peer cannot spin us.
+_MAX_RETRIES = 10_000
+_allocate = ffi.new_allocator(should_clear_after_alloc=False)
+
+_WIRE_VERSIONS = {
+    int(lib.GNUTLS_TLS1_0): 0x0301,
+    int(lib.GNUTLS_TLS1_1): 0x0302,
+    int(lib.GNUTLS_TLS1_2): 0x0303,
+    int(lib.GNUTLS_TLS1_3): 0x0304,
+}
+_KP_SERVER = ffi.new("char[]", ffi.string(lib.GNUTLS_KP_TLS_WWW_SERVER))
+_KP_CLIENT = ffi.new("char[]", ffi.string(lib.GNUTLS_KP_TLS_WWW_CLIENT))
+
+
+def _purpose(oid: Any) -> tuple[int, Any, int]:
+    return (lib.GNUTLS_DT_KEY_PURPOSE_OID, ffi.cast("unsigned char *", oid), 0)
+
+
+# The server's verification data never changes: client-authentication purpose only.
+_SERVER_VDATA = ffi.new("gnutls_typed_vdata_st[1]", [_purpose(_KP_CLIENT)])
+
+
+class GnuTLSBuffer(TLSWrappedBuffer):
+    """A TLS connection on GnuTLS, over in-memory buffers."""
+
+    def __init__(
+        self,
+        context: GnuTLSClientContext | GnuTLSServerContext,
+        settings: ConnectionSettings,
+        *,
+        server: bool,
+        server_name: ServerName | None = None,
+    ) -> None:
+        super().__init__(context, None if server_name is None else server_name.name)
+        self._is_server = server
+        self._settings = settings
+        self._scratch: Any = None
+        self._pending_error: BaseException | None = None
+        self._callback_error: BaseException | None = None
+        self._eof_seen = False
+        self._hello_seen = False
+        self._cipher_cache: int | None = None
+
+        pointer = ffi.new("gnutls_session_t *")
+        flags = (lib.GNUTLS_SERVER if server else lib.GNUTLS_CLIENT) | lib.GNUTLS_NONBLOCK
+        code = lib.gnutls_init(pointer, flags)
+        if code < 0:
+            raise_for_code(code)
+        session = self._session = ffi.gc(pointer[0], lib.gnutls_deinit)
+        self._transport = Transport(self, session)
+        self._handle = ffi.new_handle(self._transport)
+        lib.gnutls_transport_set_ptr(session, self._handle)
+        lib.gnutls_session_set_ptr(session, self._handle)
+        lib.gnutls_transport_set_push_function(session, lib._tlsapi_gnutls_push)
+        lib.gnutls_transport_set_pull_function(session, lib._tlsapi_gnutls_pull)
+        lib.gnutls_transport_set_pull_timeout_function(session, lib._tlsapi_gnutls_pull_timeout)
+        lib.gnutls_handshake_set_timeout(session, 0)
+        assert settings.priority is not None
+        self._check(lib.gnutls_priority_set(session, settings.priority.cdata))
+        if server:
+            self._setup_server(settings)
+        else:
+            self._setup_client(settings, server_name)
+
+    # -- set-up -----------------------------------------------------------------
+
+    def _check(self, code: int) -> int:
+        if code < 0:
+            raise_for_code(code, session=self._session)
+        return code
+
+    def _setup_client(self, settings: ConnectionSettings, server_name: ServerName | None) -> None:
+        session = self._session
+        self._check(
+            lib.gnutls_credentials_set(
+                session, lib.GNUTLS_CRD_CERTIFICATE, settings.credentials.cdata
+            )
+        )
+        settings.apply_alpn(session, server=False)
+        if server_name is not None and server_name.sni is not None:
+            name = server_name.sni.encode("ascii")
+            self._check(lib.gnutls_server_name_set(session, lib.GNUTLS_NAME_DNS, name, len(name)))
+        if settings.verify_peer and server_name is not None:
+            # GnuTLS keeps pointers to this data for the session's lifetime.
+            if server_name.ip is not None:
+                self._vdata_name = ffi.new("unsigned char[]", server_name.ip.packed)
+                element = (lib.GNUTLS_DT_IP_ADDRESS, self._vdata_name, len(server_name.ip.packed))
+            else:
+                self._vdata_name = ffi.new("unsigned char[]", server_name.name.encode("ascii"))
+                element = (lib.GNUTLS_DT_DNS_HOSTNAME, self._vdata_name, 0)
+            self._vdata = ffi.new("gnutls_typed_vdata_st[2]", [element, _purpose(_KP_SERVER)])
+            lib.gnutls_session_set_verify_cert2(session, self._vdata, 2, 0)
+
+    def _setup_server(self, settings: ConnectionSettings) -> None:
+        if settings.config.sni_callback is not None:
+            # Credentials, client-certificate request and ALPN wait for the callback.
+            lib.gnutls_handshake_set_hook_function(
+                self._session,
+                lib.GNUTLS_HANDSHAKE_CLIENT_HELLO,
+                lib.GNUTLS_HOOK_PRE,
+                lib._tlsapi_gnutls_client_hello_hook,
+            )
+        self._apply_server_settings(settings)
+
+    def _apply_server_settings(self, settings: ConnectionSettings) -> None:
+        session = self._session
+        self._active_settings = settings  # keeps its credentials alive with the session
+        self._check(
+            lib.gnutls_credentials_set(
+                session, lib.GNUTLS_CRD_CERTIFICATE, settings.credentials.cdata
+            )
+        )
+        if settings.verify_peer:
+            lib.gnutls_certificate_server_set_request(session, lib.GNUTLS_CERT_REQUIRE)
+            lib.gnutls_session_set_verify_cert2(session, _SERVER_VDATA, 1, 0)
+        else:
+            lib.gnutls_certificate_server_set_request(session, lib.GNUTLS_CERT_IGNORE)
+        # ALPN may be set once per session (GnuTLS appends on a second call): with an
+        # sni_callback it is set from the hook, after the callback chose the settings.
+        if settings.config.sni_callback is None or self._hello_seen:
+            settings.apply_alpn(session, server=True)
+
+    # -- the ClientHello hook (server with sni_callback) -------------------------------
+
+    def _on_client_hello(self, message: Any) -> int:
+        if self._hello_seen:
+            return 0  # the second ClientHello after a HelloRetryRequest
+        self._hello_seen = True
+        try:
+            name = _server_name_from_hello(message)
+            self._server_hostname = name
+            config = self._settings.config
+            callback = config.sni_callback
+            assert callback is not None
+            result = callback(self, name, config)
+            if result is None:
+                settings = self._settings
+            elif isinstance(result, TLSConfiguration):
+                settings = self._context_settings_for(result)
+            else:
+                raise TypeError(
+                    f"sni_callback must return a TLSConfiguration or None, not {type(result).__name__}"
+                )
+            self._apply_server_settings(settings)
+        except BaseException as exc:  # re-raised from do_handshake(), chained
+            self._callback_error = exc
+            return int(lib.GNUTLS_E_APPLICATION_ERROR_MAX)
+        return 0
+
+    def _context_settings_for(self, config: TLSConfiguration) -> ConnectionSettings:
+        from ._context import GnuTLSServerContext
+
+        context = self._context
+        assert isinstance(context, GnuTLSServerContext)
+        return context._settings_for(config)
+
+    # -- the handshake ---------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        session = self._session
+        transport = self._transport
+        for _ in range(_MAX_RETRIES):
+            transport.starved = False
+            code = lib.gnutls_handshake(session)
+            if code == 0:
+                if self._is_server and self._server_hostname is None:
+                    self._server_hostname = self._received_server_name()
+                return
+            if code == lib.GNUTLS_E_AGAIN and not transport.starved:
+                continue
+            if self._callback_error is not None:
+                error = self._callback_error
+                self._callback_error = None
+                lib.gnutls_alert_send(session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
+                raise TLSError(f"the sni_callback failed: {error!r}") from error
+            if code == lib.GNUTLS_E_AGAIN:
+                raise WantReadError("the handshake needs more data from the peer")
+            if not lib.gnutls_error_is_fatal(code):
+                continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
+            self._fail_handshake(code)
+        raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+
+    def _fail_handshake(self, code: int) -> None:
+        session = self._session
+        if code == lib.GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
+            status = lib.gnutls_session_get_verify_cert_status(session)
+            lib.gnutls_alert_send_appropriate(session, code)
+            whose = "client's" if self._is_server else "server's"
+            raise certificate_error(status, self._peer_chain(), whose)
+        if code not in (
+            lib.GNUTLS_E_FATAL_ALERT_RECEIVED,
+            lib.GNUTLS_E_PREMATURE_TERMINATION,
+            lib.GNUTLS_E_PULL_ERROR,
+            lib.GNUTLS_E_PUSH_ERROR,
+        ):
+            lib.gnutls_alert_send_appropriate(session, code)
+        raise_for_code(code, session=session, transport_eof=self._transport_eof)
+
+    def _received_server_name(self) -> str | None:
+        data = ffi.new("char[256]")
+        size = ffi.new("size_t *", 256)
+        kind = ffi.new("unsigned int *")
+        code = lib.gnutls_server_name_get(self._session, data, size, kind, 0)
+        if code < 0 or kind[0] != lib.GNUTLS_NAME_DNS:
+            return None
+        return str(ffi.string(data, size[0]).decode("ascii", "replace"))
+
+    # -- application data -------------------------------------------------------------
+
+    def _recv(self, pointer: Any, size: int) -> int:
+        """gnutls_record_recv into ``pointer``: bytes read, 0 on close_notify, or raise."""
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            raise error
+        if self._eof_seen:
+            return 0
+        session = self._session
+        transport = self._transport
+        for _ in range(_MAX_RETRIES):
+            transport.starved = False
+            code = lib.gnutls_record_recv(session, pointer, size)
+            if code > 0:
+                return int(code)
+            if code == 0:
+                self._eof_seen = True
+                return 0
+            if code == lib.GNUTLS_E_AGAIN:
+                if transport.starved:
+                    raise WantReadError("more TLS records from the peer are needed")
+                continue  # a post-handshake message was consumed; there may be more
+            if code == lib.GNUTLS_E_REHANDSHAKE:
+                # TLS 1.2 renegotiation (HelloRequest, or a client's new ClientHello): refused.
+                lib.gnutls_alert_send(
+                    session, lib.GNUTLS_AL_WARNING, lib.GNUTLS_A_NO_RENEGOTIATION
+                )
+                continue
+            if not lib.gnutls_error_is_fatal(code):
+                continue
+            raise_for_code(code, session=session, transport_eof=self._transport_eof)
+        raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
+
+    def _recv_more(self, pointer: Any, size: int) -> int:
+        """Fill up to ``size`` bytes from as many whole records as are already here."""
+        total = self._recv(pointer, size)
+        incoming = self._incoming
+        while total and total < size and len(incoming):
+            try:
+                count = self._recv(pointer + total, size - total)
+            except WantReadError:
+                break
+            except TLSError as exc:
+                self._pending_error = exc  # report it on the next call, after this data
+                break
+            if count == 0:
+                break
+            total += count
+        return total
+
+    def _read(self, amt: int) -> bytes:
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = _allocate("char[]", _SCRATCH_SIZE)
+        count = self._recv_more(scratch, min(amt, _SCRATCH_SIZE))
+        return ffi.unpack(scratch, count) if count else b""  # type: ignore[no-any-return]
+
+    def _readinto(self, target: memoryview) -> int:
+        return self._recv_more(ffi.from_buffer(target, require_writable=True), len(target))
+
+    def _write(self, data: memoryview) -> int:
+        session = self._session
+        pointer = ffi.from_buffer(data)
+        total = len(data)
+        sent = 0
+        retries = 0
+        while sent < total:
+            # GnuTLS takes up to one record (16 KiB) per call; our push never blocks.
+            code = lib.gnutls_record_send(session, pointer + sent, total - sent)
+            if code > 0:
+                sent += code
+                continue
+            retries += 1
+            if code < 0 and lib.gnutls_error_is_fatal(code):
+                raise_for_code(code, session=session)
+            if retries > _MAX_RETRIES:
+                raise TLSError(f"writing made no progress (GnuTLS returned {code})")
+        return total
+
+    def _shutdown(self) -> None:
+        if not self._handshake_done:
+            return  # nothing negotiated: there is no session to close
+        code = lib.gnutls_bye(self._session, lib.GNUTLS_SHUT_WR)
+        if code < 0 and lib.gnutls_error_is_fatal(code):
+            raise_for_code(code, session=self._session)
+
+    # -- what was negotiated -----------------------------------------------------------
+
+    def _cipher_number(self) -> int | None:
+        if self._cipher_cache is None:
+            session = self._session
+            self._cipher_cache = negotiated_suite(
+                int(lib.gnutls_protocol_get_version(session)),
+                int(lib.gnutls_kx_get(session)),
+                int(lib.gnutls_cipher_get(session)),
+                int(lib.gnutls_mac_get(session)),
+            )
+        return self._cipher_cache
+
+    def _negotiated_protocol(self) -> bytes | None:
+        datum = ffi.new("gnutls_datum_t *")
+        if lib.gnutls_alpn_get_selected_protocol(self._session, datum) < 0:
+            return None
+        return bytes(ffi.buffer(datum.data, datum.size))
+
+    def _tls_version_number(self) -> int | None:
+        return _WIRE_VERSIONS.get(int(lib.gnutls_protocol_get_version(self._session)))
+
+    def _peer_chain(self) -> list[bytes] | None:
+        count = ffi.new("unsigned int *")
+        certificates = lib.gnutls_certificate_get_peers(self._session, count)
+        if certificates == ffi.NULL or count[0] == 0:
+            return None
+        return [bytes(ffi.buffer(certificates[i].data, certificates[i].size)) for i in range(count[0])]
+
+
+# -- the hook trampolines ---------------------------------------------------------------
+
+
+@ffi.def_extern(error=int(lib.GNUTLS_E_APPLICATION_ERROR_MAX))
+def _tlsapi_gnutls_client_hello_hook(
+    session: Any, htype: int, when: int, incoming: int, message: Any
+) -> int:
+    transport: Transport = ffi.from_handle(lib.gnutls_session_get_ptr(session))
+    owner = transport.owner()
+    if owner is None or htype != lib.GNUTLS_HANDSHAKE_CLIENT_HELLO or not incoming:
+        return 0
+    return owner._on_client_hello(message)
+
+
+@ffi.def_extern(error=-1)
+def _tlsapi_gnutls_raw_extension(context: Any, tls_id: int, data: Any, size: int) -> int:
+    if tls_id == 0:  # server_name
+        found: list[bytes] = ffi.from_handle(context)
+        found.append(ffi.unpack(data, size) if size else b"")
+    return 0
+
+
+def _server_name_from_hello(message: Any) -> str | None:
+    """The host_name in a ClientHello's server_name extension (RFC 6066), if any."""
+    found: list[bytes] = []
+    handle = ffi.new_handle(found)
+    code = lib.gnutls_ext_raw_parse(
+        handle, lib._tlsapi_gnutls_raw_extension, message, lib.GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO
+    )
+    if code < 0 or not found:
+        return None
+    extension = found[0]
+    end = min(len(extension), 2 + int.from_bytes(extension[:2], "big"))
+    position = 2
+    while position + 3 <= end:
+        kind = extension[position]
+        length = int.from_bytes(extension[position + 1 : position + 3], "big")
+        name = extension[position + 3 : position + 3 + length]
+        position += 3 + length
+        if kind == 0 and len(name) == length and length:
+            return name.decode("ascii", "replace")
+    return None

@@ -1,0 +1,121 @@
+"""gnutls_certificate_credentials_t from a configuration: trust anchors and our own chain.
+
+One credentials object per context (and per configuration an sni_callback
+returns); GnuTLS only reads it during handshakes, so sessions on several
+threads may share it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tlsapi import Certificate, ConfigurationError, PrivateKey, TrustStore
+
+from ._binding import ffi, lib
+from ._errors import check_configuration, describe
+
+__all__ = ["Credentials"]
+
+
+def _datum(data: bytes) -> Any:
+    """A gnutls_datum_t over ``data`` (the caller keeps ``data`` alive during the call)."""
+    return ffi.new("gnutls_datum_t *", (ffi.from_buffer("unsigned char[]", data), len(data)))
+
+
+class Credentials:
+    """Trust anchors (to verify the peer) and our certificate chain with its key."""
+
+    __slots__ = ("cdata", "has_chain", "trust_count", "trust_source")
+
+    def __init__(self, trust_store: TrustStore | None, chain: tuple[tuple[Certificate, ...], PrivateKey] | None) -> None:
+        pointer = ffi.new("gnutls_certificate_credentials_t *")
+        code = lib.gnutls_certificate_allocate_credentials(pointer)
+        if code < 0:
+            raise MemoryError(f"gnutls_certificate_allocate_credentials: {describe(code)}")
+        self.cdata: Any = ffi.gc(pointer[0], lib.gnutls_certificate_free_credentials)
+        self.trust_count = 0
+        self.trust_source: str | None = None
+        self.has_chain = chain is not None
+        if trust_store is not None:
+            self._load_trust(trust_store)
+        if chain is not None:
+            self._load_chain(*chain)
+
+    # -- trust ---------------------------------------------------------------
+
+    def _load_trust(self, store: TrustStore) -> None:
+        if store.is_system:
+            code = lib.gnutls_certificate_set_x509_system_trust(self.cdata)
+            check_configuration(
+                code, "GnuTLS cannot load the system trust store (gnutls_certificate_set_x509_system_trust)"
+            )
+            self.trust_count = code
+            self.trust_source = "system"
+            return
+        where = f" from {store.source!r}" if store.source else ""
+        for position, der in enumerate(store.certificates, 1):
+            code = lib.gnutls_certificate_set_x509_trust_mem(
+                self.cdata, _datum(der), lib.GNUTLS_X509_FMT_DER
+            )
+            check_configuration(code, f"trust store{where}: certificate #{position} is not usable")
+            self.trust_count += code
+        self.trust_source = store.source or "memory"
+
+    # -- our chain -------------------------------------------------------------
+
+    def _load_chain(self, certificates: tuple[Certificate, ...], key: PrivateKey) -> None:
+        privkey = self._import_key(key)
+        pcerts = ffi.new("gnutls_pcert_st[]", len(certificates))
+        imported = 0
+        try:
+            for position, certificate in enumerate(certificates):
+                code = lib.gnutls_pcert_import_x509_raw(
+                    ffi.addressof(pcerts, position),
+                    _datum(certificate.der),
+                    lib.GNUTLS_X509_FMT_DER,
+                    0,
+                )
+                check_configuration(
+                    code, f"certificate_chain: certificate #{position + 1} cannot be parsed"
+                )
+                imported += 1
+            code = lib.gnutls_certificate_set_key(
+                self.cdata, ffi.NULL, 0, pcerts, len(certificates), privkey
+            )
+            if code == lib.GNUTLS_E_CERTIFICATE_KEY_MISMATCH:
+                raise ConfigurationError(
+                    "certificate_chain: the private key does not belong to the first "
+                    f"(leaf) certificate: {describe(code)}"
+                )
+            check_configuration(code, "certificate_chain: GnuTLS refused the certificate and key")
+        except BaseException:
+            # On failure the caller still owns the key and the parsed certificates.
+            for position in range(imported):
+                lib.gnutls_pcert_deinit(ffi.addressof(pcerts, position))
+            lib.gnutls_privkey_deinit(privkey)
+            raise
+        # On success the credentials own them (freed by gnutls_certificate_free_credentials).
+
+    @staticmethod
+    def _import_key(key: PrivateKey) -> Any:
+        password = key.password_bytes()  # None for a plain key; may call the user's callable
+        if password is not None and b"\0" in password:
+            raise ConfigurationError("the private key's password contains a NUL byte, which GnuTLS cannot take")
+        pointer = ffi.new("gnutls_privkey_t *")
+        code = lib.gnutls_privkey_init(pointer)
+        if code < 0:
+            raise MemoryError(f"gnutls_privkey_init: {describe(code)}")
+        privkey = pointer[0]
+        data = key.data
+        fmt = lib.GNUTLS_X509_FMT_PEM if key.is_pem else lib.GNUTLS_X509_FMT_DER
+        c_password = ffi.NULL if password is None else ffi.new("char[]", password)
+        code = lib.gnutls_privkey_import_x509_raw(privkey, _datum(data), fmt, c_password, 0)
+        if code < 0:
+            lib.gnutls_privkey_deinit(privkey)
+            where = f" {key.source!r}" if key.source else ""
+            if code == lib.GNUTLS_E_DECRYPTION_FAILED or (password is not None and key.is_encrypted):
+                raise ConfigurationError(
+                    f"the private key{where} cannot be decrypted: wrong password? ({describe(code)})"
+                )
+            raise ConfigurationError(f"the private key{where} cannot be parsed: {describe(code)}")
+        return privkey

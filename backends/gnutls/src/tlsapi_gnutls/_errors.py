@@ -1,0 +1,137 @@
+"""The one error path: GnuTLS status codes and verification bits to the TLSError tree."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+from tlsapi import (
+    CertificateError,
+    CertificateErrorReason,
+    ConfigurationError,
+    RaggedEOF,
+    TLSError,
+    WantReadError,
+)
+
+from ._binding import ffi, lib
+
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = [
+    "check_configuration",
+    "describe",
+    "raise_for_code",
+    "reason_for_status",
+    "status_text",
+]
+
+Reason = CertificateErrorReason
+
+
+def describe(code: int) -> str:
+    """GnuTLS's text and symbolic name for ``code``."""
+    text = ffi.string(lib.gnutls_strerror(code)).decode("utf-8", "replace")
+    name_ptr = lib.gnutls_strerror_name(code)
+    name = ffi.string(name_ptr).decode("ascii", "replace") if name_ptr != ffi.NULL else str(code)
+    return f"{text} ({name})"
+
+
+def check_configuration(code: int, what: str) -> int:
+    """``code`` if it is not an error, else ConfigurationError about ``what``."""
+    if code < 0:
+        raise ConfigurationError(f"{what}: {describe(code)}")
+    return code
+
+
+def status_text(status: int) -> str:
+    """gnutls_certificate_verification_status_print(): GnuTLS's own words for ``status``."""
+    out = ffi.new("gnutls_datum_t *")
+    if lib.gnutls_certificate_verification_status_print(status, lib.GNUTLS_CRT_X509, out, 0) < 0:
+        return f"verification status 0x{status:x}"
+    try:
+        return bytes(ffi.buffer(out.data, out.size)).decode("utf-8", "replace").strip()
+    finally:
+        lib.tlsapi_gnutls_free(out.data)
+
+
+def _is_self_issued(der: bytes) -> bool:
+    crt_ptr = ffi.new("gnutls_x509_crt_t *")
+    if lib.gnutls_x509_crt_init(crt_ptr) < 0:
+        return False
+    crt = crt_ptr[0]
+    try:
+        data = ffi.from_buffer(der)
+        datum = ffi.new("gnutls_datum_t *", (ffi.cast("unsigned char *", data), len(der)))
+        if lib.gnutls_x509_crt_import(crt, datum, lib.GNUTLS_X509_FMT_DER) < 0:
+            return False
+        return bool(lib.gnutls_x509_crt_check_issuer(crt, crt))
+    finally:
+        lib.gnutls_x509_crt_deinit(crt)
+
+
+# Checked in the order OpenSSL's verifier meets the problems (chain building,
+# purpose, name, revocation, signatures, validity), so that a certificate with
+# several defects gets the same reason from every backend.
+_ORDER: tuple[tuple[str, Reason], ...] = (
+    ("GNUTLS_CERT_SIGNER_NOT_FOUND", Reason.UNTRUSTED_ISSUER),
+    ("GNUTLS_CERT_SIGNER_NOT_CA", Reason.UNTRUSTED_ISSUER),
+    ("GNUTLS_CERT_PURPOSE_MISMATCH", Reason.BAD_USAGE),
+    ("GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE", Reason.BAD_USAGE),
+    ("GNUTLS_CERT_UNEXPECTED_OWNER", Reason.HOSTNAME_MISMATCH),
+    ("GNUTLS_CERT_REVOKED", Reason.REVOKED),
+    ("GNUTLS_CERT_SIGNATURE_FAILURE", Reason.BAD_SIGNATURE),
+    ("GNUTLS_CERT_INSECURE_ALGORITHM", Reason.BAD_SIGNATURE),
+    ("GNUTLS_CERT_NOT_ACTIVATED", Reason.NOT_YET_VALID),
+    ("GNUTLS_CERT_EXPIRED", Reason.EXPIRED),
+)
+
+
+def reason_for_status(status: int, peer_chain: list[bytes] | None) -> Reason:
+    """The backend-neutral reason for a GnuTLS verification status."""
+    for name, reason in _ORDER:
+        if status & getattr(lib, name):
+            if (
+                reason is Reason.UNTRUSTED_ISSUER
+                and name == "GNUTLS_CERT_SIGNER_NOT_FOUND"
+                and peer_chain
+                and _is_self_issued(peer_chain[0])
+            ):
+                return Reason.SELF_SIGNED
+            return reason
+    return Reason.OTHER
+
+
+def certificate_error(status: int, peer_chain: list[bytes] | None, whose: str) -> CertificateError:
+    reason = reason_for_status(status, peer_chain)
+    text = status_text(status)
+    return CertificateError(
+        f"certificate verify failed ({reason.value}): the {whose} certificate was rejected: {text}",
+        reason,
+        text,
+    )
+
+
+def raise_for_code(code: int, *, session: Any = None, transport_eof: bool = False) -> NoReturn:
+    """Raise the TLSError subclass for a negative GnuTLS return code."""
+    if code == lib.GNUTLS_E_AGAIN:
+        raise WantReadError("more TLS data from the peer is needed")
+    if code == lib.GNUTLS_E_PREMATURE_TERMINATION or (
+        transport_eof and code == lib.GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+    ):
+        raise RaggedEOF(
+            "the peer closed the connection without sending a TLS close_notify alert "
+            f"(the data may be truncated): {describe(code)}"
+        )
+    if code == lib.GNUTLS_E_FATAL_ALERT_RECEIVED and session is not None:
+        alert = lib.gnutls_alert_get(session)
+        name_ptr = lib.gnutls_alert_get_name(alert)
+        name = ffi.string(name_ptr).decode("ascii", "replace") if name_ptr != ffi.NULL else alert
+        raise TLSError(f"the peer sent a fatal TLS alert: {name} (alert {int(alert)})")
+    if code in (lib.GNUTLS_E_CERTIFICATE_REQUIRED, lib.GNUTLS_E_NO_CERTIFICATE_FOUND):
+        raise CertificateError(
+            f"the peer sent no certificate, but one is required: {describe(code)}",
+            Reason.OTHER,
+            describe(code),
+        )
+    raise TLSError(f"GnuTLS: {describe(code)}")

@@ -1,0 +1,154 @@
+"""From a TLSConfiguration's versions and cipher suites to a gnutls_priority_t.
+
+The string we build is appended to the system's default priorities with
+gnutls_priority_init2(GNUTLS_PRIORITY_INIT_DEF_APPEND), so the distribution's
+crypto policy (its disabled algorithms and versions) still applies.
+
+GnuTLS enables suites as the product of the key exchanges, ciphers and MACs
+listed; after building the priority cache we read back the suites it really
+enables.  A list that GnuTLS cannot express exactly (it would enable suites
+that were not asked for) is a ConfigurationError, never a silent widening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tlsapi import ConfigurationError, TLSConfiguration, TLSVersion
+
+from ._binding import ffi, lib
+from ._errors import describe
+from ._suites import SuiteInfo, suite_table
+
+__all__ = ["Priority"]
+
+# TLSVersion -> (priority keyword, gnutls_protocol_t attribute)
+_VERSIONS: tuple[tuple[TLSVersion, str, str], ...] = (
+    (TLSVersion.TLSv1, "VERS-TLS1.0", "GNUTLS_TLS1_0"),
+    (TLSVersion.TLSv1_1, "VERS-TLS1.1", "GNUTLS_TLS1_1"),
+    (TLSVersion.TLSv1_2, "VERS-TLS1.2", "GNUTLS_TLS1_2"),
+    (TLSVersion.TLSv1_3, "VERS-TLS1.3", "GNUTLS_TLS1_3"),
+)
+
+
+def _versions_in_range(config: TLSConfiguration) -> list[tuple[TLSVersion, str, int]]:
+    low = config.lowest_supported_version
+    high = config.highest_supported_version
+    low_rank = TLSVersion.TLSv1._rank() if low is TLSVersion.MINIMUM_SUPPORTED else low._rank()
+    high_rank = TLSVersion.TLSv1_3._rank() if high is TLSVersion.MAXIMUM_SUPPORTED else high._rank()
+    return [
+        (version, keyword, int(getattr(lib, attribute)))
+        for version, keyword, attribute in _VERSIONS
+        if low_rank <= version._rank() <= high_rank
+    ]
+
+
+def _usable(info: SuiteInfo, protocol: int) -> bool:
+    if protocol == lib.GNUTLS_TLS1_3:
+        return info.tls13
+    return not info.tls13 and info.min_version <= protocol
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(item for item in items if item))
+
+
+def _suite_name(number: int) -> str:
+    from tlsapi import CipherSuite
+
+    member = CipherSuite.from_number(number)
+    return member.name if isinstance(member, CipherSuite) else f"0x{number:04X}"
+
+
+class Priority:
+    """A gnutls_priority_t for one configuration, and the suites it enables."""
+
+    __slots__ = ("cdata", "enabled_suites", "priority_string", "versions")
+
+    def __init__(self, config: TLSConfiguration, *, server: bool) -> None:
+        table = suite_table()
+        requested = [int(number) for number in config.ciphers]
+        known = [table[number] for number in requested if number in table]
+        if not known:
+            raise ConfigurationError(
+                "none of the requested cipher suites is known to GnuTLS: "
+                + ", ".join(_suite_name(n) for n in requested)
+            )
+        in_range = _versions_in_range(config)
+        versions = [(v, kw, p) for v, kw, p in in_range if any(_usable(s, p) for s in known)]
+        if not versions:
+            raise ConfigurationError(
+                "no TLS version in the configured range "
+                f"({config.lowest_supported_version.name}..{config.highest_supported_version.name}) "
+                "can use any of the requested cipher suites"
+            )
+        usable = [s for s in known if any(_usable(s, p) for _, _, p in versions)]
+        wanted = {s.number for s in usable}
+        legacy = [s for s in usable if not s.tls13]
+
+        parts = ["-VERS-ALL", *(f"+{kw}" for _, kw, _ in reversed(versions))]
+        parts += ["-CIPHER-ALL", *(f"+{name}" for name in _unique(s.cipher_name for s in usable))]
+        parts += ["-MAC-ALL", *(f"+{name}" for name in _unique(s.mac_name for s in usable))]
+        if legacy:
+            parts += ["-KX-ALL", *(f"+{name}" for name in _unique(s.kx_name for s in legacy))]
+        if server:
+            parts.append("%SERVER_PRECEDENCE")
+        self.priority_string = ":".join(parts)
+        self.versions = tuple(v for v, _, _ in versions)
+
+        pointer = ffi.new("gnutls_priority_t *")
+        error_position = ffi.new("const char **")
+        text = ffi.new("char[]", self.priority_string.encode("ascii"))
+        code = lib.gnutls_priority_init2(
+            pointer, text, error_position, lib.GNUTLS_PRIORITY_INIT_DEF_APPEND
+        )
+        if code < 0:
+            where = ""
+            if error_position[0] != ffi.NULL:
+                where = f" at {ffi.string(error_position[0]).decode('ascii', 'replace')!r}"
+            raise ConfigurationError(
+                f"GnuTLS refused the priority string {self.priority_string!r}{where}: "
+                f"{describe(code)} (the system crypto policy may forbid what was asked)"
+            )
+        self.cdata: Any = ffi.gc(pointer[0], lib.gnutls_priority_deinit)
+        self.enabled_suites = self._read_enabled()
+
+        allowed = self.enabled_suites & wanted
+        if not allowed:
+            raise ConfigurationError(
+                "the system's GnuTLS policy disables every requested cipher suite: "
+                + ", ".join(_suite_name(n) for n in sorted(wanted))
+            )
+        extra = self.enabled_suites - wanted
+        if extra:
+            raise ConfigurationError(
+                "GnuTLS cannot select exactly these cipher suites: it enables every "
+                "combination of the key exchanges, ciphers and MACs listed, so it would also "
+                "enable " + ", ".join(_suite_name(n) for n in sorted(extra))
+                + ". Add those to `ciphers`, or split the list."
+            )
+
+    def _read_enabled(self) -> frozenset[int]:
+        index_ptr = ffi.new("unsigned int *")
+        numbers: set[int] = set()
+        index = 0
+        while True:
+            code = lib.gnutls_priority_get_cipher_suite_index(self.cdata, index, index_ptr)
+            index += 1
+            if code == lib.GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
+                break
+            if code < 0:
+                continue  # an entry that is not a usable suite (GNUTLS_E_UNKNOWN_CIPHER_SUITE)
+            number = _number_at(int(index_ptr[0]))
+            if number is not None:
+                numbers.add(number)
+        return frozenset(numbers)
+
+
+def _number_at(suite_index: int) -> int | None:
+    cs_id = ffi.new("unsigned char[2]")
+    null = ffi.NULL
+    if lib.gnutls_cipher_suite_info(suite_index, cs_id, null, null, null, null) == null:
+        return None
+    return int(cs_id[0] << 8 | cs_id[1])

@@ -1,0 +1,1 @@
+"""cffi builder for the GnuTLS backend: one cdef module per header, composed in build.py."""

@@ -1,0 +1,56 @@
+"""The cffi builder of the GnuTLS backend: ``tlsapi_gnutls._gnutls`` in out-of-line API mode.
+
+setuptools runs this file through ``cffi_modules`` (it is exec'd, not
+imported), from the repository or from the backend's own sdist, which
+carries a copy of ``build_ffi/``.  Compile and link flags come from
+pkg-config; when GnuTLS's development files are missing the build stops
+with a message naming the package to install.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Exec'd by cffi: make the directory that holds build_ffi/ importable.
+_ROOT = Path(__file__).resolve().parents[2]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from build_ffi.compose import PkgConfigError, build_ffi, pkg_config  # noqa: E402
+
+MODULE_NAME = "tlsapi_gnutls._gnutls"
+CDEF_MODULES = ("gnutls", "x509", "abstract")
+# Keep in step with tlsapi_gnutls._binding.MINIMUM_VERSION (TLS 1.3 as in RFC 8446,
+# gnutls_priority_init2 with GNUTLS_PRIORITY_INIT_DEF_APPEND, gnutls_ext_raw_parse).
+MINIMUM_VERSION = (3, 6, 5)
+
+MISSING_HINT = (
+    "the GnuTLS development files (headers and gnutls.pc) are needed to build tlsapi-gnutls: "
+    "install libgnutls28-dev (Debian/Ubuntu), gnutls-devel (Fedora/RHEL/openSUSE) "
+    "or gnutls (Arch, Homebrew), plus pkg-config"
+)
+
+_VERSION_GUARD = """
+#if GNUTLS_VERSION_NUMBER < 0x%02x%02x%02x
+#error "tlsapi-gnutls needs GnuTLS >= %d.%d.%d (found " GNUTLS_VERSION ")"
+#endif
+""" % (MINIMUM_VERSION + MINIMUM_VERSION)
+
+
+def make_builder():  # type: ignore[no-untyped-def]
+    try:
+        flags = pkg_config(["gnutls"], MISSING_HINT)
+    except PkgConfigError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if sys.platform.startswith("linux"):
+        flags.libraries.append("dl")  # dladdr() for the library path (glibc < 2.34)
+    return build_ffi(
+        MODULE_NAME, "build_ffi.gnutls", CDEF_MODULES, flags, extra_source=_VERSION_GUARD
+    )
+
+
+ffibuilder = make_builder()
+
+if __name__ == "__main__":
+    ffibuilder.compile(verbose=True)
