@@ -10,7 +10,9 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -84,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         status: int = args.run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()  # the reader went away (`tlsapi demo | head`): not an error to report
+        return 1
     except CommandError as exc:
         print(f"tlsapi {args.command}: error: {exc}", file=sys.stderr)
         return exc.status
@@ -97,6 +103,14 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"tlsapi {args.command}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        sys.stdout.flush()
     return status
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; point it at devnull so that
+    # flush cannot fail a second time with a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass

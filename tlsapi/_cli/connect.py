@@ -16,7 +16,6 @@ import codecs
 import contextlib
 import socket
 import sys
-import time
 import warnings
 from typing import Any
 
@@ -145,10 +144,9 @@ def _exchange(tls: TLSWrappedSocket, text: str, timeout: float) -> None:
         raise CommandError(f"--send: bad escape sequence: {exc}", status=2) from None
     tls.sendall(data)
     print(f"sent {len(data)} bytes; reply:")
-    # Read until the server closes, or until it has been quiet for a moment.
-    tls.settimeout(min(timeout, 2.0))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    # Wait for the reply, then read until the server closes or goes quiet.
+    tls.settimeout(timeout)
+    while True:
         try:
             chunk = tls.recv(65536)
         except TimeoutError:
@@ -156,6 +154,7 @@ def _exchange(tls: TLSWrappedSocket, text: str, timeout: float) -> None:
         if not chunk:
             break
         sys.stdout.write(chunk.decode("utf-8", "backslashreplace"))
+        tls.settimeout(0.5)
     print()
 
 
@@ -224,3 +223,5 @@ def _show_unverified(
         print("what the server presented (second connection, NOT verified, no data sent):")
         _print_chain(tls.getpeercert(), backend, args.showcerts)
         _print_session(tls, ", ".join(format_alpn(p) for p in config.inner_protocols) or "none")
+        with contextlib.suppress(OSError, TLSError):
+            tls.shutdown(socket.SHUT_WR)

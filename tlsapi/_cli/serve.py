@@ -148,6 +148,7 @@ class _Server:
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
+        self._stopping = False
 
     def handle(self, conn: socket.socket, address: tuple[Any, ...]) -> bool:
         """One connection, start to end; True when it went well."""
@@ -170,7 +171,10 @@ class _Server:
                     tls.shutdown(socket.SHUT_WR)
             return True
         except (TLSError, OSError) as exc:
-            _say(f"{label}: {type(exc).__name__}: {exc}")
+            if self._stopping:
+                _say(f"{label}: closed because the server is stopping")
+            else:
+                _say(f"{label}: {type(exc).__name__}: {exc}")
             return False
         finally:
             with self._lock:
@@ -237,11 +241,12 @@ class _Server:
             target=self.handle, args=(conn, address), name="tlsapi-serve", daemon=True
         )
         self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(thread)
         thread.start()
+        self._threads.append(thread)  # only started threads: stop() joins them
 
     def stop(self) -> None:
         # Unblock the connection threads (a recv waiting on an idle client).
+        self._stopping = True
         with self._lock:
             for conn in self._connections:
                 with contextlib.suppress(OSError):
