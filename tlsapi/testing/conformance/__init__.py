@@ -22,7 +22,7 @@ Where the backend lacks a role (``Capability.CLIENT``/``SERVER``) the stdlib
 backend plays it.  Where it lacks a capability, the tests check that asking
 for it is a ConfigurationError, as the contract requires, instead of the
 feature.  The fixtures ``pki``, ``rsa_pki``, ``other_pki`` (a fresh PKI per
-module) and ``peers`` come with the star import.
+module), ``peers`` and ``loopback_tcp`` come with the star import.
 """
 
 import pytest
@@ -38,6 +38,7 @@ _MODULES = (
     "mutual",
     "semantics",
     "sni",
+    "sockets",
     "transfer",
     "validation",
 )
@@ -54,6 +55,7 @@ from .keys import TestPrivateKeys, key_pkis  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
+from .sockets import TestSocket, loopback_tcp  # noqa: E402
 from .transfer import TestTransfer  # noqa: E402
 from .validation import TestHostnames, TestInsecureMode, TestValidation  # noqa: E402
 
@@ -69,10 +71,12 @@ __all__ = [
     "TestPrivateKeys",
     "TestSNI",
     "TestShutdown",
+    "TestSocket",
     "TestTransfer",
     "TestValidation",
     "TestVersions",
     "key_pkis",
+    "loopback_tcp",
     "other_pki",
     "peers",
     "pki",
