@@ -85,11 +85,17 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._pending_error: BaseException | None = None
         self._callback_error: BaseException | None = None
         self._eof_seen = False
+        self._fatal_error: TLSError | None = None
         self._hello_seen = False
         self._cipher_cache: int | None = None
 
         pointer = ffi.new("gnutls_session_t *")
-        flags = (lib.GNUTLS_SERVER if server else lib.GNUTLS_CLIENT) | lib.GNUTLS_NONBLOCK
+        if server:
+            flags = lib.GNUTLS_SERVER | lib.GNUTLS_NONBLOCK
+        else:
+            # Send our certificate even when its issuer is not among the CA names the
+            # server lists: the server's verdict is clearer than silently sending none.
+            flags = lib.GNUTLS_CLIENT | lib.GNUTLS_NONBLOCK | lib.GNUTLS_FORCE_CLIENT_CERT
         code = lib.gnutls_init(pointer, flags)
         if code < 0:
             raise_for_code(code)
@@ -261,6 +267,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             raise error
         if self._eof_seen:
             return 0
+        if self._fatal_error is not None:
+            raise self._fatal_error  # GnuTLS invalidated the session; the cause stays the answer
         session = self._session
         transport = self._transport
         for _ in range(_MAX_RETRIES):
@@ -283,7 +291,11 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 continue
             if not lib.gnutls_error_is_fatal(code):
                 continue
-            raise_for_code(code, session=session, transport_eof=self._transport_eof)
+            try:
+                raise_for_code(code, session=session, transport_eof=self._transport_eof)
+            except TLSError as exc:
+                self._fatal_error = exc
+                raise
         raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
 
     def _recv_more(self, pointer: Any, size: int) -> int:
@@ -387,7 +399,7 @@ def _tlsapi_gnutls_client_hello_hook(
 def _tlsapi_gnutls_raw_extension(context: Any, tls_id: int, data: Any, size: int) -> int:
     if tls_id == 0:  # server_name
         found: list[bytes] = ffi.from_handle(context)
-        found.append(ffi.unpack(data, size) if size else b"")
+        found.append(bytes(ffi.buffer(data, size)) if size else b"")
     return 0
 
 
