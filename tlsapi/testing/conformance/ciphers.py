@@ -9,7 +9,7 @@ import pytest
 from ..._backend import Backend, Capability
 from ..._ciphers import DEFAULT_CIPHER_LIST, TLS13_SUITES, CipherSuite
 from ..._config import TLSConfiguration
-from ..._errors import CertificateError, ConfigurationError
+from ..._errors import CertificateError, ConfigurationError, TLSError
 from ..._versions import TLSVersion
 from ..pki import PKI
 from ._support import Peers, assert_handshake_failure, lacks
@@ -180,3 +180,51 @@ class TestCiphers:
         client, server = peers.connect()
         assert isinstance(client.cipher(), CipherSuite)
         assert isinstance(server.cipher(), CipherSuite)
+
+    def test_every_accepted_tls12_suite_negotiates(
+        self, peers: Peers, pki: PKI, rsa_pki: PKI
+    ) -> None:
+        # A backend that accepts a single-suite configuration must be able to use it:
+        # accepting what can never be negotiated hides the problem until handshake time.
+        if Capability.CIPHER_SELECTION not in peers.client_backend.capabilities:
+            return
+        failures, negotiated = [], []
+        for suite in CipherSuite:
+            kind = _authentication(suite)
+            if suite in TLS13_SUITES or kind is None:
+                continue
+            suite_pki = rsa_pki if kind == "rsa" else pki
+            settings = {
+                "ciphers": (suite,),
+                "lowest_supported_version": V12,
+                "highest_supported_version": V12,
+            }
+            try:
+                client_context = peers.client_backend.client_context(
+                    suite_pki.client_config(**settings)
+                )
+                server_context = peers.server_backend.server_context(
+                    suite_pki.server_config(**settings)
+                )
+            except ConfigurationError:
+                continue
+            pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
+            try:
+                client, server = pair.connect(client_context, server_context)
+            except TLSError as exc:
+                failures.append(f"{suite.name} (0x{suite:04X}) accepted, then: {exc}")
+                continue
+            if client.cipher() is not suite or server.cipher() is not suite:
+                failures.append(f"{suite.name}: negotiated {client.cipher()!r}/{server.cipher()!r}")
+            negotiated.append(suite.name)
+        assert negotiated, "not a single TLS 1.2 suite could be pinned"
+        assert not failures, "\n".join(failures)
+
+
+def _authentication(suite: CipherSuite) -> str | None:
+    """Which certificate a TLS 1.2 suite needs: "ecdsa", "rsa", or None (PSK, anon, DSS...)."""
+    if suite.name.startswith("TLS_ECDHE_ECDSA_"):
+        return "ecdsa"
+    if suite.name.startswith(("TLS_ECDHE_RSA_", "TLS_DHE_RSA_", "TLS_RSA_WITH_")):
+        return "rsa"
+    return None
