@@ -326,6 +326,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return self._recv_more(ffi.from_buffer(target, require_writable=True), len(target))
 
     def _write(self, data: memoryview) -> int:
+        if self._fatal_error is not None:
+            raise self._fatal_error  # as with OpenSSL: a failed connection stays failed
         session = self._session
         pointer = ffi.from_buffer(data)
         total = len(data)
