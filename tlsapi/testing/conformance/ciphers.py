@@ -194,7 +194,7 @@ class TestCiphers:
             if suite in TLS13_SUITES or kind is None:
                 continue
             suite_pki = rsa_pki if kind == "rsa" else pki
-            settings = {
+            settings: dict[str, Any] = {
                 "ciphers": (suite,),
                 "lowest_supported_version": V12,
                 "highest_supported_version": V12,
