@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,11 +97,21 @@ def test_never_accepts_what_the_library_rejects(backend: tlsapi.Backend) -> None
     accepted = [cid for cid, r in _results(backend.name).items() if r.accepted]
     assert accepted, "the backend accepted no case at all: the run is not meaningful"
     broken: list[str] = []
+    unknown: list[str] = []
     with tempfile.TemporaryDirectory(prefix="tlsapi-limbo-verify-") as directory:
         for cid in sorted(accepted):
             verdict = verifier.verify(cases[cid], Path(directory))
-            if not verdict.accepted:
+            if not verdict.conclusive:
+                unknown.append(f"  {cid}: {verdict.detail}")
+            elif not verdict.accepted:
                 broken.append(f"  {cid}: {verifier.name} says: {verdict.detail}")
+    if unknown:
+        warnings.warn(
+            f"{verifier.name} gave no verdict on {len(unknown)} accepted case(s), "
+            "so the rule is unchecked there:\n" + "\n".join(unknown),
+            stacklevel=1,
+        )
+    assert len(unknown) <= len(accepted) // 10, "the verifier answered too few cases"
     assert not broken, (
         f"backend {backend.name!r} accepted chains that {verifier.name} rejects:\n"
         + "\n".join(broken)

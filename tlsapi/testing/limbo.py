@@ -53,6 +53,7 @@ import datetime
 import ipaddress
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -204,10 +205,15 @@ def select_cases(cases: Iterable[LimboCase]) -> tuple[list[LimboCase], dict[str,
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
-    """A yes/no answer on one case, with the evidence as text."""
+    """A yes/no answer on one case, with the evidence as text.
+
+    ``conclusive`` is False when the verifier could not give an answer (the
+    tool failed before verifying); such a verdict proves nothing either way.
+    """
 
     accepted: bool
     detail: str
+    conclusive: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +246,11 @@ class CaseResult:
 # -- the reference server and one handshake ---------------------------------------
 
 
+def _safe(case_id: str) -> str:
+    """A file-name stem for a case id."""
+    return case_id.replace(":", "_").replace("/", "_")
+
+
 def _write(directory: Path, name: str, data: bytes) -> Path:
     path = directory / name
     path.write_bytes(data)
@@ -253,7 +264,7 @@ def _reference_server(case: LimboCase, workdir: Path) -> ssl.SSLContext:
     # business, the server must still be able to present them.
     context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    safe = case.id.replace(":", "_").replace("/", "_")
+    safe = _safe(case.id)
     chain = _write(workdir, f"{safe}.chain.pem", case.chain_pem)
     key = _write(workdir, f"{safe}.key.pem", (case.peer_certificate_key or "").encode())
     context.load_cert_chain(str(chain), str(key))
@@ -465,7 +476,7 @@ class OpenSSLVerifier:
 
     def verify(self, case: LimboCase, workdir: Path) -> Verdict:
         assert self._program is not None
-        safe = case.id.replace(":", "_").replace("/", "_")
+        safe = _safe(case.id)
         command = [self._program, "verify", "-no-CApath", "-no-CAstore", "-purpose", "sslserver"]
         command += ["-CAfile", str(_write(workdir, f"{safe}.anchors.pem", case.trusted_pem))]
         if case.untrusted_intermediates:
@@ -491,7 +502,110 @@ class OpenSSLVerifier:
         return Verdict(accepted, output[-300:])
 
 
-BUILTIN_VERIFIERS: dict[str, Callable[[], LibraryVerifier]] = {"stdlib": OpenSSLVerifier}
+def _at_case_time(case: LimboCase, command: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``command`` run with the clock frozen at the case's time (tools without -attime)."""
+    if case.validation_time is None:
+        return command, dict(os.environ)
+    faketime = shutil.which("faketime")
+    if faketime is None:
+        raise FileNotFoundError("faketime is needed for a dated case")
+    frozen = [faketime, "-f", _faketime_stamp(case.validation_time), *command]
+    return frozen, dict(os.environ, TZ="UTC")
+
+
+def _run_tool(command: list[str], environment: dict[str, str] | None = None) -> tuple[int, str]:
+    child = subprocess.run(
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        timeout=60, env=environment,
+    )  # fmt: skip
+    return child.returncode, " ".join((child.stdout + " " + child.stderr).split())
+
+
+class CerttoolVerifier:
+    """GnuTLS's ``certtool --verify``, as a GnuTLS client session verifies a server.
+
+    The case's anchors as ``--load-ca-certificate``, the presented chain as
+    ``--infile``, the peer name as ``--verify-hostname`` (GnuTLS compares an
+    IP address given there with iPAddress SANs), purpose serverAuth, profile
+    "low" (what the NORMAL priority string applies), and for a dated case
+    the clock frozen by faketime (certtool has no option for the time).
+    """
+
+    name = "certtool --verify"
+
+    def __init__(self, program: str = "certtool") -> None:
+        self._program = shutil.which(program)
+
+    def unavailable_reason(self) -> str | None:
+        if not self._program:
+            return "the certtool program (gnutls-bin) is not installed"
+        return None
+
+    def verify(self, case: LimboCase, workdir: Path) -> Verdict:
+        assert self._program is not None
+        safe = _safe(case.id)
+        command = [
+            self._program, "--verify", "--verify-profile", "low",
+            "--verify-purpose", "1.3.6.1.5.5.7.3.1",
+            "--load-ca-certificate", str(_write(workdir, f"{safe}.anchors.pem", case.trusted_pem)),
+            "--infile", str(_write(workdir, f"{safe}.chain.pem", case.chain_pem)),
+        ]  # fmt: skip
+        if case.peer_name:
+            command += ["--verify-hostname", case.peer_name]
+        try:
+            command, environment = _at_case_time(case, command)
+        except FileNotFoundError as exc:
+            return Verdict(False, f"cannot run: {exc}")
+        code, output = _run_tool(command, environment)
+        verdicts = re.findall(r"Chain verification output: ([^.]*\.[^.]*\.)", output)
+        if not verdicts:
+            # certtool stopped before verifying (e.g. it cannot print an empty issuer DN).
+            return Verdict(False, f"certtool gave no verdict: {output[-300:]}", conclusive=False)
+        return Verdict(code == 0 and verdicts[-1].startswith("Verified."), verdicts[-1])
+
+
+class VfychainVerifier:
+    """NSS's ``vfychain -pp`` (CERT_PKIXVerifyCert), usage SSL server, the anchors as ``-t``.
+
+    vfychain checks the chain and its usage but not the peer name (NSS does
+    that separately, in CERT_VerifyCertName), so this verifier is more
+    lenient than an NSS client on names: it can miss a name the backend
+    should have rejected, never flag a correct rejection.  Dated cases run
+    with the clock frozen by faketime (``-b`` has only minute resolution).
+    """
+
+    name = "vfychain -pp"
+
+    def __init__(self, program: str = "vfychain") -> None:
+        self._program = shutil.which(program)
+
+    def unavailable_reason(self) -> str | None:
+        if not self._program:
+            return "the vfychain program (libnss3-tools) is not installed"
+        return None
+
+    def verify(self, case: LimboCase, workdir: Path) -> Verdict:
+        assert self._program is not None
+        safe = _safe(case.id)
+        command = [self._program, "-pp", "-u", "1"]
+        command += ["-a", str(_write(workdir, f"{safe}.leaf.pem", case.peer_certificate.encode()))]
+        for index, pem in enumerate(case.untrusted_intermediates):
+            command += ["-a", str(_write(workdir, f"{safe}.untrusted{index}.pem", pem.encode()))]
+        for index, pem in enumerate(case.trusted_certs):
+            command += ["-t", "-a", str(_write(workdir, f"{safe}.anchor{index}.pem", pem.encode()))]
+        try:
+            command, environment = _at_case_time(case, command)
+        except FileNotFoundError as exc:
+            return Verdict(False, f"cannot run: {exc}")
+        code, output = _run_tool(command, environment)
+        return Verdict(code == 0 and "Chain is good!" in output, output[-300:])
+
+
+BUILTIN_VERIFIERS: dict[str, Callable[[], LibraryVerifier]] = {
+    "stdlib": OpenSSLVerifier,
+    "gnutls": CerttoolVerifier,
+    "nss": VfychainVerifier,
+}
 _REGISTERED: dict[str, Callable[[], LibraryVerifier]] = {}
 
 
