@@ -25,7 +25,26 @@ UNSUPPORTABLE = {
     "null": (0x0000,),  # TLS_NULL_WITH_NULL_NULL
     "unassigned": (0xFFFF,),
     "grease": (0x0A0A, 0x1A1A),
-    "export-rc4-null": (0x0003, 0x0004, 0x0001, 0x0002),  # EXPORT_RC4_40, RC4_128_MD5, NULL_MD5/SHA
+}
+
+# "No weak suites, always": suites without encryption, without authentication,
+# export-grade, single DES or RC4 (RFC 7465) are refused even when asked for.
+WEAK = {
+    0x0001: "TLS_RSA_WITH_NULL_MD5",
+    0x0002: "TLS_RSA_WITH_NULL_SHA",
+    0x003B: "TLS_RSA_WITH_NULL_SHA256",
+    0xC006: "TLS_ECDHE_ECDSA_WITH_NULL_SHA",
+    0xC010: "TLS_ECDHE_RSA_WITH_NULL_SHA",
+    0x0003: "TLS_RSA_EXPORT_WITH_RC4_40_MD5",
+    0x0008: "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA",
+    0x0004: "TLS_RSA_WITH_RC4_128_MD5",
+    0x0005: "TLS_RSA_WITH_RC4_128_SHA",
+    0xC007: "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    0xC011: "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    0x0009: "TLS_RSA_WITH_DES_CBC_SHA",
+    0x0018: "TLS_DH_anon_WITH_RC4_128_MD5",
+    0x0034: "TLS_DH_anon_WITH_AES_128_CBC_SHA",
+    0xC018: "TLS_ECDH_anon_WITH_AES_128_CBC_SHA",
 }
 
 
@@ -165,6 +184,15 @@ class TestCiphers:
         if Capability.SERVER in backend.capabilities:
             with pytest.raises(ConfigurationError):
                 backend.server_context(pki.server_config(ciphers=suites))
+
+    @pytest.mark.parametrize("suite", list(WEAK), ids=list(WEAK.values()))
+    def test_weak_suite_is_refused(self, backend: Backend, pki: PKI, suite: int) -> None:
+        settings: dict[str, Any] = {"ciphers": (suite,), "highest_supported_version": V12}
+        with pytest.raises(ConfigurationError):
+            backend.client_context(pki.client_config(**settings))
+        if Capability.SERVER in backend.capabilities:
+            with pytest.raises(ConfigurationError):
+                backend.server_context(pki.server_config(**settings))
 
     def test_tls13_suites_only_with_tls12_range(self, backend: Backend, pki: PKI) -> None:
         config = pki.client_config(ciphers=tuple(TLS13_DEFAULTS), highest_supported_version=V12)
