@@ -1,0 +1,1 @@
+../../../build_ffi/__init__.py

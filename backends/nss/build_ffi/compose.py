@@ -1,0 +1,1 @@
+../../../build_ffi/compose.py

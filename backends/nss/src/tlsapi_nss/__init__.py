@@ -1,0 +1,86 @@
+"""tlsapi-nss: the NSS backend of tlsapi (NSS's TLS through cffi, over memory buffers).
+
+``load_backend()`` is the entry point in the ``tlsapi.backends`` group.  It
+never raises: a missing extension or a too-old NSS gives a Backend whose
+``unavailable_reason`` says what to do.
+"""
+
+from __future__ import annotations
+
+from tlsapi import Backend, Capability
+
+__all__ = ["load_backend"]
+
+
+def _unavailable(reason: str, version: str = "NSS (not loaded)") -> Backend:
+    from tlsapi import ClientContext, ServerContext
+
+    return Backend(
+        name="nss",
+        client_context=ClientContext,
+        server_context=ServerContext,
+        library_version=version,
+        capabilities=frozenset(),
+        unavailable_reason=reason,
+    )
+
+
+def load_backend() -> Backend:
+    try:
+        from . import _lib
+    except ImportError as exc:
+        return _unavailable(
+            f"the compiled NSS binding cannot be loaded ({exc}); reinstall tlsapi-nss "
+            "with the NSS development files present (libnss3-dev / nss-devel)"
+        )
+    version = f"NSS {_lib.library_version()}"
+    problem = _lib.version_problem()
+    if problem is not None:
+        return _unavailable(problem, version)
+
+    from . import _hooks  # noqa: F401  (defines the extern "Python" callbacks)
+    from ._ciphers import supported_range
+    from ._context import NSSClientContext, NSSServerContext
+    from ._runtime import RUNTIME
+
+    capabilities = {
+        Capability.TLSv1_2,
+        Capability.CLIENT,
+        Capability.SERVER,
+        Capability.ALPN,
+        Capability.SNI_CALLBACK,
+        Capability.CLIENT_CERTIFICATES,
+        Capability.CUSTOM_TRUST,
+        Capability.ENCRYPTED_KEYS,
+        Capability.CIPHER_SELECTION,
+        Capability.FULL_PEER_CHAIN,
+        Capability.IP_ADDRESS_VALIDATION,
+        Capability.KEY_UPDATE,
+    }
+    if supported_range()[1] >= 0x0304:
+        capabilities.add(Capability.TLSv1_3)
+    trust = RUNTIME.trust_source
+    if trust.path is not None or RUNTIME.database:
+        capabilities.add(Capability.SYSTEM_TRUST)
+    trust_text = trust.describe()
+    if RUNTIME.database:
+        trust_text = f"NSS database {RUNTIME.database} (its modules and trust), else {trust_text}"
+    nspr = _lib.ffi.string(_lib.lib.PR_GetVersion()).decode("ascii", "replace")
+    return Backend(
+        name="nss",
+        client_context=NSSClientContext,
+        server_context=NSSServerContext,
+        library_version=version,
+        capabilities=frozenset(capabilities),
+        details={
+            "library": f"NSS {_lib.library_version()} with NSPR {nspr} "
+            f"(compiled against NSS {_lib.compiled_version()})",
+            "trust_source": trust_text,
+            "database": RUNTIME.database or "none (NSS_INIT_NOCERTDB)",
+            "limitations": (
+                "no session resumption (NSS's session cache is per process, so it is off); "
+                "Ed25519/Ed448 keys cannot be used; "
+                "server certificates are not checked for revocation"
+            ),
+        },
+    )

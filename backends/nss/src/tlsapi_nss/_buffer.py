@@ -1,0 +1,227 @@
+"""NSSBuffer: TLSWrappedBuffer over an NSS socket whose bottom layer is our memory I/O.
+
+The socket stack is NSS's TLS layer over the memio layer (``build_ffi/nss/
+memio.py``): NSS's recv/send land in ``_hooks`` and move bytes between NSS and
+this buffer's ``_incoming``/``_outgoing`` ByteQueues, an empty queue answering
+PR_WOULD_BLOCK_ERROR.  One cffi call per operation (``tlsapi_read`` and
+friends return the result or the error code), one copy each way at the queue.
+
+End of file: the memio recv answers 0 once the transport reached its end;
+NSS then returns 0 from a read.  NSS itself returns 0 after a close_notify
+without asking recv again, so "recv answered 0" tells a ragged EOF from a
+clean close.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi._hostname import ServerName
+
+from ._clienthello import MalformedHello, read_server_name
+from ._errors import error_text, translate
+from ._lib import ffi, lib
+from ._runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from ._context import NSSClientContext, NSSServerContext
+    from ._profile import Profile
+
+__all__ = ["NSSBuffer"]
+
+# NSS hands back at most one record's plaintext per read.
+_MAX_READ = 16384
+_MAX_WRITE = 1 << 30
+_HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
+
+
+class NSSBuffer(TLSWrappedBuffer):
+    def __init__(
+        self,
+        context: NSSClientContext | NSSServerContext,
+        profile: Profile,
+        server_name: ServerName | None,
+    ) -> None:
+        super().__init__(context, server_name.name if server_name else None)
+        self._profile = profile
+        self._server_name = server_name
+        self._server_side = profile.server_side
+        # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
+        self._handle = ffi.new_handle(weakref.ref(self))
+        self._fd: Any = None
+        self._eof_delivered = False
+        self._callback_error: BaseException | None = None
+        self._verify_error: TLSError | None = None
+        self._cipher: int | None = None
+        self._version: int | None = None
+        self._scratch = ffi.new("char[]", _MAX_READ)
+        self._sni_failure: TLSError | None = None
+        if not (self._server_side and profile.config.sni_callback is not None):
+            self._open(profile)
+
+    # -- the NSS socket ------------------------------------------------------------
+
+    def _open(self, profile: Profile) -> None:
+        stub = lib.tlsapi_memio_new(self._handle)
+        if stub == ffi.NULL:
+            raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
+        raw = lib.SSL_ImportFD(profile.model, stub)
+        if raw == ffi.NULL:
+            code = lib.PR_GetError()
+            lib.PR_Close(stub)
+            raise TLSError(f"NSS cannot make a TLS socket: {error_text(code)}")
+        fd = RUNTIME.owned(raw, lib.tlsapi_memio_close)
+        handle = self._handle
+        ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_auth_certificate_cb, handle) == 0
+        if self._server_side:
+            ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_sni_config_cb, handle) == 0
+        else:
+            if self._server_name is not None:
+                ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
+            if profile.key is not None:
+                ok &= (
+                    lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_client_auth_data_cb, handle) == 0
+                )
+        ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
+        if not ok:
+            raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
+        self._profile = profile
+        self._fd = fd
+
+    def _open_for_client_hello(self) -> None:
+        """Server with an sni_callback: let it choose the configuration first."""
+        if self._sni_failure is not None:
+            raise self._sni_failure
+        data = self._incoming.peek(len(self._incoming))
+        try:
+            complete, name = read_server_name(data)
+        except MalformedHello:
+            self._open(self._profile)  # NSS will say what is wrong with it
+            return
+        if not complete:
+            if self._transport_eof:
+                raise RaggedEOF("the peer closed the connection during the handshake")
+            raise WantReadError("more data from the peer is needed")
+        self._server_hostname = name
+        config = self._profile.config
+        callback = config.sni_callback
+        assert callback is not None
+        profile = self._profile
+        try:
+            chosen = callback(self, name, config)
+            if chosen is not None:
+                profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
+        except BaseException as exc:
+            error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
+            error.__cause__ = exc
+            self._sni_failure = error
+            # What NSS would send: a fatal handshake_failure alert, in the clear.
+            self._outgoing.append(_HANDSHAKE_FAILURE_ALERT)
+            raise error from exc
+        self._open(profile)
+
+    def _failure(self, code: int, during: str) -> TLSError:
+        """The one error path: what went wrong, with a callback's exception chained."""
+        if self._callback_error is not None:
+            error = TLSError(
+                f"the {during} was aborted: a callback raised {self._callback_error!r}"
+            )
+            error.__cause__ = self._callback_error
+            return error
+        if self._verify_error is not None:
+            return self._verify_error
+        return translate(code, during)
+
+    # -- TLS -------------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        if self._fd is None:
+            self._open_for_client_hello()
+        code = lib.tlsapi_handshake(self._fd)
+        if code:
+            raise self._failure(code, "handshake")
+        info = ffi.new("SSLChannelInfo *")
+        if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) == 0:
+            self._cipher = int(info.cipherSuite)
+            self._version = int(info.protocolVersion)
+
+    def _closed(self) -> None:
+        if self._eof_delivered:
+            raise RaggedEOF("the peer closed the connection without a TLS close_notify alert")
+
+    def _read(self, amt: int) -> bytes:
+        scratch = self._scratch
+        count = lib.tlsapi_read(self._fd, scratch, min(amt, _MAX_READ))
+        if count > 0:
+            return ffi.unpack(scratch, count)
+        if count == 0:
+            self._closed()
+            return b""
+        raise self._failure(count, "read")
+
+    def _readinto(self, target: memoryview) -> int:
+        count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), min(len(target), 1 << 30))
+        if count > 0:
+            return int(count)
+        if count == 0:
+            self._closed()
+            return 0
+        raise self._failure(count, "read")
+
+    def _write(self, data: memoryview) -> int:
+        if len(data) > _MAX_WRITE:
+            data = data[:_MAX_WRITE]
+        count = lib.tlsapi_write(self._fd, ffi.from_buffer(data), len(data))
+        if count >= 0:
+            return int(count)
+        raise self._failure(count, "write")
+
+    def _shutdown(self) -> None:
+        if self._fd is None:
+            return  # a server that never saw a ClientHello has nothing to close
+        code = lib.tlsapi_shutdown(self._fd)
+        if code:
+            raise self._failure(code, "shutdown")
+
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Send a TLS 1.3 KeyUpdate (asking the peer to update its keys too, by default)."""
+        if not self._handshake_done:
+            raise TLSError("key_update() needs a finished handshake")
+        if lib.tlsapi_key_update(self._fd, request_peer_update) != 0:
+            raise TLSError(f"NSS cannot update the keys: {error_text(lib.PR_GetError())}")
+
+    # -- what was negotiated ------------------------------------------------------------
+
+    def _cipher_number(self) -> int | None:
+        return self._cipher
+
+    def _tls_version_number(self) -> int | None:
+        return self._version
+
+    def _negotiated_protocol(self) -> bytes | None:
+        state = ffi.new("SSLNextProtoState *")
+        buf = ffi.new("unsigned char[256]")
+        length = ffi.new("unsigned int *")
+        if lib.SSL_GetNextProto(self._fd, state, buf, length, 256) != 0:
+            return None
+        if state[0] in (lib.SSL_NEXT_PROTO_NEGOTIATED, lib.SSL_NEXT_PROTO_SELECTED) and length[0]:
+            return ffi.unpack(ffi.cast("char *", buf), length[0])
+        return None
+
+    def _peer_chain(self) -> list[bytes] | None:
+        chain = lib.SSL_PeerCertificateChain(self._fd)
+        if chain == ffi.NULL:
+            return None
+        try:
+            ders = []
+            end = ffi.cast("CERTCertListNode *", ffi.addressof(chain, "list"))
+            node = ffi.cast("CERTCertListNode *", chain.list.next)
+            while node != end:
+                item = node.cert.derCert
+                ders.append(ffi.unpack(ffi.cast("char *", item.data), item.len))
+                node = ffi.cast("CERTCertListNode *", node.links.next)
+            return ders or None
+        finally:
+            lib.CERT_DestroyCertList(chain)

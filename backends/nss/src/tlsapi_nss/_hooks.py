@@ -1,0 +1,153 @@
+"""The ``extern "Python"`` functions NSS calls: the memory I/O layer and the TLS hooks.
+
+Every one receives the connection's cffi handle (a weak reference to the
+NSSBuffer) and never lets an exception reach C: I/O answers failure, and
+the TLS hooks record the exception on the buffer, set an NSS error and
+answer failure, so the handshake fails and the buffer's error path chains
+the exception.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tlsapi import TLSError
+
+from ._errors import certificate_error, error_text
+from ._lib import ffi, lib
+
+if TYPE_CHECKING:
+    from ._buffer import NSSBuffer
+
+__all__: list[str] = []
+
+_WOULD_BLOCK = lib.TLSAPI_MEMIO_WOULD_BLOCK
+_FAILED = lib.TLSAPI_MEMIO_FAILED
+_SUCCESS = lib.SECSuccess
+_FAILURE = lib.SECFailure
+
+
+def _buffer(handle: Any) -> NSSBuffer | None:
+    buffer: NSSBuffer | None = ffi.from_handle(handle)()
+    return buffer
+
+
+# -- the memory I/O layer ------------------------------------------------------------
+
+
+@ffi.def_extern(error=_FAILED)
+def tlsapi_memio_recv_cb(handle: Any, buf: Any, amount: int) -> int:
+    buffer = _buffer(handle)
+    if buffer is None:
+        return _FAILED
+    incoming = buffer._incoming
+    if not incoming:
+        if buffer._transport_eof:
+            buffer._eof_delivered = True
+            return 0
+        return _WOULD_BLOCK
+    return incoming.readinto(ffi.buffer(buf, amount))
+
+
+@ffi.def_extern(error=_FAILED)
+def tlsapi_memio_send_cb(handle: Any, buf: Any, amount: int) -> int:
+    buffer = _buffer(handle)
+    if buffer is None:
+        return _FAILED
+    buffer._outgoing.append(ffi.buffer(buf, amount))
+    return amount
+
+
+# -- TLS hooks ----------------------------------------------------------------------
+
+
+def _failed(buffer: NSSBuffer, exc: BaseException) -> int:
+    buffer._callback_error = exc
+    lib.PR_SetError(lib.SEC_ERROR_APPLICATION_CALLBACK_ERROR, 0)
+    return _FAILURE
+
+
+def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
+    profile = buffer._profile
+    if not profile.validate:
+        return _SUCCESS
+    cert = lib.SSL_PeerCertificate(fd)
+    if cert == ffi.NULL:
+        lib.PR_SetError(lib.SSL_ERROR_NO_CERTIFICATE, 0)
+        return _FAILURE
+    presented = lib.SSL_PeerCertificateChain(fd)
+    try:
+        usage = (
+            lib.certificateUsageSSLClient if buffer._server_side else lib.certificateUsageSSLServer
+        )
+        anchors = profile.anchors if profile.anchors is not None else ffi.NULL
+        code = lib.tlsapi_verify_certificate(cert, usage, anchors, presented, 0)
+        name = buffer._server_name
+        if code == 0 and name is not None and not buffer._server_side:
+            if lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
+                code = lib.SSL_ERROR_BAD_CERT_DOMAIN
+        if code == 0:
+            return _SUCCESS
+        buffer._verify_error = certificate_error(
+            code,
+            leaf_self_signed=bool(cert.isRoot),
+            leaf_not_yet_valid=lib.CERT_CheckCertValidTimes(cert, lib.PR_Now(), lib.PR_FALSE)
+            == lib.secCertTimeNotValidYet,
+        )
+        lib.PR_SetError(code, 0)
+        return _FAILURE
+    finally:
+        if presented != ffi.NULL:
+            lib.CERT_DestroyCertList(presented)
+        lib.CERT_DestroyCertificate(cert)
+
+
+@ffi.def_extern(error=_FAILURE)
+def tlsapi_auth_certificate_cb(arg: Any, fd: Any, check_sig: int, is_server: int) -> int:
+    buffer = _buffer(arg)
+    if buffer is None:
+        return _FAILURE
+    try:
+        return _authenticate(buffer, fd)
+    except BaseException as exc:
+        return _failed(buffer, exc)
+
+
+@ffi.def_extern(error=_FAILURE)
+def tlsapi_client_auth_data_cb(
+    arg: Any, fd: Any, ca_names: Any, ret_cert: Any, ret_key: Any
+) -> int:
+    buffer = _buffer(arg)
+    if buffer is None:
+        return _FAILURE
+    try:
+        profile = buffer._profile
+        if profile.key is None:
+            return _FAILURE  # no certificate to offer: NSS sends an empty one
+        cert = lib.CERT_DupCertificate(profile.leaf)
+        key = lib.SECKEY_CopyPrivateKey(profile.key)
+        if cert == ffi.NULL or key == ffi.NULL:
+            if cert != ffi.NULL:
+                lib.CERT_DestroyCertificate(cert)
+            raise TLSError(f"NSS cannot copy the client certificate: {error_text(lib.PR_GetError())}")
+        ret_cert[0] = cert  # NSS owns these references now
+        ret_key[0] = key
+        return _SUCCESS
+    except BaseException as exc:
+        return _failed(buffer, exc)
+
+
+@ffi.def_extern(error=lib.SSL_SNI_SEND_ALERT)
+def tlsapi_sni_config_cb(fd: Any, names: Any, count: int, arg: Any) -> int:
+    buffer = _buffer(arg)
+    if buffer is None or count < 1:
+        return lib.SSL_SNI_SEND_ALERT
+    try:
+        if buffer._server_hostname is None:
+            raw = ffi.unpack(ffi.cast("char *", names[0].data), names[0].len)
+            buffer._server_hostname = raw.decode("ascii", "replace").lower()
+        # Index 0: NSS acknowledges the name in its ServerHello, the usual answer.
+        return 0
+    except BaseException as exc:
+        _failed(buffer, exc)
+        return lib.SSL_SNI_SEND_ALERT

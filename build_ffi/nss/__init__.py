@@ -1,0 +1,1 @@
+"""cdef modules for the NSS backend, one per C header (composed by build.py)."""

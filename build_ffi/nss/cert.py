@@ -1,0 +1,150 @@
+"""Certificate functions (cert.h): temporary certificates, lists, names, validation.
+
+``tlsapi_verify_certificate`` runs CERT_PKIXVerifyCert with this backend's
+fixed policy: revocation is not checked (no network fetching, as no other
+backend of ours fetches either), AIA fetching is off, and when ``anchors`` is
+given only those certificates are trust anchors (the context's own trust
+store, never the process-wide trust of NSS's modules).  NSS builds paths from
+every certificate it knows in the process (its temporary store is global),
+so when ``presented`` (the peer's chain) is given, every certificate of the
+validated path other than the trust anchor must be one the peer presented:
+a chain is never completed with an intermediate some other connection
+brought in.  It returns 0 or the NSS error code.
+
+``tlsapi_certificate_list`` builds the CERTCertificateList that
+SSL_ConfigServerCert sends as the chain, exactly as the user gave it.
+"""
+
+INCLUDES = """
+#include <cert.h>
+"""
+
+TYPES = ""
+
+FUNCTIONS = """
+CERTCertDBHandle *CERT_GetDefaultCertDB(void);
+CERTCertificate *CERT_NewTempCertificate(CERTCertDBHandle *handle, SECItem *derCert,
+                                         char *nickname, PRBool isperm, PRBool copyDER);
+CERTCertificate *CERT_DupCertificate(CERTCertificate *c);
+void CERT_DestroyCertificate(CERTCertificate *cert);
+CERTCertList *CERT_NewCertList(void);
+SECStatus CERT_AddCertToListTail(CERTCertList *certs, CERTCertificate *cert);
+void CERT_DestroyCertList(CERTCertList *certs);
+void CERT_DestroyCertificateList(CERTCertificateList *list);
+SECStatus CERT_VerifyCertName(const CERTCertificate *cert, const char *hostname);
+SECCertTimeValidity CERT_CheckCertValidTimes(const CERTCertificate *cert, PRTime t,
+                                             PRBool allowOverride);
+PRBool CERT_CompareCerts(const CERTCertificate *c1, const CERTCertificate *c2);
+
+PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
+                                  CERTCertList *anchors, CERTCertList *presented, PRTime when);
+CERTCertificateList *tlsapi_certificate_list(CERTCertificate **certs, int count);
+"""
+
+CUSTOMIZATIONS = r"""
+static PRBool tlsapi_list_holds(CERTCertList *list, CERTCertificate *cert)
+{
+    CERTCertListNode *node;
+    for (node = CERT_LIST_HEAD(list); !CERT_LIST_END(node, list); node = CERT_LIST_NEXT(node)) {
+        if (CERT_CompareCerts(node->cert, cert)) {
+            return PR_TRUE;
+        }
+    }
+    return PR_FALSE;
+}
+
+static PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
+                                         CERTCertList *anchors, CERTCertList *presented,
+                                         PRTime when)
+{
+    PRUint64 no_revocation[2] = {
+        CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
+        CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
+    };
+    CERTRevocationFlags revocation;
+    CERTValInParam in[6];
+    CERTValOutParam out[3];
+    CERTCertListNode *node;
+    PRInt32 result = 0;
+    int n = 0;
+
+    memset(&revocation, 0, sizeof(revocation));
+    revocation.leafTests.number_of_defined_methods = 2;
+    revocation.leafTests.cert_rev_flags_per_method = no_revocation;
+    revocation.chainTests.number_of_defined_methods = 2;
+    revocation.chainTests.cert_rev_flags_per_method = no_revocation;
+
+    in[n].type = cert_pi_revocationFlags;
+    in[n++].value.pointer.revocation = &revocation;
+    in[n].type = cert_pi_useAIACertFetch;
+    in[n++].value.scalar.b = PR_FALSE;
+    if (anchors != NULL) {
+        in[n].type = cert_pi_trustAnchors;
+        in[n++].value.pointer.chain = anchors;
+        in[n].type = cert_pi_useOnlyTrustAnchors;
+        in[n++].value.scalar.b = PR_TRUE;
+    }
+    if (when != 0) {
+        in[n].type = cert_pi_date;
+        in[n++].value.scalar.time = when;
+    }
+    in[n].type = cert_pi_end;
+    memset(out, 0, sizeof(out));
+    out[0].type = cert_po_trustAnchor;
+    out[1].type = cert_po_certList;
+    out[2].type = cert_po_end;
+
+    if (CERT_PKIXVerifyCert(cert, usage, in, out, NULL) != SECSuccess) {
+        PRErrorCode code = PR_GetError();
+        return code < 0 ? code : SEC_ERROR_LIBRARY_FAILURE;
+    }
+    if (presented != NULL && out[1].value.pointer.chain != NULL) {
+        CERTCertList *path = out[1].value.pointer.chain;
+        for (node = CERT_LIST_HEAD(path); !CERT_LIST_END(node, path);
+             node = CERT_LIST_NEXT(node)) {
+            if (out[0].value.pointer.cert != NULL &&
+                CERT_CompareCerts(node->cert, out[0].value.pointer.cert)) {
+                continue;
+            }
+            if (!tlsapi_list_holds(presented, node->cert)) {
+                result = SEC_ERROR_UNKNOWN_ISSUER;
+                break;
+            }
+        }
+    }
+    if (out[0].value.pointer.cert != NULL) {
+        CERT_DestroyCertificate(out[0].value.pointer.cert);
+    }
+    if (out[1].value.pointer.chain != NULL) {
+        CERT_DestroyCertList(out[1].value.pointer.chain);
+    }
+    if (result != 0) {
+        PR_SetError(result, 0);
+    }
+    return result;
+}
+
+static CERTCertificateList *tlsapi_certificate_list(CERTCertificate **certs, int count)
+{
+    PLArenaPool *arena;
+    CERTCertificateList *list;
+    int i;
+    if (count <= 0 || (arena = PORT_NewArena(4096)) == NULL) {
+        return NULL;
+    }
+    list = PORT_ArenaZNew(arena, CERTCertificateList);
+    if (list == NULL || (list->certs = PORT_ArenaZNewArray(arena, SECItem, count)) == NULL) {
+        PORT_FreeArena(arena, PR_FALSE);
+        return NULL;
+    }
+    list->arena = arena;
+    list->len = count;
+    for (i = 0; i < count; i++) {
+        if (SECITEM_CopyItem(arena, &list->certs[i], &certs[i]->derCert) != SECSuccess) {
+            PORT_FreeArena(arena, PR_FALSE);
+            return NULL;
+        }
+    }
+    return list;
+}
+"""

@@ -1,0 +1,39 @@
+"""TLS types (sslt.h): version ranges, channel information, server certificate data."""
+
+INCLUDES = """
+#include <sslt.h>
+"""
+
+TYPES = """
+typedef enum {
+    ssl_variant_stream = 0,
+    ssl_variant_datagram = 1
+} SSLProtocolVariant;
+typedef struct SSLVersionRangeStr {
+    PRUint16 min;
+    PRUint16 max;
+} SSLVersionRange;
+typedef enum {
+    ssl_auth_null = 0,
+    ...
+} SSLAuthType;
+typedef struct SSLChannelInfoStr {
+    PRUint32 length;
+    PRUint16 protocolVersion;
+    PRUint16 cipherSuite;
+    PRBool resumed;
+    ...;
+} SSLChannelInfo;
+typedef struct SECItemArrayStr SECItemArray;
+typedef struct SSLExtraServerCertDataStr {
+    SSLAuthType authType;
+    const CERTCertificateList *certChain;
+    const SECItemArray *stapledOCSPResponses;
+    const SECItem *signedCertTimestamps;
+    ...;
+} SSLExtraServerCertData;
+"""
+
+FUNCTIONS = ""
+
+CUSTOMIZATIONS = ""
