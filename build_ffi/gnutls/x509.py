@@ -14,6 +14,9 @@ typedef int gnutls_verify_output_function(gnutls_x509_crt_t cert, gnutls_x509_cr
 #define GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED ...
 #define GNUTLS_TL_NO_DUPLICATES ...
 
+typedef enum { GNUTLS_PROFILE_UNKNOWN, GNUTLS_PROFILE_LOW, GNUTLS_PROFILE_MEDIUM, ... }
+    gnutls_certificate_verification_profiles_t;
+
 static const char *const GNUTLS_KP_TLS_WWW_SERVER;
 static const char *const GNUTLS_KP_TLS_WWW_CLIENT;
 """
@@ -41,6 +44,15 @@ int gnutls_x509_trust_list_verify_crt2(gnutls_x509_trust_list_t list,
                                        gnutls_typed_vdata_st *data, unsigned int elements,
                                        unsigned int flags, unsigned int *voutput,
                                        gnutls_verify_output_function func);
+
+/* shim (CUSTOMIZATIONS) */
+unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
 """
 
-CUSTOMIZATIONS = ""
+CUSTOMIZATIONS = """
+/* GNUTLS_PROFILE_TO_VFLAGS is a macro: verification flags for a profile. */
+unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile)
+{
+    return GNUTLS_PROFILE_TO_VFLAGS(profile);
+}
+"""

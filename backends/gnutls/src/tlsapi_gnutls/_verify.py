@@ -1,0 +1,83 @@
+"""GnuTLS's stand-alone chain verification (gnutls_x509_trust_list_verify_crt2).
+
+What a session does when it verifies a server, without a handshake: the
+same call, the same typed data (host name or IP address, purpose
+serverAuth) and the verification profile of the NORMAL priority string
+(GNUTLS_PROFILE_LOW), on this process's clock.  The x509-limbo harness uses
+it as "the library's own verifier" (see testing.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from typing import Any
+
+from ._binding import ffi, lib
+from ._errors import describe, reason_for_status, status_text
+
+__all__ = ["ChainVerdict", "verify_server_chain"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainVerdict:
+    accepted: bool
+    status: int
+    text: str
+
+
+def _datum(data: bytes) -> Any:
+    return ffi.new("gnutls_datum_t *", (ffi.from_buffer("unsigned char[]", data), len(data)))
+
+
+def verify_server_chain(anchors_pem: bytes, chain_pem: bytes, peer_name: str) -> ChainVerdict:
+    """Verify ``chain_pem`` (leaf first) for ``peer_name`` against ``anchors_pem``."""
+    list_ptr = ffi.new("gnutls_x509_trust_list_t *")
+    code = lib.gnutls_x509_trust_list_init(list_ptr, 0)
+    if code < 0:
+        return ChainVerdict(False, -1, f"gnutls_x509_trust_list_init: {describe(code)}")
+    trust_list = list_ptr[0]
+    certs_ptr = ffi.new("gnutls_x509_crt_t **")
+    count = ffi.new("unsigned int *")
+    try:
+        code = lib.gnutls_x509_trust_list_add_trust_mem(
+            trust_list, _datum(anchors_pem), ffi.NULL, lib.GNUTLS_X509_FMT_PEM, 0, 0
+        )
+        if code <= 0:
+            return ChainVerdict(False, -1, f"no usable trust anchor: {describe(code)}")
+        code = lib.gnutls_x509_crt_list_import2(
+            certs_ptr, count, _datum(chain_pem), lib.GNUTLS_X509_FMT_PEM, 0
+        )
+        if code < 0:
+            return ChainVerdict(False, -1, f"the chain cannot be parsed: {describe(code)}")
+        try:
+            address = ipaddress.ip_address(peer_name)
+        except ValueError:
+            name = ffi.new("char[]", peer_name.encode("idna"))
+            element = (lib.GNUTLS_DT_DNS_HOSTNAME, ffi.cast("unsigned char *", name), 0)
+        else:
+            name = ffi.new("unsigned char[]", address.packed)
+            element = (lib.GNUTLS_DT_IP_ADDRESS, name, len(address.packed))
+        purpose = ffi.new("char[]", ffi.string(lib.GNUTLS_KP_TLS_WWW_SERVER))
+        vdata = ffi.new(
+            "gnutls_typed_vdata_st[2]",
+            [element, (lib.GNUTLS_DT_KEY_PURPOSE_OID, ffi.cast("unsigned char *", purpose), 0)],
+        )
+        status = ffi.new("unsigned int *")
+        flags = lib.tlsapi_gnutls_profile_vflags(lib.GNUTLS_PROFILE_LOW)
+        code = lib.gnutls_x509_trust_list_verify_crt2(
+            trust_list, certs_ptr[0], count[0], vdata, 2, flags, status, ffi.NULL
+        )
+        if code < 0:
+            return ChainVerdict(False, -1, f"verification could not run: {describe(code)}")
+        value = int(status[0])
+        if value == 0:
+            return ChainVerdict(True, 0, "trusted")
+        reason = reason_for_status(value, None)
+        return ChainVerdict(False, value, f"{reason.value}: {status_text(value)}")
+    finally:
+        if certs_ptr[0] != ffi.NULL:
+            for index in range(count[0]):
+                lib.gnutls_x509_crt_deinit(certs_ptr[0][index])
+            lib.tlsapi_gnutls_free(certs_ptr[0])
+        lib.gnutls_x509_trust_list_deinit(trust_list, 1)
