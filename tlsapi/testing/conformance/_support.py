@@ -21,7 +21,7 @@ from ..._errors import (
     WantWriteError,
 )
 from ..._registry import backend as backend_named
-from ..pki import PKI
+from ..pki import PKI, KeyType
 from ..pump import handshake, handshake_outcome
 
 __all__ = [
@@ -30,7 +30,13 @@ __all__ = [
     "assert_caused_by",
     "assert_handshake_failure",
     "lacks",
+    "refuses_key_type",
 ]
+
+# Every backend must serve these key types; others (P-384, Ed25519) a backend
+# whose library cannot sign TLS handshakes with them may refuse, with a
+# ConfigurationError when the context is made.
+REQUIRED_KEY_TYPES = frozenset({KeyType.ECDSA_P256, KeyType.RSA_2048})
 
 ClientSpec = Union[TLSConfiguration, ClientContext, None]
 ServerSpec = Union[TLSConfiguration, ServerContext, None]
@@ -50,6 +56,19 @@ def lacks(backend: Backend, capability: Capability, *attempts: Callable[[], obje
             warnings.simplefilter("ignore", InsecureConfigurationWarning)
             attempt()
     return True
+
+
+def refuses_key_type(backend: Backend, key_type: KeyType, pki: PKI) -> bool:
+    """True when ``backend`` refuses (ConfigurationError) a server key of an optional type."""
+    if Capability.SERVER not in backend.capabilities:
+        return False
+    try:
+        backend.server_context(pki.server_config())
+    except ConfigurationError:
+        if key_type in REQUIRED_KEY_TYPES:
+            raise
+        return True
+    return False
 
 
 def assert_caused_by(error: BaseException, original: BaseException) -> None:

@@ -18,7 +18,7 @@ from ..._config import TLSConfiguration
 from ..._credentials import Certificate, PrivateKey
 from ..._errors import ConfigurationError
 from ..pki import PKI, KeyType
-from ._support import Peers, lacks
+from ._support import Peers, lacks, refuses_key_type
 
 __all__ = ["TestPrivateKeys"]
 
@@ -75,6 +75,8 @@ class TestPrivateKeys:
         self, backend: Backend, key_pkis: dict[KeyType, PKI], key_type: KeyType
     ) -> None:
         pki = key_pkis[key_type]
+        if refuses_key_type(backend, key_type, pki):
+            return
         _works(
             backend,
             pki,
