@@ -50,6 +50,28 @@ def _usable(info: SuiteInfo, protocol: int) -> bool:
     return not info.tls13 and info.min_version <= protocol
 
 
+# Never negotiated, whatever the list says (as OpenSSL's default security level
+# refuses them): no encryption, broken ciphers, MD5 MACs, no authentication.
+_WEAK_CIPHERS = frozenset({"NULL", "ARCFOUR-128", "ARCFOUR-40", "DES-CBC", "3DES-CBC", "RC2-40"})
+_WEAK_MACS = frozenset({"MD5"})
+_WEAK_KX = frozenset({"ANON-DH", "ANON-ECDH", "RSA-EXPORT"})
+# Key exchanges that need credentials the TLS API has no way to give.
+_CREDENTIAL_KX = frozenset({"PSK", "RSA-PSK", "DHE-PSK", "ECDHE-PSK", "SRP", "SRP-RSA", "SRP-DSS"})
+
+
+def _refusal(info: SuiteInfo) -> str | None:
+    """Why this backend never uses ``info`` (None: it may)."""
+    if info.cipher_name in _WEAK_CIPHERS:
+        return f"the cipher {info.cipher_name} is insecure"
+    if info.mac_name in _WEAK_MACS:
+        return f"the MAC {info.mac_name} is insecure"
+    if not info.tls13 and info.kx_name in _WEAK_KX:
+        return f"the key exchange {info.kx_name} is insecure (no authentication or export strength)"
+    if not info.tls13 and info.kx_name in _CREDENTIAL_KX:
+        return f"the key exchange {info.kx_name} needs PSK/SRP credentials, which tlsapi cannot give"
+    return None
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
 
@@ -69,11 +91,12 @@ class Priority:
     def __init__(self, config: TLSConfiguration, *, server: bool) -> None:
         table = suite_table()
         requested = [int(number) for number in config.ciphers]
-        known = [table[number] for number in requested if number in table]
+        refused = {n: _refusal(table[n]) if n in table else "unknown to GnuTLS" for n in requested}
+        known = [table[n] for n in requested if refused[n] is None]
         if not known:
             raise ConfigurationError(
-                "none of the requested cipher suites is known to GnuTLS: "
-                + ", ".join(_suite_name(n) for n in requested)
+                "none of the requested cipher suites can be used: "
+                + "; ".join(f"{_suite_name(n)}: {refused[n]}" for n in requested)
             )
         in_range = _versions_in_range(config)
         versions = [(v, kw, p) for v, kw, p in in_range if any(_usable(s, p) for s in known)]
