@@ -9,7 +9,14 @@ every certificate it knows in the process (its temporary store is global),
 so when ``presented`` (the peer's chain) is given, every certificate of the
 validated path other than the trust anchor must be one the peer presented:
 a chain is never completed with an intermediate some other connection
-brought in.  It returns 0 or the NSS error code.
+brought in.  NSS accepts a certificate up to a day before its notBefore
+(clock-skew slop, process-wide); we do not: a not-yet-valid certificate in
+the path fails.  It returns 0 or the NSS error code.
+
+``tlsapi_not_yet_valid`` is that strict notBefore test; ``tlsapi_has_ip``
+looks for an IP address in the subjectAltName (CERT_VerifyCertName falls back
+to the common name when the extension holds no address, which we never
+accept for an address).
 
 ``tlsapi_certificate_list`` builds the CERTCertificateList that
 SSL_ConfigServerCert sends as the chain, exactly as the user gave it.
@@ -39,6 +46,8 @@ PRBool CERT_CompareCerts(const CERTCertificate *c1, const CERTCertificate *c2);
 PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
                                   CERTCertList *anchors, CERTCertList *presented, PRTime when);
 CERTCertificateList *tlsapi_certificate_list(CERTCertificate **certs, int count);
+PRBool tlsapi_not_yet_valid(const CERTCertificate *cert, PRTime when);
+PRBool tlsapi_has_ip(CERTCertificate *cert, const unsigned char *address, unsigned int length);
 """
 
 CUSTOMIZATIONS = r"""
@@ -51,6 +60,43 @@ static PRBool tlsapi_list_holds(CERTCertList *list, CERTCertificate *cert)
         }
     }
     return PR_FALSE;
+}
+
+static PRBool tlsapi_not_yet_valid(const CERTCertificate *cert, PRTime when)
+{
+    PRTime not_before, not_after;
+    if (CERT_GetCertTimes(cert, &not_before, &not_after) != SECSuccess) {
+        return PR_TRUE;
+    }
+    return (when != 0 ? when : PR_Now()) < not_before;
+}
+
+static PRBool tlsapi_has_ip(CERTCertificate *cert, const unsigned char *address, unsigned int length)
+{
+    SECItem san = { siBuffer, NULL, 0 };
+    PLArenaPool *arena;
+    CERTGeneralName *names, *current;
+    PRBool found = PR_FALSE;
+    if (CERT_FindCertExtension(cert, SEC_OID_X509_SUBJECT_ALT_NAME, &san) != SECSuccess) {
+        return PR_FALSE;
+    }
+    arena = PORT_NewArena(DER_DEFAULT_CHUNKSIZE);
+    if (arena != NULL) {
+        names = current = CERT_DecodeAltNameExtension(arena, &san);
+        if (names != NULL) {
+            do {
+                if (current->type == certIPAddress && current->name.other.len == length &&
+                    memcmp(current->name.other.data, address, length) == 0) {
+                    found = PR_TRUE;
+                    break;
+                }
+                current = CERT_GetNextGeneralName(current);
+            } while (current != names);
+        }
+        PORT_FreeArena(arena, PR_FALSE);
+    }
+    SECITEM_FreeItem(&san, PR_FALSE);
+    return found;
 }
 
 static PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
@@ -98,7 +144,21 @@ static PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUs
         PRErrorCode code = PR_GetError();
         return code < 0 ? code : SEC_ERROR_LIBRARY_FAILURE;
     }
-    if (presented != NULL && out[1].value.pointer.chain != NULL) {
+    if (out[0].value.pointer.cert != NULL && tlsapi_not_yet_valid(out[0].value.pointer.cert, when)) {
+        result = SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE;
+    }
+    if (out[1].value.pointer.chain != NULL) {
+        CERTCertList *path = out[1].value.pointer.chain;
+        for (node = CERT_LIST_HEAD(path); !CERT_LIST_END(node, path) && result == 0;
+             node = CERT_LIST_NEXT(node)) {
+            if (tlsapi_not_yet_valid(node->cert, when)) {
+                result = node->cert == cert || CERT_CompareCerts(node->cert, cert)
+                             ? SEC_ERROR_EXPIRED_CERTIFICATE
+                             : SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE;
+            }
+        }
+    }
+    if (result == 0 && presented != NULL && out[1].value.pointer.chain != NULL) {
         CERTCertList *path = out[1].value.pointer.chain;
         for (node = CERT_LIST_HEAD(path); !CERT_LIST_END(node, path);
              node = CERT_LIST_NEXT(node)) {

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
 from tlsapi._hostname import ServerName
 
-from ._clienthello import MalformedHello, read_server_name
+from ._clienthello import MalformedHello, read_client_hello
 from ._errors import error_text, translate
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
@@ -58,16 +58,16 @@ class NSSBuffer(TLSWrappedBuffer):
         self._version: int | None = None
         self._scratch = ffi.new("char[]", _MAX_READ)
         self._sni_failure: TLSError | None = None
-        if not (self._server_side and profile.config.sni_callback is not None):
-            self._open(profile)
+        if not profile.reads_hello:
+            self._open(profile, profile.model)
 
     # -- the NSS socket ------------------------------------------------------------
 
-    def _open(self, profile: Profile) -> None:
+    def _open(self, profile: Profile, model: Any) -> None:
         stub = lib.tlsapi_memio_new(self._handle)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
-        raw = lib.SSL_ImportFD(profile.model, stub)
+        raw = lib.SSL_ImportFD(model, stub)
         if raw == ffi.NULL:
             code = lib.PR_GetError()
             lib.PR_Close(stub)
@@ -91,36 +91,37 @@ class NSSBuffer(TLSWrappedBuffer):
         self._fd = fd
 
     def _open_for_client_hello(self) -> None:
-        """Server with an sni_callback: let it choose the configuration first."""
+        """A server that reads the ClientHello first: the sni_callback, and ALPN overlap."""
         if self._sni_failure is not None:
             raise self._sni_failure
-        data = self._incoming.peek(len(self._incoming))
         try:
-            complete, name = read_server_name(data)
+            hello = read_client_hello(self._incoming.peek(len(self._incoming)))
         except MalformedHello:
-            self._open(self._profile)  # NSS will say what is wrong with it
+            self._open(self._profile, self._profile.model)  # NSS says what is wrong with it
             return
-        if not complete:
+        if hello is None:
             if self._transport_eof:
                 raise RaggedEOF("the peer closed the connection during the handshake")
             raise WantReadError("more data from the peer is needed")
-        self._server_hostname = name
-        config = self._profile.config
-        callback = config.sni_callback
-        assert callback is not None
+        self._server_hostname = hello.server_name
         profile = self._profile
-        try:
-            chosen = callback(self, name, config)
-            if chosen is not None:
-                profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
-        except BaseException as exc:
-            error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
-            error.__cause__ = exc
-            self._sni_failure = error
-            # What NSS would send: a fatal handshake_failure alert, in the clear.
-            self._outgoing.append(_HANDSHAKE_FAILURE_ALERT)
-            raise error from exc
-        self._open(profile)
+        callback = profile.config.sni_callback
+        if callback is not None:
+            try:
+                chosen = callback(self, hello.server_name, profile.config)
+                if chosen is not None:
+                    profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
+            except BaseException as exc:
+                error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
+                error.__cause__ = exc
+                self._sni_failure = error
+                # What NSS would send: a fatal handshake_failure alert, in the clear.
+                self._outgoing.append(_HANDSHAKE_FAILURE_ALERT)
+                raise error from exc
+        model = profile.model
+        if hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn):
+            model = profile.model_without_alpn()
+        self._open(profile, model)
 
     def _failure(self, code: int, during: str) -> TLSError:
         """The one error path: what went wrong, with a callback's exception chained."""

@@ -2,7 +2,8 @@
 
 NSS numbers its suites by their IANA numbers, so a configuration's list maps
 one to one; suites NSS does not implement, or its policy forbids, drop out,
-and an empty result is a ConfigurationError.  The list's order becomes the
+as do weak ones even when asked for (no encryption, no authentication,
+export grade, single DES, RC4), and an empty result is a ConfigurationError.  The list's order becomes the
 socket's preference order (SSL_CipherSuiteOrderSet, which also disables every
 suite not listed).  The version range is clamped to what the library
 supports, and to the versions the chosen suites can serve.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from tlsapi import ConfigurationError, TLSConfiguration, TLSVersion
+from tlsapi import CipherSuite, ConfigurationError, TLSConfiguration, TLSVersion
 
 from ._lib import ffi, lib, library_version
 
@@ -54,6 +55,23 @@ def supported_range() -> tuple[int, int]:
     return max(int(vrange.min), _LOWEST_ALLOWED), int(vrange.max)
 
 
+def is_weak(suite: int) -> bool:
+    """No encryption, no authentication, export grade, single DES or RC4 (by IANA name)."""
+    member = CipherSuite.from_number(suite)
+    if not isinstance(member, CipherSuite):
+        return False
+    name = member.name + "_"
+    return any(
+        marker in name
+        for marker in ("WITH_NULL_", "_NULL_WITH", "_anon_", "_EXPORT", "_RC4_", "_DES_CBC_", "_DES40_")
+    )
+
+
+def uses_dhe(suite: int) -> bool:
+    member = CipherSuite.from_number(suite)
+    return isinstance(member, CipherSuite) and member.name.startswith("TLS_DHE_")
+
+
 def _name(version: int) -> str:
     return _NAMES.get(version, hex(version))
 
@@ -61,15 +79,19 @@ def _name(version: int) -> str:
 def select(config: TLSConfiguration) -> Selection:
     """What NSS will be told; ConfigurationError when nothing usable is left."""
     implemented = implemented_suites()
-    suites = tuple(
-        dict.fromkeys(
-            int(suite) for suite in config.ciphers if int(suite) in implemented and _allowed(int(suite))
-        )
-    )
+    requested = tuple(dict.fromkeys(int(suite) for suite in config.ciphers))
+    suites = tuple(s for s in requested if s in implemented and _allowed(s) and not is_weak(s))
     if not suites:
+        weak = [s for s in requested if is_weak(s)]
+        because = (
+            " (weak suites are refused: no encryption, no authentication, export grade, "
+            "single DES or RC4)"
+            if weak
+            else ""
+        )
         raise ConfigurationError(
             f"none of the requested cipher suites is implemented (or allowed by policy) "
-            f"in NSS {library_version()}"
+            f"in NSS {library_version()}{because}"
         )
     supported_low, supported_high = supported_range()
     low_version, high_version = config.lowest_supported_version, config.highest_supported_version

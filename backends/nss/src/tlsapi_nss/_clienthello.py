@@ -1,23 +1,36 @@
-"""Reading the server_name out of a ClientHello before NSS sees it.
+"""Reading the server_name and ALPN list out of a ClientHello before NSS sees it.
 
 A server's ``sni_callback`` may hand back a configuration with another
 certificate, trust store or ALPN list.  NSS calls its SNI hook only after it
 has chosen the ALPN protocol, and not at all when the client sent no name,
 so the callback runs before NSS reads the ClientHello: this module finds the
 name in the buffered records, and the connection's NSS socket is then made
-from the chosen configuration.  A malformed hello is left to NSS to reject.
+from the chosen configuration.  The ALPN list is read for a second reason:
+NSS answers a client whose protocols it shares none of with a fatal
+no_application_protocol alert, where tlsapi (like OpenSSL) goes on without
+ALPN, so such a connection is made from a model socket without ALPN.
+A malformed hello is left to NSS to reject.
 """
 
 from __future__ import annotations
 
-__all__ = ["MalformedHello", "read_server_name"]
+__all__ = ["ClientHello", "MalformedHello", "read_client_hello"]
 
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
 _SERVER_NAME = 0
+_ALPN = 16
 _HOST_NAME = 0
 # A ClientHello larger than this is not one we will wait for.
 _MAX_HELLO = 1 << 17
+
+
+class ClientHello:
+    """What the server needs to know before NSS reads the hello."""
+
+    def __init__(self, server_name: str | None, alpn: tuple[bytes, ...] | None) -> None:
+        self.server_name = server_name
+        self.alpn = alpn  # None: the client sent no ALPN extension
 
 
 class MalformedHello(ValueError):
@@ -70,36 +83,50 @@ def _handshake_bytes(data: bytes) -> bytes | None:
     return None
 
 
-def read_server_name(data: bytes) -> tuple[bool, str | None]:
-    """(complete, host name) from the start of a connection's incoming bytes.
+def _server_name(payload: bytes) -> str | None:
+    names = _Reader(_Reader(payload).vector(2))
+    while names.offset < len(names.data):
+        name_type = names.number(1)
+        name = names.vector(2)
+        if name_type == _HOST_NAME:
+            try:
+                return name.decode("ascii").lower()
+            except UnicodeDecodeError:
+                raise MalformedHello("the server_name is not ASCII") from None
+    return None
 
-    ``complete`` is False while more bytes are needed; the name is None when
-    the client sent no server_name.  MalformedHello when it is not a hello.
+
+def _alpn(payload: bytes) -> tuple[bytes, ...]:
+    protocols = _Reader(_Reader(payload).vector(2))
+    result = []
+    while protocols.offset < len(protocols.data):
+        result.append(protocols.vector(1))
+    return tuple(result)
+
+
+def read_client_hello(data: bytes) -> ClientHello | None:
+    """The hello at the start of a connection's incoming bytes, None while incomplete.
+
+    MalformedHello when the bytes are not a ClientHello.
     """
     body = _handshake_bytes(data)
     if body is None:
-        return False, None
+        return None
     reader = _Reader(body)
     reader.take(2 + 32)  # legacy_version, random
     reader.vector(1)  # legacy_session_id
     reader.vector(2)  # cipher_suites
     reader.vector(1)  # legacy_compression_methods
+    name: str | None = None
+    alpn: tuple[bytes, ...] | None = None
     if reader.offset == len(body):
-        return True, None  # no extensions at all
+        return ClientHello(None, None)  # no extensions at all
     extensions = _Reader(reader.vector(2))
     while extensions.offset < len(extensions.data):
         kind = extensions.number(2)
         payload = extensions.vector(2)
-        if kind != _SERVER_NAME:
-            continue
-        names = _Reader(_Reader(payload).vector(2))
-        while names.offset < len(names.data):
-            name_type = names.number(1)
-            name = names.vector(2)
-            if name_type == _HOST_NAME:
-                try:
-                    return True, name.decode("ascii").lower()
-                except UnicodeDecodeError:
-                    raise MalformedHello("the server_name is not ASCII") from None
-        return True, None
-    return True, None
+        if kind == _SERVER_NAME:
+            name = _server_name(payload)
+        elif kind == _ALPN:
+            alpn = _alpn(payload)
+    return ClientHello(name, alpn)

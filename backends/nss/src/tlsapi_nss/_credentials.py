@@ -159,7 +159,7 @@ def _legacy_decrypt(key: PrivateKey, dek_info: str, data: bytes) -> bytes:
     )
     if length <= 0:
         raise ConfigurationError("private key: the password does not decrypt the private key")
-    plain = ffi.unpack(out, length)
+    plain = bytes(ffi.buffer(out, length))
     try:
         _der.key_kind(plain)
     except ConfigurationError:

@@ -69,6 +69,8 @@ def certificate_error(
         code, leaf_self_signed=leaf_self_signed, leaf_not_yet_valid=leaf_not_yet_valid
     )
     text = error_text(code)
+    if reason is R.NOT_YET_VALID:
+        text = f"the certificate is not valid yet ({text})"
     return CertificateError(f"certificate verification failed ({reason}): {text}", reason, text)
 
 

@@ -84,15 +84,19 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         code = lib.tlsapi_verify_certificate(cert, usage, anchors, presented, 0)
         name = buffer._server_name
         if code == 0 and name is not None and not buffer._server_side:
-            if lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
+            if name.ip is not None:
+                # Only an IP entry of the subjectAltName names an address (RFC 6125).
+                packed = name.ip.packed
+                if not lib.tlsapi_has_ip(cert, packed, len(packed)):
+                    code = lib.SSL_ERROR_BAD_CERT_DOMAIN
+            elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
                 code = lib.SSL_ERROR_BAD_CERT_DOMAIN
         if code == 0:
             return _SUCCESS
         buffer._verify_error = certificate_error(
             code,
             leaf_self_signed=bool(cert.isRoot),
-            leaf_not_yet_valid=lib.CERT_CheckCertValidTimes(cert, lib.PR_Now(), lib.PR_FALSE)
-            == lib.secCertTimeNotValidYet,
+            leaf_not_yet_valid=bool(lib.tlsapi_not_yet_valid(cert, 0)),
         )
         lib.PR_SetError(code, 0)
         return _FAILURE

@@ -15,13 +15,14 @@ otherwise be resumed by another context, skipping its validation.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from tlsapi import ConfigurationError, TLSConfiguration, TLSError
 from tlsapi._protocols import protocol_bytes
 
 from . import _credentials
-from ._ciphers import select
+from ._ciphers import select, uses_dhe
 from ._errors import error_text
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
@@ -69,13 +70,27 @@ class Profile:
             chain, key = config.certificate_chain
             self.certificates = _credentials.chain_certificates(chain)
             self.key = _credentials.import_private_key(key, self.certificates[0])
-        self.model = self._model()
+        self.model = self._model(alpn=True)
+        self._model_without_alpn: Any = None
+        self._lock = threading.Lock()
+        self.alpn = frozenset(protocol_bytes(p) for p in config.inner_protocols)
+        # A server reads the ClientHello itself first (see _clienthello) when it must.
+        self.reads_hello = server_side and bool(config.sni_callback or config.inner_protocols)
+
+    def model_without_alpn(self) -> Any:
+        """The model for a client that shares no ALPN protocol with us (built once)."""
+        if not self.config.inner_protocols:
+            return self.model
+        with self._lock:
+            if self._model_without_alpn is None:
+                self._model_without_alpn = self._model(alpn=False)
+            return self._model_without_alpn
 
     @property
     def leaf(self) -> Any:
         return self.certificates[0] if self.certificates else None
 
-    def _model(self) -> Any:
+    def _model(self, alpn: bool) -> Any:
         stub = lib.tlsapi_memio_new(ffi.NULL)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
@@ -95,7 +110,7 @@ class Profile:
             (lib.SSL_ENABLE_FALSE_START, 0, "turn False Start off"),
             (lib.SSL_ENABLE_0RTT_DATA, 0, "turn 0-RTT off"),
             (lib.SSL_ENABLE_NPN, 0, "turn NPN off"),
-            (lib.SSL_ENABLE_ALPN, 1 if self.config.inner_protocols else 0, "set ALPN"),
+            (lib.SSL_ENABLE_ALPN, 1 if alpn and self.config.inner_protocols else 0, "set ALPN"),
             (lib.SSL_ENABLE_EXTENDED_MASTER_SECRET, 1, "turn the extended master secret on"),
             (lib.SSL_ENABLE_HELLO_DOWNGRADE_CHECK, 1, "turn the downgrade check on"),
             (lib.SSL_ENABLE_V2_COMPATIBLE_HELLO, 0, "refuse SSLv2 hellos"),
@@ -111,6 +126,8 @@ class Profile:
             _check(lib.SSL_OptionSet(model, option, value), what)
 
         selection = select(self.config)
+        if server and any(uses_dhe(suite) for suite in selection.suites):
+            _check(lib.SSL_OptionSet(model, lib.SSL_ENABLE_SERVER_DHE, 1), "turn DHE on")
         vrange = ffi.new("SSLVersionRange *", {"min": selection.low, "max": selection.high})
         _check(lib.SSL_VersionRangeSet(model, vrange), "set the version range")
         order = ffi.new("PRUint16[]", selection.suites)
@@ -118,7 +135,7 @@ class Profile:
             lib.tlsapi_cipher_suite_order_set(model, order, len(selection.suites)),
             "set the cipher suites",
         )
-        wire = alpn_wire(self.config)
+        wire = alpn_wire(self.config) if alpn else b""
         if wire:
             _check(lib.SSL_SetNextProtoNego(model, wire, len(wire)), "set the ALPN protocols")
         if server and self.key is not None:
