@@ -398,6 +398,27 @@ def test_serve_http_with_client_certificate(
     assert "client certificate CN=client.test" in out
 
 
+def test_connect_to_serve_with_client_certificate(
+    backend: tlsapi.Backend,
+    serve_processes: list[_ServeProcess],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The two commands against each other: serve requires, connect presents."""
+    server = _ServeProcess("--backend", backend.name, "--once", "--require-client-cert")
+    serve_processes.append(server)
+    match = re.search(r"client certificate: (\S+) with key (\S+)", "".join(server.lines))
+    assert match and server.ca_file is not None
+    args = ["connect", f"localhost:{server.port}", "--backend", backend.name]
+    args += ["--cafile", server.ca_file, "--cert", match.group(1), "--key", match.group(2)]
+    assert main([*args, "--send", "ping"]) == 0
+    out = capsys.readouterr().out
+    assert "verification: OK" in out
+    assert "ping" in out.split("reply:", 1)[1]
+    status, log, err = server.finish()
+    assert status == 0, err
+    assert "client certificate CN=client.test" in log
+
+
 def test_serve_refuses_a_client_without_certificate(
     backend: tlsapi.Backend, serve_processes: list[_ServeProcess]
 ) -> None:

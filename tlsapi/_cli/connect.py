@@ -38,6 +38,7 @@ from ._common import (
     select_backend,
     version_range,
 )
+from ._credentials import chain_from_files
 from ._x509 import summarize
 
 __all__ = ["register", "run"]
@@ -60,6 +61,10 @@ def register(subparsers: Any) -> None:
         metavar="PROTOCOL",
         help="offer this ALPN protocol, e.g. h2 or http/1.1 (repeatable, in preference order)",
     )
+    parser.add_argument(
+        "--cert", metavar="PEM", help="a client certificate chain, for servers that ask for one"
+    )
+    parser.add_argument("--key", metavar="PEM", help="its private key (default: in --cert's file)")
     parser.add_argument(
         "--sni",
         "--servername",
@@ -164,9 +169,12 @@ def run(args: argparse.Namespace) -> int:
     backend = select_backend(args.backend)
     trust = TrustStore.from_pem_file(args.cafile) if args.cafile else None
     alpn = parse_alpn(args.alpn)
+    if args.key and not args.cert:
+        raise CommandError("--key needs --cert", status=2)
     config = TLSConfiguration(
         validate_certificates=not args.insecure,
         trust_store=trust,
+        certificate_chain=chain_from_files(args.cert, args.key) if args.cert else None,
         inner_protocols=alpn,
     ).update(**version_range(args))
     offered = ", ".join(format_alpn(p) for p in alpn) or "none"
