@@ -49,6 +49,7 @@ from tlsapi.testing.peers import (
     GNUTLS_SERVER,
     NSS_CLIENT,
     NSS_SERVER,
+    OPENSSL_SERVER,
     ClientAuth,
     PeerClient,
     PeerError,
@@ -261,6 +262,9 @@ class Connection:
 
 def _connect(context: ClientContext, server: PeerServer, server_name: str) -> Connection:
     sock = socket.create_connection(server.address, timeout=TIMEOUT)
+    # Round trips of several records each: without this, Nagle's algorithm
+    # meets delayed acknowledgements and every round waits for a timer.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return Connection(sock, context.wrap_buffers(server_name), TIMEOUT)
 
 
@@ -359,6 +363,43 @@ def test_client_against_server_program(
                 )
         except AssertionError as exc:
             raise _fail(f"{backend.name} client against {program.name}: {exc}", server) from exc
+
+
+# 1 MiB each way as 128 round trips of one 8 KiB line: one record each, so
+# that the servers' small writes never wait for our delayed acknowledgements.
+BULK_ROUNDS = 128
+
+
+@pytest.mark.parametrize("program", [OPENSSL_SERVER, GNUTLS_SERVER], ids=_slug)
+def test_client_bulk_echo(backend: Backend, program: PeerProgram, env: PeerEnvironment) -> None:
+    """1 MiB through a real server and back: many records each way, byte for byte."""
+    require_program(program)
+    config = env.pki.client_config()
+    if lacks(backend, Capability.CLIENT, lambda: backend.client_context(config)):
+        return
+    context = backend.client_context(config)
+    with run_server(program, env.server_files) as server:
+        try:
+            connection = _connect(context, server, "localhost")
+            with connection.sock:
+                connection.handshake()
+                for round_ in range(BULK_ROUNDS):
+                    line = b"".join(b"%04x%04x" % (round_, i) for i in range(1023))
+                    connection.sendall(server.echo.request(line))
+                    expected = server.echo.expected(line)
+                    reply = b""
+                    while len(reply) < len(expected):
+                        chunk = connection.recv()
+                        if not chunk:
+                            break
+                        reply += chunk
+                    assert reply == expected, f"round {round_}: the echo differs"
+                connection.shutdown()
+        except (TLSError, OSError, AssertionError) as exc:
+            server.stop()
+            raise _fail(
+                f"{backend.name} bulk echo through {program.name}: {exc!r}", server
+            ) from exc
 
 
 @pytest.mark.parametrize("program", ALL_SERVERS, ids=_slug)
