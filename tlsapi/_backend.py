@@ -43,6 +43,9 @@ class Backend:
     The first five names are PEP 543's: ``backend.client_context(config)``
     works.  ``details`` holds facts worth showing (trust source, library
     path); ``unavailable_reason`` is None when the backend can be used.
+    ``supported_ciphers`` are the IANA numbers of the suites this backend
+    can negotiate under the system's policy (weak suites excluded), in its
+    order of preference; empty means unknown.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Backend:
     capabilities: frozenset[Capability]
     details: Mapping[str, str] = dataclasses.field(default_factory=dict)
     unavailable_reason: str | None = None
+    supported_ciphers: tuple[int, ...] = ()
 
     certificate: ClassVar[type[Certificate]] = Certificate
     private_key: ClassVar[type[PrivateKey]] = PrivateKey

@@ -305,5 +305,35 @@ DEFAULT_CIPHER_LIST: tuple[CipherSuite, ...] = (
     CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 )
 
+# Parts of a suite's IANA name that make it weak: no encryption or no
+# authentication, export grade, broken ciphers (RC4, RC2, single DES), 64-bit
+# blocks (3DES, IDEA: Sweet32) and MD5 MACs.
+_WEAK_MARKERS = {
+    "WITH_NULL": "no encryption",
+    "_NULL_WITH": "no encryption",
+    "_anon_": "no authentication",
+    "EXPORT": "export grade",
+    "RC4": "RC4",
+    "RC2": "RC2",
+    "_DES_CBC": "single DES",
+    "DES40": "single DES",
+    "3DES": "3DES (64-bit blocks)",
+    "IDEA": "IDEA (64-bit blocks)",
+    "_MD5": "MD5",
+}
+
+
+def weakness(suite: int) -> str | None:
+    """Why ``suite`` is too weak to allow, or None (unknown numbers are not judged)."""
+    try:
+        name = CipherSuite(suite).name
+    except ValueError:
+        return None
+    for marker, reason in _WEAK_MARKERS.items():
+        if marker in name:
+            return reason
+    return None
+
+
 # The TLS 1.3 suites: they carry no key exchange and apply only to TLS 1.3.
 TLS13_SUITES = frozenset(range(0x1301, 0x1306))

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite
+from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, weakness
 from ._credentials import Certificate, PrivateKey, TrustStore
 from ._errors import ConfigurationError
 from ._protocols import NextProtocol
@@ -46,6 +46,9 @@ def _tuple_of_ciphers(value: Iterable[Any]) -> tuple[CipherSuite | int, ...]:
         result.append(CipherSuite.from_number(int(item)))
     if not result:
         raise ConfigurationError("ciphers is empty: no connection could ever be made")
+    weak = [f"{CipherSuite(s).name} ({why})" for s in result if (why := weakness(s))]
+    if weak:
+        raise ConfigurationError(f"ciphers: weak suites are never allowed: {', '.join(weak)}")
     return tuple(result)
 
 
@@ -54,9 +57,15 @@ def _tuple_of_protocols(value: Iterable[Any]) -> tuple[NextProtocol | bytes, ...
         raise ConfigurationError(
             "inner_protocols must be a sequence of protocols, e.g. (NextProtocol.H2, b'http/1.1')"
         )
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ConfigurationError(
+            f"inner_protocols must be a sequence of protocols, not {type(value).__name__}"
+        ) from None
     result: list[NextProtocol | bytes] = []
     total = 0
-    for item in tuple(value):
+    for item in items:
         if isinstance(item, NextProtocol):
             raw = item.value
         elif isinstance(item, (bytes, bytearray)):

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from typing import Union
 
 from ._errors import ConfigurationError
-from ._pem import check_der_sequence, der_to_pem, looks_like_pem, parse_pem, split_der_sequences
+from ._pem import (
+    check_der_sequence,
+    der_sequence_tags,
+    der_to_pem,
+    looks_like_pem,
+    parse_pem,
+    split_der_sequences,
+)
 
 __all__ = ["Certificate", "Password", "PrivateKey", "TrustStore"]
 
@@ -144,6 +151,34 @@ _KEY_LABELS = {
 }
 
 
+def _der_key_format(data: bytes, what: str) -> str:
+    """Tell the DER key structures apart by their first two elements.
+
+    EncryptedPrivateKeyInfo starts with an AlgorithmIdentifier SEQUENCE; the
+    others with a version INTEGER followed by: an AlgorithmIdentifier
+    SEQUENCE (PKCS#8), the modulus INTEGER (PKCS#1 RSA) or the private key
+    OCTET STRING (SEC1 EC).
+    """
+    try:
+        items = der_sequence_tags(data)
+    except ValueError:
+        raise ConfigurationError(f"{what}: not a private key structure") from None
+    if len(items) >= 2 and items[0] == 0x30:
+        return "pkcs8-encrypted"
+    if len(items) >= 3 and items[0] == 0x02:
+        return {0x30: "pkcs8", 0x02: "pkcs1", 0x04: "sec1"}.get(items[1], "unknown")
+    raise ConfigurationError(f"{what}: DER data that is not a PKCS#8, PKCS#1 or SEC1 private key")
+
+
+_PEM_LABEL = {
+    "pkcs8": "PRIVATE KEY",
+    "pkcs8-encrypted": "ENCRYPTED PRIVATE KEY",
+    "pkcs1": "RSA PRIVATE KEY",
+    "sec1": "EC PRIVATE KEY",
+    "dsa": "DSA PRIVATE KEY",
+}
+
+
 class PrivateKey:
     """A private key (PKCS#8, PKCS#1 or SEC1; PEM or DER; maybe encrypted).
 
@@ -181,18 +216,16 @@ class PrivateKey:
             if len(blocks) > 1:
                 raise ConfigurationError(f"{what}: the PEM data holds {len(blocks)} private keys")
             block = blocks[0]
-            check_der_sequence(block.der, what)
             key_format = _KEY_LABELS[block.label]
             if "ENCRYPTED" in block.headers.get("Proc-Type", ""):
+                # Legacy OpenSSL encryption: the body is ciphertext, not DER.
                 key_format += "-encrypted"
+            else:
+                check_der_sequence(block.der, what)
             # Keep the PEM: legacy encrypted keys need their headers.
             return cls(data, key_format, password, source)
         check_der_sequence(data, what)
-        # PKCS#8 EncryptedPrivateKeyInfo starts with an AlgorithmIdentifier
-        # SEQUENCE; every unencrypted form starts with a version INTEGER.
-        _, content = (data[1], 2) if data[1] < 0x80 else (0, 2 + (data[1] & 0x7F))
-        key_format = "pkcs8-encrypted" if data[content] == 0x30 else "der"
-        return cls(data, key_format, password, source)
+        return cls(data, _der_key_format(data, what), password, source)
 
     @classmethod
     def from_buffer(cls, buffer: bytes, password: Password | None = None) -> PrivateKey:
@@ -214,6 +247,22 @@ class PrivateKey:
     @property
     def is_pem(self) -> bool:
         return looks_like_pem(self._data)
+
+    @property
+    def key_format(self) -> str:
+        """``pkcs8``, ``pkcs1``, ``sec1`` or ``dsa``; ``-encrypted`` appended when encrypted.
+
+        ``pkcs8-encrypted`` is PKCS#8 EncryptedPrivateKeyInfo; ``pkcs1-encrypted``
+        and ``sec1-encrypted`` are legacy OpenSSL PEM with a Proc-Type header.
+        """
+        return self._format
+
+    @property
+    def pem(self) -> bytes:
+        """The key as PEM (DER keys get the label of their structure)."""
+        if self.is_pem:
+            return self._data
+        return der_to_pem(self._data, _PEM_LABEL[self._format])
 
     @property
     def is_encrypted(self) -> bool:

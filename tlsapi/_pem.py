@@ -91,6 +91,23 @@ def check_der_sequence(data: bytes, what: str) -> None:
         ) from None
 
 
+def der_sequence_tags(data: bytes) -> list[int]:
+    """The tags of the elements inside one DER SEQUENCE (ValueError if malformed)."""
+    try:
+        length, offset = _der_length(data, 1)
+        end = offset + length
+        tags = []
+        while offset < end:
+            tags.append(data[offset])
+            item_length, content = _der_length(data, offset + 1)
+            offset = content + item_length
+    except IndexError:
+        raise ValueError("truncated DER") from None
+    if offset != end:
+        raise ValueError("DER element overruns its SEQUENCE")
+    return tags
+
+
 def split_der_sequences(data: bytes, what: str) -> list[bytes]:
     """Split concatenated DER SEQUENCEs (a DER trust bundle)."""
     items: list[bytes] = []

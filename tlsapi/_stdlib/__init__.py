@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 
 from .._backend import Backend, Capability
+from ._ciphers import supported_suites
 from ._context import StdlibClientContext, StdlibServerContext
 
 __all__ = ["load_backend"]
@@ -44,6 +45,7 @@ def load_backend() -> Backend:
         server_context=StdlibServerContext,
         library_version=ssl.OPENSSL_VERSION,
         capabilities=frozenset(capabilities),
+        supported_ciphers=supported_suites(),
         details={
             "trust_source": f"OpenSSL default verify paths ({trust})",
             "library": "OpenSSL via the Python ssl module",

@@ -52,7 +52,9 @@ class StdlibBuffer(TLSWrappedBuffer):
             error = TLSError(f"the handshake was aborted: sni_callback raised {callback_error!r}")
             error.__cause__ = callback_error
             return error
-        return translate(exc)
+        error = translate(exc)
+        error.__cause__ = exc
+        return error
 
     # -- network side --------------------------------------------------------
 
@@ -75,7 +77,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         try:
             self._ssl.do_handshake()
         except ssl.SSLError as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _read(self, amt: int) -> bytes:
         try:
@@ -83,7 +85,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         except ssl.SSLZeroReturnError:
             return b""
         except ssl.SSLError as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _readinto(self, target: memoryview) -> int:
         try:
@@ -92,13 +94,13 @@ class StdlibBuffer(TLSWrappedBuffer):
         except ssl.SSLZeroReturnError:
             return 0
         except ssl.SSLError as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _write(self, data: memoryview) -> int:
         try:
             return self._ssl.write(data)
         except ssl.SSLError as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _shutdown(self) -> None:
         try:
@@ -106,7 +108,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         except ssl.SSLWantReadError:
             pass  # our close_notify is out; the peer's may come later
         except ssl.SSLError as exc:
-            raise self._failed(exc) from exc
+            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     # -- negotiated values ------------------------------------------------------
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import ssl
 
-from .._ciphers import TLS13_SUITES
+from .._ciphers import TLS13_SUITES, weakness
 from .._errors import ConfigurationError
 
-__all__ = ["TLS13_DEFAULTS", "openssl_cipher_string", "suite_number"]
+__all__ = ["TLS13_DEFAULTS", "openssl_cipher_string", "suite_number", "supported_suites"]
 
 # What OpenSSL offers for TLS 1.3 when nobody calls SSL_CTX_set_ciphersuites,
 # which the ssl module cannot call.
@@ -31,7 +31,11 @@ def suite_number(openssl_name: str) -> int | None:
 
 
 def supported_suites() -> tuple[int, ...]:
-    return tuple(sorted(_tables()[0]))
+    """The suites OpenSSL offers at its configured security level, weak ones left out."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.set_ciphers("ALL")
+    numbers = (entry["id"] & 0xFFFF for entry in context.get_ciphers())
+    return tuple(n for n in numbers if weakness(n) is None)
 
 
 def openssl_cipher_string(suites: tuple[int, ...]) -> tuple[str | None, bool]:
@@ -51,4 +55,9 @@ def openssl_cipher_string(suites: tuple[int, ...]) -> tuple[str | None, bool]:
             "highest_supported_version at TLSv1_2"
         )
     names = [by_number[n] for n in suites if n not in TLS13_SUITES and n in by_number]
+    if not names and not tls13:
+        raise ConfigurationError(
+            "none of the requested cipher suites is implemented by "
+            f"{ssl.OPENSSL_VERSION} (requested: {', '.join(f'0x{n:04X}' for n in suites)})"
+        )
     return (":".join(names) if names else None), bool(tls13)

@@ -7,6 +7,7 @@ import os
 import ssl
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -59,8 +60,7 @@ def _load_chain(context: ssl.SSLContext, chain: tuple[tuple[Certificate, ...], P
     certificates, key = chain
     password = key.password_bytes()
     pem_chain = b"".join(certificate.pem for certificate in certificates)
-    key_data = key.data if key.is_pem else _der_key_to_pem(key)
-    with _private_files(pem_chain, key_data) as (chain_path, key_path):
+    with _private_files(pem_chain, key.pem) as (chain_path, key_path):
         try:
             context.load_cert_chain(chain_path, key_path, password=password)
         except ssl.SSLError as exc:
@@ -78,13 +78,6 @@ def _load_chain(context: ssl.SSLContext, chain: tuple[tuple[Certificate, ...], P
             ) from exc
 
 
-def _der_key_to_pem(key: PrivateKey) -> bytes:
-    from .._pem import der_to_pem
-
-    label = "ENCRYPTED PRIVATE KEY" if key.is_encrypted else "PRIVATE KEY"
-    return der_to_pem(key.data, label)
-
-
 def _load_trust(context: ssl.SSLContext, config: TLSConfiguration, purpose: ssl.Purpose) -> None:
     store = config.trust_store
     if store is None or store.is_system:
@@ -94,6 +87,18 @@ def _load_trust(context: ssl.SSLContext, config: TLSConfiguration, purpose: ssl.
         context.load_verify_locations(cadata=b"".join(store.certificates))
     except ssl.SSLError as exc:
         raise ConfigurationError(f"OpenSSL cannot load the trust store: {exc}") from exc
+
+
+# RFC 7919 ffdhe2048 (a published constant), as OpenSSL's DH PARAMETERS PEM.
+_FFDHE2048 = b"""-----BEGIN DH PARAMETERS-----
+MIIBCAKCAQEA//////////+t+FRYortKmq/cViAnPTzx2LnFg84tNpWp4TZBFGQz
++8yTnc4kmz75fS/jY2MMddj2gbICrsRhetPfHtXV/WVhJDP1H18GbtCFY2VVPe0a
+87VXE15/V8k1mE8McODmi3fipona8+/och3xWKE2rec1MKzKT0g6eXq8CrGCsyT7
+YdEIqUuyyOP7uWrat2DX9GgdT0Kj3jlN9K5W7edjcrsZCwenyO4KbXCeAvzhzffi
+7MA0BM0oNC9hkXL+nOmFg/+OTxIy7vKBg8P+OxtMb61zO7X8vC7CIAXFjvGDfRaD
+ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==
+-----END DH PARAMETERS-----
+"""
 
 
 class TaggedSSLObject(ssl.SSLObject):
@@ -139,8 +144,12 @@ def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLCon
                 f"{ssl.OPENSSL_VERSION_INFO[:3]} at its security level"
             ) from None
     try:
-        context.minimum_version = lowest
-        context.maximum_version = highest
+        with warnings.catch_warnings():
+            # The ssl module warns about TLS 1.0/1.1; ClientContext already
+            # warned with InsecureConfigurationWarning.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = lowest
+            context.maximum_version = highest
     except ValueError as exc:
         raise ConfigurationError(f"OpenSSL cannot use that version range: {exc}") from exc
 
@@ -157,6 +166,9 @@ def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLCon
         _load_chain(context, config.certificate_chain)
 
     if server_side:
+        # OpenSSL has no DH group unless given one: RFC 7919's ffdhe2048 for DHE suites.
+        with _private_files(_FFDHE2048) as (dh_path,):
+            context.load_dh_params(dh_path)
         if config.trust_store is not None:
             context.verify_mode = ssl.CERT_REQUIRED
             _load_trust(context, config, ssl.Purpose.CLIENT_AUTH)
@@ -213,6 +225,12 @@ class StdlibServerContext(ServerContext):
                     raise ConfigurationError(
                         f"sni_callback returned {type(new_config).__name__}, "
                         "not a TLSConfiguration or None"
+                    )
+                if (new_config.trust_store is None) != (self._configuration.trust_store is None):
+                    # OpenSSL keeps the first context's verify mode on a switch.
+                    raise ConfigurationError(
+                        "the stdlib backend cannot switch client-certificate checking on or off "
+                        "in sni_callback: give the server's own configuration a trust_store too"
                     )
                 ssl_object.context = self._context_for(new_config)
         except BaseException as exc:  # reported by the handshake, chained
