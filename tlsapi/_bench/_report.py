@@ -39,6 +39,8 @@ def as_json(run: BenchRun) -> dict[str, Any]:
             "tls_version": "TLSv1.3",
             "key_type": "ECDSA P-256",
             "statistic": "best of the rounds",
+            "clock": "in-memory figures: per second of the benchmark thread's CPU time; "
+            "loopback: wall clock",
             "reference": run.reference,
         },
         "metrics": [

@@ -29,8 +29,8 @@ MiB = 1 << 20
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    rounds: int = 5
-    duration: float = 0.4  # seconds per timed sample
+    rounds: int = 7
+    duration: float = 0.3  # seconds per timed sample
     socket_bytes: int = 64 * MiB  # per loopback sample
     memory_connections: int = 200
     quick: bool = False

@@ -41,9 +41,9 @@ def register(subparsers: Any) -> None:
         metavar="NAME",
         help="measure only this backend (repeatable; the raw ssl module is always measured)",
     )
-    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per figure (default: 5)")
+    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per figure (default: 7)")
     parser.add_argument(
-        "--duration", type=float, metavar="SECONDS", help="seconds per timed sample (default: 0.4)"
+        "--duration", type=float, metavar="SECONDS", help="seconds per timed sample (default: 0.3)"
     )
     parser.set_defaults(run=run)
 
@@ -91,6 +91,8 @@ def as_table(run: BenchRun) -> str:
         "",
         "(N.NNx) = ratio to the raw ssl module in this run; higher is better, except for "
         f"{MEMORY.label.split(',')[0]} (lower is better).",
+        "In-memory figures count this thread's CPU time (other load on the machine does not "
+        "lower them); loopback is wall-clock.",
         f"MB = 10^6 bytes; bulk uses {PAYLOAD_SIZE // (1 << 20)} MiB writes; loopback sends "
         f"{settings.socket_bytes // (1 << 20)} MiB to a thread; memory counts both ends "
         f"({settings.memory_connections} connections, RSS, in a child process).",
