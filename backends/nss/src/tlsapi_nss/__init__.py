@@ -39,7 +39,7 @@ def load_backend() -> Backend:
         return _unavailable(problem, version)
 
     from . import _hooks  # noqa: F401  (defines the extern "Python" callbacks)
-    from ._ciphers import supported_range
+    from ._ciphers import supported_range, supported_suites
     from ._context import NSSClientContext, NSSServerContext
     from ._runtime import RUNTIME
 
@@ -72,6 +72,7 @@ def load_backend() -> Backend:
         server_context=NSSServerContext,
         library_version=version,
         capabilities=frozenset(capabilities),
+        supported_ciphers=supported_suites(),
         details={
             "library": f"NSS {_lib.library_version()} with NSPR {nspr} "
             f"(compiled against NSS {_lib.compiled_version()})",

@@ -2,8 +2,9 @@
 
 NSS numbers its suites by their IANA numbers, so a configuration's list maps
 one to one; suites NSS does not implement, or its policy forbids, drop out,
-as do weak ones even when asked for (no encryption, no authentication,
-export grade, single DES, RC4), and an empty result is a ConfigurationError.  The list's order becomes the
+as do weak ones even when asked for (tlsapi's own rule: no encryption or
+authentication, export grade, broken or 64-bit-block ciphers, MD5), and an
+empty result is a ConfigurationError.  The list's order becomes the
 socket's preference order (SSL_CipherSuiteOrderSet, which also disables every
 suite not listed).  The version range is clamped to what the library
 supports, and to the versions the chosen suites can serve.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 
 from tlsapi import CipherSuite, ConfigurationError, TLSConfiguration, TLSVersion
+from tlsapi._ciphers import weakness
 
 from ._lib import ffi, lib, library_version
 
@@ -39,6 +41,13 @@ def implemented_suites() -> frozenset[int]:
     return frozenset(int(table[i]) for i in range(lib.SSL_GetNumImplementedCiphers()))
 
 
+def supported_suites() -> tuple[int, ...]:
+    """Every suite a configuration may name here, in NSS's order of preference."""
+    table = lib.SSL_GetImplementedCiphers()
+    order = (int(table[i]) for i in range(lib.SSL_GetNumImplementedCiphers()))
+    return tuple(suite for suite in order if _allowed(suite) and not is_weak(suite))
+
+
 @functools.cache
 def _allowed(suite: int) -> bool:
     policy = ffi.new("PRInt32 *")
@@ -56,15 +65,8 @@ def supported_range() -> tuple[int, int]:
 
 
 def is_weak(suite: int) -> bool:
-    """No encryption, no authentication, export grade, single DES or RC4 (by IANA name)."""
-    member = CipherSuite.from_number(suite)
-    if not isinstance(member, CipherSuite):
-        return False
-    name = member.name + "_"
-    return any(
-        marker in name
-        for marker in ("WITH_NULL_", "_NULL_WITH", "_anon_", "_EXPORT", "_RC4_", "_DES_CBC_", "_DES40_")
-    )
+    """No encryption or authentication, export grade, broken or 64-bit-block ciphers, MD5."""
+    return weakness(suite) is not None
 
 
 def uses_dhe(suite: int) -> bool:
@@ -84,8 +86,8 @@ def select(config: TLSConfiguration) -> Selection:
     if not suites:
         weak = [s for s in requested if is_weak(s)]
         because = (
-            " (weak suites are refused: no encryption, no authentication, export grade, "
-            "single DES or RC4)"
+            " (weak suites are refused: no encryption or authentication, export grade, "
+            "broken or 64-bit-block ciphers, MD5)"
             if weak
             else ""
         )
