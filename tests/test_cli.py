@@ -504,6 +504,7 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["settings"]["quick"] is True
     assert data["settings"]["reference"] == "raw-ssl"
+    assert data["settings"]["clock"]["in_memory"] in ("thread CPU time", "wall clock")
     assert {s["key"] for s in data["subjects"]} == {"raw-ssl", *names}
     metric_keys = {m["key"] for m in data["metrics"]}
     assert metric_keys == {

@@ -24,8 +24,20 @@ __all__ = ["ECHO_SIZE", "PAYLOAD_SIZE", "Subject", "run_socket_pair", "timed_loo
 PAYLOAD_SIZE = 1 << 20  # 1 MiB writes for bulk
 ECHO_SIZE = 64
 
-# Per-thread CPU time where the platform has it (all we support do).
-_cpu_clock: Callable[[], float] = getattr(time, "thread_time", time.perf_counter)
+
+def _pick_clock() -> tuple[Callable[[], float], str]:
+    # Per-thread CPU time, where it is fine-grained (Windows counts it in
+    # 15.6 ms ticks: too coarse for short samples, so the wall clock there).
+    try:
+        resolution = time.get_clock_info("thread_time").resolution
+    except (AttributeError, ValueError):
+        return time.perf_counter, "wall clock"
+    if resolution > 1e-6:
+        return time.perf_counter, "wall clock"
+    return time.thread_time, "thread CPU time"
+
+
+_cpu_clock, CLOCK_NAME = _pick_clock()
 
 
 class Subject(abc.ABC):

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from .._bench import ALL_METRICS, MEMORY, BenchRun, Settings, as_json, run_benchmark
-from .._bench._subject import PAYLOAD_SIZE
+from .._bench._subject import CLOCK_NAME, PAYLOAD_SIZE
 from .._registry import available_backends, backend
 from ._common import CommandError, load_pki, render_table
 
@@ -91,8 +91,12 @@ def as_table(run: BenchRun) -> str:
         "",
         "(N.NNx) = ratio to the raw ssl module in this run; higher is better, except for "
         f"{MEMORY.label.split(',')[0]} (lower is better).",
-        "In-memory figures count this thread's CPU time (other load on the machine does not "
-        "lower them); loopback is wall-clock.",
+        (
+            "In-memory figures count this thread's CPU time (other load on the machine does "
+            "not lower them); loopback is wall-clock."
+            if CLOCK_NAME == "thread CPU time"
+            else "All figures are wall-clock (no fine-grained thread CPU clock here)."
+        ),
         f"MB = 10^6 bytes; bulk uses {PAYLOAD_SIZE // (1 << 20)} MiB writes; loopback sends "
         f"{settings.socket_bytes // (1 << 20)} MiB to a thread; memory counts both ends "
         f"({settings.memory_connections} connections, RSS, in a child process).",
