@@ -31,11 +31,12 @@ MISSING_HINT = (
     "or gnutls (Arch, Homebrew), plus pkg-config"
 )
 
-_VERSION_GUARD = """
-#if GNUTLS_VERSION_NUMBER < 0x%02x%02x%02x
-#error "tlsapi-gnutls needs GnuTLS >= %d.%d.%d (found " GNUTLS_VERSION ")"
+_MAJOR, _MINOR, _PATCH = MINIMUM_VERSION
+_VERSION_GUARD = f"""
+#if GNUTLS_VERSION_NUMBER < 0x{_MAJOR:02x}{_MINOR:02x}{_PATCH:02x}
+#error "tlsapi-gnutls needs GnuTLS >= {_MAJOR}.{_MINOR}.{_PATCH} (found " GNUTLS_VERSION ")"
 #endif
-""" % (MINIMUM_VERSION + MINIMUM_VERSION)
+"""
 
 
 def make_builder():  # type: ignore[no-untyped-def]

@@ -45,6 +45,7 @@ typedef struct {
 #define GNUTLS_FORCE_CLIENT_CERT ...
 
 #define GNUTLS_PRIORITY_INIT_DEF_APPEND ...
+#define GNUTLS_KU_PEER ...
 #define GNUTLS_HOOK_PRE ...
 #define GNUTLS_HOOK_POST ...
 #define GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO ...
@@ -215,6 +216,11 @@ ssize_t gnutls_record_recv(gnutls_session_t session, void *data, size_t data_siz
 size_t gnutls_record_check_pending(gnutls_session_t session);
 size_t gnutls_record_get_max_size(gnutls_session_t session);
 int gnutls_bye(gnutls_session_t session, gnutls_close_request_t how);
+/* the peer's side of what we must tolerate (used by tests/gnutls) */
+int gnutls_session_key_update(gnutls_session_t session, unsigned flags);
+int gnutls_rehandshake(gnutls_session_t session);
+int gnutls_priority_set_direct(gnutls_session_t session, const char *priorities,
+                               const char **err_pos);
 
 /* extensions */
 int gnutls_server_name_set(gnutls_session_t session, gnutls_server_name_type_t type,

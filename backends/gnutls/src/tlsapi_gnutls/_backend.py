@@ -44,9 +44,14 @@ def _system_trust_source(path: str | None) -> str:
                 image = library.read()
         except OSError:
             image = b""
-        for candidate in (b"pkcs11:model=p11-kit-trust", b"/etc/ssl/certs/ca-certificates.crt",
-                          b"/etc/pki/tls/certs/ca-bundle.crt", b"/etc/ssl/cert.pem",
-                          b"/etc/ssl/ca-bundle.pem", b"/etc/pki/ca-trust/"):
+        for candidate in (
+            b"pkcs11:model=p11-kit-trust",
+            b"/etc/ssl/certs/ca-certificates.crt",
+            b"/etc/pki/tls/certs/ca-bundle.crt",
+            b"/etc/ssl/cert.pem",
+            b"/etc/ssl/ca-bundle.pem",
+            b"/etc/pki/ca-trust/",
+        ):
             if candidate in image:
                 found.append(candidate.decode())
     where = ", ".join(found) if found else "the default compiled into GnuTLS"

@@ -285,9 +285,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 continue  # a post-handshake message was consumed; there may be more
             if code == lib.GNUTLS_E_REHANDSHAKE:
                 # TLS 1.2 renegotiation (HelloRequest, or a client's new ClientHello): refused.
-                lib.gnutls_alert_send(
-                    session, lib.GNUTLS_AL_WARNING, lib.GNUTLS_A_NO_RENEGOTIATION
-                )
+                lib.gnutls_alert_send(session, lib.GNUTLS_AL_WARNING, lib.GNUTLS_A_NO_RENEGOTIATION)
                 continue
             if not lib.gnutls_error_is_fatal(code):
                 continue
@@ -380,7 +378,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         certificates = lib.gnutls_certificate_get_peers(self._session, count)
         if certificates == ffi.NULL or count[0] == 0:
             return None
-        return [bytes(ffi.buffer(certificates[i].data, certificates[i].size)) for i in range(count[0])]
+        return [
+            bytes(ffi.buffer(certificates[i].data, certificates[i].size)) for i in range(count[0])
+        ]
 
 
 # -- the hook trampolines ---------------------------------------------------------------

@@ -27,7 +27,11 @@ class Credentials:
 
     __slots__ = ("cdata", "has_chain", "trust_count", "trust_source")
 
-    def __init__(self, trust_store: TrustStore | None, chain: tuple[tuple[Certificate, ...], PrivateKey] | None) -> None:
+    def __init__(
+        self,
+        trust_store: TrustStore | None,
+        chain: tuple[tuple[Certificate, ...], PrivateKey] | None,
+    ) -> None:
         pointer = ffi.new("gnutls_certificate_credentials_t *")
         code = lib.gnutls_certificate_allocate_credentials(pointer)
         if code < 0:
@@ -47,7 +51,8 @@ class Credentials:
         if store.is_system:
             code = lib.gnutls_certificate_set_x509_system_trust(self.cdata)
             check_configuration(
-                code, "GnuTLS cannot load the system trust store (gnutls_certificate_set_x509_system_trust)"
+                code,
+                "GnuTLS cannot load the system trust store (gnutls_certificate_set_x509_system_trust)",
             )
             self.trust_count = code
             self.trust_source = "system"
@@ -100,7 +105,9 @@ class Credentials:
     def _import_key(key: PrivateKey) -> Any:
         password = key.password_bytes()  # None for a plain key; may call the user's callable
         if password is not None and b"\0" in password:
-            raise ConfigurationError("the private key's password contains a NUL byte, which GnuTLS cannot take")
+            raise ConfigurationError(
+                "the private key's password contains a NUL byte, which GnuTLS cannot take"
+            )
         pointer = ffi.new("gnutls_privkey_t *")
         code = lib.gnutls_privkey_init(pointer)
         if code < 0:
@@ -113,7 +120,9 @@ class Credentials:
         if code < 0:
             lib.gnutls_privkey_deinit(privkey)
             where = f" {key.source!r}" if key.source else ""
-            if code == lib.GNUTLS_E_DECRYPTION_FAILED or (password is not None and key.is_encrypted):
+            if code == lib.GNUTLS_E_DECRYPTION_FAILED or (
+                password is not None and key.is_encrypted
+            ):
                 raise ConfigurationError(
                     f"the private key{where} cannot be decrypted: wrong password? ({describe(code)})"
                 )

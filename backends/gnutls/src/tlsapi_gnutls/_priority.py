@@ -68,7 +68,9 @@ def _refusal(info: SuiteInfo) -> str | None:
     if not info.tls13 and info.kx_name in _WEAK_KX:
         return f"the key exchange {info.kx_name} is insecure (no authentication or export strength)"
     if not info.tls13 and info.kx_name in _CREDENTIAL_KX:
-        return f"the key exchange {info.kx_name} needs PSK/SRP credentials, which tlsapi cannot give"
+        return (
+            f"the key exchange {info.kx_name} needs PSK/SRP credentials, which tlsapi cannot give"
+        )
     return None
 
 
@@ -126,6 +128,11 @@ class Priority:
         code = lib.gnutls_priority_init2(
             pointer, text, error_position, lib.GNUTLS_PRIORITY_INIT_DEF_APPEND
         )
+        if code == lib.GNUTLS_E_NO_PRIORITIES_WERE_SET:
+            raise ConfigurationError(
+                "the system's GnuTLS policy disables every requested cipher suite or version "
+                f"(our priority string {self.priority_string!r}, appended to the system default)"
+            )
         if code < 0:
             where = ""
             if error_position[0] != ffi.NULL:
@@ -148,7 +155,8 @@ class Priority:
             raise ConfigurationError(
                 "GnuTLS cannot select exactly these cipher suites: it enables every "
                 "combination of the key exchanges, ciphers and MACs listed, so it would also "
-                "enable " + ", ".join(_suite_name(n) for n in sorted(extra))
+                "enable "
+                + ", ".join(_suite_name(n) for n in sorted(extra))
                 + ". Add those to `ciphers`, or split the list."
             )
 

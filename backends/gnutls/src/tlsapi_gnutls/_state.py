@@ -26,7 +26,7 @@ MAX_ALPN_NAME = 31
 class Alpn:
     """The ALPN list as gnutls_datum_t[] (GnuTLS copies it into each session)."""
 
-    __slots__ = ("array", "count", "_keep")
+    __slots__ = ("_keep", "array", "count")
 
     def __init__(self, config: TLSConfiguration) -> None:
         names = [protocol_bytes(p) for p in config.inner_protocols]
@@ -43,7 +43,8 @@ class Alpn:
                 )
         self._keep = [ffi.new("unsigned char[]", name) for name in names]
         self.array: Any = ffi.new(
-            "gnutls_datum_t[]", [(keep, len(name)) for keep, name in zip(self._keep, names)]
+            "gnutls_datum_t[]",
+            [(keep, len(name)) for keep, name in zip(self._keep, names, strict=True)],
         )
         self.count = len(names)
 
@@ -59,14 +60,20 @@ class ConnectionSettings:
 
     __slots__ = ("alpn", "config", "credentials", "priority", "verify_peer")
 
-    def __init__(self, config: TLSConfiguration, *, server: bool, with_priority: bool = True) -> None:
+    def __init__(
+        self, config: TLSConfiguration, *, server: bool, with_priority: bool = True
+    ) -> None:
         self.config = config
         self.priority = Priority(config, server=server) if with_priority else None
         if server:
             trust = config.trust_store
             self.verify_peer = trust is not None
         else:
-            trust = (config.trust_store or TrustStore.system()) if config.validate_certificates else None
+            trust = (
+                (config.trust_store or TrustStore.system())
+                if config.validate_certificates
+                else None
+            )
             self.verify_peer = config.validate_certificates
         self.credentials = Credentials(trust, config.certificate_chain)
         self.alpn = Alpn(config) if config.inner_protocols else None

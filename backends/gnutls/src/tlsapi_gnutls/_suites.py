@@ -64,7 +64,9 @@ def suite_table() -> dict[int, SuiteInfo]:
         number = cs_id[0] << 8 | cs_id[1]
         table.setdefault(
             number,
-            SuiteInfo(number, _name(name), int(kx[0]), int(cipher[0]), int(mac[0]), int(version[0])),
+            SuiteInfo(
+                number, _name(name), int(kx[0]), int(cipher[0]), int(mac[0]), int(version[0])
+            ),
         )
         index += 1
     return table
