@@ -17,10 +17,20 @@ typedef enum {
     ssl_auth_null = 0,
     ...
 } SSLAuthType;
+typedef enum {
+    ssl_kea_null = 0,
+    ssl_kea_rsa = 1,
+    ssl_kea_dh = 2,
+    ssl_kea_ecdh = 4,
+    ...
+} SSLKEAType;
 typedef struct SSLChannelInfoStr {
     PRUint32 length;
     PRUint16 protocolVersion;
     PRUint16 cipherSuite;
+    PRUint32 authKeyBits;
+    PRUint32 keaKeyBits;
+    SSLKEAType keaType;
     PRBool resumed;
     ...;
 } SSLChannelInfo;

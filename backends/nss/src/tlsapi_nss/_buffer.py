@@ -35,6 +35,9 @@ __all__ = ["NSSBuffer"]
 _MAX_READ = 16384
 _MAX_WRITE = 1 << 30
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
+# Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
+# NSS's own floor is a process-wide policy of 1023 bits.
+_MIN_DH_BITS = 2048
 
 
 class NSSBuffer(TLSWrappedBuffer):
@@ -58,6 +61,8 @@ class NSSBuffer(TLSWrappedBuffer):
         self._version: int | None = None
         self._scratch = ffi.new("char[]", _MAX_READ)
         self._sni_failure: TLSError | None = None
+        # After a fatal error every later call fails the same way.
+        self._fatal: TLSError | None = None
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -130,29 +135,49 @@ class NSSBuffer(TLSWrappedBuffer):
                 f"the {during} was aborted: a callback raised {self._callback_error!r}"
             )
             error.__cause__ = self._callback_error
-            return error
-        if self._verify_error is not None:
-            return self._verify_error
-        return translate(code, during)
+        elif self._verify_error is not None:
+            error = self._verify_error
+        else:
+            error = translate(code, during)
+        if not isinstance(error, WantReadError):
+            self._fatal = error
+        return error
 
     # -- TLS -------------------------------------------------------------------------
 
     def _handshake(self) -> None:
+        if self._fatal is not None:
+            raise self._fatal
         if self._fd is None:
             self._open_for_client_hello()
         code = lib.tlsapi_handshake(self._fd)
         if code:
             raise self._failure(code, "handshake")
         info = ffi.new("SSLChannelInfo *")
-        if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) == 0:
-            self._cipher = int(info.cipherSuite)
-            self._version = int(info.protocolVersion)
+        if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) != 0:
+            raise self._fail(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
+        if info.keaType == lib.ssl_kea_dh and info.keaKeyBits < _MIN_DH_BITS:
+            raise self._fail(
+                f"the peer's Diffie-Hellman group has {info.keaKeyBits} bits; "
+                f"at least {_MIN_DH_BITS} are required"
+            )
+        self._cipher = int(info.cipherSuite)
+        self._version = int(info.protocolVersion)
+
+    def _fail(self, message: str) -> TLSError:
+        self._fatal = TLSError(message)
+        return self._fatal
 
     def _closed(self) -> None:
         if self._eof_delivered:
-            raise RaggedEOF("the peer closed the connection without a TLS close_notify alert")
+            self._fatal = RaggedEOF(
+                "the peer closed the connection without a TLS close_notify alert"
+            )
+            raise self._fatal
 
     def _read(self, amt: int) -> bytes:
+        if self._fatal is not None:
+            raise self._fatal
         scratch = self._scratch
         count = lib.tlsapi_read(self._fd, scratch, min(amt, _MAX_READ))
         if count > 0:
@@ -163,6 +188,8 @@ class NSSBuffer(TLSWrappedBuffer):
         raise self._failure(count, "read")
 
     def _readinto(self, target: memoryview) -> int:
+        if self._fatal is not None:
+            raise self._fatal
         count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), min(len(target), 1 << 30))
         if count > 0:
             return int(count)
@@ -172,6 +199,8 @@ class NSSBuffer(TLSWrappedBuffer):
         raise self._failure(count, "read")
 
     def _write(self, data: memoryview) -> int:
+        if self._fatal is not None:
+            raise self._fatal
         if len(data) > _MAX_WRITE:
             data = data[:_MAX_WRITE]
         count = lib.tlsapi_write(self._fd, ffi.from_buffer(data), len(data))
