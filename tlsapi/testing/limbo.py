@@ -14,7 +14,9 @@ revocation checking).  Every other case is counted with its reason.
 Cases with a ``validation_time`` run in a child process under ``faketime``
 with the clock frozen at that instant (``python -m tlsapi.testing.limbo``,
 both ends in the child).  Without ``faketime`` those cases are not run and
-counted as such.
+counted as such.  Cases with the feature "denial-of-service" run each in a
+child whose address space is capped (``CHILD_MEMORY_LIMIT``): a verifier that
+explodes on them fails the case ("crashed"), not the test run.
 
 The data file is ``../shared/data/x509-limbo/limbo.json`` beside the
 repository, or the path in ``TLSAPI_LIMBO_PATH``.
@@ -357,66 +359,82 @@ def run_cases(
     limbo_path: Path | None = None,
     faketime: str | None = None,
 ) -> dict[str, CaseResult]:
-    """Results for ``cases``: undated ones here, dated ones in faketime children."""
+    """Results for ``cases``.
+
+    Undated cases run in this process; dated ones in a child under faketime
+    (one per instant); denial-of-service cases each in a child capped at
+    ``CHILD_MEMORY_LIMIT`` bytes of address space, so that a library that
+    blows up on them fails its case instead of the machine.
+    """
     faketime = faketime if faketime is not None else (shutil.which("faketime") or "")
     results: dict[str, CaseResult] = {}
-    dated: dict[datetime.datetime, list[str]] = {}
+    children: dict[tuple[datetime.datetime | None, str], list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="tlsapi-limbo-") as directory:
         for case in cases:
-            if case.validation_time is None:
+            hostile = "denial-of-service" in case.features
+            if case.validation_time is None and not hostile:
                 results[case.id] = run_case(backend, case, Path(directory))
             else:
-                dated.setdefault(case.validation_time, []).append(case.id)
-    for when, ids in sorted(dated.items()):
-        if not faketime:
+                group = case.id if hostile else ""
+                children.setdefault((case.validation_time, group), []).append(case.id)
+    for (when, _), ids in sorted(children.items(), key=lambda item: str(item[0])):
+        if when is not None and not faketime:
             for case_id in ids:
                 results[case_id] = CaseResult(
                     case_id, "not-run", f"needs the clock at {when.isoformat()}: faketime not found"
                 )
             continue
-        results.update(_run_in_faketime(backend.name, when, ids, limbo_path, faketime))
+        results.update(_run_in_child(backend.name, when, ids, limbo_path, faketime))
     return results
 
 
-def _run_in_faketime(
+CHILD_MEMORY_LIMIT = 2 << 30
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_LIMIT, CHILD_MEMORY_LIMIT))
+
+
+def _run_in_child(
     backend_name: str,
-    when: datetime.datetime,
+    when: datetime.datetime | None,
     ids: list[str],
     limbo_path: Path | None,
     faketime: str,
 ) -> dict[str, CaseResult]:
-    command = [
-        faketime,
-        "-f",
-        _faketime_stamp(when),
-        sys.executable,
-        "-m",
-        "tlsapi.testing.limbo",
-        "--backend",
-        backend_name,
-        "--json",
-    ]
+    """Run ``ids`` in ``python -m tlsapi.testing.limbo --json`` (at ``when``, memory capped)."""
+    command = [sys.executable, "-m", "tlsapi.testing.limbo", "--backend", backend_name, "--json"]
+    if when is not None:
+        command = [faketime, "-f", _faketime_stamp(when), *command]
     if limbo_path is not None:
         command += ["--limbo", str(limbo_path)]
     for case_id in ids:
         command += ["--case", case_id]
-    environment = dict(os.environ, TZ="UTC")
+    what = f"the child at {when.isoformat()}" if when else f"the memory-capped child for {ids[0]}"
     try:
         child = subprocess.run(
             command,
             capture_output=True,
             text=True,
-            env=environment,
+            env=dict(os.environ, TZ="UTC"),
             timeout=_CHILD_TIMEOUT,
             stdin=subprocess.DEVNULL,
             check=False,
+            preexec_fn=_limit_memory if sys.platform != "win32" else None,
         )
     except subprocess.TimeoutExpired:
-        detail = f"the faketime child for {when.isoformat()} did not finish"
+        detail = f"{what} did not finish in {_CHILD_TIMEOUT} s"
         return {case_id: CaseResult(case_id, "crashed", detail) for case_id in ids}
     if child.returncode != 0:
+        how = (
+            f"was killed by signal {-child.returncode}"
+            if child.returncode < 0
+            else f"failed (exit {child.returncode})"
+        )
         detail = (
-            f"the faketime child for {when.isoformat()} failed (exit {child.returncode}): "
+            f"{what} {how} (address space capped at {CHILD_MEMORY_LIMIT >> 20} MiB): "
             + " ".join(child.stderr.split())[-500:]
         )
         return {case_id: CaseResult(case_id, "crashed", detail) for case_id in ids}
