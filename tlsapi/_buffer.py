@@ -71,15 +71,19 @@ class TLSWrappedBuffer(abc.ABC):
         self._handshake()
         self._handshake_done = True
 
+    # These three are the hot path: the common argument types skip the
+    # memoryview wrapping, and the handshake check is one attribute test.
+
     def read(self, amt: int = DEFAULT_READ_SIZE) -> bytes:
         """Up to ``amt`` bytes of application data; ``b""`` after close_notify."""
-        if amt < 0:
-            raise ValueError("amt must not be negative")
         if self._peer_closed:
             return b""
-        self.do_handshake()
-        if amt == 0:
+        if amt <= 0:
+            if amt < 0:
+                raise ValueError("amt must not be negative")
             return b""
+        if not self._handshake_done:
+            self.do_handshake()
         data = self._read(amt)
         if not data:
             self._peer_closed = True
@@ -87,32 +91,33 @@ class TLSWrappedBuffer(abc.ABC):
 
     def readinto(self, buffer: Buffer, amt: int | None = None) -> int:
         """Read into ``buffer`` (up to ``amt`` bytes); 0 after close_notify."""
-        with memoryview(buffer) as view:
-            target = view.cast("B")
+        if amt is None and type(buffer) is bytearray:
+            target: bytearray | memoryview = buffer
+        else:
+            target = memoryview(buffer).cast("B")
             if amt is not None:
                 if amt < 0:
                     raise ValueError("amt must not be negative")
                 target = target[:amt]
-            if self._peer_closed:
-                return 0
+        if self._peer_closed or not len(target):
+            return 0
+        if not self._handshake_done:
             self.do_handshake()
-            if not len(target):
-                return 0
-            count = self._readinto(target)
-            if count == 0:
-                self._peer_closed = True
-            return count
+        count = self._readinto(target)
+        if count == 0:
+            self._peer_closed = True
+        return count
 
     def write(self, buf: Buffer) -> int:
         """Encrypt application data; returns how many bytes were taken."""
         if self._shutdown_sent:
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
-        self.do_handshake()
-        with memoryview(buf) as view:
-            data = view.cast("B")
-            if not len(data):
-                return 0
-            return self._write(data)
+        if not self._handshake_done:
+            self.do_handshake()
+        data = buf if type(buf) is bytes or type(buf) is bytearray else memoryview(buf).cast("B")
+        if not len(data):
+            return 0
+        return self._write(data)
 
     def shutdown(self) -> None:
         """Send close_notify (once); the peer's close_notify then reads as ``b""``."""
@@ -125,15 +130,15 @@ class TLSWrappedBuffer(abc.ABC):
 
     def receive_from_network(self, data: Buffer) -> None:
         """Bytes that arrived from the peer; ``b""`` means the transport's end of file."""
-        with memoryview(data) as view:
-            if not view.nbytes:
-                if not self._transport_eof:
-                    self._transport_eof = True
-                    self._receive_eof()
-                return
-            if self._transport_eof:
-                raise TLSError("bytes received after the transport's end of file")
-            self._receive(view)
+        chunk = data if type(data) is bytes else memoryview(data).cast("B")
+        if not len(chunk):
+            if not self._transport_eof:
+                self._transport_eof = True
+                self._receive_eof()
+            return
+        if self._transport_eof:
+            raise TLSError("bytes received after the transport's end of file")
+        self._receive(chunk)
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to ``amt`` bytes waiting to go to the peer, left in place."""
@@ -176,7 +181,7 @@ class TLSWrappedBuffer(abc.ABC):
 
     # -- hooks for backends -------------------------------------------------
 
-    def _receive(self, data: memoryview) -> None:
+    def _receive(self, data: bytes | memoryview) -> None:
         self._incoming.append(data)
 
     def _receive_eof(self) -> None:
@@ -193,10 +198,12 @@ class TLSWrappedBuffer(abc.ABC):
         """Up to ``amt`` bytes (>0); ``b""`` on close_notify; WantReadError / RaggedEOF."""
 
     @abc.abstractmethod
-    def _readinto(self, target: memoryview) -> int: ...
+    def _readinto(self, target: bytearray | memoryview) -> int:
+        """Read into ``target`` (non-empty, bytes-shaped); 0 on close_notify."""
 
     @abc.abstractmethod
-    def _write(self, data: memoryview) -> int: ...
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
+        """Encrypt ``data`` (non-empty, bytes-shaped); return how many bytes were taken."""
 
     @abc.abstractmethod
     def _shutdown(self) -> None: ...

@@ -1,13 +1,17 @@
 """ByteQueue: a FIFO of bytes for the network side of a TLS buffer.
 
-Appends go to the end of one bytearray and reads advance an offset, so
-neither side is O(n^2): the consumed front is dropped only when it is more
-than half the storage.  Never hand out a memoryview of the storage that
-outlives a call: a live export would block the bytearray from resizing.
+It holds the chunks it was given (TLS records, network reads) as immutable
+``bytes`` in a deque, with an offset into the first.  Appending ``bytes``
+costs no copy, and peeking at everything when there is one chunk returns that
+very object, so the common path (one record out, one read in) moves bytes
+without copying them in Python.  Other buffer types are copied once on the
+way in, because their owner may reuse the memory.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,39 +19,57 @@ if TYPE_CHECKING:
 
 __all__ = ["ByteQueue"]
 
-_COMPACT_AT = 1 << 16
-
 
 class ByteQueue:
-    __slots__ = ("_data", "_start")
+    __slots__ = ("_chunks", "_offset", "_size")
 
     def __init__(self) -> None:
-        self._data = bytearray()
-        self._start = 0
+        self._chunks: deque[bytes] = deque()
+        self._offset = 0  # bytes of _chunks[0] already consumed
+        self._size = 0
 
     def __len__(self) -> int:
-        return len(self._data) - self._start
+        return self._size
 
     def append(self, data: Buffer) -> None:
-        if self._start and self._start == len(self._data):
-            self._data.clear()
-            self._start = 0
-        self._data += data
+        chunk = data if type(data) is bytes else bytes(data)
+        if chunk:
+            self._chunks.append(chunk)
+            self._size += len(chunk)
 
     def peek(self, amount: int) -> bytes:
         """Up to ``amount`` bytes from the front, left in the queue."""
-        start = self._start
-        return bytes(self._data[start : start + amount])
+        if amount <= 0 or not self._size:
+            return b""
+        first = self._chunks[0]
+        offset = self._offset
+        available = len(first) - offset
+        if available >= amount or len(self._chunks) == 1:
+            if offset == 0 and amount >= len(first):
+                return first
+            return first[offset : offset + amount]
+        parts = [memoryview(first)[offset:]]
+        wanted = amount - available
+        for chunk in itertools.islice(self._chunks, 1, None):
+            if wanted <= 0:
+                break
+            parts.append(memoryview(chunk)[:wanted])
+            wanted -= len(chunk)
+        return b"".join(parts)
 
     def consume(self, amount: int) -> None:
         """Drop ``amount`` bytes from the front (at most what is queued)."""
-        self._start = min(self._start + amount, len(self._data))
-        if self._start == len(self._data):
-            self._data.clear()
-            self._start = 0
-        elif self._start >= _COMPACT_AT and self._start * 2 >= len(self._data):
-            del self._data[: self._start]
-            self._start = 0
+        amount = min(amount, self._size)
+        self._size -= amount
+        chunks = self._chunks
+        while amount:
+            remaining = len(chunks[0]) - self._offset
+            if amount < remaining:
+                self._offset += amount
+                return
+            chunks.popleft()
+            self._offset = 0
+            amount -= remaining
 
     def take(self, amount: int) -> bytes:
         """Up to ``amount`` bytes from the front, removed from the queue."""
@@ -57,12 +79,22 @@ class ByteQueue:
 
     def readinto(self, destination: Buffer) -> int:
         """Move as many bytes as fit into ``destination``; return how many."""
-        with memoryview(destination) as target, memoryview(self._data) as source:
-            count = min(target.nbytes, len(source) - self._start)
-            target.cast("B")[:count] = source[self._start : self._start + count]
-        self.consume(count)
-        return count
+        with memoryview(destination) as raw:
+            target = raw.cast("B") if raw.format != "B" or raw.ndim != 1 else raw
+            wanted = min(len(target), self._size)
+            copied = 0
+            offset = self._offset
+            for chunk in self._chunks:
+                if copied == wanted:
+                    break
+                count = min(len(chunk) - offset, wanted - copied)
+                target[copied : copied + count] = memoryview(chunk)[offset : offset + count]
+                copied += count
+                offset = 0
+        self.consume(copied)
+        return copied
 
     def clear(self) -> None:
-        self._data.clear()
-        self._start = 0
+        self._chunks.clear()
+        self._offset = 0
+        self._size = 0

@@ -58,7 +58,7 @@ class StdlibBuffer(TLSWrappedBuffer):
 
     # -- network side --------------------------------------------------------
 
-    def _receive(self, data: memoryview) -> None:
+    def _receive(self, data: bytes | memoryview) -> None:
         self._in_bio.write(data)
 
     def _receive_eof(self) -> None:
@@ -87,7 +87,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         except ssl.SSLError as exc:
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
-    def _readinto(self, target: memoryview) -> int:
+    def _readinto(self, target: bytearray | memoryview) -> int:
         try:
             # With a buffer, read() returns a count (typeshed says bytes).
             return cast(int, self._ssl.read(len(target), target))  # type: ignore[arg-type,unused-ignore]
@@ -96,7 +96,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         except ssl.SSLError as exc:
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
-    def _write(self, data: memoryview) -> int:
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
         try:
             return self._ssl.write(data)
         except ssl.SSLError as exc:
