@@ -60,7 +60,9 @@ def _tests(session: nox.Session, backend: str) -> None:
         "-n",
         "auto",
         *session.posargs,
-        env={"TLSAPI_TEST_BACKENDS": backend},
+        # A native backend runs with the reference beside it, so the
+        # pairwise tests cover its interop with stdlib in both directions.
+        env={"TLSAPI_TEST_BACKENDS": backend if backend == "stdlib" else f"{backend},stdlib"},
     )
 
 

@@ -163,6 +163,6 @@ def load_pki() -> type[PKI]:
     except ImportError as exc:
         raise CommandError(
             f"throwaway certificates need the 'cryptography' and 'trustme' packages ({exc}); "
-            "install them with: pip install 'tlsapi[test]'"
+            "install them with: pip install 'tlsapi[cli]'"
         ) from None
     return PKI
