@@ -405,7 +405,16 @@ def _run_in_child(
     faketime: str,
 ) -> dict[str, CaseResult]:
     """Run ``ids`` in ``python -m tlsapi.testing.limbo --json`` (at ``when``, memory capped)."""
-    command = [sys.executable, "-m", "tlsapi.testing.limbo", "--backend", backend_name, "--json"]
+    command = [
+        sys.executable,
+        "-X",
+        "faulthandler",
+        "-m",
+        "tlsapi.testing.limbo",
+        "--backend",
+        backend_name,
+        "--json",
+    ]
     if when is not None:
         command = [faketime, "-f", _faketime_stamp(when), *command]
     if limbo_path is not None:
