@@ -9,7 +9,12 @@ every certificate it knows in the process (its temporary store is global),
 so when ``presented`` (the peer's chain) is given, every certificate of the
 validated path other than the trust anchor must be one the peer presented:
 a chain is never completed with an intermediate some other connection
-brought in.  NSS accepts a certificate up to a day before its notBefore
+brought in.  Before NSS sees a chain, the name-constraint work it could
+cause is bounded: libpkix compares every name of the leaf with every
+subtree of every constraint, in memory that grows with the product (x509-limbo's
+nc-dos cases take it to tens of gigabytes), so a chain whose leaf names times
+the constraints of the presented and anchor certificates exceed
+TLSAPI_MAX_NAME_CHECKS fails with SEC_ERROR_OUT_OF_SEARCH_LIMITS.  NSS accepts a certificate up to a day before its notBefore
 (clock-skew slop, process-wide); we do not: a not-yet-valid certificate in
 the path fails.  It returns 0 or the NSS error code.
 
@@ -99,6 +104,83 @@ static PRBool tlsapi_has_ip(CERTCertificate *cert, const unsigned char *address,
     return found;
 }
 
+/* Go and webpki bound name-constraint checking the same way. */
+#define TLSAPI_MAX_NAME_CHECKS 100000
+
+static PRUint64 tlsapi_count_names(CERTCertificate *cert)
+{
+    PRUint64 count = 0;
+    CERTRDN **rdn;
+    CERTAVA **ava;
+    SECItem san = { siBuffer, NULL, 0 };
+    if (cert->subject.rdns != NULL) {
+        for (rdn = cert->subject.rdns; *rdn != NULL; rdn++) {
+            for (ava = (*rdn)->avas; ava != NULL && *ava != NULL; ava++) {
+                count++;
+            }
+        }
+    }
+    if (CERT_FindCertExtension(cert, SEC_OID_X509_SUBJECT_ALT_NAME, &san) == SECSuccess) {
+        PLArenaPool *arena = PORT_NewArena(DER_DEFAULT_CHUNKSIZE);
+        if (arena != NULL) {
+            CERTGeneralName *names = CERT_DecodeAltNameExtension(arena, &san), *current = names;
+            if (names != NULL) {
+                do {
+                    count++;
+                    current = CERT_GetNextGeneralName(current);
+                } while (current != names);
+            }
+            PORT_FreeArena(arena, PR_FALSE);
+        }
+        SECITEM_FreeItem(&san, PR_FALSE);
+    }
+    return count;
+}
+
+static PRUint64 tlsapi_count_constraints(CERTCertificate *cert)
+{
+    PRUint64 count = 0;
+    SECItem encoded = { siBuffer, NULL, 0 };
+    SECItem **item;
+    PLArenaPool *arena;
+    CERTNameConstraints *constraints;
+    if (CERT_FindCertExtension(cert, SEC_OID_X509_NAME_CONSTRAINTS, &encoded) != SECSuccess) {
+        return 0;
+    }
+    arena = PORT_NewArena(DER_DEFAULT_CHUNKSIZE);
+    if (arena != NULL) {
+        constraints = CERT_DecodeNameConstraintsExtension(arena, &encoded);
+        if (constraints == NULL) {
+            count = 1; /* undecodable: NSS will refuse it, no blowup to fear */
+        } else {
+            for (item = constraints->DERPermited; item != NULL && *item != NULL; item++) {
+                count++;
+            }
+            for (item = constraints->DERExcluded; item != NULL && *item != NULL; item++) {
+                count++;
+            }
+        }
+        PORT_FreeArena(arena, PR_FALSE);
+    }
+    SECITEM_FreeItem(&encoded, PR_FALSE);
+    return count;
+}
+
+static PRUint64 tlsapi_list_constraints(CERTCertList *list, CERTCertificate *leaf)
+{
+    PRUint64 count = 0;
+    CERTCertListNode *node;
+    if (list == NULL) {
+        return 0;
+    }
+    for (node = CERT_LIST_HEAD(list); !CERT_LIST_END(node, list); node = CERT_LIST_NEXT(node)) {
+        if (!CERT_CompareCerts(node->cert, leaf)) {
+            count += tlsapi_count_constraints(node->cert);
+        }
+    }
+    return count;
+}
+
 static PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
                                          CERTCertList *anchors, CERTCertList *presented,
                                          PRTime when)
@@ -114,6 +196,14 @@ static PRInt32 tlsapi_verify_certificate(CERTCertificate *cert, SECCertificateUs
     PRInt32 result = 0;
     int n = 0;
 
+    {
+        PRUint64 constraints = tlsapi_list_constraints(presented, cert) +
+                               tlsapi_list_constraints(anchors, cert);
+        if (constraints != 0 && constraints * tlsapi_count_names(cert) > TLSAPI_MAX_NAME_CHECKS) {
+            PR_SetError(SEC_ERROR_OUT_OF_SEARCH_LIMITS, 0);
+            return SEC_ERROR_OUT_OF_SEARCH_LIMITS;
+        }
+    }
     memset(&revocation, 0, sizeof(revocation));
     revocation.leafTests.number_of_defined_methods = 2;
     revocation.leafTests.cert_rev_flags_per_method = no_revocation;
