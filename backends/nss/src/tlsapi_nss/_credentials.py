@@ -51,10 +51,6 @@ def _item(data: bytes) -> tuple[Any, Any]:
     return item, buffer
 
 
-def _destroy_certificate(pointer: Any) -> None:
-    lib.CERT_DestroyCertificate(pointer)
-
-
 def import_certificate(der: bytes, what: str = "certificate") -> Any:
     """A temporary CERTCertificate for ``der`` (owned)."""
     RUNTIME.ensure()
@@ -65,7 +61,7 @@ def import_certificate(der: bytes, what: str = "certificate") -> Any:
     del keep
     if cert == ffi.NULL:
         raise ConfigurationError(f"NSS cannot use the {what}: {error_text(lib.PR_GetError())}")
-    return RUNTIME.owned(cert, _destroy_certificate)
+    return RUNTIME.owned(cert, lib.CERT_DestroyCertificate)
 
 
 def anchor_list(ders: Sequence[bytes]) -> Any:
@@ -169,10 +165,6 @@ def _legacy_decrypt(key: PrivateKey, dek_info: str, data: bytes) -> bytes:
     return plain
 
 
-def _destroy_key(pointer: Any) -> None:
-    lib.SECKEY_DestroyPrivateKey(pointer)
-
-
 def import_private_key(key: PrivateKey, leaf: Any) -> Any:
     """The SECKEYPrivateKey for ``key`` (owned), checked against the leaf certificate."""
     RUNTIME.ensure()
@@ -216,7 +208,7 @@ def import_private_key(key: PrivateKey, leaf: Any) -> Any:
             raw = out[0]
     finally:
         lib.PK11_FreeSlot(slot)
-    private_key = RUNTIME.owned(raw, _destroy_key)
+    private_key = RUNTIME.owned(raw, lib.SECKEY_DestroyPrivateKey)
     if not lib.tlsapi_key_matches_cert(private_key, leaf):
         raise ConfigurationError("the private key does not match the certificate")
     return private_key

@@ -199,7 +199,11 @@ class Runtime:
     # -- ownership -------------------------------------------------------------------
 
     def owned(self, pointer: Any, destroy: Callable[[Any], object]) -> Any:
-        """``pointer`` freed with ``destroy`` when collected, and counted while alive."""
+        """``pointer`` freed with ``destroy`` when collected, and counted while alive.
+
+        ``destroy`` should be the C function itself (``lib.X``): it may run
+        while the interpreter tears modules down, when module globals are gone.
+        """
         with self._lock:
             self._live += 1
 
