@@ -41,10 +41,14 @@ without touching this file, e.g. in its pyproject.toml::
     [project.entry-points."tlsapi.testing.limbo_verifiers"]
     gnutls = "tlsapi_gnutls.testing:limbo_verifier"    # certtool --verify ...
 
-and last the built-in table ``BUILTIN_VERIFIERS`` (``stdlib``: ``openssl
-verify``).  A verifier is run with the settings the backend uses by default
-(purpose, hostname rules, default depth), so that "stricter than the
-library" is allowed and "more lenient than the library" is caught.
+and last the built-in table ``BUILTIN_VERIFIERS``: ``stdlib``: ``openssl
+verify`` (:class:`OpenSSLVerifier`); ``gnutls``: ``certtool --verify``
+(:class:`CerttoolVerifier`); ``nss``: ``vfychain -pp``, no name check
+(:class:`VfychainVerifier`, a base a backend can extend).  A verifier is run
+with the settings the backend uses by default (purpose, hostname rules,
+default depth), so that "stricter than the library" is allowed and "more
+lenient than the library" is caught.  A verdict with ``conclusive=False``
+(the tool gave no answer) is reported and not counted.
 """
 
 from __future__ import annotations
