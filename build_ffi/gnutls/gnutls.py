@@ -179,6 +179,7 @@ gnutls_protocol_t gnutls_protocol_get_version(gnutls_session_t session);
 gnutls_kx_algorithm_t gnutls_kx_get(gnutls_session_t session);
 gnutls_cipher_algorithm_t gnutls_cipher_get(gnutls_session_t session);
 gnutls_mac_algorithm_t gnutls_mac_get(gnutls_session_t session);
+char *gnutls_session_get_desc(gnutls_session_t session);
 const gnutls_datum_t *gnutls_certificate_get_peers(gnutls_session_t session,
                                                    unsigned int *list_size);
 

@@ -48,6 +48,12 @@ _SCRATCH_SIZE = 1 << 16
 # A bound on consecutive retries of non-fatal codes, so a confused peer cannot spin us.
 _MAX_RETRIES = 10_000
 _allocate = ffi.new_allocator(should_clear_after_alloc=False)
+# Bound once: these run for every record.
+_record_recv = lib.gnutls_record_recv
+_record_send = lib.gnutls_record_send
+_from_buffer = ffi.from_buffer
+_E_AGAIN = int(lib.GNUTLS_E_AGAIN)
+_E_REHANDSHAKE = int(lib.GNUTLS_E_REHANDSHAKE)
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -82,10 +88,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._is_server = server
         self._settings = settings
         self._scratch: Any = None
-        self._pending_error: BaseException | None = None
         self._callback_error: BaseException | None = None
         self._eof_seen = False
         self._fatal_error: TLSError | None = None
+        self._stopped = False  # close_notify seen or a fatal error: reads stop here
         self._hello_seen = False
         self._cipher_cache: int | None = None
 
@@ -260,58 +266,57 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 
     # -- application data -------------------------------------------------------------
 
-    def _recv(self, pointer: Any, size: int) -> int:
-        """gnutls_record_recv into ``pointer``: bytes read, 0 on close_notify, or raise."""
-        if self._pending_error is not None:
-            error, self._pending_error = self._pending_error, None
-            raise error
-        if self._eof_seen:
-            return 0
-        if self._fatal_error is not None:
-            raise self._fatal_error  # GnuTLS invalidated the session; the cause stays the answer
+    def _recv_more(self, pointer: Any, size: int) -> int:
+        """gnutls_record_recv into ``pointer``, record after record while whole ones are here.
+
+        Returns the bytes read (0: close_notify) or raises WantReadError when
+        there were none.  An error after some data is kept for the next call.
+        """
+        if self._stopped:
+            return self._stopped_reading()
         session = self._session
         transport = self._transport
-        for _ in range(_MAX_RETRIES):
+        incoming = self._incoming
+        total = 0
+        retries = 0
+        while True:
             transport.starved = False
-            code = lib.gnutls_record_recv(session, pointer, size)
+            code = _record_recv(session, pointer + total, size - total)
             if code > 0:
-                return int(code)
+                total += code
+                if total < size and len(incoming):
+                    continue  # more records may be waiting
+                return total
             if code == 0:
-                self._eof_seen = True
-                return 0
-            if code == lib.GNUTLS_E_AGAIN:
+                self._eof_seen = self._stopped = True
+                return total
+            if code == _E_AGAIN:
                 if transport.starved:
+                    if total:
+                        return total
                     raise WantReadError("more TLS records from the peer are needed")
-                continue  # a post-handshake message was consumed; there may be more
-            if code == lib.GNUTLS_E_REHANDSHAKE:
+                # else: a TLS 1.3 post-handshake message was consumed; go on
+            elif code == _E_REHANDSHAKE:
                 # TLS 1.2 renegotiation (HelloRequest, or a client's new ClientHello): refused.
                 lib.gnutls_alert_send(session, lib.GNUTLS_AL_WARNING, lib.GNUTLS_A_NO_RENEGOTIATION)
-                continue
-            if not lib.gnutls_error_is_fatal(code):
-                continue
-            try:
-                raise_for_code(code, session=session, transport_eof=self._transport_eof)
-            except TLSError as exc:
-                self._fatal_error = exc
-                raise
-        raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
+            elif lib.gnutls_error_is_fatal(code):
+                try:
+                    raise_for_code(code, session=session, transport_eof=self._transport_eof)
+                except TLSError as exc:
+                    # GnuTLS invalidated the session: this stays the answer from now on.
+                    self._fatal_error = exc
+                    self._stopped = True
+                    if total:
+                        return total
+                    raise
+            retries += 1
+            if retries > _MAX_RETRIES:
+                raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
 
-    def _recv_more(self, pointer: Any, size: int) -> int:
-        """Fill up to ``size`` bytes from as many whole records as are already here."""
-        total = self._recv(pointer, size)
-        incoming = self._incoming
-        while total and total < size and len(incoming):
-            try:
-                count = self._recv(pointer + total, size - total)
-            except WantReadError:
-                break
-            except TLSError as exc:
-                self._pending_error = exc  # report it on the next call, after this data
-                break
-            if count == 0:
-                break
-            total += count
-        return total
+    def _stopped_reading(self) -> int:
+        if self._fatal_error is not None:
+            raise self._fatal_error
+        return 0  # after close_notify
 
     def _read(self, amt: int) -> bytes:
         scratch = self._scratch
@@ -321,28 +326,31 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return ffi.unpack(scratch, count) if count else b""  # type: ignore[no-any-return]
 
     def _readinto(self, target: memoryview) -> int:
-        return self._recv_more(ffi.from_buffer(target, require_writable=True), len(target))
+        return self._recv_more(_from_buffer(target, require_writable=True), len(target))
 
     def _write(self, data: memoryview) -> int:
         if self._fatal_error is not None:
             raise self._fatal_error  # as with OpenSSL: a failed connection stays failed
         session = self._session
-        pointer = ffi.from_buffer(data)
+        start = _from_buffer(data)
         total = len(data)
+        position = start
         sent = 0
         retries = 0
-        while sent < total:
+        while True:
             # GnuTLS takes up to one record (16 KiB) per call; our push never blocks.
-            code = lib.gnutls_record_send(session, pointer + sent, total - sent)
+            code = _record_send(session, position, total - sent)
             if code > 0:
                 sent += code
+                if sent >= total:
+                    return total
+                position = start + sent
                 continue
             retries += 1
             if code < 0 and lib.gnutls_error_is_fatal(code):
                 raise_for_code(code, session=session)
             if retries > _MAX_RETRIES:
                 raise TLSError(f"writing made no progress (GnuTLS returned {code})")
-        return total
 
     def _shutdown(self) -> None:
         if not self._handshake_done:

@@ -30,31 +30,63 @@ __all__ = ["Transport"]
 
 
 class Transport:
-    """What the C callbacks need: the two queues, the session, the owning buffer (weakly)."""
+    """What the C callbacks need: the two queues, the session, the owning buffer (weakly).
 
-    __slots__ = ("__weakref__", "incoming", "outgoing", "owner", "session", "starved")
+    The queues' methods are bound once here: the callbacks run for every
+    record (push once, pull twice: header, then body), so every attribute
+    lookup saved counts.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "append",
+        "incoming",
+        "outgoing",
+        "owner",
+        "readinto",
+        "session",
+        "starved",
+        "take",
+    )
 
     def __init__(self, owner: GnuTLSBuffer, session: Any) -> None:
         self.incoming: ByteQueue = owner._incoming
         self.outgoing: ByteQueue = owner._outgoing
+        self.take = self.incoming.take
+        self.readinto = self.incoming.readinto
+        self.append = self.outgoing.append
         self.owner: weakref.ref[GnuTLSBuffer] = weakref.ref(owner)
         self.session = session
         # Set when pull found nothing: a GNUTLS_E_AGAIN then really means "feed me".
         self.starved = False
 
 
+_from_handle = ffi.from_handle
+_buffer = ffi.buffer
+_memmove = ffi.memmove
+# Up to this size a copy out of the queue (take) is cheaper than two memoryviews.
+_SMALL_PULL = 4096
+
+
 @ffi.def_extern(error=-1)
 def _tlsapi_gnutls_push(pointer: Any, data: Any, size: int) -> int:
-    ffi.from_handle(pointer).outgoing.append(ffi.buffer(data, size))
+    _from_handle(pointer).append(_buffer(data, size))
     return size
 
 
 @ffi.def_extern(error=-1)
 def _tlsapi_gnutls_pull(pointer: Any, data: Any, size: int) -> int:
-    transport: Transport = ffi.from_handle(pointer)
-    count = transport.incoming.readinto(ffi.buffer(data, size))
-    if count:
-        return count
+    transport: Transport = _from_handle(pointer)
+    if size <= _SMALL_PULL:
+        chunk = transport.take(size)
+        count = len(chunk)
+        if count:
+            _memmove(data, chunk, count)
+            return count
+    else:
+        count = transport.readinto(_buffer(data, size))
+        if count:
+            return count
     owner = transport.owner()
     if owner is None or owner._transport_eof:
         return 0  # end of file: GnuTLS reports GNUTLS_E_PREMATURE_TERMINATION mid-stream
@@ -66,7 +98,7 @@ def _tlsapi_gnutls_pull(pointer: Any, data: Any, size: int) -> int:
 @ffi.def_extern(error=-1)
 def _tlsapi_gnutls_pull_timeout(pointer: Any, milliseconds: int) -> int:
     # Only asked in blocking use; answer without waiting: is there anything to read?
-    transport: Transport = ffi.from_handle(pointer)
+    transport: Transport = _from_handle(pointer)
     if len(transport.incoming):
         return 1
     owner = transport.owner()
