@@ -67,6 +67,10 @@ def make_backend() -> Backend:
         "headers": f"GnuTLS {header_version()}",
         "system trust": _system_trust_source(path),
         "crypto policy": "system default priorities + ours (GNUTLS_PRIORITY_INIT_DEF_APPEND)",
+        "limitations": (
+            "ALPN: at most 8 protocols of at most 31 bytes; a cipher list must be a product "
+            "of key exchanges x ciphers x MACs (else ConfigurationError); no session resumption"
+        ),
     }
     return Backend(
         name="gnutls",

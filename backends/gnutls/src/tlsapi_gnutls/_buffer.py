@@ -222,8 +222,6 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             transport.starved = False
             code = lib.gnutls_handshake(session)
             if code == 0:
-                if self._is_server and self._server_hostname is None:
-                    self._server_hostname = self._received_server_name()
                 return
             if code == lib.GNUTLS_E_AGAIN and not transport.starved:
                 continue
@@ -254,6 +252,14 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         ):
             lib.gnutls_alert_send_appropriate(session, code)
         raise_for_code(code, session=session, transport_eof=self._transport_eof)
+
+    @property
+    def server_hostname(self) -> str | None:
+        """The name given to wrap_buffers (client), or the SNI the client sent (server)."""
+        if self._server_hostname is None and self._is_server and self._handshake_done:
+            # Read once, when asked (the sni_callback hook sets it earlier).
+            self._server_hostname = self._received_server_name()
+        return self._server_hostname
 
     def _received_server_name(self) -> str | None:
         data = ffi.new("char[256]")
