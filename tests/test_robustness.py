@@ -67,14 +67,16 @@ VERSIONS = {"tls1.2": TLSVersion.TLSv1_2, "tls1.3": TLSVersion.TLSv1_3}
 # -- pairs --------------------------------------------------------------------------
 
 
-_CONTEXTS: dict[tuple[str, int, TLSVersion], tuple[tlsapi.ClientContext, tlsapi.ServerContext]] = {}
+_CONTEXTS: dict[
+    tuple[str, bytes, TLSVersion], tuple[tlsapi.ClientContext, tlsapi.ServerContext]
+] = {}
 
 
 def _contexts(
     peers: Peers, version: TLSVersion
 ) -> tuple[tlsapi.ClientContext, tlsapi.ServerContext]:
     # Built once per backend, PKI and version: examples differ only in their bytes.
-    key = (peers.client_backend.name + "/" + peers.server_backend.name, id(peers.pki), version)
+    key = (peers.client_backend.name + "/" + peers.server_backend.name, peers.pki.root_der, version)
     if key not in _CONTEXTS:
         client = peers.client_context(
             peers.client_config(lowest_supported_version=version, highest_supported_version=version)
