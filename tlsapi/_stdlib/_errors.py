@@ -58,6 +58,6 @@ def translate(exc: ssl.SSLError) -> TLSError:
         )
         error.verify_code = code
         return error
-    library = f" [{exc.library}: {exc.reason}]" if exc.library else ""
+    # strerror already reads "[SSL: REASON] text (_ssl.c:NNN)".
     message = getattr(exc, "strerror", None) or str(exc)
-    return TLSError(f"TLS error from OpenSSL: {message}{library}")
+    return TLSError(f"TLS error from OpenSSL: {message}")
