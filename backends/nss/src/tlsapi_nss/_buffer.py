@@ -86,9 +86,7 @@ class NSSBuffer(TLSWrappedBuffer):
             if self._server_name is not None:
                 ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
             if profile.key is not None:
-                ok &= (
-                    lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_client_auth_data_cb, handle) == 0
-                )
+                ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_client_auth_data_cb, handle) == 0
         ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
         if not ok:
             raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")

@@ -22,7 +22,13 @@ from ._lib import ffi, lib, library_version
 __all__ = ["Selection", "select"]
 
 TLS13_SUITES = frozenset(range(0x1301, 0x1306))
-_NAMES = {0x0300: "SSL 3.0", 0x0301: "TLS 1.0", 0x0302: "TLS 1.1", 0x0303: "TLS 1.2", 0x0304: "TLS 1.3"}
+_NAMES = {
+    0x0300: "SSL 3.0",
+    0x0301: "TLS 1.0",
+    0x0302: "TLS 1.1",
+    0x0303: "TLS 1.2",
+    0x0304: "TLS 1.3",
+}
 _LOWEST_ALLOWED = 0x0301  # tlsapi never negotiates SSL 3.0
 
 
@@ -48,8 +54,8 @@ def supported_suites() -> tuple[int, ...]:
     return tuple(suite for suite in order if _allowed(suite) and not is_weak(suite))
 
 
-@functools.cache
 def _allowed(suite: int) -> bool:
+    # Not cached: NSS_Init may load a system crypto policy (Fedora's crypto-policies).
     policy = ffi.new("PRInt32 *")
     if lib.SSL_CipherPolicyGet(suite, policy) != lib.SECSuccess:
         return False
@@ -98,7 +104,11 @@ def select(config: TLSConfiguration) -> Selection:
     supported_low, supported_high = supported_range()
     low_version, high_version = config.lowest_supported_version, config.highest_supported_version
     low = supported_low if low_version is TLSVersion.MINIMUM_SUPPORTED else low_version.wire_version
-    high = supported_high if high_version is TLSVersion.MAXIMUM_SUPPORTED else high_version.wire_version
+    high = (
+        supported_high
+        if high_version is TLSVersion.MAXIMUM_SUPPORTED
+        else high_version.wire_version
+    )
     assert low is not None and high is not None
     if max(low, supported_low) > min(high, supported_high):
         raise ConfigurationError(

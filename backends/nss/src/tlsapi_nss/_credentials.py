@@ -84,7 +84,9 @@ def anchor_list(ders: Sequence[bytes]) -> Any:
             )
         if lib.CERT_AddCertToListTail(anchors, cert) != lib.SECSuccess:  # the list owns it now
             lib.CERT_DestroyCertificate(cert)
-            raise ConfigurationError(f"NSS cannot build the trust anchor list: {error_text(lib.PR_GetError())}")
+            raise ConfigurationError(
+                f"NSS cannot build the trust anchor list: {error_text(lib.PR_GetError())}"
+            )
     return anchors
 
 
@@ -99,7 +101,7 @@ def certificate_list(certificates: Sequence[Any]) -> Any:
 
 def chain_certificates(chain: Sequence[Certificate]) -> list[Any]:
     what = ("leaf certificate", *(f"intermediate certificate {i}" for i in range(1, len(chain))))
-    return [import_certificate(cert.der, name) for cert, name in zip(chain, what)]
+    return [import_certificate(cert.der, name) for cert, name in zip(chain, what, strict=True)]
 
 
 # -- private keys ------------------------------------------------------------------
@@ -119,7 +121,9 @@ def _unencrypted_pkcs8(key: PrivateKey) -> tuple[bytes | None, bytes | None]:
     if kind == "pkcs8-encrypted":
         return None, block.der
     if "ENCRYPTED" in block.headers.get("Proc-Type", ""):
-        return _to_pkcs8(_legacy_decrypt(key, block.headers.get("DEK-Info", ""), block.der), kind), None
+        return _to_pkcs8(
+            _legacy_decrypt(key, block.headers.get("DEK-Info", ""), block.der), kind
+        ), None
     return _to_pkcs8(block.der, kind), None
 
 
@@ -150,8 +154,15 @@ def _legacy_decrypt(key: PrivateKey, dek_info: str, data: bytes) -> bytes:
     out = ffi.new("unsigned char[]", len(data) + 16)
     RUNTIME.ensure()
     length = lib.tlsapi_legacy_pem_decrypt(
-        getattr(lib, mechanism), key_length, password, len(password), iv, len(iv),
-        data, len(data), out,
+        getattr(lib, mechanism),
+        key_length,
+        password,
+        len(password),
+        iv,
+        len(iv),
+        data,
+        len(data),
+        out,
     )
     if length <= 0:
         raise ConfigurationError("private key: the password does not decrypt the private key")
@@ -197,7 +208,14 @@ def import_private_key(key: PrivateKey, leaf: Any) -> Any:
             out = ffi.new("SECKEYPrivateKey **")
             der_item, keep_der = _item(plain)
             status = lib.PK11_ImportDERPrivateKeyInfoAndReturnKey(
-                slot, der_item, ffi.NULL, ffi.NULL, lib.PR_FALSE, lib.PR_TRUE, lib.KU_ALL, out,
+                slot,
+                der_item,
+                ffi.NULL,
+                ffi.NULL,
+                lib.PR_FALSE,
+                lib.PR_TRUE,
+                lib.KU_ALL,
+                out,
                 ffi.NULL,
             )
             del keep_der

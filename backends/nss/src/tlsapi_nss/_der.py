@@ -56,7 +56,7 @@ def _encode(tag: int, content: bytes) -> bytes:
 
 
 def key_kind(der: bytes) -> str:
-    """"pkcs8", "pkcs1" or "sec1" for an unencrypted private key in DER."""
+    """ "pkcs8", "pkcs1" or "sec1" for an unencrypted private key in DER."""
     try:
         tag, start, end = _tlv(der, 0)
         items = _children(der, start, end) if tag == _SEQUENCE else []
@@ -70,9 +70,7 @@ def key_kind(der: bytes) -> str:
             return "pkcs1"
         if second == _OCTET_STRING:
             return "sec1"
-    raise ConfigurationError(
-        "private key: the DER is neither PKCS#8, PKCS#1 (RSA) nor SEC1 (EC)"
-    )
+    raise ConfigurationError("private key: the DER is neither PKCS#8, PKCS#1 (RSA) nor SEC1 (EC)")
 
 
 def pkcs8_algorithm(der: bytes) -> bytes | None:
@@ -90,9 +88,7 @@ def pkcs8_algorithm(der: bytes) -> bytes | None:
 def wrap_pkcs1(der: bytes) -> bytes:
     """A PKCS#1 RSAPrivateKey as PKCS#8."""
     algorithm = _encode(_SEQUENCE, _encode(_OID, _RSA_ENCRYPTION) + _encode(_NULL, b""))
-    return _encode(
-        _SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der)
-    )
+    return _encode(_SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der))
 
 
 def wrap_sec1(der: bytes) -> bytes:
@@ -110,6 +106,4 @@ def wrap_sec1(der: bytes) -> bytes:
         )
     parameters = der[curve[1] : curve[2]]
     algorithm = _encode(_SEQUENCE, _encode(_OID, _EC_PUBLIC_KEY) + parameters)
-    return _encode(
-        _SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der)
-    )
+    return _encode(_SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der))

@@ -130,10 +130,12 @@ def tlsapi_client_auth_data_cb(
             return _FAILURE  # no certificate to offer: NSS sends an empty one
         cert = lib.CERT_DupCertificate(profile.leaf)
         key = lib.SECKEY_CopyPrivateKey(profile.key)
-        if cert == ffi.NULL or key == ffi.NULL:
+        if ffi.NULL in (cert, key):
             if cert != ffi.NULL:
                 lib.CERT_DestroyCertificate(cert)
-            raise TLSError(f"NSS cannot copy the client certificate: {error_text(lib.PR_GetError())}")
+            raise TLSError(
+                f"NSS cannot copy the client certificate: {error_text(lib.PR_GetError())}"
+            )
         ret_cert[0] = cert  # NSS owns these references now
         ret_key[0] = key
         return _SUCCESS

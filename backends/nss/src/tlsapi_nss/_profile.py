@@ -103,7 +103,11 @@ class Profile:
         server = self.server_side
         options = [
             (lib.SSL_SECURITY, 1, "turn TLS on"),
-            (lib.SSL_HANDSHAKE_AS_SERVER if server else lib.SSL_HANDSHAKE_AS_CLIENT, 1, "pick a side"),
+            (
+                lib.SSL_HANDSHAKE_AS_SERVER if server else lib.SSL_HANDSHAKE_AS_CLIENT,
+                1,
+                "pick a side",
+            ),
             (lib.SSL_NO_CACHE, 1, "turn the session cache off"),
             (lib.SSL_ENABLE_SESSION_TICKETS, 0, "turn session tickets off"),
             (lib.SSL_ENABLE_RENEGOTIATION, lib.SSL_RENEGOTIATE_NEVER, "refuse renegotiation"),
@@ -120,7 +124,11 @@ class Profile:
         if server and self.validate:
             options += [
                 (lib.SSL_REQUEST_CERTIFICATE, 1, "request client certificates"),
-                (lib.SSL_REQUIRE_CERTIFICATE, lib.SSL_REQUIRE_ALWAYS, "require client certificates"),
+                (
+                    lib.SSL_REQUIRE_CERTIFICATE,
+                    lib.SSL_REQUIRE_ALWAYS,
+                    "require client certificates",
+                ),
             ]
         for option, value, what in options:
             _check(lib.SSL_OptionSet(model, option, value), what)
