@@ -185,7 +185,7 @@ class NSSBuffer(TLSWrappedBuffer):
             return b""
         raise self._failure(count, "read")
 
-    def _readinto(self, target: memoryview) -> int:
+    def _readinto(self, target: bytearray | memoryview) -> int:
         if self._fatal is not None:
             raise self._fatal
         count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), min(len(target), 1 << 30))
@@ -196,7 +196,7 @@ class NSSBuffer(TLSWrappedBuffer):
             return 0
         raise self._failure(count, "read")
 
-    def _write(self, data: memoryview) -> int:
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
         if self._fatal is not None:
             raise self._fatal
         if len(data) > _MAX_WRITE:
