@@ -73,6 +73,7 @@ typedef enum {
     GNUTLS_SSL3, GNUTLS_TLS1_0, GNUTLS_TLS1_1, GNUTLS_TLS1_2, GNUTLS_TLS1_3, ...
 } gnutls_protocol_t;
 typedef enum { GNUTLS_KX_UNKNOWN, ... } gnutls_kx_algorithm_t;
+typedef enum { GNUTLS_SEC_PARAM_MEDIUM, ... } gnutls_sec_param_t;
 typedef enum { GNUTLS_CIPHER_UNKNOWN, ... } gnutls_cipher_algorithm_t;
 typedef enum { GNUTLS_MAC_UNKNOWN, GNUTLS_MAC_AEAD, ... } gnutls_mac_algorithm_t;
 
@@ -158,6 +159,8 @@ void gnutls_transport_set_pull_timeout_function(gnutls_session_t session,
 void gnutls_transport_set_errno(gnutls_session_t session, int err);
 
 /* priorities and the algorithm tables */
+int gnutls_priority_init(gnutls_priority_t *priority_cache, const char *priorities,
+                         const char **err_pos);
 int gnutls_priority_init2(gnutls_priority_t *priority_cache, const char *priorities,
                           const char **err_pos, unsigned flags);
 void gnutls_priority_deinit(gnutls_priority_t priority_cache);
@@ -196,6 +199,8 @@ int gnutls_certificate_set_x509_key_mem2(gnutls_certificate_credentials_t res,
                                          const gnutls_datum_t *key,
                                          gnutls_x509_crt_fmt_t type,
                                          const char *pass, unsigned int flags);
+int gnutls_certificate_set_known_dh_params(gnutls_certificate_credentials_t res,
+                                           gnutls_sec_param_t sec_param);
 void gnutls_certificate_server_set_request(gnutls_session_t session,
                                            gnutls_certificate_request_t req);
 

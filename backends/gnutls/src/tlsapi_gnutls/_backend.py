@@ -8,6 +8,7 @@ from tlsapi import Backend, Capability
 
 from ._binding import header_version, library_path, runtime_version, version_problem
 from ._context import GnuTLSClientContext, GnuTLSServerContext
+from ._priority import supported_suites
 
 __all__ = ["make_backend"]
 
@@ -80,4 +81,5 @@ def make_backend() -> Backend:
         capabilities=CAPABILITIES if problem is None else frozenset(),
         details=details,
         unavailable_reason=problem,
+        supported_ciphers=supported_suites() if problem is None else (),
     )

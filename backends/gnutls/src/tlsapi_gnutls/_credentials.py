@@ -44,6 +44,12 @@ class Credentials:
             self._load_trust(trust_store)
         if chain is not None:
             self._load_chain(*chain)
+            # DHE suites with a client that names no RFC 7919 group (OpenSSL, NSS): serve
+            # the RFC 7919 group of the medium security level (ffdhe2048), as OpenSSL does.
+            check_configuration(
+                lib.gnutls_certificate_set_known_dh_params(self.cdata, lib.GNUTLS_SEC_PARAM_MEDIUM),
+                "GnuTLS cannot set the DH parameters",
+            )
 
     # -- trust ---------------------------------------------------------------
 

@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from tlsapi import ConfigurationError, TLSConfiguration, TLSVersion
+from tlsapi._ciphers import weakness
 
 from ._binding import ffi, lib
 from ._errors import describe
 from ._suites import SuiteInfo, suite_table
 
-__all__ = ["Priority"]
+__all__ = ["Priority", "supported_suites"]
 
 # TLSVersion -> (priority keyword, gnutls_protocol_t attribute)
 _VERSIONS: tuple[tuple[TLSVersion, str, str], ...] = (
@@ -161,20 +162,63 @@ class Priority:
             )
 
     def _read_enabled(self) -> frozenset[int]:
-        index_ptr = ffi.new("unsigned int *")
-        numbers: set[int] = set()
-        index = 0
-        while True:
-            code = lib.gnutls_priority_get_cipher_suite_index(self.cdata, index, index_ptr)
-            index += 1
-            if code == lib.GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
-                break
-            if code < 0:
-                continue  # an entry that is not a usable suite (GNUTLS_E_UNKNOWN_CIPHER_SUITE)
-            number = _number_at(int(index_ptr[0]))
-            if number is not None:
-                numbers.add(number)
-        return frozenset(numbers)
+        return frozenset(_enabled_in_order(self.cdata))
+
+
+def _enabled_in_order(cdata: Any) -> list[int]:
+    """The suites a priority cache enables, in its order of preference."""
+    index_ptr = ffi.new("unsigned int *")
+    numbers: list[int] = []
+    index = 0
+    while True:
+        code = lib.gnutls_priority_get_cipher_suite_index(cdata, index, index_ptr)
+        index += 1
+        if code == lib.GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE:
+            break
+        if code < 0:
+            continue  # an entry that is not a usable suite (GNUTLS_E_UNKNOWN_CIPHER_SUITE)
+        number = _number_at(int(index_ptr[0]))
+        if number is not None and number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
+def supported_suites() -> tuple[int, ...]:
+    """Every suite a configuration may name here, in GnuTLS's order of preference.
+
+    The usable suites (weak and credential-needing ones left out), as the
+    system policy lets them through: one priority cache that lists all of
+    them, read back.
+    """
+    usable = [
+        info
+        for info in suite_table().values()
+        if _refusal(info) is None and weakness(info.number) is None
+    ]
+    legacy = [info for info in usable if not info.tls13]
+    parts = ["-VERS-ALL", "+VERS-TLS1.3", "+VERS-TLS1.2", "+VERS-TLS1.1", "+VERS-TLS1.0"]
+    parts += ["-CIPHER-ALL", *(f"+{n}" for n in _unique(i.cipher_name for i in usable))]
+    parts += ["-MAC-ALL", *(f"+{n}" for n in _unique(i.mac_name for i in usable))]
+    parts += ["-KX-ALL", *(f"+{n}" for n in _unique(i.kx_name for i in legacy))]
+    pointer = ffi.new("gnutls_priority_t *")
+    text = ffi.new("char[]", ":".join(parts).encode("ascii"))
+    code = lib.gnutls_priority_init2(pointer, text, ffi.NULL, lib.GNUTLS_PRIORITY_INIT_DEF_APPEND)
+    if code < 0:
+        return ()
+    try:
+        allowed = {info.number for info in usable}
+        enabled = [n for n in _enabled_in_order(pointer[0]) if n in allowed]
+    finally:
+        lib.gnutls_priority_deinit(pointer[0])
+    # In the order of the system's default priorities, then the rest.
+    default: list[int] = []
+    if lib.gnutls_priority_init(pointer, ffi.NULL, ffi.NULL) >= 0:
+        try:
+            default = _enabled_in_order(pointer[0])
+        finally:
+            lib.gnutls_priority_deinit(pointer[0])
+    rank = {number: position for position, number in enumerate(default)}
+    return tuple(sorted(enabled, key=lambda n: rank.get(n, len(rank))))
 
 
 def _number_at(suite_index: int) -> int | None:
