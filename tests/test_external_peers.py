@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import itertools
 import signal
 import socket
@@ -24,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 
@@ -37,9 +35,7 @@ from tlsapi import (
     ServerContext,
     TLSError,
     TLSVersion,
-    TLSWrappedBuffer,
-    WantReadError,
-    WantWriteError,
+    TLSWrappedSocket,
 )
 from tlsapi.testing import peers
 from tlsapi.testing.conformance._support import lacks
@@ -71,7 +67,6 @@ pytestmark = pytest.mark.peer
 TIMEOUT = 30.0  # every wait below ends by then
 CLIENT_NAME = "tlsapi peer-test client"
 _tokens = itertools.count()
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +75,16 @@ class Case:
     lowest: TLSVersion = TLSVersion.TLSv1_2
     highest: TLSVersion = TLSVersion.TLSv1_3
     alpn: bool = False
-    client_cert: bool = False
+    client_cert: bool = False  # the client presents a certificate
+    # What a server program asks of clients (our server can only require:
+    # a trust_store on a tlsapi server means client certificates are required).
+    client_auth: ClientAuth | None = None
+
+    @property
+    def server_auth(self) -> ClientAuth:
+        if self.client_auth is not None:
+            return self.client_auth
+        return ClientAuth.REQUIRE if self.client_cert else ClientAuth.NONE
 
     def capabilities(self) -> list[Capability]:
         """What a backend must support for this case (a range needs one of its versions)."""
@@ -102,6 +106,12 @@ CASES = (
     Case("alpn", alpn=True),
     Case("client-cert", client_cert=True),
 )
+# Against server programs also: a certificate asked for but optional.
+SERVER_PROGRAM_CASES = (
+    *CASES,
+    Case("cert-requested", client_cert=True, client_auth=ClientAuth.REQUEST),
+    Case("cert-requested-none-sent", client_auth=ClientAuth.REQUEST),
+)
 
 
 def _slug(program: PeerProgram) -> str:
@@ -112,7 +122,7 @@ def _server_params() -> list[object]:
     return [
         pytest.param(program, case, id=f"{_slug(program)}-{case.id}")
         for program in ALL_SERVERS
-        for case in CASES
+        for case in SERVER_PROGRAM_CASES
     ]
 
 
@@ -156,7 +166,10 @@ def env(pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> PeerEnvironment:
     )
 
 
-# -- driving a TLSWrappedBuffer over a socket -------------------------------------------
+# -- our side: a backend's TLSWrappedSocket ------------------------------------------------
+#
+# Every socket has TIMEOUT as its timeout, so each call ends by then; the
+# loops below also stop at an overall deadline.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,106 +179,50 @@ class Negotiated:
     alpn: NextProtocol | bytes | None
     peer_chain: list[bytes] | None
 
-
-class Connection:
-    """A blocking TLS connection: a backend's TLSWrappedBuffer over a socket, with a deadline."""
-
-    def __init__(self, sock: socket.socket, tls: TLSWrappedBuffer, timeout: float) -> None:
-        self.sock = sock
-        self.tls = tls
-        self._deadline = time.monotonic() + timeout
-        self._eof = False
-        self._send_failed = False
-
-    def _remaining(self) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the TLS connection made no progress before the test's deadline")
-        return left
-
-    def _flush(self) -> None:
-        while data := self.tls.peek_outgoing(65536):
-            if not self._send_failed:
-                try:
-                    self.sock.settimeout(self._remaining())
-                    self.sock.sendall(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    # The peer is gone; what it sent before going (an alert)
-                    # may still be readable, so reading goes on.
-                    self._send_failed = True
-            self.tls.consume_outgoing(len(data))
-
-    def _receive(self) -> None:
-        if self._eof:
-            raise AssertionError("the backend wants more bytes after the transport's end of file")
-        self.sock.settimeout(self._remaining())
-        try:
-            data = self.sock.recv(65536)
-        except ConnectionResetError:
-            data = b""  # a reset ends the stream like a close, only ruder
-        self._eof = not data
-        self.tls.receive_from_network(data)
-
-    def _run(self, operation: Callable[[], T]) -> T:
-        while True:
-            try:
-                result = operation()
-            except WantReadError:
-                self._flush()
-                self._receive()
-                continue
-            except WantWriteError:
-                self._flush()
-                continue
-            self._flush()
-            return result
-
-    def handshake(self) -> None:
-        self._run(self.tls.do_handshake)
-
-    def sendall(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            sent = self._run(functools.partial(self.tls.write, view))
-            view = view[sent:]
-
-    def recv(self, size: int = 65536) -> bytes:
-        return self._run(lambda: self.tls.read(size))
-
-    def shutdown(self) -> None:
-        self._run(self.tls.shutdown)
-
-    def read_until(self, expected: bytes) -> bytes:
-        """Everything read until ``expected`` arrives or the peer closes."""
-        received = b""
-        while expected not in received:
-            chunk = self.recv()
-            if not chunk:
-                break
-            received += chunk
-        return received
-
-    def read_to_close(self) -> bytes:
-        received = b""
-        while chunk := self.recv():
-            received += chunk
-        return received
-
-    def negotiated(self) -> Negotiated:
-        return Negotiated(
-            self.tls.negotiated_tls_version,
-            self.tls.cipher(),
-            self.tls.negotiated_protocol(),
-            self.tls.getpeercert(),
+    @classmethod
+    def of(cls, tls: TLSWrappedSocket) -> Negotiated:
+        return cls(
+            tls.negotiated_tls_version, tls.cipher(), tls.negotiated_protocol(), tls.getpeercert()
         )
 
 
-def _connect(context: ClientContext, server: PeerServer, server_name: str) -> Connection:
+def _deadline() -> Callable[[], None]:
+    end = time.monotonic() + TIMEOUT
+
+    def check() -> None:
+        if time.monotonic() > end:
+            raise TimeoutError(f"no end of the exchange within {TIMEOUT:.0f} s")
+
+    return check
+
+
+def _read_until(tls: TLSWrappedSocket, expected: bytes) -> bytes:
+    """Everything read until ``expected`` arrives or the peer closes."""
+    received, check = b"", _deadline()
+    while expected not in received:
+        check()
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def _read_to_close(tls: TLSWrappedSocket) -> bytes:
+    """Everything until the peer's close_notify."""
+    received, check = b"", _deadline()
+    while chunk := tls.recv(65536):
+        check()
+        received += chunk
+    return received
+
+
+def _connect(context: ClientContext, server: PeerServer, server_name: str) -> TLSWrappedSocket:
     sock = socket.create_connection(server.address, timeout=TIMEOUT)
     # Round trips of several records each: without this, Nagle's algorithm
     # meets delayed acknowledgements and every round waits for a timer.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return Connection(sock, context.wrap_buffers(server_name), TIMEOUT)
+    return context.wrap_socket(sock, server_name)
 
 
 # -- checks ---------------------------------------------------------------------------
@@ -327,19 +284,18 @@ def test_client_against_server_program(
         lowest_version=case.lowest,
         highest_version=case.highest,
         alpn=server_alpn,
-        client_auth=ClientAuth.REQUIRE if case.client_cert else ClientAuth.NONE,
+        client_auth=case.server_auth,
     ) as server:
         try:
-            connection = _connect(context, server, "localhost")
-            with connection.sock:
-                connection.handshake()
-                connection.sendall(server.echo.request(token))
-                reply = connection.read_until(server.echo.expected(token))
-                ours = connection.negotiated()
+            with _connect(context, server, "localhost") as tls:
+                tls.do_handshake()
+                tls.sendall(server.echo.request(token))
+                reply = _read_until(tls, server.echo.expected(token))
+                ours = Negotiated.of(tls)
                 if server.echo.server_closes:
-                    reply += connection.read_to_close()
+                    reply += _read_to_close(tls)
                 else:
-                    connection.shutdown()
+                    tls.shutdown(socket.SHUT_WR)
         except (TLSError, OSError) as exc:
             server.stop()
             raise _fail(f"{backend.name} client against {program.name}: {exc!r}", server) from exc
@@ -357,10 +313,11 @@ def test_client_against_server_program(
                     assert theirs.alpn == server_alpn[0]
             else:
                 assert ours.alpn is None
-            if case.client_cert:
-                assert theirs.peer_subject and CLIENT_NAME in theirs.peer_subject, (
-                    f"{program.name} did not report our client certificate"
-                )
+            presented = bool(theirs.peer_subject and CLIENT_NAME in theirs.peer_subject)
+            assert presented == case.client_cert, (
+                f"{program.name} reports a client certificate: {presented}, "
+                f"we presented one: {case.client_cert}"
+            )
         except AssertionError as exc:
             raise _fail(f"{backend.name} client against {program.name}: {exc}", server) from exc
 
@@ -380,21 +337,19 @@ def test_client_bulk_echo(backend: Backend, program: PeerProgram, env: PeerEnvir
     context = backend.client_context(config)
     with run_server(program, env.server_files) as server:
         try:
-            connection = _connect(context, server, "localhost")
-            with connection.sock:
-                connection.handshake()
+            with _connect(context, server, "localhost") as tls:
                 for round_ in range(BULK_ROUNDS):
                     line = b"".join(b"%04x%04x" % (round_, i) for i in range(1023))
-                    connection.sendall(server.echo.request(line))
+                    tls.sendall(server.echo.request(line))
                     expected = server.echo.expected(line)
                     reply = b""
                     while len(reply) < len(expected):
-                        chunk = connection.recv()
+                        chunk = tls.recv(65536)
                         if not chunk:
                             break
                         reply += chunk
                     assert reply == expected, f"round {round_}: the echo differs"
-                connection.shutdown()
+                tls.shutdown(socket.SHUT_WR)
         except (TLSError, OSError, AssertionError) as exc:
             server.stop()
             raise _fail(
@@ -412,16 +367,15 @@ def test_client_without_required_certificate_is_refused(
     if lacks(backend, Capability.CLIENT, lambda: backend.client_context(config)):
         return
     context = backend.client_context(config)
-    token = _token()
     with run_server(program, env.server_files, client_auth=ClientAuth.REQUIRE) as server:
-        connection = _connect(context, server, "localhost")
-        with connection.sock, pytest.raises(TLSError) as caught:
+        with _connect(context, server, "localhost") as tls, pytest.raises(TLSError) as caught:
             # TLS 1.3 finishes the client's handshake before the server's
-            # verdict arrives: the refusal surfaces on the first read.
-            connection.handshake()
-            connection.sendall(server.echo.request(token))
-            reply = connection.read_until(server.echo.expected(token))
-            raise _fail(f"{program.name} answered without a client certificate: {reply!r}", server)
+            # verdict arrives: the refusal surfaces on the first read.  We
+            # send nothing: a write racing the server's close would end in
+            # EPIPE before the alert that says why could be read.
+            tls.do_handshake()
+            reply = _read_to_close(tls)
+            raise _fail(f"{program.name} let us in without a client certificate: {reply!r}", server)
         assert str(caught.value), "the TLSError has no message"
 
 
@@ -457,17 +411,17 @@ class EchoServer:
     def _serve(self) -> None:
         try:
             sock, _ = self.listener.accept()
-            with sock:
-                connection = Connection(sock, self.context.wrap_buffers(), TIMEOUT)
-                connection.handshake()
-                self.negotiated = connection.negotiated()
-                self.received = connection.read_until(b"\n")
-                connection.sendall(self.received)
-                connection.shutdown()
+            sock.settimeout(TIMEOUT)
+            with self.context.wrap_socket(sock) as tls:
+                tls.do_handshake()
+                self.negotiated = Negotiated.of(tls)
+                self.received = _read_until(tls, b"\n")
+                tls.sendall(self.received)
+                tls.shutdown(socket.SHUT_WR)
                 # The client's own close_notify is a courtesy (gnutls-cli just
                 # closes): any end of the connection will do here.
                 with contextlib.suppress(TLSError, OSError):
-                    connection.read_to_close()
+                    _read_to_close(tls)
         except BaseException as exc:
             self.error = exc
 
