@@ -43,7 +43,6 @@ class Transport:
         "incoming",
         "outgoing",
         "owner",
-        "readinto",
         "session",
         "starved",
         "take",
@@ -53,7 +52,6 @@ class Transport:
         self.incoming: ByteQueue = owner._incoming
         self.outgoing: ByteQueue = owner._outgoing
         self.take = self.incoming.take
-        self.readinto = self.incoming.readinto
         self.append = self.outgoing.append
         self.owner: weakref.ref[GnuTLSBuffer] = weakref.ref(owner)
         self.session = session
@@ -64,29 +62,24 @@ class Transport:
 _from_handle = ffi.from_handle
 _buffer = ffi.buffer
 _memmove = ffi.memmove
-# Up to this size a copy out of the queue (take) is cheaper than two memoryviews.
-_SMALL_PULL = 4096
 
 
 @ffi.def_extern(error=-1)
 def _tlsapi_gnutls_push(pointer: Any, data: Any, size: int) -> int:
-    _from_handle(pointer).append(_buffer(data, size))
+    _from_handle(pointer).append(_buffer(data, size)[:])  # bytes: the queue keeps it as is
     return size
 
 
 @ffi.def_extern(error=-1)
 def _tlsapi_gnutls_pull(pointer: Any, data: Any, size: int) -> int:
     transport: Transport = _from_handle(pointer)
-    if size <= _SMALL_PULL:
-        chunk = transport.take(size)
-        count = len(chunk)
-        if count:
-            _memmove(data, chunk, count)
-            return count
-    else:
-        count = transport.readinto(_buffer(data, size))
-        if count:
-            return count
+    # take() slices the front chunk (bytes) and memmove copies it in: cheaper than
+    # readinto()'s memoryviews for the 5-byte header and the record body alike.
+    chunk = transport.take(size)
+    count = len(chunk)
+    if count:
+        _memmove(data, chunk, count)
+        return count
     owner = transport.owner()
     if owner is None or owner._transport_eof:
         return 0  # end of file: GnuTLS reports GNUTLS_E_PREMATURE_TERMINATION mid-stream
