@@ -9,14 +9,23 @@ at import.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from tlsapi import TLSError
 
-from ._gnutls import ffi as _ffi
+from ._gnutls import ffi as _ffi  # type: ignore[import-not-found]
 from ._gnutls import lib as _lib
 
-__all__ = ["MINIMUM_VERSION", "ffi", "initialize", "lib", "runtime_version", "version_problem"]
+__all__ = [
+    "MINIMUM_VERSION",
+    "def_extern",
+    "ffi",
+    "initialize",
+    "lib",
+    "runtime_version",
+    "version_problem",
+]
 
 # cffi's objects have no static types; everything crossing them is checked at run time.
 ffi: Any = _ffi
@@ -25,6 +34,14 @@ lib: Any = _lib
 # TLS 1.3 as in RFC 8446, gnutls_priority_init2(GNUTLS_PRIORITY_INIT_DEF_APPEND) and
 # gnutls_ext_raw_parse() all need 3.6.5 (build_ffi/gnutls/build.py checks it too).
 MINIMUM_VERSION = "3.6.5"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def def_extern(*, error: int = 0) -> Callable[[_F], _F]:
+    """``ffi.def_extern`` with a type: attaches a Python function to its ``extern "Python"``."""
+    return cast("Callable[[_F], _F]", ffi.def_extern(error=error))
+
 
 _init_lock = threading.Lock()
 _initialized = False

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSConfiguration, TLSError, TLSWrappedBuffer, WantReadError
 
-from ._binding import ffi, lib
+from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
 from ._suites import negotiated_suite
 from ._transport import Transport
@@ -287,7 +287,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         retries = 0
         while True:
             transport.starved = False
-            code = _record_recv(session, pointer + total, size - total)
+            code: int = _record_recv(session, pointer + total, size - total)
             if code > 0:
                 total += code
                 if total < size and len(incoming):
@@ -329,12 +329,12 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if scratch is None:
             scratch = self._scratch = _allocate("char[]", _SCRATCH_SIZE)
         count = self._recv_more(scratch, min(amt, _SCRATCH_SIZE))
-        return ffi.unpack(scratch, count) if count else b""  # type: ignore[no-any-return]
+        return bytes(ffi.unpack(scratch, count)) if count else b""
 
-    def _readinto(self, target: memoryview) -> int:
+    def _readinto(self, target: bytearray | memoryview) -> int:
         return self._recv_more(_from_buffer(target, require_writable=True), len(target))
 
-    def _write(self, data: memoryview) -> int:
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
         if self._fatal_error is not None:
             raise self._fatal_error  # as with OpenSSL: a failed connection stays failed
         session = self._session
@@ -400,7 +400,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 # -- the hook trampolines ---------------------------------------------------------------
 
 
-@ffi.def_extern(error=int(lib.GNUTLS_E_APPLICATION_ERROR_MAX))
+@def_extern(error=int(lib.GNUTLS_E_APPLICATION_ERROR_MAX))
 def _tlsapi_gnutls_client_hello_hook(
     session: Any, htype: int, when: int, incoming: int, message: Any
 ) -> int:
@@ -411,7 +411,7 @@ def _tlsapi_gnutls_client_hello_hook(
     return owner._on_client_hello(message)
 
 
-@ffi.def_extern(error=-1)
+@def_extern(error=-1)
 def _tlsapi_gnutls_raw_extension(context: Any, tls_id: int, data: Any, size: int) -> int:
     if tls_id == 0:  # server_name
         found: list[bytes] = ffi.from_handle(context)

@@ -28,7 +28,7 @@ class SuiteInfo:
 
     @property
     def tls13(self) -> bool:
-        return self.min_version == lib.GNUTLS_TLS1_3
+        return bool(self.min_version == lib.GNUTLS_TLS1_3)
 
     @property
     def kx_name(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ._binding import ffi, lib
+from ._binding import def_extern, ffi, lib
 
 if TYPE_CHECKING:
     from tlsapi._bytequeue import ByteQueue
@@ -64,13 +64,13 @@ _buffer = ffi.buffer
 _memmove = ffi.memmove
 
 
-@ffi.def_extern(error=-1)
+@def_extern(error=-1)
 def _tlsapi_gnutls_push(pointer: Any, data: Any, size: int) -> int:
     _from_handle(pointer).append(_buffer(data, size)[:])  # bytes: the queue keeps it as is
     return size
 
 
-@ffi.def_extern(error=-1)
+@def_extern(error=-1)
 def _tlsapi_gnutls_pull(pointer: Any, data: Any, size: int) -> int:
     transport: Transport = _from_handle(pointer)
     # take() slices the front chunk (bytes) and memmove copies it in: cheaper than
@@ -88,7 +88,7 @@ def _tlsapi_gnutls_pull(pointer: Any, data: Any, size: int) -> int:
     return -1
 
 
-@ffi.def_extern(error=-1)
+@def_extern(error=-1)
 def _tlsapi_gnutls_pull_timeout(pointer: Any, milliseconds: int) -> int:
     # Only asked in blocking use; answer without waiting: is there anything to read?
     transport: Transport = _from_handle(pointer)
