@@ -86,7 +86,6 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     ) -> None:
         super().__init__(context, None if server_name is None else server_name.name)
         self._is_server = server
-        self._settings = settings
         self._scratch: Any = None
         self._callback_error: BaseException | None = None
         self._eof_seen = False
@@ -114,6 +113,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         lib.gnutls_transport_set_pull_function(session, lib._tlsapi_gnutls_pull)
         lib.gnutls_transport_set_pull_timeout_function(session, lib._tlsapi_gnutls_pull_timeout)
         lib.gnutls_handshake_set_timeout(session, 0)
+        # Stored after the session and its handle, so that on deallocation the session
+        # (gnutls_deinit) goes before the credentials and priorities it points to.
+        self._settings = settings
         assert settings.priority is not None
         self._check(lib.gnutls_priority_set(session, settings.priority.cdata))
         if server:
@@ -229,6 +231,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 error = self._callback_error
                 self._callback_error = None
                 lib.gnutls_alert_send(session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
+                if not isinstance(error, Exception):
+                    raise error  # KeyboardInterrupt, SystemExit: not a TLS failure
                 raise TLSError(f"the sni_callback failed: {error!r}") from error
             if code == lib.GNUTLS_E_AGAIN:
                 raise WantReadError("the handshake needs more data from the peer")
