@@ -24,8 +24,8 @@ TYPES = """
 """
 
 FUNCTIONS = """
-extern "Python" PRInt32 tlsapi_memio_recv_cb(void *handle, void *buf, PRInt32 amount);
-extern "Python" PRInt32 tlsapi_memio_send_cb(void *handle, const void *buf, PRInt32 amount);
+extern "Python" PRInt32 tlsapi_memio_recv_cb(void *handle, char *buf, PRInt32 amount);
+extern "Python" PRInt32 tlsapi_memio_send_cb(void *handle, const char *buf, PRInt32 amount);
 
 PRFileDesc *tlsapi_memio_new(void *handle);
 PRFileDesc *tlsapi_memio_layer(PRFileDesc *fd);
@@ -39,8 +39,8 @@ CUSTOMIZATIONS = r"""
 #define TLSAPI_MEMIO_FAILED (-2)
 
 /* Defined by cffi further down (extern "Python"). */
-static PRInt32 tlsapi_memio_recv_cb(void *handle, void *buf, PRInt32 amount);
-static PRInt32 tlsapi_memio_send_cb(void *handle, const void *buf, PRInt32 amount);
+static PRInt32 tlsapi_memio_recv_cb(void *handle, char *buf, PRInt32 amount);
+static PRInt32 tlsapi_memio_send_cb(void *handle, const char *buf, PRInt32 amount);
 
 static PRDescIdentity tlsapi_memio_identity = PR_INVALID_IO_LAYER;
 static PRIOMethods tlsapi_memio_methods;
@@ -71,7 +71,7 @@ static PRInt32 PR_CALLBACK tlsapi_memio_m_recv(PRFileDesc *fd, void *buf, PRInt3
         PR_SetError(fd->secret == NULL ? PR_IO_ERROR : PR_NOT_IMPLEMENTED_ERROR, 0);
         return -1;
     }
-    return tlsapi_memio_result(tlsapi_memio_recv_cb((void *)fd->secret, buf, amount));
+    return tlsapi_memio_result(tlsapi_memio_recv_cb((void *)fd->secret, (char *)buf, amount));
 }
 
 static PRInt32 PR_CALLBACK tlsapi_memio_m_read(PRFileDesc *fd, void *buf, PRInt32 amount)
@@ -88,7 +88,7 @@ static PRInt32 PR_CALLBACK tlsapi_memio_m_send(PRFileDesc *fd, const void *buf, 
         PR_SetError(PR_IO_ERROR, 0);
         return -1;
     }
-    return tlsapi_memio_result(tlsapi_memio_send_cb((void *)fd->secret, buf, amount));
+    return tlsapi_memio_result(tlsapi_memio_send_cb((void *)fd->secret, (const char *)buf, amount));
 }
 
 static PRInt32 PR_CALLBACK tlsapi_memio_m_write(PRFileDesc *fd, const void *buf, PRInt32 amount)

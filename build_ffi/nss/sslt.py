@@ -24,6 +24,14 @@ typedef enum {
     ssl_kea_ecdh = 4,
     ...
 } SSLKEAType;
+typedef enum {
+    ssl_grp_ec_secp256r1 = 23,
+    ssl_grp_ec_secp384r1 = 24,
+    ssl_grp_ec_secp521r1 = 25,
+    ssl_grp_ec_curve25519 = 29,
+    ssl_grp_ffdhe_2048 = 256,
+    ...
+} SSLNamedGroup;
 typedef struct SSLChannelInfoStr {
     PRUint32 length;
     PRUint16 protocolVersion;
@@ -31,6 +39,7 @@ typedef struct SSLChannelInfoStr {
     PRUint32 authKeyBits;
     PRUint32 keaKeyBits;
     SSLKEAType keaType;
+    SSLNamedGroup keaGroup;
     PRBool resumed;
     ...;
 } SSLChannelInfo;

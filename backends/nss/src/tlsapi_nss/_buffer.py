@@ -6,6 +6,13 @@ this buffer's ``_incoming``/``_outgoing`` ByteQueues, an empty queue answering
 PR_WOULD_BLOCK_ERROR.  One cffi call per operation (``tlsapi_read`` and
 friends return the result or the error code), one copy each way at the queue.
 
+Incoming bytes are kept here rather than in the base class's ByteQueue:
+NSS asks for every record twice (its 5-byte header, then the body), so the
+recv callback is the hottest Python on the read path.  ``_pull`` copies
+straight from the chunks received (a memoryview, no intermediate object)
+into NSS's buffer with one ``ffi.memmove``.  Outgoing records go to the base
+class's ``_outgoing`` queue as the bytes NSS wrote.
+
 End of file: the memio recv answers 0 once the transport reached its end;
 NSS then returns 0 from a read.  NSS itself returns 0 after a close_notify
 without asking recv again, so "recv answered 0" tells a ragged EOF from a
@@ -15,6 +22,7 @@ clean close.
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
@@ -34,6 +42,7 @@ __all__ = ["NSSBuffer"]
 # NSS hands back at most one record's plaintext per read.
 _MAX_READ = 16384
 _MAX_WRITE = 1 << 30
+_WOULD_BLOCK = lib.TLSAPI_MEMIO_WOULD_BLOCK
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
@@ -54,6 +63,10 @@ class NSSBuffer(TLSWrappedBuffer):
         # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
         self._handle = ffi.new_handle(weakref.ref(self))
         self._fd: Any = None
+        # Received and not yet given to NSS: the current chunk, then whole ones.
+        self._view: memoryview | None = None
+        self._pending: deque[bytes] = deque()
+        self._pending_size = 0
         self._eof_delivered = False
         self._callback_error: BaseException | None = None
         self._verify_error: TLSError | None = None
@@ -98,7 +111,7 @@ class NSSBuffer(TLSWrappedBuffer):
         if self._sni_failure is not None:
             raise self._sni_failure
         try:
-            hello = read_client_hello(self._incoming.peek(len(self._incoming)))
+            hello = read_client_hello(b"".join(self._pending))
         except MalformedHello:
             self._open(self._profile, self._profile.model)  # NSS says what is wrong with it
             return
@@ -140,6 +153,49 @@ class NSSBuffer(TLSWrappedBuffer):
         if not isinstance(error, WantReadError):
             self._fatal = error
         return error
+
+    # -- the network side -------------------------------------------------------------
+
+    def _receive(self, data: bytes | memoryview) -> None:
+        chunk = data if type(data) is bytes else bytes(data)  # the caller may reuse its memory
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+
+    def incoming_bytes_buffered(self) -> int:
+        view = self._view
+        return self._pending_size + (len(view) if view is not None else 0)
+
+    def _pull(self, target: Any, amount: int) -> int:
+        """NSS's recv: up to ``amount`` received bytes into ``target`` (char *)."""
+        view = self._view
+        if view is None:
+            if not self._pending:
+                if self._transport_eof:
+                    self._eof_delivered = True
+                    return 0
+                return _WOULD_BLOCK
+            chunk = self._pending.popleft()
+            self._pending_size -= len(chunk)
+            view = memoryview(chunk)
+        size = len(view)
+        if size > amount:
+            ffi.memmove(target, view, amount)
+            self._view = view[amount:]
+            return amount
+        ffi.memmove(target, view, size)
+        copied = size
+        # The chunk is used up: go on with the next ones (small deliveries).
+        while copied < amount and self._pending:
+            chunk = self._pending.popleft()
+            self._pending_size -= len(chunk)
+            take = min(len(chunk), amount - copied)
+            ffi.memmove(target + copied, chunk, take)
+            copied += take
+            if take < len(chunk):
+                self._view = memoryview(chunk)[take:]
+                return copied
+        self._view = None
+        return copied
 
     # -- TLS -------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-_WOULD_BLOCK = lib.TLSAPI_MEMIO_WOULD_BLOCK
 _FAILED = lib.TLSAPI_MEMIO_FAILED
 _SUCCESS = lib.SECSuccess
 _FAILURE = lib.SECFailure
@@ -37,24 +36,16 @@ def _buffer(handle: Any) -> NSSBuffer | None:
 
 @ffi.def_extern(error=_FAILED)
 def tlsapi_memio_recv_cb(handle: Any, buf: Any, amount: int) -> int:
-    buffer = _buffer(handle)
-    if buffer is None:
-        return _FAILED
-    incoming = buffer._incoming
-    if not incoming:
-        if buffer._transport_eof:
-            buffer._eof_delivered = True
-            return 0
-        return _WOULD_BLOCK
-    return incoming.readinto(ffi.buffer(buf, amount))
+    buffer = ffi.from_handle(handle)()
+    return _FAILED if buffer is None else buffer._pull(buf, amount)
 
 
 @ffi.def_extern(error=_FAILED)
 def tlsapi_memio_send_cb(handle: Any, buf: Any, amount: int) -> int:
-    buffer = _buffer(handle)
+    buffer = ffi.from_handle(handle)()
     if buffer is None:
         return _FAILED
-    buffer._outgoing.append(ffi.buffer(buf, amount))
+    buffer._outgoing.append(ffi.unpack(buf, amount))
     return amount
 
 
