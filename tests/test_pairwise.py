@@ -50,16 +50,12 @@ def _versions(pair: Peers) -> list[TLSVersion]:
 
 
 def _supported_suites(backend: tlsapi.Backend) -> set[int]:
-    # Proposed Backend.supported_ciphers: the suites the backend can negotiate here.
-    declared = getattr(backend, "supported_ciphers", None)
-    return {int(s) for s in (declared if declared is not None else DEFAULT_CIPHER_LIST)}
+    # Backend.supported_ciphers: the suites the backend can negotiate here (empty: unknown).
+    return {int(s) for s in (backend.supported_ciphers or DEFAULT_CIPHER_LIST)}
 
 
 def _declares_suites(pair: Peers) -> bool:
-    return all(
-        getattr(b, "supported_ciphers", None) is not None
-        for b in (pair.client_backend, pair.server_backend)
-    )
+    return all(b.supported_ciphers for b in (pair.client_backend, pair.server_backend))
 
 
 def _candidate_suites(pair: Peers) -> list[CipherSuite]:
