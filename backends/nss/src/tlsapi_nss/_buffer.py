@@ -21,6 +21,7 @@ clean close.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ __all__ = ["NSSBuffer"]
 _MAX_READ = 16384
 _MAX_WRITE = 1 << 30
 _WOULD_BLOCK = lib.TLSAPI_MEMIO_WOULD_BLOCK
+# read() decrypts into this and copies out at once: one per thread, not per connection.
+_SCRATCH = threading.local()
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
@@ -72,7 +75,6 @@ class NSSBuffer(TLSWrappedBuffer):
         self._verify_error: TLSError | None = None
         self._cipher: int | None = None
         self._version: int | None = None
-        self._scratch = ffi.new("char[]", _MAX_READ)
         self._sni_failure: TLSError | None = None
         # After a fatal error every later call fails the same way.
         self._fatal: TLSError | None = None
@@ -232,7 +234,10 @@ class NSSBuffer(TLSWrappedBuffer):
     def _read(self, amt: int) -> bytes:
         if self._fatal is not None:
             raise self._fatal
-        scratch = self._scratch
+        try:
+            scratch = _SCRATCH.buffer
+        except AttributeError:
+            scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
         count = lib.tlsapi_read(self._fd, scratch, min(amt, _MAX_READ))
         if count > 0:
             return ffi.unpack(scratch, count)
@@ -244,9 +249,13 @@ class NSSBuffer(TLSWrappedBuffer):
     def _readinto(self, target: bytearray | memoryview) -> int:
         if self._fatal is not None:
             raise self._fatal
-        count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), min(len(target), 1 << 30))
+        size = len(target)
+        if size > _MAX_WRITE:
+            target = memoryview(target)[:_MAX_WRITE]
+            size = _MAX_WRITE
+        count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), size)
         if count > 0:
-            return int(count)
+            return count
         if count == 0:
             self._closed()
             return 0
@@ -255,11 +264,13 @@ class NSSBuffer(TLSWrappedBuffer):
     def _write(self, data: bytes | bytearray | memoryview) -> int:
         if self._fatal is not None:
             raise self._fatal
-        if len(data) > _MAX_WRITE:
-            data = data[:_MAX_WRITE]
-        count = lib.tlsapi_write(self._fd, ffi.from_buffer(data), len(data))
+        size = len(data)
+        if size > _MAX_WRITE:
+            data = memoryview(data)[:_MAX_WRITE]
+            size = _MAX_WRITE
+        count = lib.tlsapi_write(self._fd, ffi.from_buffer(data), size)
         if count >= 0:
-            return int(count)
+            return count
         raise self._failure(count, "write")
 
     def _shutdown(self) -> None:
