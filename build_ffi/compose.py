@@ -73,6 +73,7 @@ def build_ffi(
     cdef_package: str,
     cdef_modules: Sequence[str],
     flags: PkgConfigFlags,
+    *,
     extra_cdef: str = "",
     extra_source: str = "",
 ) -> FFI:
