@@ -328,6 +328,33 @@ def test_full_duplex_from_two_threads(
     assert server_job.result() == up
 
 
+def test_both_threads_start_in_the_handshake(
+    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+) -> None:
+    """Reader and writer threads on both ends, all starting at once, many times over.
+
+    Whichever thread runs the handshake, the other must notice it finished
+    (a regression test for a lost wakeup: all four threads waited for data).
+    """
+    client_context, server_context = peers.client_context(), peers.server_context()
+    for _ in range(40):
+        raw_client, raw_server = tcp_pair()
+        client = client_context.wrap_socket(raw_client, "localhost")
+        server = server_context.wrap_socket(raw_server)
+        up, down = os.urandom(256 * 1024), os.urandom(256 * 1024)
+        jobs = [
+            Background(recv_exactly, client, len(down)),
+            Background(client.sendall, up),
+            Background(recv_exactly, server, len(up)),
+            Background(server.sendall, down),
+        ]
+        results = [job.result() for job in jobs]
+        assert results[0] == down
+        assert results[2] == up
+        client.close()
+        server.close()
+
+
 # -- makefile ---------------------------------------------------------------------------
 
 
@@ -395,6 +422,25 @@ def test_makefile_keeps_the_connection_open_after_close(
     writer.result()
     stream.close()
     assert client.fileno() == -1
+
+
+def test_sendfile(
+    tls_pair: Callable[..., tuple[tlsapi.TLSWrappedSocket, tlsapi.TLSWrappedSocket]],
+    tmp_path: Path,
+) -> None:
+    client, server = tls_pair()
+    content = os.urandom(700_000)
+    path = tmp_path / "payload.bin"
+    path.write_bytes(content)
+    reader = Background(recv_all, server)
+    with path.open("rb") as file:
+        assert client.sendfile(file, offset=100, count=500_000) == 500_000
+        assert file.tell() == 500_100
+    client.shutdown(socket.SHUT_WR)
+    assert reader.result() == content[100:500_100]
+    client.setblocking(False)
+    with path.open("rb") as file, pytest.raises(ValueError, match="non-blocking"):
+        client.sendfile(file)
 
 
 # -- timeouts -------------------------------------------------------------------------
