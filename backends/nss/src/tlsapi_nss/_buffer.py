@@ -129,7 +129,7 @@ class NSSBuffer(TLSWrappedBuffer):
                 chosen = callback(self, hello.server_name, profile.config)
                 if chosen is not None:
                     profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
-            except BaseException as exc:
+            except Exception as exc:
                 error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
                 error.__cause__ = exc
                 self._sni_failure = error
@@ -144,6 +144,8 @@ class NSSBuffer(TLSWrappedBuffer):
     def _failure(self, code: int, during: str) -> TLSError:
         """The one error path: what went wrong, with a callback's exception chained."""
         if self._callback_error is not None:
+            if not isinstance(self._callback_error, Exception):
+                raise self._callback_error  # KeyboardInterrupt and friends stay themselves
             error = TLSError(
                 f"the {during} was aborted: a callback raised {self._callback_error!r}"
             )
