@@ -136,7 +136,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar, overload
 
-from ._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from ._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -231,8 +231,6 @@ class TLSWrappedSocket:
 
     def __init__(self, socket: _socket.socket, buffer: TLSWrappedBuffer) -> None:
         if socket.type != _socket.SOCK_STREAM:
-            from ._errors import ConfigurationError
-
             raise ConfigurationError(f"TLS needs a stream socket, not {socket.type!r}")
         self._socket = socket
         self._buffer = buffer
