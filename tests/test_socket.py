@@ -739,19 +739,8 @@ def test_close_notify_then_recv_returns_empty(
 
 def test_half_close_with_unread_data(
     tls_pair: Callable[..., tuple[tlsapi.TLSWrappedSocket, tlsapi.TLSWrappedSocket]],
-    backend: tlsapi.Backend,
-    request: pytest.FixtureRequest,
 ) -> None:
     """shutdown(SHUT_WR) while the peer's data is still unread: the rest stays readable."""
-    if backend.name == "stdlib":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="stdlib backend: ssl.SSLObject.unwrap() calls SSL_shutdown twice and "
-                "the second fails with APPLICATION_DATA_AFTER_CLOSE_NOTIFY on unread data "
-                "(reported; the fix belongs in tlsapi/_stdlib/_buffer.py)",
-            )
-        )
     client, server = tls_pair()
     handshake_both(client, server)
     data = os.urandom(50_000)

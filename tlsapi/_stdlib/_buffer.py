@@ -37,6 +37,9 @@ class StdlibBuffer(TLSWrappedBuffer):
         self._in_bio = ssl.MemoryBIO()
         self._out_bio = ssl.MemoryBIO()
         self._callback_error: BaseException | None = None
+        # Plaintext OpenSSL had decrypted but we had not read when shutdown()
+        # ran; served before anything else (see _shutdown).
+        self._held_plaintext = b""
         self._ssl: TaggedSSLObject = ssl_context.wrap_bio(  # type: ignore[assignment]
             self._in_bio,
             self._out_bio,
@@ -80,6 +83,12 @@ class StdlibBuffer(TLSWrappedBuffer):
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _read(self, amt: int) -> bytes:
+        if self._held_plaintext:
+            data, self._held_plaintext = (
+                self._held_plaintext[:amt],
+                self._held_plaintext[amt:],
+            )
+            return data
         try:
             return self._ssl.read(amt)
         except ssl.SSLZeroReturnError:
@@ -88,6 +97,10 @@ class StdlibBuffer(TLSWrappedBuffer):
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _readinto(self, target: bytearray | memoryview) -> int:
+        if self._held_plaintext:
+            data = self._read(len(target))
+            target[: len(data)] = data
+            return len(data)
         try:
             # With a buffer, read() returns a count (typeshed says bytes).
             return cast(int, self._ssl.read(len(target), target))  # type: ignore[arg-type,unused-ignore]
@@ -103,12 +116,26 @@ class StdlibBuffer(TLSWrappedBuffer):
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _shutdown(self) -> None:
+        # SSLObject.unwrap() calls SSL_shutdown twice: the first sends our
+        # close_notify, the second reads on, looking for the peer's, and
+        # treats application data it meets as a fatal protocol error.  A
+        # half-close must leave that data readable, so before unwrapping take
+        # out both the plaintext OpenSSL holds and the unread network bytes,
+        # and give them back afterwards.
+        held_network = b"" if self._transport_eof else self._in_bio.read()
+        held_plaintext = []
         try:
+            while self._ssl.pending():
+                held_plaintext.append(self._ssl.read(self._ssl.pending()))
             self._ssl.unwrap()
-        except ssl.SSLWantReadError:
+        except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
             pass  # our close_notify is out; the peer's may come later
         except ssl.SSLError as exc:
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        finally:
+            self._held_plaintext += b"".join(held_plaintext)
+            if held_network:
+                self._in_bio.write(held_network)
 
     # -- negotiated values ------------------------------------------------------
 
