@@ -14,7 +14,13 @@ end of file (as in h11): a read that then finds no close_notify raises
 RaggedEOF, and a handshake that cannot finish raises RaggedEOF too.
 
 Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
-the same method again with the same arguments".
+the same method again with the same arguments".  Any other TLSError from a
+hook is fatal: it is kept and raised again by every later call.
+
+The base class's attributes (``_context``, ``_server_hostname``,
+``_incoming``, ``_outgoing``, ``_transport_eof``, ``_handshake_done``,
+``_shutdown_sent``, ``_peer_closed``, ``_first_failure``) are shared state
+that backends may read; a backend must not reuse these names for its own.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from ._bytequeue import ByteQueue
 from ._ciphers import CipherSuite
-from ._errors import TLSError
+from ._errors import TLSError, WantReadError, WantWriteError
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
 
@@ -50,6 +56,9 @@ class TLSWrappedBuffer(abc.ABC):
         self._handshake_done = False
         self._shutdown_sent = False
         self._peer_closed = False
+        # The first fatal error; every later call raises it again, so a
+        # broken connection never half-works or reports a vaguer error.
+        self._first_failure: TLSError | None = None
 
     # -- identity -------------------------------------------------------
 
@@ -68,7 +77,13 @@ class TLSWrappedBuffer(abc.ABC):
         """Run the handshake; raises WantReadError until it has the peer's messages."""
         if self._handshake_done:
             return
-        self._handshake()
+        if self._first_failure is not None:
+            raise self._first_failure
+        try:
+            self._handshake()
+        except TLSError as exc:
+            self._remember(exc)
+            raise
         self._handshake_done = True
 
     # These three are the hot path: the common argument types skip the
@@ -84,7 +99,13 @@ class TLSWrappedBuffer(abc.ABC):
             return b""
         if not self._handshake_done:
             self.do_handshake()
-        data = self._read(amt)
+        elif self._first_failure is not None:
+            raise self._first_failure
+        try:
+            data = self._read(amt)
+        except TLSError as exc:
+            self._remember(exc)
+            raise
         if not data:
             self._peer_closed = True
         return data
@@ -103,7 +124,13 @@ class TLSWrappedBuffer(abc.ABC):
             return 0
         if not self._handshake_done:
             self.do_handshake()
-        count = self._readinto(target)
+        elif self._first_failure is not None:
+            raise self._first_failure
+        try:
+            count = self._readinto(target)
+        except TLSError as exc:
+            self._remember(exc)
+            raise
         if count == 0:
             self._peer_closed = True
         return count
@@ -114,17 +141,33 @@ class TLSWrappedBuffer(abc.ABC):
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
         if not self._handshake_done:
             self.do_handshake()
+        elif self._first_failure is not None:
+            raise self._first_failure
         data = buf if type(buf) is bytes or type(buf) is bytearray else memoryview(buf).cast("B")
         if not len(data):
             return 0
-        return self._write(data)
+        try:
+            return self._write(data)
+        except TLSError as exc:
+            self._remember(exc)
+            raise
 
     def shutdown(self) -> None:
         """Send close_notify (once); the peer's close_notify then reads as ``b""``."""
         if self._shutdown_sent:
             return
-        self._shutdown()
+        if self._first_failure is not None:
+            raise self._first_failure
+        try:
+            self._shutdown()
+        except TLSError as exc:
+            self._remember(exc)
+            raise
         self._shutdown_sent = True
+
+    def _remember(self, error: TLSError) -> None:
+        if not isinstance(error, (WantReadError, WantWriteError)) and self._first_failure is None:
+            self._first_failure = error
 
     # -- the network side -------------------------------------------------
 

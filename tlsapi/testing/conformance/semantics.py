@@ -231,6 +231,18 @@ class TestBufferSemantics:
         client.receive_from_network(record[10:])
         assert read_available(client) == b"split across deliveries"
 
+    def test_first_failure_is_raised_again(self, peers: Peers) -> None:
+        # A broken connection stays broken, with the error that broke it.
+        client, _server = peers.connect()
+        client.receive_from_network(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+        with pytest.raises(TLSError) as first:
+            client.read()
+        assert not isinstance(first.value, WantReadError)
+        for call in (client.read, lambda: client.write(b"more"), client.shutdown):
+            with pytest.raises(TLSError) as again:
+                call()
+            assert again.value is first.value
+
     def test_want_errors_are_ssl_errors(self) -> None:
         import ssl
 
@@ -292,6 +304,22 @@ class TestShutdown:
         server.shutdown()
         pump(server, client)
         assert read_available(client) == b"goodbye"
+        assert client.read() == b""
+
+    def test_shutdown_with_unread_data_keeps_it_readable(self, peers: Peers) -> None:
+        # A half-close while the peer's records are still unread (some
+        # already decrypted, some not yet looked at) loses nothing.
+        client, server = peers.connect()
+        data = bytes(range(256)) * 200
+        server.write(data)
+        pump(server, client)
+        first = client.read(1000)
+        client.shutdown()
+        pump(client, server)
+        assert server.read() == b""
+        server.shutdown()
+        pump(server, client)
+        assert first + read_available(client) == data
         assert client.read() == b""
 
     def test_close_notify_one_byte_at_a_time(self, peers: Peers) -> None:
