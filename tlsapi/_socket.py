@@ -247,6 +247,9 @@ class TLSWrappedSocket:
         self._fed = 0  # how many times the buffer was fed (see _fill)
         self._fed_changed = threading.Condition(threading.Lock())  # _fed moved or a reader left
         self._failed = False  # a TLS error ended the connection
+        # The peer stopped reading (EPIPE/ECONNRESET on send): what we queue can
+        # never arrive, but its last words (an alert saying why) may still be read.
+        self._send_error: OSError | None = None
         self._closed = False  # close() was called (files from makefile may still use us)
         self._released = False  # the socket was closed or handed back by unwrap()
         self._io_refs = 0  # open makefile() files
@@ -673,6 +676,11 @@ class TLSWrappedSocket:
 
     def _send_pending(self, op: str, deadline: float | None) -> None:
         """The body of _flush (``_send_lock`` held): peek, send, consume until empty."""
+        if self._send_error is not None:
+            self._drop_pending()
+            if op in ("write", "shutdown"):
+                raise self._send_error
+            return  # reads go on: the peer's alert may be waiting
         while True:
             unsent = self._unsent
             if unsent is None:
@@ -686,10 +694,20 @@ class TLSWrappedSocket:
             except BlockingIOError:
                 self._wait(op, deadline, write=True)
                 continue
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                self._send_error = exc
+                self._drop_pending()
+                raise
             # Counted as sent only now that the socket took it.
             with self._lock:
                 self._buffer.consume_outgoing(sent)
             self._unsent = unsent[sent:] if sent < len(unsent) else None
+
+    def _drop_pending(self) -> None:
+        """Forget ciphertext that can no longer be sent (``_send_lock`` held)."""
+        with self._lock:
+            self._buffer.consume_outgoing(self._buffer.outgoing_bytes_buffered())
+        self._unsent = None
 
     def _flush_quietly(self) -> None:
         """Send pending ciphertext if the socket takes it right now; never wait, never raise."""
