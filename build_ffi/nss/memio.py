@@ -2,62 +2,236 @@
 
 NSS reads and writes the ciphertext through the bottom PRFileDesc of a
 socket's layer stack.  Ours is a stub layer (PR_CreateIOLayerStub) whose
-``secret`` is the cffi handle of the Python buffer; recv/read and
-send/write call back into Python (``extern "Python"``), which moves bytes
-between NSS and the buffer's ByteQueues.  An empty incoming queue answers
-PR_WOULD_BLOCK_ERROR, so NSS behaves as on a non-blocking socket; after the
-transport's end of file recv answers 0.
+``secret`` is a ``tlsapi_memio``: the connection's ciphertext, both ways.
 
-The methods that need no Python (close, shutdown, getpeername, socket
-options) are plain C.  ``tlsapi_memio_close`` clears ``secret`` before
-PR_Close so that nothing NSS does while closing (it may try to send a
-close_notify) can reach a Python object that is being collected.
+Why the I/O is in C: NSS asks for every record twice (its 5-byte header,
+then the body) and hands over every record it writes with one send.  As
+``extern "Python"`` callbacks those crossings were a quarter of the bulk
+time and two fifths of a small round trip.  Here recv/read and send/write
+are plain C, and Python touches the state once per buffer operation:
+
+- incoming: ``tlsapi_memio_feed`` queues a pointer to each chunk the
+  application received (no copy; the Python buffer keeps the ``bytes``
+  alive until C reports the chunk used up), and recv copies from the
+  chunks straight into NSS's buffer;
+- outgoing: send appends to one growable C buffer, and the Python buffer
+  takes everything pending with one ``ffi.unpack`` (one copy) and sets
+  ``out_len`` back to 0.
+
+Would-block and end of file stay as NSS expects of a non-blocking socket:
+recv with nothing queued answers -1 with PR_WOULD_BLOCK_ERROR until the
+application reports the transport's end (``eof``), and 0 after that,
+noting ``eof_delivered``.  NSS returns 0 after a close_notify without
+asking recv again, so ``eof_delivered`` tells a ragged EOF from a clean
+close.  send never blocks: the outgoing buffer grows (as the ByteQueue it
+replaces did) until the application takes the bytes.
+
+A state is not for concurrent use: like ssl.SSLObject with its MemoryBIOs,
+one thread at a time drives a buffer (TLSWrappedSocket holds a lock around
+every call).  Its lifetime is reference-counted: one reference for the
+Python buffer (released by ffi.gc), one for the layer (released by its
+close), so it is freed when the last of the two goes, in either order.
+``tlsapi_memio_close`` detaches the state before PR_Close so that nothing
+NSS does while closing (it may send a close_notify) touches a connection
+that is being collected.  A model socket's layer has no state: I/O on it
+fails with PR_IO_ERROR.
 """
 
 INCLUDES = """
 #include <prnetdb.h>
+#include <pratom.h>
 """
 
 TYPES = """
-#define TLSAPI_MEMIO_WOULD_BLOCK ...
-#define TLSAPI_MEMIO_FAILED ...
+typedef struct {
+    char *out;
+    size_t out_len;
+    size_t in_size;
+    size_t in_offset;
+    int released;
+    int eof;
+    int eof_delivered;
+    ...;
+} tlsapi_memio;
 """
 
 FUNCTIONS = """
-extern "Python" PRInt32 tlsapi_memio_recv_cb(void *handle, char *buf, PRInt32 amount);
-extern "Python" PRInt32 tlsapi_memio_send_cb(void *handle, const char *buf, PRInt32 amount);
+tlsapi_memio *tlsapi_memio_state_new(void);
+void tlsapi_memio_state_release(tlsapi_memio *state);
+int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size);
 
-PRFileDesc *tlsapi_memio_new(void *handle);
+PRFileDesc *tlsapi_memio_new(tlsapi_memio *state);
 PRFileDesc *tlsapi_memio_layer(PRFileDesc *fd);
 void tlsapi_memio_close(PRFileDesc *fd);
 """
 
 CUSTOMIZATIONS = r"""
+#include <stdlib.h>
 #include <string.h>
 
-#define TLSAPI_MEMIO_WOULD_BLOCK (-1)
-#define TLSAPI_MEMIO_FAILED (-2)
+/* A chunk of received bytes, owned by the Python buffer (a `bytes` it keeps alive). */
+typedef struct {
+    const char *data;
+    size_t size;
+} tlsapi_memio_chunk;
 
-/* Defined by cffi further down (extern "Python"). */
-static PRInt32 tlsapi_memio_recv_cb(void *handle, char *buf, PRInt32 amount);
-static PRInt32 tlsapi_memio_send_cb(void *handle, const char *buf, PRInt32 amount);
+typedef struct {
+    /* Read and written from Python (see the cdef): */
+    char *out;            /* ciphertext NSS sent, not yet taken by the application */
+    size_t out_len;
+    size_t in_size;       /* received bytes NSS has not read yet */
+    size_t in_offset;     /* bytes of chunks[head] NSS has read */
+    int released;         /* chunks used up since Python last looked */
+    int eof;              /* the application reported the transport's end of file */
+    int eof_delivered;    /* recv answered 0: NSS saw the end without a close_notify */
+    /* C only: */
+    size_t out_cap;
+    size_t out_high;      /* the most out_len reached since the buffer was last emptied */
+    tlsapi_memio_chunk *chunks;
+    size_t head;          /* first chunk not used up */
+    size_t count;         /* chunks in use: [head, count) */
+    size_t cap;
+    PRInt32 refs;
+} tlsapi_memio;
+
+/* Room for a few records' worth of handshake or small messages without regrowing. */
+#define TLSAPI_MEMIO_OUT_MIN 16384
+/* A buffer grown past this by a burst is given back once traffic is small again. */
+#define TLSAPI_MEMIO_OUT_KEEP (256 * 1024)
+#define TLSAPI_MEMIO_CHUNKS_MIN 8
 
 static PRDescIdentity tlsapi_memio_identity = PR_INVALID_IO_LAYER;
 static PRIOMethods tlsapi_memio_methods;
 static PRCallOnceType tlsapi_memio_once;
 
-/* Python answers a count, WOULD_BLOCK or FAILED; NSPR wants -1 plus an error code. */
-static PRInt32 tlsapi_memio_result(PRInt32 rv)
+static tlsapi_memio *tlsapi_memio_state_new(void)
 {
-    if (rv >= 0) {
-        return rv;
+    tlsapi_memio *state = calloc(1, sizeof(*state));
+    if (state != NULL) {
+        state->refs = 1; /* the Python buffer's */
     }
-    PR_SetError(rv == TLSAPI_MEMIO_WOULD_BLOCK ? PR_WOULD_BLOCK_ERROR : PR_IO_ERROR, 0);
-    return -1;
+    return state;
+}
+
+static void tlsapi_memio_state_release(tlsapi_memio *state)
+{
+    if (state == NULL || PR_ATOMIC_DECREMENT(&state->refs) != 0) {
+        return;
+    }
+    free(state->out);
+    free(state->chunks);
+    free(state);
+}
+
+/* Queue `size` bytes at `data` (size > 0), which the caller keeps alive and unchanged
+   until they are reported used up.  Returns how many chunks were used up since the
+   last look (the caller may let go of those, oldest first), or -1 without memory. */
+static int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size)
+{
+    int released;
+    if (state->head == state->count) {
+        state->head = state->count = 0;
+    }
+    if (state->count == state->cap) {
+        if (state->head > 0) {
+            /* Slide the chunks in use to the front: the array never outgrows the backlog. */
+            memmove(state->chunks, state->chunks + state->head,
+                    (state->count - state->head) * sizeof(*state->chunks));
+            state->count -= state->head;
+            state->head = 0;
+        } else {
+            size_t cap = state->cap ? state->cap * 2 : TLSAPI_MEMIO_CHUNKS_MIN;
+            tlsapi_memio_chunk *grown = realloc(state->chunks, cap * sizeof(*grown));
+            if (grown == NULL) {
+                return -1;
+            }
+            state->chunks = grown;
+            state->cap = cap;
+        }
+    }
+    state->chunks[state->count].data = data;
+    state->chunks[state->count].size = size;
+    state->count++;
+    state->in_size += size;
+    released = state->released;
+    state->released = 0;
+    return released;
+}
+
+static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
+{
+    size_t wanted, copied = 0;
+    if (amount <= 0) {
+        return 0;
+    }
+    if (state->in_size == 0) {
+        if (state->eof) {
+            state->eof_delivered = 1;
+            return 0;
+        }
+        PR_SetError(PR_WOULD_BLOCK_ERROR, 0);
+        return -1;
+    }
+    wanted = (size_t)amount < state->in_size ? (size_t)amount : state->in_size;
+    while (copied < wanted) {
+        tlsapi_memio_chunk *chunk = &state->chunks[state->head];
+        size_t left = chunk->size - state->in_offset;
+        size_t take = wanted - copied < left ? wanted - copied : left;
+        memcpy(buf + copied, chunk->data + state->in_offset, take);
+        copied += take;
+        if (take == left) {
+            state->head++;
+            state->in_offset = 0;
+            state->released++;
+        } else {
+            state->in_offset += take;
+        }
+    }
+    state->in_size -= copied;
+    return (PRInt32)copied;
+}
+
+static PRInt32 tlsapi_memio_push(tlsapi_memio *state, const char *buf, PRInt32 amount)
+{
+    size_t need;
+    if (amount <= 0) {
+        return 0;
+    }
+    if (state->out_len == 0) {
+        /* A new batch: give back a buffer that a burst grew and the last batch hardly used. */
+        if (state->out_cap > TLSAPI_MEMIO_OUT_KEEP && state->out_high < state->out_cap / 4) {
+            free(state->out);
+            state->out = NULL;
+            state->out_cap = 0;
+        }
+        state->out_high = 0;
+    }
+    need = state->out_len + (size_t)amount;
+    if (need > state->out_cap) {
+        size_t cap = state->out_cap ? state->out_cap : TLSAPI_MEMIO_OUT_MIN;
+        char *grown;
+        while (cap < need) {
+            cap *= 2;
+        }
+        grown = realloc(state->out, cap);
+        if (grown == NULL) {
+            PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+            return -1;
+        }
+        state->out = grown;
+        state->out_cap = cap;
+    }
+    memcpy(state->out + state->out_len, buf, (size_t)amount);
+    state->out_len = need;
+    if (need > state->out_high) {
+        state->out_high = need;
+    }
+    return amount;
 }
 
 static PRStatus PR_CALLBACK tlsapi_memio_m_close(PRFileDesc *fd)
 {
+    tlsapi_memio_state_release((tlsapi_memio *)fd->secret);
     fd->secret = NULL;
     fd->dtor(fd);
     return PR_SUCCESS;
@@ -71,7 +245,7 @@ static PRInt32 PR_CALLBACK tlsapi_memio_m_recv(PRFileDesc *fd, void *buf, PRInt3
         PR_SetError(fd->secret == NULL ? PR_IO_ERROR : PR_NOT_IMPLEMENTED_ERROR, 0);
         return -1;
     }
-    return tlsapi_memio_result(tlsapi_memio_recv_cb((void *)fd->secret, (char *)buf, amount));
+    return tlsapi_memio_pull((tlsapi_memio *)fd->secret, (char *)buf, amount);
 }
 
 static PRInt32 PR_CALLBACK tlsapi_memio_m_read(PRFileDesc *fd, void *buf, PRInt32 amount)
@@ -88,7 +262,7 @@ static PRInt32 PR_CALLBACK tlsapi_memio_m_send(PRFileDesc *fd, const void *buf, 
         PR_SetError(PR_IO_ERROR, 0);
         return -1;
     }
-    return tlsapi_memio_result(tlsapi_memio_send_cb((void *)fd->secret, (const char *)buf, amount));
+    return tlsapi_memio_push((tlsapi_memio *)fd->secret, (const char *)buf, amount);
 }
 
 static PRInt32 PR_CALLBACK tlsapi_memio_m_write(PRFileDesc *fd, const void *buf, PRInt32 amount)
@@ -166,17 +340,18 @@ static PRStatus tlsapi_memio_init(void)
     return PR_SUCCESS;
 }
 
-/* A new bottom layer whose I/O goes to the Python object behind `handle`
+/* A new bottom layer doing its I/O on `state`, of which it takes a reference
    (NULL for a model socket, which never does I/O). */
-static PRFileDesc *tlsapi_memio_new(void *handle)
+static PRFileDesc *tlsapi_memio_new(tlsapi_memio *state)
 {
     PRFileDesc *fd;
     if (PR_CallOnce(&tlsapi_memio_once, tlsapi_memio_init) != PR_SUCCESS) {
         return NULL;
     }
     fd = PR_CreateIOLayerStub(tlsapi_memio_identity, &tlsapi_memio_methods);
-    if (fd != NULL) {
-        fd->secret = (PRFilePrivate *)handle;
+    if (fd != NULL && state != NULL) {
+        PR_ATOMIC_INCREMENT(&state->refs);
+        fd->secret = (PRFilePrivate *)state;
     }
     return fd;
 }
@@ -187,11 +362,12 @@ static PRFileDesc *tlsapi_memio_layer(PRFileDesc *fd)
     return PR_GetIdentitiesLayer(fd, tlsapi_memio_identity);
 }
 
-/* Close a whole stack without letting NSS call back into Python. */
+/* Close a whole stack; whatever NSS sends while closing goes nowhere. */
 static void tlsapi_memio_close(PRFileDesc *fd)
 {
     PRFileDesc *layer = PR_GetIdentitiesLayer(fd, tlsapi_memio_identity);
     if (layer != NULL) {
+        tlsapi_memio_state_release((tlsapi_memio *)layer->secret);
         layer->secret = NULL;
     }
     PR_Close(fd);

@@ -1,22 +1,25 @@
 """NSSBuffer: TLSWrappedBuffer over an NSS socket whose bottom layer is our memory I/O.
 
 The socket stack is NSS's TLS layer over the memio layer (``build_ffi/nss/
-memio.py``): NSS's recv/send land in ``_hooks`` and move bytes between NSS and
-this buffer's ``_incoming``/``_outgoing`` ByteQueues, an empty queue answering
-PR_WOULD_BLOCK_ERROR.  One cffi call per operation (``tlsapi_read`` and
-friends return the result or the error code), one copy each way at the queue.
+memio.py``), whose state (``self._state``) holds the ciphertext both ways in
+C, so NSS's many recv/send calls never come back into Python:
 
-Incoming bytes are kept here rather than in the base class's ByteQueue:
-NSS asks for every record twice (its 5-byte header, then the body), so the
-recv callback is the hottest Python on the read path.  ``_pull`` copies
-straight from the chunks received (a memoryview, no intermediate object)
-into NSS's buffer with one ``ffi.memmove``.  Outgoing records go to the base
-class's ``_outgoing`` queue as the bytes NSS wrote.
+- ``receive_from_network`` queues the chunk in C by pointer with one cffi
+  call (``tlsapi_memio_feed``; no copy for ``bytes``), and ``_chunks`` keeps
+  the chunk alive until C reports it used up; NSS's recv copies from there
+  straight into its record buffer (one copy);
+- NSS's sends append to a C buffer, and ``_flush_library_output`` (run by
+  peek_outgoing and outgoing_bytes_buffered) moves all of it into
+  ``_outgoing`` as one ``bytes`` (one ``ffi.unpack``, no cffi call);
+- a read or write is one cffi call (``tlsapi_read`` and friends return the
+  result or the error code).
 
-End of file: the memio recv answers 0 once the transport reached its end;
-NSS then returns 0 from a read.  NSS itself returns 0 after a close_notify
-without asking recv again, so "recv answered 0" tells a ragged EOF from a
-clean close.
+Would-block: the memio recv answers PR_WOULD_BLOCK_ERROR when nothing is
+queued, NSS returns it, and it becomes WantReadError.  End of file:
+``_receive_eof`` sets the state's ``eof``; recv then answers 0 once the
+queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
+close_notify without asking recv again, so ``eof_delivered`` tells a ragged
+EOF from a clean close.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ __all__ = ["NSSBuffer"]
 # NSS hands back at most one record's plaintext per read.
 _MAX_READ = 16384
 _MAX_WRITE = 1 << 30
-_WOULD_BLOCK = lib.TLSAPI_MEMIO_WOULD_BLOCK
 # read() decrypts into this and copies out at once: one per thread, not per connection.
 _SCRATCH = threading.local()
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
@@ -66,11 +68,13 @@ class NSSBuffer(TLSWrappedBuffer):
         # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
         self._handle = ffi.new_handle(weakref.ref(self))
         self._fd: Any = None
-        # Received and not yet given to NSS: the current chunk, then whole ones.
-        self._view: memoryview | None = None
-        self._pending: deque[bytes] = deque()
-        self._pending_size = 0
-        self._eof_delivered = False
+        # The ciphertext both ways, in C; freed when the buffer and the socket are both gone.
+        state = lib.tlsapi_memio_state_new()
+        if state == ffi.NULL:
+            raise MemoryError("no memory for a TLS connection's buffers")
+        self._state = ffi.gc(state, lib.tlsapi_memio_state_release)
+        # The received chunks C points into (oldest first), kept alive until used up.
+        self._chunks: deque[Any] = deque()
         self._callback_error: BaseException | None = None
         self._verify_error: TLSError | None = None
         self._cipher: int | None = None
@@ -84,7 +88,7 @@ class NSSBuffer(TLSWrappedBuffer):
     # -- the NSS socket ------------------------------------------------------------
 
     def _open(self, profile: Profile, model: Any) -> None:
-        stub = lib.tlsapi_memio_new(self._handle)
+        stub = lib.tlsapi_memio_new(self._state)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
         raw = lib.SSL_ImportFD(model, stub)
@@ -113,7 +117,7 @@ class NSSBuffer(TLSWrappedBuffer):
         if self._sni_failure is not None:
             raise self._sni_failure
         try:
-            hello = read_client_hello(b"".join(self._pending))
+            hello = read_client_hello(self._unread())
         except MalformedHello:
             self._open(self._profile, self._profile.model)  # NSS says what is wrong with it
             return
@@ -161,45 +165,50 @@ class NSSBuffer(TLSWrappedBuffer):
     # -- the network side -------------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
-        chunk = data if type(data) is bytes else bytes(data)  # the caller may reuse its memory
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
+        # A memoryview is copied: the caller may reuse its memory once we return.
+        chunk = ffi.from_buffer(data if type(data) is bytes else bytes(data))
+        released = lib.tlsapi_memio_feed(self._state, chunk, len(chunk))
+        if released:
+            if released < 0:
+                raise MemoryError("no memory to queue the bytes received")
+            self._let_go(released)
+        self._chunks.append(chunk)
+
+    def _receive_eof(self) -> None:
+        self._state.eof = 1
+
+    def _let_go(self, count: int) -> None:
+        """Drop the ``count`` oldest chunks: NSS has read them."""
+        chunks = self._chunks
+        if count == len(chunks):
+            chunks.clear()
+        else:
+            for _ in range(count):
+                chunks.popleft()
+
+    def _drop_used(self) -> None:
+        state = self._state
+        if state.released:
+            self._let_go(state.released)
+            state.released = 0
+
+    def _unread(self) -> bytes:
+        """The bytes received and not yet read by NSS (for the ClientHello pre-read)."""
+        self._drop_used()
+        parts = [ffi.buffer(chunk) for chunk in self._chunks]
+        if parts:
+            parts[0] = parts[0][self._state.in_offset :]
+        return b"".join(parts)
 
     def incoming_bytes_buffered(self) -> int:
-        view = self._view
-        return self._pending_size + (len(view) if view is not None else 0)
+        return int(self._state.in_size)
 
-    def _pull(self, target: Any, amount: int) -> int:
-        """NSS's recv: up to ``amount`` received bytes into ``target`` (char *)."""
-        view = self._view
-        if view is None:
-            if not self._pending:
-                if self._transport_eof:
-                    self._eof_delivered = True
-                    return 0
-                return _WOULD_BLOCK
-            chunk = self._pending.popleft()
-            self._pending_size -= len(chunk)
-            view = memoryview(chunk)
-        size = len(view)
-        if size > amount:
-            ffi.memmove(target, view, amount)
-            self._view = view[amount:]
-            return amount
-        ffi.memmove(target, view, size)
-        copied = size
-        # The chunk is used up: go on with the next ones (small deliveries).
-        while copied < amount and self._pending:
-            chunk = self._pending.popleft()
-            self._pending_size -= len(chunk)
-            take = min(len(chunk), amount - copied)
-            ffi.memmove(target + copied, chunk, take)
-            copied += take
-            if take < len(chunk):
-                self._view = memoryview(chunk)[take:]
-                return copied
-        self._view = None
-        return copied
+    def _flush_library_output(self) -> None:
+        state = self._state
+        size = state.out_len
+        if size:
+            self._outgoing.append(ffi.unpack(state.out, size))
+            state.out_len = 0
 
     # -- TLS -------------------------------------------------------------------------
 
@@ -221,13 +230,14 @@ class NSSBuffer(TLSWrappedBuffer):
             )
         self._cipher = int(info.cipherSuite)
         self._version = int(info.protocolVersion)
+        self._drop_used()  # an idle connection keeps no handshake bytes alive
 
     def _fail(self, message: str) -> TLSError:
         self._fatal = TLSError(message)
         return self._fatal
 
     def _closed(self) -> None:
-        if self._eof_delivered:
+        if self._state.eof_delivered:
             self._fatal = RaggedEOF(
                 "the peer closed the connection without a TLS close_notify alert"
             )

@@ -1,10 +1,13 @@
-"""The ``extern "Python"`` functions NSS calls: the memory I/O layer and the TLS hooks.
+"""The ``extern "Python"`` functions NSS calls: the TLS hooks of a connection.
+
+Only where Python must act: certificate checks against the connection's
+profile, the client certificate, the SNI name.  The memory I/O layer under
+the socket is plain C (``build_ffi/nss/memio.py``): it runs on every record.
 
 Every one receives the connection's cffi handle (a weak reference to the
-NSSBuffer) and never lets an exception reach C: I/O answers failure, and
-the TLS hooks record the exception on the buffer, set an NSS error and
-answer failure, so the handshake fails and the buffer's error path chains
-the exception.
+NSSBuffer) and never lets an exception reach C: it records the exception
+on the buffer, sets an NSS error and answers failure, so the handshake
+fails and the buffer's error path chains the exception.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
-_FAILED = lib.TLSAPI_MEMIO_FAILED
 _SUCCESS = lib.SECSuccess
 _FAILURE = lib.SECFailure
 
@@ -29,24 +31,6 @@ _FAILURE = lib.SECFailure
 def _buffer(handle: Any) -> NSSBuffer | None:
     buffer: NSSBuffer | None = ffi.from_handle(handle)()
     return buffer
-
-
-# -- the memory I/O layer ------------------------------------------------------------
-
-
-@ffi.def_extern(error=_FAILED)
-def tlsapi_memio_recv_cb(handle: Any, buf: Any, amount: int) -> int:
-    buffer = ffi.from_handle(handle)()
-    return _FAILED if buffer is None else buffer._pull(buf, amount)
-
-
-@ffi.def_extern(error=_FAILED)
-def tlsapi_memio_send_cb(handle: Any, buf: Any, amount: int) -> int:
-    buffer = ffi.from_handle(handle)()
-    if buffer is None:
-        return _FAILED
-    buffer._outgoing.append(ffi.unpack(buf, amount))
-    return amount
 
 
 # -- TLS hooks ----------------------------------------------------------------------
