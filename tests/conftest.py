@@ -14,8 +14,9 @@ import pytest
 
 import tlsapi
 from tlsapi.testing.conformance.fixtures import other_pki, peers, pki, rsa_pki
+from tlsapi.testing.conformance.sockets import loopback_tcp
 
-__all__ = ["other_pki", "peers", "pki", "rsa_pki"]
+__all__ = ["loopback_tcp", "other_pki", "peers", "pki", "rsa_pki"]
 
 ENV_BACKENDS = "TLSAPI_TEST_BACKENDS"
 

@@ -16,7 +16,6 @@ import selectors
 import socket
 import ssl
 import struct
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 import tlsapi
+from tlsapi.testing.conformance.sockets import Background
 from tlsapi.testing.pki import PKI
 
 IO_TIMEOUT = 10.0  # every socket: an upper bound for a stuck test, never a measurement
@@ -56,57 +56,15 @@ def peers(backend: tlsapi.Backend, pki: PKI) -> Peers:
     return Peers(backend, pki)
 
 
-class Background:
-    """Run ``fn(*args)`` in a daemon thread; ``result()`` joins (bounded) and re-raises."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:
-            self._error = exc
-
-    def result(self, timeout: float = JOIN_TIMEOUT) -> Any:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            pytest.fail(f"background thread still running after {timeout}s")
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-@pytest.fixture
-def tcp_pair() -> Iterator[Callable[[], tuple[socket.socket, socket.socket]]]:
-    """Connected loopback TCP pairs (client, server), each with a timeout; all closed afterwards."""
-    made: list[socket.socket] = []
-
-    def make() -> tuple[socket.socket, socket.socket]:
-        with socket.create_server(("127.0.0.1", 0)) as listener:
-            client = socket.create_connection(listener.getsockname(), timeout=IO_TIMEOUT)
-            server, _ = listener.accept()
-        server.settimeout(IO_TIMEOUT)
-        made.extend((client, server))
-        return client, server
-
-    yield make
-    for sock in made:
-        sock.close()
-
-
 @pytest.fixture
 def tls_pair(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> Iterator[Callable[..., tuple[tlsapi.TLSWrappedSocket, tlsapi.TLSWrappedSocket]]]:
     """Wrapped (client, server) pairs over loopback TCP; handshake not yet run."""
     made: list[tlsapi.TLSWrappedSocket] = []
 
     def make(**client_overrides: Any) -> tuple[tlsapi.TLSWrappedSocket, tlsapi.TLSWrappedSocket]:
-        raw_client, raw_server = tcp_pair()
+        raw_client, raw_server = loopback_tcp()
         client = peers.client_context(**client_overrides).wrap_socket(raw_client, "localhost")
         server = peers.server_context().wrap_socket(raw_server)
         made.extend((client, server))
@@ -329,7 +287,7 @@ def test_full_duplex_from_two_threads(
 
 
 def test_both_threads_start_in_the_handshake(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
     """Reader and writer threads on both ends, all starting at once, many times over.
 
@@ -338,7 +296,7 @@ def test_both_threads_start_in_the_handshake(
     """
     client_context, server_context = peers.client_context(), peers.server_context()
     for _ in range(40):
-        raw_client, raw_server = tcp_pair()
+        raw_client, raw_server = loopback_tcp()
         client = client_context.wrap_socket(raw_client, "localhost")
         server = server_context.wrap_socket(raw_server)
         up, down = os.urandom(256 * 1024), os.urandom(256 * 1024)
@@ -447,9 +405,9 @@ def test_sendfile(
 
 
 def test_silent_server_times_out_the_handshake(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, _silent = tcp_pair()
+    raw_client, _silent = loopback_tcp()
     raw_client.settimeout(SHORT_TIMEOUT)  # set before wrapping: must be honoured
     client = peers.client_context().wrap_socket(raw_client, "localhost")
     assert client.gettimeout() == SHORT_TIMEOUT
@@ -461,9 +419,9 @@ def test_silent_server_times_out_the_handshake(
 
 
 def test_silent_client_times_out_the_server(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    _silent, raw_server = tcp_pair()
+    _silent, raw_server = loopback_tcp()
     server = peers.server_context().wrap_socket(raw_server)
     server.settimeout(SHORT_TIMEOUT)
     with pytest.raises(TimeoutError):
@@ -772,9 +730,9 @@ def test_tcp_close_without_close_notify_is_ragged(
 
 
 def test_peer_closes_mid_handshake(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     client = peers.client_context().wrap_socket(raw_client, "localhost")
 
     def hang_up() -> bytes:
@@ -791,9 +749,9 @@ def test_peer_closes_mid_handshake(
 
 
 def test_client_hangs_up_before_hello(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     server = peers.server_context().wrap_socket(raw_server)
     raw_client.close()
     with pytest.raises(tlsapi.RaggedEOF):
@@ -819,9 +777,9 @@ def test_connection_reset_stays_an_oserror(
 
 def test_certificate_failure_reaches_both_sides(
     peers: Peers,
-    tcp_pair: Callable[[], tuple[socket.socket, socket.socket]],
+    loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]],
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     client = peers.client_context().wrap_socket(raw_client, "not-the-server.example")
     server = peers.server_context().wrap_socket(raw_server)
     server_job = Background(server.do_handshake)
@@ -869,9 +827,9 @@ def test_unwrap_before_handshake_is_an_error(
 
 
 def test_context_manager_closes_the_fd(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     with peers.client_context().wrap_socket(raw_client, "localhost") as client:
         assert client.fileno() >= 0
         fd = client.fileno()
@@ -892,9 +850,9 @@ def test_context_manager_closes_the_fd(
 
 
 def test_tlsapi_client_against_ssl_server(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]], tmp_path: Path
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]], tmp_path: Path
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     ssl_context = stdlib_server_context(peers.pki, tmp_path)
 
     def ssl_side() -> bytes:
@@ -924,9 +882,9 @@ def test_tlsapi_client_against_ssl_server(
 
 
 def test_ssl_client_against_tlsapi_server(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     server = peers.server_context().wrap_socket(raw_server)
 
     def tlsapi_side() -> bytes:
@@ -951,9 +909,9 @@ def test_ssl_client_against_tlsapi_server(
 
 
 def test_ssl_client_unwraps_against_tlsapi_server(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]]
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]]
 ) -> None:
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     server = peers.server_context().wrap_socket(raw_server)
 
     def tlsapi_side() -> bytes:
@@ -974,7 +932,7 @@ def test_ssl_client_unwraps_against_tlsapi_server(
 
 
 def test_unwrap_never_reads_past_close_notify(
-    peers: Peers, tcp_pair: Callable[[], tuple[socket.socket, socket.socket]], tmp_path: Path
+    peers: Peers, loopback_tcp: Callable[[], tuple[socket.socket, socket.socket]], tmp_path: Path
 ) -> None:
     """The peer's close_notify and its first plain bytes arrive in one TCP segment.
 
@@ -982,7 +940,7 @@ def test_unwrap_never_reads_past_close_notify(
     decides exactly which bytes go out together.  Our client first reads part
     of a large transfer (so its chunked reads stop mid-record), then unwraps.
     """
-    raw_client, raw_server = tcp_pair()
+    raw_client, raw_server = loopback_tcp()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     files = peers.pki.server_identity.write(tmp_path)
     context.load_cert_chain(files.chain, files.key)

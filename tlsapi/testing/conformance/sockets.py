@@ -27,25 +27,25 @@ JOIN_TIMEOUT = 30.0
 SHORT_TIMEOUT = 0.2
 
 
-class _Thread:
-    """``fn()`` in a daemon thread; ``result()`` joins (bounded) and re-raises."""
+class Background:
+    """``fn(*args)`` in a daemon thread; ``result()`` joins (bounded) and re-raises."""
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
         self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fn, *args), daemon=True)
         self._thread.start()
 
-    def _run(self, fn: Callable[[], Any]) -> None:
+    def _run(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
-            self._value = fn()
+            self._value = fn(*args)
         except BaseException as exc:
             self._error = exc
 
-    def result(self) -> Any:
-        self._thread.join(JOIN_TIMEOUT)
+    def result(self, timeout: float = JOIN_TIMEOUT) -> Any:
+        self._thread.join(timeout)
         if self._thread.is_alive():
-            pytest.fail(f"the peer thread is still running after {JOIN_TIMEOUT}s")
+            pytest.fail(f"background thread still running after {timeout}s")
         if self._error is not None:
             raise self._error
         return self._value
@@ -89,7 +89,7 @@ def _wrapped(
 
 
 def _handshake_both(client: TLSWrappedSocket, server: TLSWrappedSocket) -> None:
-    job = _Thread(server.do_handshake)
+    job = Background(server.do_handshake)
     client.do_handshake()
     job.result()
 
@@ -103,7 +103,7 @@ class TestSocket:
                 server.sendall(data)
             server.shutdown(socket.SHUT_WR)
 
-        job = _Thread(echo)
+        job = Background(echo)
         for message in (b"hello", b"x" * 10_000, bytes(range(256))):
             client.sendall(message)
             assert _recv_exactly(client, len(message)) == message
@@ -118,7 +118,7 @@ class TestSocket:
     def test_sendall_large(self, peers: Peers, loopback_tcp: Any) -> None:
         client, server = _wrapped(peers, loopback_tcp)
         data = hashlib.sha256(b"socket").digest() * (4 * (1 << 20) // 32)
-        job = _Thread(lambda: _recv_exactly(server, len(data)))
+        job = Background(lambda: _recv_exactly(server, len(data)))
         client.sendall(data)
         assert job.result() == data
         client.close()
@@ -150,7 +150,7 @@ class TestSocket:
         client.setblocking(False)
         with pytest.raises(WantReadError):
             client.do_handshake()
-        job = _Thread(server.do_handshake)
+        job = Background(server.do_handshake)
         with selectors.DefaultSelector() as selector:
             selector.register(client, selectors.EVENT_READ)
             for _ in range(100):
@@ -186,7 +186,7 @@ class TestSocket:
             raw_server.close()
             return hello
 
-        job = _Thread(hang_up)
+        job = Background(hang_up)
         with pytest.raises(TLSError):
             client.do_handshake()
         assert job.result()[:1] == b"\x16"
