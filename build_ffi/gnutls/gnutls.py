@@ -253,10 +253,7 @@ int gnutls_alert_send_appropriate(gnutls_session_t session, int err);
 void tlsapi_gnutls_free(void *ptr);
 const char *tlsapi_gnutls_library_path(void);
 
-/* our side of the memory transport and the ClientHello hook */
-extern "Python" ssize_t _tlsapi_gnutls_push(gnutls_transport_ptr_t, const void *, size_t);
-extern "Python" ssize_t _tlsapi_gnutls_pull(gnutls_transport_ptr_t, void *, size_t);
-extern "Python" int _tlsapi_gnutls_pull_timeout(gnutls_transport_ptr_t, unsigned int);
+/* the ClientHello hook (the memory transport is C: transport.py) */
 extern "Python" int _tlsapi_gnutls_client_hello_hook(gnutls_session_t, unsigned int, unsigned,
                                                      unsigned int, const gnutls_datum_t *);
 extern "Python" int _tlsapi_gnutls_raw_extension(void *, unsigned, const unsigned char *,
