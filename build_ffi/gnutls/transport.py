@@ -80,10 +80,12 @@ typedef struct {
 #define TLSAPI_GNUTLS_STOPPED ((int64_t)1 << 40)
 /* t->code when GnuTLS kept answering non-fatal codes without progress. */
 #define TLSAPI_GNUTLS_NO_PROGRESS 1
-/* A larger output buffer is given back to malloc once Python has consumed it. */
-#define TLSAPI_GNUTLS_KEEP_OUTPUT (256 * 1024)
-/* Idle copies of incoming bytes larger than this are freed. */
-#define TLSAPI_GNUTLS_KEEP_INPUT (64 * 1024)
+/* An output buffer larger than this is given back to malloc once Python has
+   consumed all of it, so an idle connection holds none after its handshake
+   flight or a bulk write; small messages (up to this size) reuse it. */
+#define TLSAPI_GNUTLS_KEEP_OUTPUT 2048
+/* Our copy of incoming bytes is freed once GnuTLS read it all, if larger than this. */
+#define TLSAPI_GNUTLS_KEEP_INPUT 2048
 /* A bound on consecutive non-fatal returns, so a confused peer cannot spin us. */
 #define TLSAPI_GNUTLS_MAX_RETRIES 10000
 /* Room reserved per record for header, tag and padding, when send reserves ahead. */
@@ -109,7 +111,7 @@ static int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
         if (needed <= t->out_cap)
             return 0;
     }
-    capacity = t->out_cap ? t->out_cap : 4096;
+    capacity = t->out_cap ? t->out_cap : TLSAPI_GNUTLS_KEEP_OUTPUT;
     while (capacity < needed)
         capacity *= 2;
     grown = realloc(t->out_buf, capacity);
@@ -197,7 +199,7 @@ void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t)
 /* Makes in_buf hold at least ``capacity`` bytes; its contents are not kept. */
 static int tlsapi_gnutls_fresh_in(tlsapi_gnutls_transport *t, size_t capacity)
 {
-    size_t size = t->in_cap ? t->in_cap : 4096;
+    size_t size = t->in_cap ? t->in_cap : TLSAPI_GNUTLS_KEEP_INPUT;
     char *fresh;
     if (capacity <= t->in_cap)
         return 0;
