@@ -12,8 +12,9 @@ are plain C, and Python touches the state once per buffer operation:
 
 - incoming: ``tlsapi_memio_feed`` queues a pointer to each chunk the
   application received (no copy; the Python buffer keeps the ``bytes``
-  alive until C reports the chunk used up), and recv copies from the
-  chunks straight into NSS's buffer;
+  alive while NSS may read them: the chunks ``feed`` counts as live, or
+  all while ``in_size`` is not 0), and recv copies from the chunks
+  straight into NSS's buffer;
 - outgoing: send appends to one growable C buffer, and the Python buffer
   takes everything pending with one ``ffi.unpack`` (one copy) and sets
   ``out_len`` back to 0.
@@ -48,9 +49,10 @@ typedef struct {
     size_t out_len;
     size_t in_size;
     size_t in_offset;
-    int released;
     int eof;
     int eof_delivered;
+    int holding;
+    PRInt32 held;
     ...;
 } tlsapi_memio;
 """
@@ -59,6 +61,11 @@ FUNCTIONS = """
 tlsapi_memio *tlsapi_memio_state_new(void);
 void tlsapi_memio_state_release(tlsapi_memio *state);
 int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size);
+void tlsapi_memio_taken(tlsapi_memio *state);
+PRInt32 tlsapi_memio_held_error(tlsapi_memio *state);
+
+PRInt32 tlsapi_read(PRFileDesc *fd, tlsapi_memio *state, void *buf, PRInt32 amount);
+PRInt32 tlsapi_write(PRFileDesc *fd, tlsapi_memio *state, const void *buf, PRInt32 amount);
 
 PRFileDesc *tlsapi_memio_new(tlsapi_memio *state);
 PRFileDesc *tlsapi_memio_layer(PRFileDesc *fd);
@@ -81,12 +88,12 @@ typedef struct {
     size_t out_len;
     size_t in_size;       /* received bytes NSS has not read yet */
     size_t in_offset;     /* bytes of chunks[head] NSS has read */
-    int released;         /* chunks used up since Python last looked */
     int eof;              /* the application reported the transport's end of file */
     int eof_delivered;    /* recv answered 0: NSS saw the end without a close_notify */
+    int holding;          /* a read met `held` after returning data: the next read's result */
+    PRInt32 held;
     /* C only: */
     size_t out_cap;
-    size_t out_high;      /* the most out_len reached since the buffer was last emptied */
     tlsapi_memio_chunk *chunks;
     size_t head;          /* first chunk not used up */
     size_t count;         /* chunks in use: [head, count) */
@@ -94,10 +101,12 @@ typedef struct {
     PRInt32 refs;
 } tlsapi_memio;
 
-/* Room for a few records' worth of handshake or small messages without regrowing. */
-#define TLSAPI_MEMIO_OUT_MIN 16384
-/* A buffer grown past this by a burst is given back once traffic is small again. */
-#define TLSAPI_MEMIO_OUT_KEEP (256 * 1024)
+/* A small first block (malloc serves it from its per-thread cache); bursts double it. */
+#define TLSAPI_MEMIO_OUT_MIN 1024
+/* An emptied buffer up to this size is freed at once: an idle connection keeps none, and
+   malloc hands small blocks back quickly.  A bigger one (bulk writes) is kept while the
+   batches fill a quarter of it, so that each batch does not regrow it. */
+#define TLSAPI_MEMIO_OUT_KEEP (64 * 1024)
 #define TLSAPI_MEMIO_CHUNKS_MIN 8
 
 static PRDescIdentity tlsapi_memio_identity = PR_INVALID_IO_LAYER;
@@ -124,11 +133,11 @@ static void tlsapi_memio_state_release(tlsapi_memio *state)
 }
 
 /* Queue `size` bytes at `data` (size > 0), which the caller keeps alive and unchanged
-   until they are reported used up.  Returns how many chunks were used up since the
-   last look (the caller may let go of those, oldest first), or -1 without memory. */
+   while NSS may still read them: the newest chunks, as many as this returns (counted
+   before this one), or all of them while `in_size` is not 0.  -1: no memory. */
 static int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size)
 {
-    int released;
+    int live;
     if (state->head == state->count) {
         state->head = state->count = 0;
     }
@@ -149,13 +158,12 @@ static int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size)
             state->cap = cap;
         }
     }
+    live = (int)(state->count - state->head);
     state->chunks[state->count].data = data;
     state->chunks[state->count].size = size;
     state->count++;
     state->in_size += size;
-    released = state->released;
-    state->released = 0;
-    return released;
+    return live;
 }
 
 static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
@@ -182,7 +190,6 @@ static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
         if (take == left) {
             state->head++;
             state->in_offset = 0;
-            state->released++;
         } else {
             state->in_offset += take;
         }
@@ -191,20 +198,23 @@ static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
     return (PRInt32)copied;
 }
 
+/* The application took the `out_len` bytes pending. */
+static void tlsapi_memio_taken(tlsapi_memio *state)
+{
+    size_t batch = state->out_len;
+    state->out_len = 0;
+    if (state->out_cap <= TLSAPI_MEMIO_OUT_KEEP || batch < state->out_cap / 4) {
+        free(state->out);
+        state->out = NULL;
+        state->out_cap = 0;
+    }
+}
+
 static PRInt32 tlsapi_memio_push(tlsapi_memio *state, const char *buf, PRInt32 amount)
 {
     size_t need;
     if (amount <= 0) {
         return 0;
-    }
-    if (state->out_len == 0) {
-        /* A new batch: give back a buffer that a burst grew and the last batch hardly used. */
-        if (state->out_cap > TLSAPI_MEMIO_OUT_KEEP && state->out_high < state->out_cap / 4) {
-            free(state->out);
-            state->out = NULL;
-            state->out_cap = 0;
-        }
-        state->out_high = 0;
     }
     need = state->out_len + (size_t)amount;
     if (need > state->out_cap) {
@@ -223,10 +233,66 @@ static PRInt32 tlsapi_memio_push(tlsapi_memio *state, const char *buf, PRInt32 a
     }
     memcpy(state->out + state->out_len, buf, (size_t)amount);
     state->out_len = need;
-    if (need > state->out_high) {
-        state->out_high = need;
-    }
     return amount;
+}
+
+/* Application data into `buf`: up to `amount` bytes, the result or the NSPR error code.
+   NSS hands back one record's plaintext per PR_Read; while room is left and received
+   ciphertext is queued, read on, so a large buffer takes several records in one call.
+   What ends the loop after data was read (0 for close_notify or the transport's end, or
+   an error other than would-block) is held and is the next call's result: every caller
+   sees exactly the results unbatched reads would give, in the same order. */
+static PRInt32 tlsapi_read(PRFileDesc *fd, tlsapi_memio *state, void *buf, PRInt32 amount)
+{
+    PRInt32 rv, total;
+    if (state->holding) {
+        state->holding = 0;
+        return state->held;
+    }
+    rv = PR_Read(fd, buf, amount);
+    if (rv <= 0) {
+        return rv == 0 ? 0 : tlsapi_error_code();
+    }
+    total = rv;
+    while (total < amount && state->in_size > 0) {
+        rv = PR_Read(fd, (char *)buf + total, amount - total);
+        if (rv > 0) {
+            total += rv;
+            continue;
+        }
+        if (rv < 0) {
+            PRInt32 code = tlsapi_error_code();
+            if (code == PR_WOULD_BLOCK_ERROR) {
+                break; /* a partial record: the next read waits for the rest as usual */
+            }
+            state->held = code;
+        } else {
+            state->held = 0;
+        }
+        state->holding = 1;
+        break;
+    }
+    return total;
+}
+
+/* An error a read held back (negative), or 0: a write or a shutdown reports it first. */
+static PRInt32 tlsapi_memio_held_error(tlsapi_memio *state)
+{
+    if (state->holding && state->held < 0) {
+        state->holding = 0;
+        return state->held;
+    }
+    return 0;
+}
+
+static PRInt32 tlsapi_write(PRFileDesc *fd, tlsapi_memio *state, const void *buf, PRInt32 amount)
+{
+    PRInt32 rv = tlsapi_memio_held_error(state);
+    if (rv < 0) {
+        return rv;
+    }
+    rv = PR_Write(fd, buf, amount);
+    return rv >= 0 ? rv : tlsapi_error_code();
 }
 
 static PRStatus PR_CALLBACK tlsapi_memio_m_close(PRFileDesc *fd)

@@ -2,7 +2,8 @@
 
 The ``tlsapi_*`` shims fold "call, then PR_GetError()" into one C call that
 returns the result or the (always negative) NSPR error code: one crossing of
-the cffi boundary per operation on the hot path.
+the cffi boundary per operation.  Reading and writing application data, which
+need the memory I/O state as well, are in ``memio``.
 """
 
 INCLUDES = """
@@ -93,8 +94,6 @@ SECStatus SSL_GetNextProto(PRFileDesc *fd, SSLNextProtoState *state, unsigned ch
 SECItem *SSL_GetNegotiatedHostInfo(PRFileDesc *fd);
 void SSL_ClearSessionCache(void);
 
-PRInt32 tlsapi_read(PRFileDesc *fd, void *buf, PRInt32 amount);
-PRInt32 tlsapi_write(PRFileDesc *fd, const void *buf, PRInt32 amount);
 PRInt32 tlsapi_handshake(PRFileDesc *fd);
 PRInt32 tlsapi_shutdown(PRFileDesc *fd);
 """
@@ -104,18 +103,6 @@ static PRInt32 tlsapi_error_code(void)
 {
     PRErrorCode code = PR_GetError();
     return code < 0 ? code : PR_UNKNOWN_ERROR;
-}
-
-static PRInt32 tlsapi_read(PRFileDesc *fd, void *buf, PRInt32 amount)
-{
-    PRInt32 rv = PR_Read(fd, buf, amount);
-    return rv >= 0 ? rv : tlsapi_error_code();
-}
-
-static PRInt32 tlsapi_write(PRFileDesc *fd, const void *buf, PRInt32 amount)
-{
-    PRInt32 rv = PR_Write(fd, buf, amount);
-    return rv >= 0 ? rv : tlsapi_error_code();
 }
 
 static PRInt32 tlsapi_handshake(PRFileDesc *fd)

@@ -24,6 +24,7 @@ EOF from a clean close.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections import deque
@@ -43,7 +44,11 @@ if TYPE_CHECKING:
 
 __all__ = ["NSSBuffer"]
 
-# NSS hands back at most one record's plaintext per read.
+# CPython hands a bytes object to a char * argument as a pointer to its data, which stays
+# where it is for the object's lifetime (``_chunks`` keeps it alive); where objects may
+# move (PyPy), ffi.from_buffer pins the chunk for as long as its cdata lives.
+_BYTES_STAY_PUT = sys.implementation.name == "cpython"
+# NSS hands back at most one record's plaintext per PR_Read.
 _MAX_READ = 16384
 _MAX_WRITE = 1 << 30
 # read() decrypts into this and copies out at once: one per thread, not per connection.
@@ -80,8 +85,6 @@ class NSSBuffer(TLSWrappedBuffer):
         self._cipher: int | None = None
         self._version: int | None = None
         self._sni_failure: TLSError | None = None
-        # After a fatal error every later call fails the same way.
-        self._fatal: TLSError | None = None
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -158,47 +161,35 @@ class NSSBuffer(TLSWrappedBuffer):
             error = self._verify_error
         else:
             error = translate(code, during)
-        if not isinstance(error, WantReadError):
-            self._fatal = error
         return error
 
     # -- the network side -------------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
         # A memoryview is copied: the caller may reuse its memory once we return.
-        chunk = ffi.from_buffer(data if type(data) is bytes else bytes(data))
-        released = lib.tlsapi_memio_feed(self._state, chunk, len(chunk))
-        if released:
-            if released < 0:
+        chunk: Any = data if type(data) is bytes else bytes(data)
+        if not _BYTES_STAY_PUT:
+            chunk = ffi.from_buffer(chunk)
+        live = lib.tlsapi_memio_feed(self._state, chunk, len(chunk))
+        chunks = self._chunks
+        if len(chunks) > live:
+            # NSS has read all but the newest ``live`` chunks: let go of the others.
+            if live == 0:
+                chunks.clear()
+            elif live > 0:
+                for _ in range(len(chunks) - live):
+                    chunks.popleft()
+            else:
                 raise MemoryError("no memory to queue the bytes received")
-            self._let_go(released)
-        self._chunks.append(chunk)
+        chunks.append(chunk)
 
     def _receive_eof(self) -> None:
         self._state.eof = 1
 
-    def _let_go(self, count: int) -> None:
-        """Drop the ``count`` oldest chunks: NSS has read them."""
-        chunks = self._chunks
-        if count == len(chunks):
-            chunks.clear()
-        else:
-            for _ in range(count):
-                chunks.popleft()
-
-    def _drop_used(self) -> None:
-        state = self._state
-        if state.released:
-            self._let_go(state.released)
-            state.released = 0
-
     def _unread(self) -> bytes:
         """The bytes received and not yet read by NSS (for the ClientHello pre-read)."""
-        self._drop_used()
-        parts = [ffi.buffer(chunk) for chunk in self._chunks]
-        if parts:
-            parts[0] = parts[0][self._state.in_offset :]
-        return b"".join(parts)
+        data = b"".join(c if type(c) is bytes else ffi.buffer(c) for c in self._chunks)
+        return data[len(data) - self._state.in_size :]
 
     def incoming_bytes_buffered(self) -> int:
         return int(self._state.in_size)
@@ -208,13 +199,11 @@ class NSSBuffer(TLSWrappedBuffer):
         size = state.out_len
         if size:
             self._outgoing.append(ffi.unpack(state.out, size))
-            state.out_len = 0
+            lib.tlsapi_memio_taken(state)
 
     # -- TLS -------------------------------------------------------------------------
 
     def _handshake(self) -> None:
-        if self._fatal is not None:
-            raise self._fatal
         if self._fd is None:
             self._open_for_client_hello()
         code = lib.tlsapi_handshake(self._fd)
@@ -222,36 +211,31 @@ class NSSBuffer(TLSWrappedBuffer):
             raise self._failure(code, "handshake")
         info = ffi.new("SSLChannelInfo *")
         if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) != 0:
-            raise self._fail(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
+            raise TLSError(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
         if info.keaType == lib.ssl_kea_dh and info.keaKeyBits < _MIN_DH_BITS:
-            raise self._fail(
+            raise TLSError(
                 f"the peer's Diffie-Hellman group has {info.keaKeyBits} bits; "
                 f"at least {_MIN_DH_BITS} are required"
             )
         self._cipher = int(info.cipherSuite)
         self._version = int(info.protocolVersion)
-        self._drop_used()  # an idle connection keeps no handshake bytes alive
-
-    def _fail(self, message: str) -> TLSError:
-        self._fatal = TLSError(message)
-        return self._fatal
+        if not self._state.in_size:
+            self._chunks.clear()  # all read: an idle connection keeps no handshake bytes
 
     def _closed(self) -> None:
         if self._state.eof_delivered:
-            self._fatal = RaggedEOF(
-                "the peer closed the connection without a TLS close_notify alert"
-            )
-            raise self._fatal
+            raise RaggedEOF("the peer closed the connection without a TLS close_notify alert")
 
     def _read(self, amt: int) -> bytes:
-        if self._fatal is not None:
-            raise self._fatal
         try:
             scratch = _SCRATCH.buffer
         except AttributeError:
             scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
-        count = lib.tlsapi_read(self._fd, scratch, min(amt, _MAX_READ))
+        state = self._state
+        count = lib.tlsapi_read(self._fd, state, scratch, min(amt, _MAX_READ))
         if count > 0:
+            if not state.in_size:
+                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
             return ffi.unpack(scratch, count)
         if count == 0:
             self._closed()
@@ -259,14 +243,17 @@ class NSSBuffer(TLSWrappedBuffer):
         raise self._failure(count, "read")
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        if self._fatal is not None:
-            raise self._fatal
+        if type(target) is memoryview and target.readonly:
+            raise TypeError("readinto() needs a writable buffer, not a read-only one")
         size = len(target)
         if size > _MAX_WRITE:
             target = memoryview(target)[:_MAX_WRITE]
             size = _MAX_WRITE
-        count = lib.tlsapi_read(self._fd, ffi.from_buffer(target), size)
+        state = self._state
+        count = lib.tlsapi_read(self._fd, state, ffi.from_buffer(target), size)
         if count > 0:
+            if not state.in_size:
+                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
             return count
         if count == 0:
             self._closed()
@@ -274,13 +261,14 @@ class NSSBuffer(TLSWrappedBuffer):
         raise self._failure(count, "read")
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
-        if self._fatal is not None:
-            raise self._fatal
         size = len(data)
         if size > _MAX_WRITE:
             data = memoryview(data)[:_MAX_WRITE]
             size = _MAX_WRITE
-        count = lib.tlsapi_write(self._fd, ffi.from_buffer(data), size)
+        # bytes go to C as they are (valid for the call, which is all NSS needs: it
+        # encrypts before returning); other buffers through ffi.from_buffer.
+        buffer = data if type(data) is bytes else ffi.from_buffer(data)
+        count = lib.tlsapi_write(self._fd, self._state, buffer, size)
         if count >= 0:
             return count
         raise self._failure(count, "write")
@@ -288,7 +276,7 @@ class NSSBuffer(TLSWrappedBuffer):
     def _shutdown(self) -> None:
         if self._fd is None:
             return  # a server that never saw a ClientHello has nothing to close
-        code = lib.tlsapi_shutdown(self._fd)
+        code = lib.tlsapi_memio_held_error(self._state) or lib.tlsapi_shutdown(self._fd)
         if code:
             raise self._failure(code, "shutdown")
 
@@ -296,6 +284,13 @@ class NSSBuffer(TLSWrappedBuffer):
         """Send a TLS 1.3 KeyUpdate (asking the peer to update its keys too, by default)."""
         if not self._handshake_done:
             raise TLSError("key_update() needs a finished handshake")
+        if self._first_failure is not None:
+            raise self._first_failure
+        state = self._state
+        if state.holding and state.held < 0:
+            # A read already met a fatal error: the next read reports it, and NSS has
+            # answered it with an alert, so no KeyUpdate goes after that.
+            raise self._failure(state.held, "key update")
         if lib.tlsapi_key_update(self._fd, request_peer_update) != 0:
             raise TLSError(f"NSS cannot update the keys: {error_text(lib.PR_GetError())}")
 
