@@ -16,8 +16,13 @@ are plain C, and Python touches the state once per buffer operation:
   all while ``in_size`` is not 0), and recv copies from the chunks
   straight into NSS's buffer;
 - outgoing: send appends to one growable C buffer, and the Python buffer
-  takes everything pending with one ``ffi.unpack`` (one copy) and sets
-  ``out_len`` back to 0.
+  takes everything pending with one ``ffi.unpack`` (one copy), then
+  ``tlsapi_memio_taken`` empties it (and frees it unless bulk traffic is
+  reusing it, so an idle connection holds no buffer);
+- application data: ``tlsapi_read``/``tlsapi_write`` are PR_Read/PR_Write
+  returning the count or the error code, one cffi call each; a read goes
+  on through every record queued that fits in the caller's buffer, holding
+  back what ends it (0 or an error after data) as the next read's result.
 
 Would-block and end of file stay as NSS expects of a non-blocking socket:
 recv with nothing queued answers -1 with PR_WOULD_BLOCK_ERROR until the

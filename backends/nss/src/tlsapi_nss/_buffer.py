@@ -2,24 +2,26 @@
 
 The socket stack is NSS's TLS layer over the memio layer (``build_ffi/nss/
 memio.py``), whose state (``self._state``) holds the ciphertext both ways in
-C, so NSS's many recv/send calls never come back into Python:
+C, so NSS's recv/send calls (two recvs per record: header, then body) never
+come back into Python.  Per buffer operation, one cffi call and one copy:
 
-- ``receive_from_network`` queues the chunk in C by pointer with one cffi
-  call (``tlsapi_memio_feed``; no copy for ``bytes``), and ``_chunks`` keeps
-  the chunk alive until C reports it used up; NSS's recv copies from there
-  straight into its record buffer (one copy);
-- NSS's sends append to a C buffer, and ``_flush_library_output`` (run by
-  peek_outgoing and outgoing_bytes_buffered) moves all of it into
-  ``_outgoing`` as one ``bytes`` (one ``ffi.unpack``, no cffi call);
-- a read or write is one cffi call (``tlsapi_read`` and friends return the
-  result or the error code).
+- ``receive_from_network``: ``tlsapi_memio_feed`` queues the chunk by
+  pointer (no copy for ``bytes``; ``_chunks`` keeps it alive while NSS may
+  still read it), and NSS's recv copies from it into its record buffer;
+- ``peek_outgoing``/``outgoing_bytes_buffered``: ``_flush_library_output``
+  takes everything NSS sent as one ``bytes`` (``ffi.unpack`` of the C
+  buffer) and ``tlsapi_memio_taken`` empties it;
+- read/readinto/write: ``tlsapi_read``/``tlsapi_write`` return the count
+  or the NSPR error code; a read takes every queued record that fits.
 
 Would-block: the memio recv answers PR_WOULD_BLOCK_ERROR when nothing is
 queued, NSS returns it, and it becomes WantReadError.  End of file:
 ``_receive_eof`` sets the state's ``eof``; recv then answers 0 once the
 queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
 close_notify without asking recv again, so ``eof_delivered`` tells a ragged
-EOF from a clean close.
+EOF from a clean close.  A read that meets 0 or an error after it has data
+holds that result for the next call (see ``tlsapi_read``), so the results
+are those of one record per call.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ __all__ = ["NSSBuffer"]
 # where it is for the object's lifetime (``_chunks`` keeps it alive); where objects may
 # move (PyPy), ffi.from_buffer pins the chunk for as long as its cdata lives.
 _BYTES_STAY_PUT = sys.implementation.name == "cpython"
-# NSS hands back at most one record's plaintext per PR_Read.
-_MAX_READ = 16384
+# What one read() decrypts at most: four full records.
+_MAX_READ = 65536
 _MAX_WRITE = 1 << 30
 # read() decrypts into this and copies out at once: one per thread, not per connection.
 _SCRATCH = threading.local()
