@@ -291,8 +291,6 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             return None
         return str(ffi.string(data, size[0]).decode("ascii", "replace"))
 
-    # -- application data -------------------------------------------------------------
-
     # -- the network side -------------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
