@@ -17,6 +17,14 @@ Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
 the same method again with the same arguments".  Any other TLSError from a
 hook is fatal: it is kept and raised again by every later call.
 
+A backend whose library keeps the network bytes in its own storage may
+override the network-side methods instead (``receive_from_network``'s
+``_receive`` hook, ``incoming_bytes_buffered``, and ``peek_outgoing``,
+``consume_outgoing`` and ``outgoing_bytes_buffered`` together), keeping their
+rules: peek leaves bytes in place, consuming more than is buffered is a
+ValueError.  The GnuTLS and NSS backends do, to move no byte through Python
+per record.
+
 The base class's attributes (``_context``, ``_server_hostname``,
 ``_incoming``, ``_outgoing``, ``_transport_eof``, ``_handshake_done``,
 ``_shutdown_sent``, ``_peer_closed``, ``_first_failure``) are shared state
