@@ -55,6 +55,14 @@ _MAX_READ = 65536
 _MAX_WRITE = 1 << 30
 # read() decrypts into this and copies out at once: one per thread, not per connection.
 _SCRATCH = threading.local()
+# The hot path's C functions, looked up once (an attribute of lib or ffi costs a lookup
+# per call; a module global is cached by the interpreter).
+_feed = lib.tlsapi_memio_feed
+_taken = lib.tlsapi_memio_taken
+_tls_read = lib.tlsapi_read
+_tls_write = lib.tlsapi_write
+_from_buffer = ffi.from_buffer
+_unpack = ffi.unpack
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
@@ -171,8 +179,8 @@ class NSSBuffer(TLSWrappedBuffer):
         # A memoryview is copied: the caller may reuse its memory once we return.
         chunk: Any = data if type(data) is bytes else bytes(data)
         if not _BYTES_STAY_PUT:
-            chunk = ffi.from_buffer(chunk)
-        live = lib.tlsapi_memio_feed(self._state, chunk, len(chunk))
+            chunk = _from_buffer(chunk)
+        live = _feed(self._state, chunk, len(chunk))
         chunks = self._chunks
         if len(chunks) > live:
             # NSS has read all but the newest ``live`` chunks: let go of the others.
@@ -200,8 +208,8 @@ class NSSBuffer(TLSWrappedBuffer):
         state = self._state
         size = state.out_len
         if size:
-            self._outgoing.append(ffi.unpack(state.out, size))
-            lib.tlsapi_memio_taken(state)
+            self._outgoing.append(_unpack(state.out, size))
+            _taken(state)
 
     # -- TLS -------------------------------------------------------------------------
 
@@ -234,11 +242,11 @@ class NSSBuffer(TLSWrappedBuffer):
         except AttributeError:
             scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
         state = self._state
-        count = lib.tlsapi_read(self._fd, state, scratch, min(amt, _MAX_READ))
+        count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
         if count > 0:
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
-            return ffi.unpack(scratch, count)
+            return _unpack(scratch, count)
         if count == 0:
             self._closed()
             return b""
@@ -252,7 +260,7 @@ class NSSBuffer(TLSWrappedBuffer):
             target = memoryview(target)[:_MAX_WRITE]
             size = _MAX_WRITE
         state = self._state
-        count = lib.tlsapi_read(self._fd, state, ffi.from_buffer(target), size)
+        count = _tls_read(self._fd, state, _from_buffer(target), size)
         if count > 0:
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
@@ -269,8 +277,8 @@ class NSSBuffer(TLSWrappedBuffer):
             size = _MAX_WRITE
         # bytes go to C as they are (valid for the call, which is all NSS needs: it
         # encrypts before returning); other buffers through ffi.from_buffer.
-        buffer = data if type(data) is bytes else ffi.from_buffer(data)
-        count = lib.tlsapi_write(self._fd, self._state, buffer, size)
+        buffer = data if type(data) is bytes else _from_buffer(data)
+        count = _tls_write(self._fd, self._state, buffer, size)
         if count >= 0:
             return count
         raise self._failure(count, "write")
