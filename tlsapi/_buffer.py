@@ -124,6 +124,8 @@ class TLSWrappedBuffer(abc.ABC):
             target: bytearray | memoryview = buffer
         else:
             target = memoryview(buffer).cast("B")
+            if target.readonly:
+                raise TypeError("readinto() needs a writable buffer, such as a bytearray")
             if amt is not None:
                 if amt < 0:
                     raise ValueError("amt must not be negative")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import NamedTuple, Union
 
@@ -28,6 +29,19 @@ class ServerName(NamedTuple):
 
 
 def parse_server_hostname(value: object) -> ServerName:
+    """Check ``value`` and give its normalised form (ConfigurationError when invalid)."""
+    if isinstance(value, (str, bytes)):
+        return _parse_cached(value)
+    return _parse(value)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(value: str | bytes) -> ServerName:
+    # A client connects to the same few names again and again.
+    return _parse(value)
+
+
+def _parse(value: object) -> ServerName:
     if isinstance(value, (bytes, bytearray)):
         try:
             value = bytes(value).decode("ascii")

@@ -130,6 +130,16 @@ class TestBufferSemantics:
         assert server.readinto(bytearray(10), 0) == 0
         assert server.read(10) == b"abc"  # still there
 
+    def test_readinto_refuses_read_only_buffers(self, peers: Peers) -> None:
+        client, server = peers.connect()
+        client.write(b"data")
+        pump(client, server)
+        with pytest.raises(TypeError):
+            server.readinto(bytes(10))
+        with pytest.raises(TypeError):
+            server.readinto(memoryview(b"0123456789"))
+        assert server.read() == b"data"  # nothing was lost
+
     def test_read_zero(self, peers: Peers) -> None:
         client, server = peers.connect()
         client.write(b"abc")
