@@ -31,6 +31,23 @@ def _run(code: str, env: dict[str, str], tmp_path: Path) -> subprocess.Completed
     )
 
 
+_CHOOSE = """
+import tlsapi
+try:
+    backend, why = tlsapi._registry.choose_default_backend()
+    print(backend.name, "|", why)
+except tlsapi.ConfigurationError as exc:
+    print("refused:", exc)
+"""
+
+
+def _choose(env: dict[str, str], tmp_path: Path) -> str:
+    """What a fresh process picks as its default backend (and why), or its refusal."""
+    result = _run(_CHOOSE, env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 @pytest.fixture
 def refreshed() -> Iterator[None]:
     _registry.discover_backends(refresh=True)
@@ -85,47 +102,23 @@ class TestDefaultChoice:
     def test_environment_variable_wins(self, tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text('[tlsapi]\nbackend = "no-such-backend"\n')
-        result = _run(
-            """
-            import tlsapi._registry as r
-            backend, why = r.choose_default_backend()
-            print(backend.name, "|", why)
-            """,
-            {"TLSAPI_BACKEND": "stdlib", "TLSAPI_CONFIG": str(config)},
-            tmp_path,
+        assert (
+            _choose({"TLSAPI_BACKEND": "stdlib", "TLSAPI_CONFIG": str(config)}, tmp_path)
+            == "stdlib | TLSAPI_BACKEND=stdlib in the environment"
         )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == "stdlib | TLSAPI_BACKEND=stdlib in the environment"
 
     def test_environment_variable_naming_nothing_is_an_error(self, tmp_path: Path) -> None:
-        result = _run(
-            """
-            import tlsapi
-            try:
-                tlsapi.default_backend()
-            except tlsapi.ConfigurationError as exc:
-                print("refused:", exc)
-            """,
-            {"TLSAPI_BACKEND": "bogus"},
-            tmp_path,
-        )
-        assert "refused: TLSAPI_BACKEND=bogus: no tlsapi backend named 'bogus'" in result.stdout
-        assert "stdlib" in result.stdout  # the error names what is installed
+        answer = _choose({"TLSAPI_BACKEND": "bogus"}, tmp_path)
+        assert answer.startswith("refused: TLSAPI_BACKEND=bogus: no tlsapi backend named 'bogus'")
+        assert "stdlib" in answer  # the error names what is installed
 
     def test_configuration_file(self, tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text('[tlsapi]\nbackend = "stdlib"\n')
-        result = _run(
-            """
-            import tlsapi._registry as r
-            backend, why = r.choose_default_backend()
-            print(backend.name, "|", why)
-            """,
-            {"TLSAPI_CONFIG": str(config)},
-            tmp_path,
+        assert (
+            _choose({"TLSAPI_CONFIG": str(config)}, tmp_path)
+            == f"stdlib | backend = 'stdlib' in {config}"
         )
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == f"stdlib | backend = 'stdlib' in {config}"
 
     def test_per_user_file(self, tmp_path: Path) -> None:
         user = tmp_path / ".config" / "tlsapi"
@@ -151,47 +144,19 @@ class TestDefaultChoice:
     def test_configuration_naming_an_unknown_backend_is_an_error(self, tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text('[tlsapi]\nbackend = "bogus"\n')
-        result = _run(
-            """
-            import tlsapi
-            try:
-                tlsapi.default_backend()
-            except tlsapi.ConfigurationError as exc:
-                print("refused:", exc)
-            """,
-            {"TLSAPI_CONFIG": str(config)},
-            tmp_path,
+        assert f"refused: {config}: no tlsapi backend named 'bogus'" in _choose(
+            {"TLSAPI_CONFIG": str(config)}, tmp_path
         )
-        assert f"refused: {config}: no tlsapi backend named 'bogus'" in result.stdout
 
     def test_malformed_configuration_file(self, tmp_path: Path) -> None:
         config = tmp_path / "config.toml"
         config.write_text("[tlsapi\nbackend = \n")
-        result = _run(
-            """
-            import tlsapi
-            try:
-                tlsapi.default_backend()
-            except tlsapi.ConfigurationError as exc:
-                print("refused:", exc)
-            """,
-            {"TLSAPI_CONFIG": str(config)},
-            tmp_path,
+        assert f"refused: cannot read the tlsapi configuration file {config}" in _choose(
+            {"TLSAPI_CONFIG": str(config)}, tmp_path
         )
-        assert f"refused: cannot read the tlsapi configuration file {config}" in result.stdout
 
     def test_platform_priority(self, tmp_path: Path) -> None:
-        result = _run(
-            """
-            import tlsapi._registry as r
-            backend, why = r.choose_default_backend()
-            print(backend.name, "|", why)
-            """,
-            {},
-            tmp_path,
-        )
-        assert result.returncode == 0, result.stderr
-        name, why = result.stdout.strip().split(" | ")
+        name, why = _choose({}, tmp_path).split(" | ")
         assert name == tlsapi.available_backends()[0].name
         assert why == f"highest-priority available backend on {sys.platform}"
 
