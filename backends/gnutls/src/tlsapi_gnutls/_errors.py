@@ -134,4 +134,12 @@ def raise_for_code(code: int, *, session: Any = None, transport_eof: bool = Fals
             Reason.OTHER,
             describe(code),
         )
+    if code == lib.GNUTLS_E_KEY_USAGE_VIOLATION:
+        # The peer's certificate does not allow what its key was used for
+        # (e.g. a keyUsage without digitalSignature): a certificate problem.
+        raise CertificateError(
+            f"the peer's certificate may not be used this way: {describe(code)}",
+            Reason.BAD_USAGE,
+            describe(code),
+        )
     raise TLSError(f"GnuTLS: {describe(code)}")
