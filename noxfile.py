@@ -106,9 +106,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the tlsapi package (settings in pyproject.toml)."""
+    """mypy --strict over tlsapi and each native backend (each with its own pyproject settings)."""
     session.install("-e", ".[dev]")
     session.run("mypy")
+    for name in _native_backends():
+        _install_backend(session, name)
+        directory = ROOT / "backends" / name
+        session.run(
+            "mypy",
+            "--config-file",
+            str(directory / "pyproject.toml"),
+            str(directory / "src" / f"tlsapi_{name}"),
+        )
 
 
 @nox.session
