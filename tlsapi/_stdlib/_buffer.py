@@ -40,6 +40,8 @@ class StdlibBuffer(TLSWrappedBuffer):
         # Plaintext OpenSSL had decrypted but we had not read when shutdown()
         # ran; served before anything else (see _shutdown).
         self._held_plaintext = b""
+        self._pending_output = b""  # taken from _out_bio, not yet consumed
+        self._output_offset = 0
         self._ssl: TaggedSSLObject = ssl_context.wrap_bio(  # type: ignore[assignment]
             self._in_bio,
             self._out_bio,
@@ -67,9 +69,39 @@ class StdlibBuffer(TLSWrappedBuffer):
     def _receive_eof(self) -> None:
         self._in_bio.write_eof()
 
-    def _flush_library_output(self) -> None:
+    # The outgoing side: what OpenSSL wrote is taken from the MemoryBIO as
+    # one bytes object and handed out from there (a peek of all of it is that
+    # very object); the base class's queue would add a deque trip per record.
+
+    def _take_output(self) -> bytes:
+        pending = self._pending_output
         if self._out_bio.pending:
-            self._outgoing.append(self._out_bio.read())
+            pending = (
+                pending[self._output_offset :] + self._out_bio.read()
+                if pending
+                else self._out_bio.read()
+            )
+            self._pending_output, self._output_offset = pending, 0
+        return pending
+
+    def peek_outgoing(self, amt: int) -> bytes:
+        pending = self._take_output()
+        offset = self._output_offset
+        if amt >= len(pending) - offset:
+            return pending if offset == 0 else pending[offset:]
+        return pending[offset : offset + max(amt, 0)]
+
+    def consume_outgoing(self, amt: int) -> None:
+        available = len(self._pending_output) - self._output_offset
+        if amt < 0 or amt > available:
+            raise ValueError(f"cannot consume {amt} bytes: {available} are buffered")
+        if amt == available:
+            self._pending_output, self._output_offset = b"", 0
+        else:
+            self._output_offset += amt
+
+    def outgoing_bytes_buffered(self) -> int:
+        return len(self._take_output()) - self._output_offset
 
     def incoming_bytes_buffered(self) -> int:
         return self._in_bio.pending
