@@ -8,7 +8,8 @@ unused); OpenSSL's output is drained from the output MemoryBIO into
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from .._buffer import TLSWrappedBuffer
 from .._errors import TLSError
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["StdlibBuffer"]
 
 _WIRE_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+# SSLObject.read(len, buffer) returns a count (typeshed says bytes); made once
+# here because subscripting Callable on every call costs half a microsecond.
+_ReadInto = Callable[[int, Any], int]
+_CLOSE_NOTIFY = object()  # a readinto met the peer's close_notify after its data
 
 
 class StdlibBuffer(TLSWrappedBuffer):
@@ -40,6 +47,9 @@ class StdlibBuffer(TLSWrappedBuffer):
         # Plaintext OpenSSL had decrypted but we had not read when shutdown()
         # ran; served before anything else (see _shutdown).
         self._held_plaintext = b""
+        # What ended a multi-record readinto after it had data (close_notify
+        # or an error), for the next read to report.
+        self._stopped_reading: TLSError | object | None = None
         self._pending_output = b""  # taken from _out_bio, not yet consumed
         self._output_offset = 0
         self._ssl: TaggedSSLObject = ssl_context.wrap_bio(  # type: ignore[assignment]
@@ -115,6 +125,11 @@ class StdlibBuffer(TLSWrappedBuffer):
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _read(self, amt: int) -> bytes:
+        if self._stopped_reading is not None:
+            stop, self._stopped_reading = self._stopped_reading, None
+            if stop is _CLOSE_NOTIFY:
+                return b""
+            raise stop  # type: ignore[misc]
         if self._held_plaintext:
             data, self._held_plaintext = (
                 self._held_plaintext[:amt],
@@ -133,13 +148,41 @@ class StdlibBuffer(TLSWrappedBuffer):
             data = self._read(len(target))
             target[: len(data)] = data
             return len(data)
+        if self._stopped_reading is not None:
+            stop, self._stopped_reading = self._stopped_reading, None
+            if stop is _CLOSE_NOTIFY:
+                return 0
+            raise stop  # type: ignore[misc]
+        read = cast(_ReadInto, self._ssl.read)
+        size = len(target)
         try:
-            # With a buffer, read() returns a count (typeshed says bytes).
-            return cast(int, self._ssl.read(len(target), target))  # type: ignore[arg-type,unused-ignore]
+            count = read(size, target)
         except ssl.SSLZeroReturnError:
             return 0
         except ssl.SSLError as exc:
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        if count == size or not self._in_bio.pending:
+            return count
+        # SSL_read returns one record per call: take the whole records that are
+        # already here, so that a large readinto crosses the layers above once.
+        # What ends the loop after data is kept for the next call.
+        with memoryview(target) as view:
+            while count < size:
+                try:
+                    got = read(size - count, view[count:])
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:
+                    self._stopped_reading = _CLOSE_NOTIFY
+                    break
+                except ssl.SSLError as exc:
+                    self._stopped_reading = self._failed(exc)
+                    break
+                if not got:  # OpenSSL answers close_notify with 0, not always an exception
+                    self._stopped_reading = _CLOSE_NOTIFY
+                    break
+                count += got
+        return count
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
         try:

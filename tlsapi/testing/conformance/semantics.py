@@ -332,6 +332,39 @@ class TestShutdown:
         assert first + read_available(client) == data
         assert client.read() == b""
 
+    def test_records_then_close_notify_in_one_delivery(self, peers: Peers) -> None:
+        # Whole records and the close_notify arrive together: a large readinto
+        # may take several records at once, but the end comes only after them.
+        client, server = peers.connect()
+        data = bytes(range(256)) * 300
+        for start in range(0, len(data), 10_000):
+            client.write(data[start : start + 10_000])
+        client.shutdown()
+        pump(client, server)
+        received = bytearray()
+        target = bytearray(1 << 20)
+        while count := server.readinto(target):
+            received += target[:count]
+        assert received == data
+        assert server.readinto(target) == 0
+
+    def test_records_then_garbage_in_one_delivery(self, peers: Peers) -> None:
+        # The good records before a broken one are delivered; the error follows.
+        client, server = peers.connect()
+        client.write(b"first record")
+        client.write(b"second record")
+        pump(client, server)
+        server.receive_from_network(b"\x17\x03\x03\x00\x20" + b"\x00" * 32)
+        target = bytearray(1 << 16)
+        received = bytearray()
+        with pytest.raises(TLSError) as info:
+            while True:
+                count = server.readinto(target)
+                assert count, "close_notify was never sent"
+                received += target[:count]
+        assert not isinstance(info.value, WantReadError)
+        assert received == b"first recordsecond record"
+
     def test_close_notify_one_byte_at_a_time(self, peers: Peers) -> None:
         client, server = peers.connect()
         client.shutdown()
