@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ..._backend import Backend, Capability
+from ..._buffer import TLSWrappedBuffer
 from ..._ciphers import DEFAULT_CIPHER_LIST, TLS13_SUITES, CipherSuite
 from ..._config import TLSConfiguration
 from ..._errors import CertificateError, ConfigurationError, TLSError
@@ -58,6 +59,28 @@ def _config_pair(
     return pki.client_config(**settings), pki.server_config(**settings)
 
 
+def _connect_pinned(
+    peers: Peers, suite_pki: PKI, suite: CipherSuite, **settings: Any
+) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer] | None:
+    """Connect with ``settings`` and check both ends chose ``suite``.
+
+    None when the client backend lacks cipher selection (after checking it
+    says so with ConfigurationError).
+    """
+    client_config, server_config = _config_pair(peers, suite_pki, **settings)
+    if lacks(
+        peers.client_backend,
+        Capability.CIPHER_SELECTION,
+        lambda: peers.client_backend.client_context(client_config),
+    ):
+        return None
+    pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
+    client, server = pair.connect(client_config, server_config)
+    assert client.cipher() is suite
+    assert server.cipher() is suite
+    return client, server
+
+
 class TestCiphers:
     @pytest.mark.parametrize("suite", TLS12_DEFAULTS, ids=lambda c: c.name)
     def test_single_tls12_suite(
@@ -69,17 +92,10 @@ class TestCiphers:
             "lowest_supported_version": V12,
             "highest_supported_version": V12,
         }
-        client_config, server_config = _config_pair(peers, suite_pki, **settings)
-        if lacks(
-            peers.client_backend,
-            Capability.CIPHER_SELECTION,
-            lambda: peers.client_backend.client_context(client_config),
-        ):
+        connected = _connect_pinned(peers, suite_pki, suite, **settings)
+        if connected is None:
             return
-        pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
-        client, server = pair.connect(client_config, server_config)
-        assert client.cipher() is suite
-        assert server.cipher() is suite
+        client, server = connected
         assert client.negotiated_tls_version is V12
         assert server.negotiated_tls_version is V12
 
@@ -88,18 +104,10 @@ class TestCiphers:
         self, peers: Peers, pki: PKI, rsa_pki: PKI, suite: CipherSuite
     ) -> None:
         # No TLS 1.3 suite listed: TLS 1.3 is impossible, so TLS 1.2 must be used.
-        suite_pki = _pki_for(suite, pki, rsa_pki)
-        client_config, server_config = _config_pair(peers, suite_pki, ciphers=(suite,))
-        if lacks(
-            peers.client_backend,
-            Capability.CIPHER_SELECTION,
-            lambda: peers.client_backend.client_context(client_config),
-        ):
+        connected = _connect_pinned(peers, _pki_for(suite, pki, rsa_pki), suite, ciphers=(suite,))
+        if connected is None:
             return
-        pair = Peers(peers.client_backend, peers.server_backend, suite_pki)
-        client, server = pair.connect(client_config, server_config)
-        assert client.cipher() is suite
-        assert server.cipher() is suite
+        client, _server = connected
         assert client.negotiated_tls_version is V12
 
     @pytest.mark.parametrize("suite", TLS13_DEFAULTS, ids=lambda c: c.name)

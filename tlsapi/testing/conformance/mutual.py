@@ -49,6 +49,14 @@ def _strict_server(peers: Peers, **overrides: object) -> TLSConfiguration:
 VERSIONS = [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3]
 
 
+def _server_refuses(peers: Peers, identity: Identity, reason: R) -> None:
+    """The strict server refuses the client certificate of ``identity`` for ``reason``."""
+    outcome = peers.outcome(_client(peers, identity), _strict_server(peers))
+    _, server_error = assert_handshake_failure(outcome)
+    assert isinstance(server_error, CertificateError), server_error
+    assert server_error.reason is reason
+
+
 class TestMutualTLS:
     @pytest.mark.parametrize("version", VERSIONS, ids=str)
     def test_good_client_certificate(self, peers: Peers, pki: PKI, version: TLSVersion) -> None:
@@ -87,10 +95,7 @@ class TestMutualTLS:
         if _no_client_auth(peers):
             return
         stranger = other_pki.issue(names=("client.test",), ips=(), eku=("client",))
-        outcome = peers.outcome(_client(peers, stranger), _strict_server(peers))
-        _, server_error = assert_handshake_failure(outcome)
-        assert isinstance(server_error, CertificateError), server_error
-        assert server_error.reason is R.UNTRUSTED_ISSUER
+        _server_refuses(peers, stranger, R.UNTRUSTED_ISSUER)
 
     def test_expired_client_certificate(self, peers: Peers, pki: PKI) -> None:
         if _no_client_auth(peers):
@@ -103,19 +108,13 @@ class TestMutualTLS:
             not_before=now - datetime.timedelta(days=30),
             not_after=now - datetime.timedelta(days=1),
         )
-        outcome = peers.outcome(_client(peers, old), _strict_server(peers))
-        _, server_error = assert_handshake_failure(outcome)
-        assert isinstance(server_error, CertificateError), server_error
-        assert server_error.reason is R.EXPIRED
+        _server_refuses(peers, old, R.EXPIRED)
 
     def test_client_certificate_for_servers_only(self, peers: Peers, pki: PKI) -> None:
         if _no_client_auth(peers):
             return
         server_only = pki.issue(names=("client.test",), ips=(), eku=("server",))
-        outcome = peers.outcome(_client(peers, server_only), _strict_server(peers))
-        _, server_error = assert_handshake_failure(outcome)
-        assert isinstance(server_error, CertificateError), server_error
-        assert server_error.reason is R.BAD_USAGE
+        _server_refuses(peers, server_only, R.BAD_USAGE)
 
     def test_client_certificate_without_eku(self, peers: Peers, pki: PKI) -> None:
         if _no_client_auth(peers):
