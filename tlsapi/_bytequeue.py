@@ -71,12 +71,6 @@ class ByteQueue:
             self._offset = 0
             amount -= remaining
 
-    def take(self, amount: int) -> bytes:
-        """Up to ``amount`` bytes from the front, removed from the queue."""
-        data = self.peek(amount)
-        self.consume(len(data))
-        return data
-
     def readinto(self, destination: Buffer) -> int:
         """Move as many bytes as fit into ``destination``; return how many."""
         with memoryview(destination) as raw:

@@ -1,8 +1,8 @@
 """StdlibBuffer: TLSWrappedBuffer over ssl.SSLObject and two MemoryBIOs.
 
-Incoming bytes go straight into the input MemoryBIO (so ``_incoming`` is
-unused); OpenSSL's output is drained from the output MemoryBIO into
-``_outgoing`` when the caller asks for it, because MemoryBIO cannot peek.
+Incoming bytes go straight into the input MemoryBIO, and OpenSSL's output is
+taken from the output MemoryBIO (which cannot peek) as one bytes object when
+the caller asks for it; the base class's two queues stay unused.
 """
 
 from __future__ import annotations
