@@ -63,6 +63,8 @@ class StdlibBuffer(TLSWrappedBuffer):
     def _failed(self, exc: ssl.SSLError) -> TLSError:
         """The one error path: an ssl exception (or a callback's) as a TLSError."""
         callback_error, self._callback_error = self._callback_error, None
+        if callback_error is not None and not isinstance(callback_error, Exception):
+            raise callback_error  # KeyboardInterrupt and friends stay themselves
         if callback_error is not None:
             error = TLSError(f"the handshake was aborted: sni_callback raised {callback_error!r}")
             error.__cause__ = callback_error
@@ -94,14 +96,14 @@ class StdlibBuffer(TLSWrappedBuffer):
             self._pending_output, self._output_offset = pending, 0
         return pending
 
-    def peek_outgoing(self, amt: int) -> bytes:
+    def _peek_outgoing(self, amt: int) -> bytes:
         pending = self._take_output()
         offset = self._output_offset
         if amt >= len(pending) - offset:
             return pending if offset == 0 else pending[offset:]
         return pending[offset : offset + max(amt, 0)]
 
-    def consume_outgoing(self, amt: int) -> None:
+    def _consume_outgoing(self, amt: int) -> None:
         available = len(self._pending_output) - self._output_offset
         if amt < 0 or amt > available:
             raise ValueError(f"cannot consume {amt} bytes: {available} are buffered")
@@ -110,10 +112,10 @@ class StdlibBuffer(TLSWrappedBuffer):
         else:
             self._output_offset += amt
 
-    def outgoing_bytes_buffered(self) -> int:
+    def _outgoing_size(self) -> int:
         return len(self._take_output()) - self._output_offset
 
-    def incoming_bytes_buffered(self) -> int:
+    def _incoming_size(self) -> int:
         return self._in_bio.pending
 
     # -- TLS -------------------------------------------------------------------

@@ -219,7 +219,7 @@ class StdlibServerContext(ServerContext):
         if callback is None:
             return None
         try:
-            new_config = callback(buffer, server_name, self._configuration)
+            new_config = buffer._run_callback(callback, buffer, server_name, self._configuration)
             if new_config is not None:
                 if not isinstance(new_config, TLSConfiguration):
                     raise ConfigurationError(

@@ -210,7 +210,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             config = self._settings.config
             callback = config.sni_callback
             assert callback is not None
-            result = callback(self, name, config)
+            result = self._run_callback(callback, self, name, config)
             if result is None:
                 settings = self._settings
             elif isinstance(result, TLSConfiguration):
@@ -241,6 +241,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
             code = lib.tlsapi_gnutls_handshake(state)
             if code == 0:
+                if self._is_server and self._server_hostname is None:
+                    self._server_hostname = self._received_server_name()
                 return
             if self._callback_error is not None:
                 error = self._callback_error
@@ -274,14 +276,6 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             lib.gnutls_alert_send_appropriate(session, code)
         raise_for_code(code, session=session, transport_eof=self._transport_eof)
 
-    @property
-    def server_hostname(self) -> str | None:
-        """The name given to wrap_buffers (client), or the SNI the client sent (server)."""
-        if self._server_hostname is None and self._is_server and self._handshake_done:
-            # Read once, when asked (the sni_callback hook sets it earlier).
-            self._server_hostname = self._received_server_name()
-        return self._server_hostname
-
     def _received_server_name(self) -> str | None:
         data = ffi.new("char[256]")
         size = ffi.new("size_t *", 256)
@@ -308,16 +302,17 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def _receive_eof(self) -> None:
         self._state.eof = 1  # pull returns 0 once the window is empty
 
-    def incoming_bytes_buffered(self) -> int:
+    def _incoming_size(self) -> int:
         return int(self._state.in_len)
 
-    # The outgoing side reads the C buffer itself instead of moving it into the
-    # base class's ``_outgoing`` queue first: that queue's append, peek and
+    # The outgoing side (the base class's hooks, called with the lock held)
+    # reads the C buffer itself instead of moving it into the base class's
+    # ``_outgoing`` queue first: that queue's append, peek and
     # consume cost about 0.45 µs per record, as much as encrypting a small one.
     # The rules are the base class's: peek leaves bytes in place; consuming more
     # than is buffered is a ValueError.
 
-    def peek_outgoing(self, amt: int) -> bytes:
+    def _peek_outgoing(self, amt: int) -> bytes:
         state = self._state
         size: int = state.out_len
         if amt < size:
@@ -326,7 +321,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             size = amt
         return _unpack(state.out_data, size) if size else b""
 
-    def consume_outgoing(self, amt: int) -> None:
+    def _consume_outgoing(self, amt: int) -> None:
         state = self._state
         size: int = state.out_len
         if amt == size and size <= _KEEP_OUTPUT:
@@ -336,7 +331,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         else:
             _output_consume(state, amt)  # a prefix, or all of a large run (buffer freed)
 
-    def outgoing_bytes_buffered(self) -> int:
+    def _outgoing_size(self) -> int:
         return int(self._state.out_len)
 
     # -- application data -------------------------------------------------------------
