@@ -143,7 +143,7 @@ class NSSBuffer(TLSWrappedBuffer):
         callback = profile.config.sni_callback
         if callback is not None:
             try:
-                chosen = callback(self, hello.server_name, profile.config)
+                chosen = self._run_callback(callback, self, hello.server_name, profile.config)
                 if chosen is not None:
                     profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
             except Exception as exc:
@@ -201,7 +201,7 @@ class NSSBuffer(TLSWrappedBuffer):
         data = b"".join(c if type(c) is bytes else ffi.buffer(c) for c in self._chunks)
         return data[len(data) - self._state.in_size :]
 
-    def incoming_bytes_buffered(self) -> int:
+    def _incoming_size(self) -> int:
         return int(self._state.in_size)
 
     def _flush_library_output(self) -> None:
@@ -292,6 +292,10 @@ class NSSBuffer(TLSWrappedBuffer):
 
     def key_update(self, request_peer_update: bool = True) -> None:
         """Send a TLS 1.3 KeyUpdate (asking the peer to update its keys too, by default)."""
+        with self._exclusive():
+            self._key_update(request_peer_update)
+
+    def _key_update(self, request_peer_update: bool) -> None:
         if not self._handshake_done:
             raise TLSError("key_update() needs a finished handshake")
         if self._first_failure is not None:
