@@ -30,12 +30,12 @@ import sys
 import threading
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
 from tlsapi._hostname import ServerName
 
-from ._clienthello import MalformedHello, read_client_hello
+from ._clienthello import HelloDecodeError, HelloReader, MalformedHello
 from ._errors import error_text, translate
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
@@ -64,6 +64,7 @@ _tls_write = lib.tlsapi_write
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
+_DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
 _MIN_DH_BITS = 2048
@@ -95,6 +96,8 @@ class NSSBuffer(TLSWrappedBuffer):
         self._cipher: int | None = None
         self._version: int | None = None
         self._sni_failure: TLSError | None = None
+        # A server that must see the ClientHello before NSS does reads it as it arrives.
+        self._hello_reader = HelloReader() if profile.reads_hello else None
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -129,10 +132,16 @@ class NSSBuffer(TLSWrappedBuffer):
         """A server that reads the ClientHello first: the sni_callback, and ALPN overlap."""
         if self._sni_failure is not None:
             raise self._sni_failure
+        reader = self._hello_reader
+        assert reader is not None, "only a server that reads the hello opens its socket late"
         try:
-            hello = read_client_hello(self._unread())
+            hello = reader.result()
+        except HelloDecodeError as exc:
+            # What NSS answers a hello it cannot decode: a fatal decode_error, in the clear.
+            self._refuse_hello(TLSError(f"the client's hello is malformed: {exc}"), exc)
         except MalformedHello:
             self._open(self._profile, self._profile.model)  # NSS says what is wrong with it
+            self._hello_reader = None
             return
         if hello is None:
             if self._transport_eof:
@@ -148,15 +157,23 @@ class NSSBuffer(TLSWrappedBuffer):
                     profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
             except Exception as exc:
                 error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
-                error.__cause__ = exc
-                self._sni_failure = error
                 # What NSS would send: a fatal handshake_failure alert, in the clear.
-                self._outgoing.append(_HANDSHAKE_FAILURE_ALERT)
-                raise error from exc
+                self._refuse_hello(error, exc, _HANDSHAKE_FAILURE_ALERT)
         model = profile.model
         if hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn):
             model = profile.model_without_alpn()
         self._open(profile, model)
+        self._hello_reader = None
+
+    def _refuse_hello(
+        self, error: TLSError, cause: BaseException, alert: bytes = _DECODE_ERROR_ALERT
+    ) -> NoReturn:
+        """Fail the connection before NSS has seen it, answering the client with ``alert``."""
+        error.__cause__ = cause
+        self._sni_failure = error
+        self._hello_reader = None
+        self._outgoing.append(alert)
+        raise error
 
     def _failure(self, code: int, during: str) -> TLSError:
         """The one error path: what went wrong, with a callback's exception chained."""
@@ -177,7 +194,8 @@ class NSSBuffer(TLSWrappedBuffer):
 
     def _receive(self, data: bytes | memoryview) -> None:
         # A memoryview is copied: the caller may reuse its memory once we return.
-        chunk: Any = data if type(data) is bytes else bytes(data)
+        received = data if type(data) is bytes else bytes(data)
+        chunk: Any = received
         if not _BYTES_STAY_PUT:
             chunk = _from_buffer(chunk)
         live = _feed(self._state, chunk, len(chunk))
@@ -192,14 +210,11 @@ class NSSBuffer(TLSWrappedBuffer):
             else:
                 raise MemoryError("no memory to queue the bytes received")
         chunks.append(chunk)
+        if self._hello_reader is not None:
+            self._hello_reader.feed(received)  # each byte looked at once, as it arrives
 
     def _receive_eof(self) -> None:
         self._state.eof = 1
-
-    def _unread(self) -> bytes:
-        """The bytes received and not yet read by NSS (for the ClientHello pre-read)."""
-        data = b"".join(c if type(c) is bytes else ffi.buffer(c) for c in self._chunks)
-        return data[len(data) - self._state.in_size :]
 
     def _incoming_size(self) -> int:
         return int(self._state.in_size)

@@ -4,25 +4,44 @@ A server's ``sni_callback`` may hand back a configuration with another
 certificate, trust store or ALPN list.  NSS calls its SNI hook only after it
 has chosen the ALPN protocol, and not at all when the client sent no name,
 so the callback runs before NSS reads the ClientHello: this module finds the
-name in the buffered records, and the connection's NSS socket is then made
+name in the records received, and the connection's NSS socket is then made
 from the chosen configuration.  The ALPN list is read for a second reason:
 NSS answers a client whose protocols it shares none of with a fatal
 no_application_protocol alert, where tlsapi (like OpenSSL) goes on without
 ALPN, so such a connection is made from a model socket without ALPN.
-A malformed hello is left to NSS to reject.
+
+The reader is incremental, because a client may send its hello one byte at
+a time: ``HelloReader.feed`` looks at each received byte once, keeps only
+the record header in progress and the handshake message gathered so far
+(both bounded), and parses the hello once, when it is whole.  The raw bytes
+stay queued for NSS (in the C memory I/O), which reads them afterwards.
+
+Bytes that are not a ClientHello at all are left to NSS to reject
+(MalformedHello).  What this module parses itself it also judges
+(HelloDecodeError: the caller answers with a fatal decode_error alert, as
+RFC 8446 section 6 asks of anything that does not parse): a server_name or
+ALPN extension that breaks RFC 6066 / RFC 7301 (an empty list, an empty
+name, lengths that do not add up), and a hello beyond our size limit.
 """
 
 from __future__ import annotations
 
-__all__ = ["ClientHello", "MalformedHello", "read_client_hello"]
+__all__ = ["ClientHello", "HelloDecodeError", "HelloReader", "MalformedHello", "read_client_hello"]
 
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
 _SERVER_NAME = 0
 _ALPN = 16
 _HOST_NAME = 0
-# A ClientHello larger than this is not one we will wait for.
+_HEADER = 5
+# A record's body: 2^14 plaintext bytes plus what TLS 1.2 allows for expansion.
+_MAX_RECORD = 16384 + 2048
+# A ClientHello larger than this (with its 4-byte header) is not one we will wait for
+# (NSS's own limit is 128 KiB - 1 for the body).
 _MAX_HELLO = 1 << 17
+# Nor one spread over more record bytes than this: each record costs 5 header bytes,
+# so a hello in tiny records would otherwise keep up to six times its size queued.
+_MAX_RECEIVED = 2 * _MAX_HELLO
 
 
 class ClientHello:
@@ -37,15 +56,26 @@ class MalformedHello(ValueError):
     """The bytes are not the start of a TLS ClientHello."""
 
 
+class HelloDecodeError(MalformedHello):
+    """A ClientHello the server must refuse itself, with a fatal decode_error alert."""
+
+
 class _Reader:
-    def __init__(self, data: bytes) -> None:
+    """Reads TLS vectors from a memoryview; a length past the end is ``error``."""
+
+    def __init__(self, data: memoryview, error: type[MalformedHello], what: str) -> None:
         self.data = data
         self.offset = 0
+        self.error = error
+        self.what = what
 
-    def take(self, count: int) -> bytes:
+    def left(self) -> int:
+        return len(self.data) - self.offset
+
+    def take(self, count: int) -> memoryview:
         end = self.offset + count
         if end > len(self.data):
-            raise MalformedHello("truncated")
+            raise self.error(f"{self.what}: a length runs past the end")
         chunk = self.data[self.offset : end]
         self.offset = end
         return chunk
@@ -53,76 +83,67 @@ class _Reader:
     def number(self, size: int) -> int:
         return int.from_bytes(self.take(size), "big")
 
-    def vector(self, size: int) -> bytes:
+    def vector(self, size: int) -> memoryview:
         return self.take(self.number(size))
 
-
-def _handshake_bytes(data: bytes) -> bytes | None:
-    """The handshake message bytes of the leading records, None until one message is whole."""
-    collected = bytearray()
-    offset = 0
-    while offset + 5 <= len(data):
-        kind, length = data[offset], int.from_bytes(data[offset + 3 : offset + 5], "big")
-        if kind != _HANDSHAKE or data[offset + 1] != 3 or length == 0 or length > 16384 + 2048:
-            raise MalformedHello("not a TLS handshake record")
-        end = offset + 5 + length
-        if end > len(data):
-            break
-        collected += data[offset + 5 : end]
-        offset = end
-        if len(collected) >= 4:
-            if collected[0] != _CLIENT_HELLO:
-                raise MalformedHello("the first handshake message is not a ClientHello")
-            total = 4 + int.from_bytes(collected[1:4], "big")
-            if total > _MAX_HELLO:
-                raise MalformedHello("the ClientHello is too large")
-            if len(collected) >= total:
-                return bytes(collected[4:total])
-    if len(data) > _MAX_HELLO + 5 * 16:
-        raise MalformedHello("no complete ClientHello in the first records")
-    return None
+    def whole_vector(self, size: int) -> _Reader:
+        """A vector that must fill all that is left (an extension's body)."""
+        inner = self.vector(size)
+        if self.left():
+            raise self.error(f"{self.what}: bytes after the list")
+        return _Reader(inner, self.error, self.what)
 
 
-def _server_name(payload: bytes) -> str | None:
-    names = _Reader(_Reader(payload).vector(2))
-    while names.offset < len(names.data):
+def _server_name(payload: memoryview) -> str | None:
+    """RFC 6066 section 3: ``ServerName server_name_list<1..2^16-1>``, host names not empty."""
+    what = "the server_name extension"
+    names = _Reader(payload, HelloDecodeError, what).whole_vector(2)
+    if not names.left():
+        raise HelloDecodeError(f"{what}: an empty list")
+    found: str | None = None
+    while names.left():
         name_type = names.number(1)
         name = names.vector(2)
-        if name_type == _HOST_NAME:
-            try:
-                return name.decode("ascii").lower()
-            except UnicodeDecodeError:
-                raise MalformedHello("the server_name is not ASCII") from None
-    return None
+        if name_type != _HOST_NAME or found is not None:
+            continue  # NSS judges unknown types and repeated names
+        if not name:
+            raise HelloDecodeError(f"{what}: an empty host name")
+        try:
+            found = bytes(name).decode("ascii").lower()
+        except UnicodeDecodeError:
+            # Not ours to judge: NSS reads the hello without a name from us.
+            raise MalformedHello("the server_name is not ASCII") from None
+    return found
 
 
-def _alpn(payload: bytes) -> tuple[bytes, ...]:
-    protocols = _Reader(_Reader(payload).vector(2))
+def _alpn(payload: memoryview) -> tuple[bytes, ...]:
+    """RFC 7301 section 3.1: ``ProtocolName protocol_name_list<2..2^16-1>``, names 1..255."""
+    what = "the ALPN extension"
+    protocols = _Reader(payload, HelloDecodeError, what).whole_vector(2)
+    if not protocols.left():
+        raise HelloDecodeError(f"{what}: an empty protocol list")
     result = []
-    while protocols.offset < len(protocols.data):
-        result.append(protocols.vector(1))
+    while protocols.left():
+        name = protocols.vector(1)
+        if not name:
+            raise HelloDecodeError(f"{what}: an empty protocol name")
+        result.append(bytes(name))
     return tuple(result)
 
 
-def read_client_hello(data: bytes) -> ClientHello | None:
-    """The hello at the start of a connection's incoming bytes, None while incomplete.
-
-    MalformedHello when the bytes are not a ClientHello.
-    """
-    body = _handshake_bytes(data)
-    if body is None:
-        return None
-    reader = _Reader(body)
+def _parse(body: memoryview) -> ClientHello:
+    """The fields of a whole ClientHello message body that the server needs."""
+    reader = _Reader(body, MalformedHello, "the ClientHello")
     reader.take(2 + 32)  # legacy_version, random
     reader.vector(1)  # legacy_session_id
     reader.vector(2)  # cipher_suites
     reader.vector(1)  # legacy_compression_methods
+    if not reader.left():
+        return ClientHello(None, None)  # no extensions at all
+    extensions = reader.whole_vector(2)
     name: str | None = None
     alpn: tuple[bytes, ...] | None = None
-    if reader.offset == len(body):
-        return ClientHello(None, None)  # no extensions at all
-    extensions = _Reader(reader.vector(2))
-    while extensions.offset < len(extensions.data):
+    while extensions.left():
         kind = extensions.number(2)
         payload = extensions.vector(2)
         if kind == _SERVER_NAME:
@@ -130,3 +151,102 @@ def read_client_hello(data: bytes) -> ClientHello | None:
         elif kind == _ALPN:
             alpn = _alpn(payload)
     return ClientHello(name, alpn)
+
+
+class HelloReader:
+    """The ClientHello at the start of a connection, read as its bytes arrive.
+
+    ``feed`` each received chunk in order; ``result()`` is the hello once it
+    is whole, None before, and raises the MalformedHello met, if any.  Bytes
+    after the hello are not looked at.
+    """
+
+    __slots__ = (
+        "_done",
+        "_failure",
+        "_header",
+        "_hello",
+        "_message",
+        "_received",
+        "_record_left",
+        "_wanted",
+    )
+
+    def __init__(self) -> None:
+        self._header = bytearray()  # the record header in progress (under 5 bytes)
+        self._record_left = 0  # body bytes of the current record still to come
+        self._message = bytearray()  # the handshake message gathered so far
+        self._wanted = 4  # message bytes to gather before the next look: header, then all
+        self._received = 0
+        self._done = False
+        self._hello: ClientHello | None = None
+        self._failure: MalformedHello | None = None
+
+    def feed(self, data: bytes | memoryview) -> None:
+        if self._done:
+            return
+        try:
+            self._take(data)
+        except MalformedHello as exc:
+            self._done, self._failure = True, exc
+            self._message = bytearray()  # nothing more to keep
+
+    def result(self) -> ClientHello | None:
+        if self._failure is not None:
+            raise self._failure
+        return self._hello
+
+    def _take(self, data: bytes | memoryview) -> None:
+        size = len(data)
+        self._received += size
+        position = 0
+        while position < size and not self._done:
+            if not self._record_left:
+                position = self._take_header(data, position)
+                continue
+            message = self._message
+            count = min(self._record_left, size - position, self._wanted - len(message))
+            message += data[position : position + count]
+            position += count
+            self._record_left -= count
+            if len(message) == self._wanted:
+                self._message_grew()
+        if not self._done and self._received > _MAX_RECEIVED:
+            raise HelloDecodeError(
+                f"the ClientHello is spread over more than {_MAX_RECEIVED} bytes of records"
+            )
+
+    def _take_header(self, data: bytes | memoryview, position: int) -> int:
+        header = self._header
+        count = min(_HEADER - len(header), len(data) - position)
+        header += data[position : position + count]
+        if len(header) == _HEADER:
+            length = int.from_bytes(header[3:5], "big")
+            if header[0] != _HANDSHAKE or header[1] != 3 or not 0 < length <= _MAX_RECORD:
+                raise MalformedHello("not a TLS handshake record")
+            self._record_left = length
+            header.clear()
+        return position + count
+
+    def _message_grew(self) -> None:
+        message = self._message
+        if self._wanted == 4:
+            if message[0] != _CLIENT_HELLO:
+                raise MalformedHello("the first handshake message is not a ClientHello")
+            self._wanted = 4 + int.from_bytes(message[1:4], "big")
+            if self._wanted > _MAX_HELLO:
+                raise HelloDecodeError(
+                    f"the ClientHello has {self._wanted} bytes; at most {_MAX_HELLO} are accepted"
+                )
+            if self._wanted > 4:
+                return
+        self._done = True
+        self._hello = _parse(memoryview(message)[4:])
+        self._message = bytearray()  # parsed: keep nothing
+
+
+def read_client_hello(data: bytes) -> ClientHello | None:
+    """The hello at the start of ``data``, None while incomplete; MalformedHello if not one."""
+    reader = HelloReader()
+    reader.feed(data)
+    return reader.result()
