@@ -6,6 +6,7 @@
     nox -s lint typecheck         ruff (check + format --check), mypy --strict
     nox -s demo                   tlsapi demo with every backend that builds here
     nox -s bench -- --quick       tlsapi bench; arguments after -- go to the command
+    nox -s sanitizers             gnutls and nss rebuilt with ASan + UBSan; their tests under them
 
 Arguments after ``--`` go to pytest in the test sessions (``nox -s
 tests-gnutls -- -k alpn``).  Each session uses the Python that runs nox;
@@ -16,6 +17,9 @@ start are in .ci/packages.txt).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -136,3 +140,160 @@ def bench(session: nox.Session) -> None:
     for name in _native_backends():
         _install_backend(session, name)
     session.run("tlsapi", "bench", *session.posargs)
+
+
+# -- sanitizers ----------------------------------------------------------------------------
+
+# AddressSanitizer + UBSan, a UBSan finding fatal rather than printed and
+# passed over.  -fno-wrapv undoes the -fwrapv Python's own CFLAGS add, which
+# would otherwise make signed overflow defined and so invisible to UBSan.
+SANITIZER_CFLAGS = (
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+    "-fno-wrapv",
+    "-g",
+    "-O1",
+)
+SANITIZER_TESTS = (
+    "tests/gnutls",
+    "tests/nss",
+    "tests/test_conformance.py",  # the conformance kit, with its threading tests
+    "tests/test_robustness.py",
+    "tests/sanitizer",  # fails unless the sanitizers are live in this run
+)
+# Each exclusion with its reason; everything else in SANITIZER_TESTS runs.
+SANITIZER_DESELECT = {
+    # ASan holds freed memory back (its quarantine, 256 MiB) to catch
+    # use-after-free, so RSS growth measures ASan, not the backends.
+    "tests/test_robustness.py::test_memory_stays_bounded_over_many_handshakes",
+    # The child caps its address space at 1 GiB; ASan reserves terabytes of
+    # shadow address space, so the child cannot even start.
+    "tests/nss/test_limits.py::test_name_constraint_blowup_is_refused_up_front",
+}
+
+
+def _gcc_runtime(session: nox.Session, name: str) -> str:
+    path = subprocess.run(
+        ["gcc", f"-print-file-name={name}"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    if not os.path.isabs(path):
+        session.error(
+            f"gcc has no {name}: install gcc's sanitizer runtimes (Debian: libasan8, libubsan1)"
+        )
+    return os.path.realpath(path)
+
+
+def _check_instrumented(session: nox.Session, extension: Path) -> None:
+    """Fail unless ``extension`` links the ASan and UBSan runtimes and calls into them."""
+    dynamic = subprocess.run(
+        ["readelf", "--wide", "--dynamic", "--dyn-syms", str(extension)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    missing = [
+        what
+        for what, present in (
+            ("NEEDED libasan", "Shared library: [libasan.so"),
+            ("NEEDED libubsan", "Shared library: [libubsan.so"),
+            ("__asan_init", " __asan_init"),
+            ("__ubsan_handle_*", " __ubsan_handle_"),
+        )
+        if present not in dynamic
+    ]
+    if missing:
+        session.error(f"{extension} was built without the sanitizers (lacks {', '.join(missing)})")
+    session.log(f"instrumented: {extension}")
+
+
+@nox.session
+def sanitizers(session: nox.Session) -> None:
+    """gnutls and nss built with ASan + UBSan; their tests, the conformance kit and robustness under them."""
+    if not sys.platform.startswith("linux"):
+        session.skip("the sanitizer build is for Linux with gcc")
+    names = list(DEFAULT_BACKENDS)
+    for name in names:
+        if not (ROOT / "backends" / name / "pyproject.toml").is_file():
+            session.error(f"backends/{name}/pyproject.toml does not exist")
+    libasan = _gcc_runtime(session, "libasan.so")
+    libubsan = _gcc_runtime(session, "libubsan.so")
+    tmp = Path(session.create_tmp()).resolve()
+
+    _install_core(session)
+    session.install("cffi>=1.16")
+    # Each backend is built from a fresh copy without its build/ tree: setuptools
+    # reuses an up-to-date build/ without recompiling, so a stale one silently has
+    # no sanitizer; and our instrumented objects must not land in backends/*/build,
+    # where the next ordinary build would pick them up.
+    sources = tmp / "src"
+    shutil.rmtree(sources, ignore_errors=True)
+    for name in names:
+        shutil.copytree(
+            ROOT / "backends" / name,
+            sources / name,
+            ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"),
+        )
+    flags = " ".join(SANITIZER_CFLAGS)
+    # setuptools adds CFLAGS and LDFLAGS from the environment to every compile and link;
+    # CC=gcc so that the runtimes preloaded below are the ones the code was built against.
+    build_env = {"CC": "gcc", "CFLAGS": flags, "LDFLAGS": "-fsanitize=address,undefined"}
+    session.install(
+        "--no-deps",
+        "--force-reinstall",
+        "--no-cache-dir",
+        *(str(sources / name) for name in names),
+        env=build_env,
+    )
+    purelib = session.run(
+        "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True
+    )
+    site_packages = Path(str(purelib).strip())
+    for name in names:
+        extensions = sorted(site_packages.glob(f"tlsapi_{name}/_{name}*.so"))
+        if not extensions:
+            session.error(f"no extension module tlsapi_{name}/_{name}*.so in {site_packages}")
+        for extension in extensions:
+            _check_instrumented(session, extension)
+
+    probe = tmp / "libtlsapi_sanitizer_probe.so"
+    session.run(
+        "gcc",
+        *SANITIZER_CFLAGS,
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+        "-o",
+        str(probe),
+        str(ROOT / "tests" / "sanitizer" / "probe.c"),
+        external=True,
+    )
+    _check_instrumented(session, probe)
+
+    # Reports go to files (a crashing pytest worker's stderr is captured and lost);
+    # any file there after the run fails the session and is printed.
+    reports = tmp / "reports"
+    shutil.rmtree(reports, ignore_errors=True)
+    reports.mkdir()
+    env = {
+        "LD_PRELOAD": f"{libasan} {libubsan}",
+        # Python's objects from ASan's allocator, so overruns into them are seen.
+        "PYTHONMALLOC": "malloc",
+        # CPython leaves memory allocated at exit on purpose: no leak report.
+        "ASAN_OPTIONS": f"detect_leaks=0:log_path={reports / 'asan'}",
+        "UBSAN_OPTIONS": f"halt_on_error=1:print_stacktrace=1:log_path={reports / 'ubsan'}",
+        "TLSAPI_SANITIZER_PROBE": str(probe),
+        "TLSAPI_TEST_BACKENDS": ",".join([*names, "stdlib"]),
+    }
+    deselect = [arg for nodeid in sorted(SANITIZER_DESELECT) for arg in ("--deselect", nodeid)]
+    try:
+        session.run("pytest", "-n", "2", *deselect, *SANITIZER_TESTS, *session.posargs, env=env)
+    finally:
+        found = sorted(reports.iterdir())
+        for report in found:
+            lines = report.read_text(errors="replace").splitlines()
+            session.warn(f"{report.name}:\n" + "\n".join(lines[:60]))
+    if found:
+        session.error(f"the sanitizers reported {len(found)} error(s): see above ({reports})")
