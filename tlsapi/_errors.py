@@ -57,6 +57,7 @@ class CertificateErrorReason(str, enum.Enum):
     REVOKED = "revoked"
     BAD_USAGE = "bad-usage"
     BAD_SIGNATURE = "bad-signature"
+    WEAK_KEY = "weak-key"  # RSA < 2048 bits or an elliptic curve < 256 bits (tlsapi._policy)
     OTHER = "other"
 
     def __str__(self) -> str:

@@ -14,6 +14,9 @@ import dataclasses
 import datetime
 import ipaddress
 
+from .._policy import DERError as _DERError
+from .._policy import children, oid_text, read_element
+
 __all__ = ["CertificateSummary", "summarize"]
 
 # Attribute names as RFC 4514 prints them.
@@ -45,60 +48,29 @@ _CURVES = {
 _SUBJECT_ALT_NAME = "2.5.29.17"
 
 
-class _DERError(ValueError):
-    pass
-
-
 @dataclasses.dataclass(frozen=True)
 class _TLV:
     tag: int
     content: bytes
 
 
+# The bounded DER reader lives in the core (tlsapi._policy, which checks peers'
+# chains with it); these adapters give it the shape this display code reads.
 def _read_tlv(data: bytes, offset: int) -> tuple[_TLV, int]:
     """One DER element at ``offset``; return it and the offset after it."""
-    if offset + 2 > len(data):
-        raise _DERError("truncated")
-    tag = data[offset]
-    if tag & 0x1F == 0x1F:
-        raise _DERError("multi-byte tags are not used in certificates")
-    first = data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or start + count > len(data):
-            raise _DERError("bad length")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    end = start + length
-    if end > len(data):
-        raise _DERError("truncated")
+    tag, start, end = read_element(data, offset)
     return _TLV(tag, data[start:end]), end
 
 
 def _children(content: bytes) -> list[_TLV]:
-    items = []
-    offset = 0
-    while offset < len(content):
-        item, offset = _read_tlv(content, offset)
-        items.append(item)
-    return items
+    return [
+        _TLV(tag, content[start:end])
+        for tag, start, end in children(content, (0x30, 0, len(content)))
+    ]
 
 
 def _oid(content: bytes) -> str:
-    if not content:
-        raise _DERError("empty OID")
-    first = content[0]
-    arcs = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-    value = 0
-    for byte in content[1:]:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    return ".".join(map(str, arcs))
+    return oid_text(content)
 
 
 def _string(item: _TLV) -> str:

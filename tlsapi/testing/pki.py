@@ -58,14 +58,17 @@ class KeyType(enum.Enum):
     ECDSA_P256 = "p256"
     ECDSA_P384 = "p384"
     ED25519 = "ed25519"
+    # Too weak for tlsapi's verification policy (tlsapi._policy): for tests
+    # that a peer presenting them is refused.
+    RSA_1024 = "rsa1024"
+    ECDSA_P192 = "p192"
+    ECDSA_P224 = "p224"
 
     def generate(self) -> _PrivateKeyTypes:
-        if self is KeyType.RSA_2048:
-            return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        if self is KeyType.ECDSA_P256:
-            return ec.generate_private_key(ec.SECP256R1())
-        if self is KeyType.ECDSA_P384:
-            return ec.generate_private_key(ec.SECP384R1())
+        if self in _RSA_BITS:
+            return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[self])
+        if self in _CURVES:
+            return ec.generate_private_key(_CURVES[self]())
         return ed25519.Ed25519PrivateKey.generate()
 
     def signature_hash(self) -> _Hash:
@@ -76,15 +79,38 @@ class KeyType(enum.Enum):
         return hashes.SHA256()
 
 
+_RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_1024: 1024}
+_CURVES: dict[KeyType, type[ec.EllipticCurve]] = {
+    KeyType.ECDSA_P256: ec.SECP256R1,
+    KeyType.ECDSA_P384: ec.SECP384R1,
+    KeyType.ECDSA_P192: ec.SECP192R1,
+    KeyType.ECDSA_P224: ec.SECP224R1,
+}
+
+# keyUsage bits by the names issue(key_usage=...) takes (x509.KeyUsage's arguments).
+_KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+)
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
 def _key_type_of(key: _PrivateKeyTypes) -> KeyType:
     if isinstance(key, rsa.RSAPrivateKey):
-        return KeyType.RSA_2048
+        return KeyType.RSA_1024 if key.key_size < 2048 else KeyType.RSA_2048
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return KeyType.ECDSA_P384 if key.curve.name == "secp384r1" else KeyType.ECDSA_P256
+        for key_type, curve in _CURVES.items():
+            if isinstance(key.curve, curve):
+                return key_type
+        return KeyType.ECDSA_P256
     return KeyType.ED25519
 
 
@@ -306,8 +332,9 @@ class PKI:
         not_before: datetime.datetime | None = None,
         not_after: datetime.datetime | None = None,
         eku: Sequence[str] = ("server",),
-        issuer: str = "intermediate",
+        issuer: str | Identity = "intermediate",
         common_name: str | None = None,
+        key_usage: Sequence[str] | None = None,
     ) -> Identity:
         """A leaf certificate.
 
@@ -316,8 +343,12 @@ class PKI:
         PKI's.  ``eku`` lists "server", "client", "code-signing", "email";
         ``()`` leaves the extension out.  ``issuer`` is "intermediate"
         (chain: leaf + intermediate), "root" (chain: leaf) or "self" (a
-        self-signed leaf that no CA vouches for).  ``common_name`` defaults
-        to the first name or IP.
+        self-signed leaf that no CA vouches for), or an intermediate made by
+        :meth:`make_intermediate` (chain: leaf + that intermediate).
+        ``common_name`` defaults to the first name or IP.  ``key_usage``
+        names the keyUsage bits (``x509.KeyUsage``'s argument names, e.g.
+        ``("key_encipherment",)``); by default digitalSignature, plus
+        keyEncipherment for RSA keys.
         """
         key_type = key_type or self.key_type
         key = key_type.generate()
@@ -327,7 +358,10 @@ class PKI:
         cn = common_name or next(iter((*names, *ips)), "tlsapi test leaf")
         subject = _name(cn)
         chain: tuple[x509.Certificate, ...]
-        if issuer == "intermediate":
+        signer: Identity | None
+        if isinstance(issuer, Identity):
+            signer, chain = issuer, (issuer.x509, *issuer.intermediates)
+        elif issuer == "intermediate":
             signer, chain = self.intermediate, (self.intermediate.x509,)
         elif issuer == "root":
             signer, chain = self.root, ()
@@ -337,7 +371,7 @@ class PKI:
             raise ValueError(f"issuer must be 'intermediate', 'root' or 'self', not {issuer!r}")
         extensions: list[tuple[x509.ExtensionType, bool]] = [
             (x509.BasicConstraints(ca=False, path_length=None), True),
-            (_leaf_key_usage(key), True),
+            (_leaf_key_usage(key) if key_usage is None else _key_usage(key_usage), True),
         ]
         unknown = [u for u in eku if u not in _EKU]
         if unknown:
@@ -359,6 +393,34 @@ class PKI:
             extensions=extensions,
         )
         return Identity(certificate, key, chain)
+
+    def make_intermediate(
+        self,
+        key_type: KeyType | None = None,
+        *,
+        key_usage: Sequence[str] = ("digital_signature", "key_cert_sign", "crl_sign"),
+        name: str = "extra intermediate CA",
+    ) -> Identity:
+        """Another intermediate CA under the root (for ``issue(issuer=...)``).
+
+        ``key_type`` defaults to the PKI's; ``key_usage`` as for :meth:`issue`.
+        """
+        key = (key_type or self.key_type).generate()
+        now = _now()
+        certificate = _build(
+            subject=_name(f"{self.name} {name}"),
+            issuer=self.root.x509.subject,
+            public_key=key.public_key(),
+            signing_key=self.root.key,
+            issuer_public_key=self.root.key.public_key(),
+            not_before=now - _CA_BEFORE,
+            not_after=now + _CA_AFTER,
+            extensions=[
+                (x509.BasicConstraints(ca=True, path_length=0), True),
+                (_key_usage(key_usage), True),
+            ],
+        )
+        return Identity(certificate, key, ())
 
     # -- ready-made configurations --------------------------------------------
 
@@ -436,6 +498,14 @@ def _leaf_key_usage(key: _PrivateKeyTypes) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _key_usage(names: Sequence[str]) -> x509.KeyUsage:
+    unknown = [n for n in names if n not in _KEY_USAGES]
+    if unknown:
+        raise ValueError(f"unknown key usage {unknown}: use {', '.join(_KEY_USAGES)}")
+    bits = {n: n in names for n in _KEY_USAGES}
+    return x509.KeyUsage(**bits, encipher_only=False, decipher_only=False)
 
 
 def _build(
