@@ -35,10 +35,13 @@ _MODULES = (
     "errors",
     "handshake",
     "keys",
+    "linear",
+    "malformed",
     "mutual",
     "semantics",
     "sni",
     "sockets",
+    "threads",
     "transfer",
     "validation",
 )
@@ -52,10 +55,13 @@ from .errors import TestBadInput  # noqa: E402
 from .fixtures import other_pki, peers, pki, rsa_pki  # noqa: E402
 from .handshake import TestHandshake, TestVersions  # noqa: E402
 from .keys import TestPrivateKeys, key_pkis  # noqa: E402
+from .linear import TestLinearTime, linear_time_backends  # noqa: E402
+from .malformed import TestMalformedHello  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
 from .sockets import TestSocket, loopback_tcp  # noqa: E402
+from .threads import TestReentry, TestThreads  # noqa: E402
 from .transfer import TestTransfer  # noqa: E402
 from .validation import TestHostnames, TestInsecureMode, TestValidation  # noqa: E402
 
@@ -67,15 +73,20 @@ __all__ = [
     "TestHandshake",
     "TestHostnames",
     "TestInsecureMode",
+    "TestLinearTime",
+    "TestMalformedHello",
     "TestMutualTLS",
     "TestPrivateKeys",
+    "TestReentry",
     "TestSNI",
     "TestShutdown",
     "TestSocket",
+    "TestThreads",
     "TestTransfer",
     "TestValidation",
     "TestVersions",
     "key_pkis",
+    "linear_time_backends",
     "loopback_tcp",
     "other_pki",
     "peers",

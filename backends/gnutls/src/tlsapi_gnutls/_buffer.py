@@ -409,6 +409,20 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if code < 0 and lib.gnutls_error_is_fatal(code):
             raise_for_code(code, session=self._session)
 
+    def key_update(self, request_peer_update: bool = True) -> None:
+        """Send a TLS 1.3 KeyUpdate (asking the peer to update its keys too, by default)."""
+        with self._exclusive():
+            if not self._handshake_done:
+                raise TLSError("key_update() needs a finished handshake")
+            if self._first_failure is not None:
+                raise self._first_failure
+            if self._tls_version_number() != 0x0304:
+                raise TLSError("key_update() needs TLS 1.3")
+            flags = lib.GNUTLS_KU_PEER if request_peer_update else 0
+            code = lib.gnutls_session_key_update(self._session, flags)
+            if code < 0:
+                raise_for_code(code, session=self._session)
+
     # -- what was negotiated -----------------------------------------------------------
 
     def _cipher_number(self) -> int | None:
