@@ -14,6 +14,7 @@ callback must come out as itself and leave the connection failed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -392,9 +393,7 @@ class TestReentry:
 
 def _quiet(buffer: TLSWrappedBuffer) -> Callable[[], None]:
     def run() -> None:
-        try:
+        with contextlib.suppress(WantReadError):
             buffer.do_handshake()
-        except WantReadError:
-            pass
 
     return run
