@@ -1,0 +1,129 @@
+"""Linear time on what a peer sends: a 32 KB ClientHello delivered one byte at a time.
+
+Whatever parses a peer's bytes must do work linear in their length, however
+they are cut up: a parser that re-reads everything it has so far on each
+delivery lets a client burn a core per connection (one byte at a time, a
+32 KB hello cost an earlier NSS server 20 s of CPU).  The server here has
+ALPN and an sni_callback, the configuration in which a backend may read the
+hello itself before its library does.
+
+Absolute times mean little on a shared machine, so every backend is measured
+in the same test, one after the other, on the same work (CPU time of this
+process), and none may take more than ``RATIO`` times the fastest.  Times
+under ``FLOOR`` seconds count as ``FLOOR``: noise on tiny times cannot fail it.
+
+The backends compared come from the ``linear_time_backends`` fixture: the
+names in ``TLSAPI_TEST_BACKENDS`` (comma-separated, as tlsapi's own suite
+uses it), else every available backend; the stdlib backend (the reference)
+joins a lone backend.  Override the fixture to choose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+import pytest
+
+from ..._backend import Backend, Capability
+from ..._buffer import TLSWrappedBuffer
+from ..._config import TLSConfiguration
+from ..._errors import WantReadError
+from ..._protocols import NextProtocol
+from ..._registry import available_backends
+from ..._registry import backend as backend_named
+from ..pki import PKI
+from ..pump import handshake
+
+__all__ = ["TestLinearTime", "linear_time_backends"]
+
+RATIO = 4.0
+FLOOR = 0.05
+HELLO_SIZE = 32 * 1024
+# The client's ALPN list makes the hello large: long names, then the one the server takes.
+_LONG_NAMES = tuple(b"%03d-" % i + b"x" * 246 for i in range(HELLO_SIZE // 252))
+_CLIENT_PROTOCOLS = (*_LONG_NAMES, NextProtocol.H2)
+_SERVER_PROTOCOLS = (NextProtocol.H2, NextProtocol.HTTP1)
+
+
+@pytest.fixture(scope="session")
+def linear_time_backends() -> list[Backend]:
+    """The backends TestLinearTime compares (see the module's docstring)."""
+    requested = os.environ.get("TLSAPI_TEST_BACKENDS", "").strip()
+    if requested:
+        return [backend_named(name.strip()) for name in requested.split(",") if name.strip()]
+    return list(available_backends())
+
+
+def _keep_configuration(
+    buffer: TLSWrappedBuffer, name: str | None, config: TLSConfiguration
+) -> TLSConfiguration | None:
+    return None
+
+
+def _server_config(backend: Backend, pki: PKI) -> TLSConfiguration:
+    """ALPN and an sni_callback, as far as the backend has them."""
+    config = pki.server_config()
+    if Capability.ALPN in backend.capabilities:
+        config = config.update(inner_protocols=_SERVER_PROTOCOLS)
+    if Capability.SNI_CALLBACK in backend.capabilities:
+        config = config.update(sni_callback=_keep_configuration)
+    return config
+
+
+def _one_byte_at_a_time(backend: Backend, pki: PKI) -> float:
+    """CPU seconds the server spends on a large ClientHello fed byte by byte."""
+    client_config = pki.client_config(inner_protocols=_CLIENT_PROTOCOLS)
+    client = backend_named("stdlib").client_context(client_config).wrap_buffers("localhost")
+    server = backend.server_context(_server_config(backend, pki)).wrap_buffers()
+    with pytest.raises(WantReadError):
+        client.do_handshake()
+    hello = client.peek_outgoing(client.outgoing_bytes_buffered())
+    client.consume_outgoing(len(hello))
+    assert len(hello) >= HELLO_SIZE, len(hello)
+    pieces = [hello[i : i + 1] for i in range(len(hello))]
+    started = time.process_time()
+    for piece in pieces:
+        server.receive_from_network(piece)
+        with contextlib.suppress(WantReadError):
+            server.do_handshake()
+    spent = time.process_time() - started
+    # The hello was read, not refused: the server answered, and the handshake finishes.
+    assert server.outgoing_bytes_buffered(), f"the {backend.name} server said nothing"
+    handshake(client, server)
+    if Capability.ALPN in backend.capabilities:
+        assert server.negotiated_protocol() is NextProtocol.H2
+    return spent
+
+
+class TestLinearTime:
+    def test_client_hello_one_byte_at_a_time(
+        self, linear_time_backends: list[Backend], pki: PKI
+    ) -> None:
+        servers = [b for b in linear_time_backends if Capability.SERVER in b.capabilities]
+        if not servers:
+            pytest.skip("no backend under test has a server side")
+        if all(b.name != "stdlib" for b in servers):
+            servers.append(backend_named("stdlib"))  # the reference, for a lone backend
+        stdlib = backend_named("stdlib")
+        for backend in servers:  # warm up: the libraries' set-up is not what is measured
+            client = stdlib.client_context(pki.client_config()).wrap_buffers("localhost")
+            handshake(client, backend.server_context(_server_config(backend, pki)).wrap_buffers())
+        times = {b.name: _one_byte_at_a_time(b, pki) for b in servers}
+        if self._too_slow(times) and not self._too_slow(times, 2 * RATIO):
+            # Near the limit, best of two for every backend: one hiccup is not a failure.
+            for b in servers:
+                times[b.name] = min(times[b.name], _one_byte_at_a_time(b, pki))
+        report = ", ".join(f"{name} {spent:.3f} s" for name, spent in times.items())
+        print(f"\n{HELLO_SIZE} B ClientHello one byte at a time, server CPU time: {report}")
+        slow = self._too_slow(times)
+        assert not slow, (
+            f"{', '.join(slow)} took more than {RATIO:g}x the fastest backend "
+            f"(times under {FLOOR} s count as {FLOOR} s): {report}"
+        )
+
+    @staticmethod
+    def _too_slow(times: dict[str, float], ratio: float = RATIO) -> list[str]:
+        fastest = max(min(times.values()), FLOOR)
+        return [name for name, spent in times.items() if max(spent, FLOOR) > ratio * fastest]
