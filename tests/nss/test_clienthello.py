@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from tlsapi_nss._clienthello import MalformedHello, read_client_hello
+from tlsapi_nss._clienthello import (
+    ClientHello,
+    HelloDecodeError,
+    HelloReader,
+    MalformedHello,
+    read_client_hello,
+)
 
 import tlsapi
 from tlsapi import NextProtocol, TLSConfiguration
 from tlsapi.testing import PKI
+from tlsapi.testing.conformance.malformed import with_extension
 
 
 def _client_hello(backend: tlsapi.Backend, pki: PKI, name: str | None, **settings: object) -> bytes:
@@ -87,3 +94,144 @@ def test_truncated_inside_a_complete_message_is_malformed(pki: PKI) -> None:
     hello[3:5] = (length + 4).to_bytes(2, "big")
     with pytest.raises(MalformedHello):
         read_client_hello(bytes(hello[: 5 + 4 + length]))
+
+
+# -- reading as the bytes arrive ---------------------------------------------------
+
+
+def _fed(pieces: list[bytes]) -> ClientHello | None:
+    reader = HelloReader()
+    for piece in pieces:
+        reader.feed(piece)
+    return reader.result()
+
+
+def test_one_byte_at_a_time_reads_the_same(pki: PKI) -> None:
+    hello = _client_hello(
+        tlsapi.backend("stdlib"), pki, "bytes.example.test", inner_protocols=(NextProtocol.H2, b"x")
+    )
+    for cut in range(len(hello)):
+        assert _fed([hello[i : i + 1] for i in range(cut)]) is None
+    parsed = _fed([hello[i : i + 1] for i in range(len(hello))])
+    assert parsed is not None
+    assert (parsed.server_name, parsed.alpn) == ("bytes.example.test", (b"h2", b"x"))
+
+
+def test_records_and_chunks_cut_anywhere(pki: PKI) -> None:
+    hello = _client_hello(tlsapi.backend("nss"), pki, "cut.example.test")
+    body = hello[5:]
+    records = b"".join(
+        bytes((22, 3, 1)) + len(chunk).to_bytes(2, "big") + chunk
+        for chunk in (body[i : i + 13] for i in range(0, len(body), 13))
+    )
+    for size in (2, 3, 5, 6, 7, 100):
+        parsed = _fed([records[i : i + size] for i in range(0, len(records), size)])
+        assert parsed is not None and parsed.server_name == "cut.example.test", size
+
+
+def test_bytes_after_the_hello_are_not_read(pki: PKI) -> None:
+    hello = _client_hello(tlsapi.backend("nss"), pki, "localhost")
+    parsed = _fed([hello, b"\x00garbage that is not a record"])
+    assert parsed is not None and parsed.server_name == "localhost"
+
+
+def test_a_failure_stays(pki: PKI) -> None:
+    reader = HelloReader()
+    reader.feed(b"GET / HTTP/1.1\r\n")
+    with pytest.raises(MalformedHello):
+        reader.result()
+    reader.feed(_client_hello(tlsapi.backend("nss"), pki, "localhost"))
+    with pytest.raises(MalformedHello):
+        reader.result()
+
+
+# -- what the pre-read refuses itself: decode_error ------------------------------------
+
+_MALFORMED = {
+    "alpn: an empty protocol list": (16, b"\x00\x00"),
+    "alpn: an empty protocol name": (16, b"\x00\x01\x00"),
+    "alpn: an empty name after h2": (16, b"\x00\x04\x02h2\x00"),
+    "alpn: no list at all": (16, b""),
+    "alpn: a list longer than the extension": (16, b"\x00\x05\x02h2"),
+    "alpn: a name longer than the list": (16, b"\x00\x03\x05h2"),
+    "alpn: bytes after the list": (16, b"\x00\x03\x02h2\x00"),
+    "server_name: an empty list": (0, b"\x00\x00"),
+    "server_name: an empty host name": (0, b"\x00\x03\x00\x00\x00"),
+    "server_name: a name longer than the list": (0, b"\x00\x04\x00\x00\x09ab"),
+    "server_name: bytes after the list": (0, b"\x00\x04\x00\x00\x01a\x00"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MALFORMED))
+def test_malformed_extensions_are_decode_errors(case: str, pki: PKI) -> None:
+    kind, body = _MALFORMED[case]
+    hello = _client_hello(
+        tlsapi.backend("stdlib"), pki, "localhost", inner_protocols=(NextProtocol.H2,)
+    )
+    with pytest.raises(HelloDecodeError):
+        read_client_hello(with_extension(hello, kind, body))
+
+
+def test_well_formed_rewrites_parse(pki: PKI) -> None:
+    # The control for the cases above: the same rewriting, valid lengths.
+    hello = _client_hello(
+        tlsapi.backend("stdlib"), pki, "localhost", inner_protocols=(NextProtocol.H2,)
+    )
+    hello = with_extension(hello, 16, b"\x00\x07\x02h2\x03abc")
+    hello = with_extension(hello, 0, b"\x00\x06\x00\x00\x03abc")
+    parsed = read_client_hello(hello)
+    assert parsed is not None
+    assert (parsed.server_name, parsed.alpn) == ("abc", (b"h2", b"abc"))
+
+
+def test_a_non_ascii_name_is_left_to_nss(pki: PKI) -> None:
+    hello = _client_hello(tlsapi.backend("stdlib"), pki, "localhost")
+    with pytest.raises(MalformedHello) as info:
+        read_client_hello(with_extension(hello, 0, b"\x00\x05\x00\x00\x02\xc3\xa9"))
+    assert not isinstance(info.value, HelloDecodeError)
+
+
+def test_an_oversized_hello_is_refused_at_its_header() -> None:
+    header = bytes((22, 3, 1, 0, 4, 1)) + (1 << 17).to_bytes(3, "big")
+    with pytest.raises(HelloDecodeError, match="at most"):
+        read_client_hello(header[:9])  # the declared length is enough: no waiting for it
+
+
+def test_a_hello_in_tiny_records_has_a_limit() -> None:
+    # Under the size limit, but in one-byte records: six received bytes per hello byte.
+    body = bytes((1,)) + (60000).to_bytes(3, "big") + bytes(60000)
+    records = b"".join(bytes((22, 3, 1, 0, 1)) + body[i : i + 1] for i in range(len(body)))
+    with pytest.raises(HelloDecodeError, match="spread over"):
+        read_client_hello(records)
+
+
+@pytest.mark.parametrize("case", ["alpn: an empty protocol list", "server_name: an empty list"])
+def test_the_server_answers_decode_error(case: str, pki: PKI) -> None:
+    calls: list[str | None] = []
+
+    def callback(buffer: object, name: str | None, config: object) -> None:
+        calls.append(name)
+
+    kind, body = _MALFORMED[case]
+    hello = _client_hello(
+        tlsapi.backend("stdlib"), pki, "localhost", inner_protocols=(NextProtocol.H2,)
+    )
+    config = pki.server_config(inner_protocols=(NextProtocol.H2,), sni_callback=callback)
+    server = tlsapi.backend("nss").server_context(config).wrap_buffers()
+    server.receive_from_network(with_extension(hello, kind, body))
+    with pytest.raises(tlsapi.TLSError, match="malformed") as info:
+        server.do_handshake()
+    assert isinstance(info.value.__cause__, HelloDecodeError)
+    assert server.peek_outgoing(100) == bytes((21, 3, 1, 0, 2, 2, 50))
+    assert calls == []  # the callback never sees a hello that does not parse
+    with pytest.raises(tlsapi.TLSError, match="malformed"):
+        server.do_handshake()
+
+
+def test_the_server_refuses_an_oversized_hello(pki: PKI) -> None:
+    config = pki.server_config(inner_protocols=(NextProtocol.H2,))
+    server = tlsapi.backend("nss").server_context(config).wrap_buffers()
+    server.receive_from_network(bytes((22, 3, 1, 0x40, 0, 1)) + (1 << 17).to_bytes(3, "big"))
+    with pytest.raises(tlsapi.TLSError, match="at most"):
+        server.do_handshake()
+    assert server.peek_outgoing(100) == bytes((21, 3, 1, 0, 2, 2, 50))

@@ -177,7 +177,7 @@ class HelloReader:
         self._record_left = 0  # body bytes of the current record still to come
         self._message = bytearray()  # the handshake message gathered so far
         self._wanted = 4  # message bytes to gather before the next look: header, then all
-        self._received = 0
+        self._received = 0  # bytes of the records begun so far
         self._done = False
         self._hello: ClientHello | None = None
         self._failure: MalformedHello | None = None
@@ -198,7 +198,6 @@ class HelloReader:
 
     def _take(self, data: bytes | memoryview) -> None:
         size = len(data)
-        self._received += size
         position = 0
         while position < size and not self._done:
             if not self._record_left:
@@ -211,10 +210,6 @@ class HelloReader:
             self._record_left -= count
             if len(message) == self._wanted:
                 self._message_grew()
-        if not self._done and self._received > _MAX_RECEIVED:
-            raise HelloDecodeError(
-                f"the ClientHello is spread over more than {_MAX_RECEIVED} bytes of records"
-            )
 
     def _take_header(self, data: bytes | memoryview, position: int) -> int:
         header = self._header
@@ -224,6 +219,11 @@ class HelloReader:
             length = int.from_bytes(header[3:5], "big")
             if header[0] != _HANDSHAKE or header[1] != 3 or not 0 < length <= _MAX_RECORD:
                 raise MalformedHello("not a TLS handshake record")
+            self._received += _HEADER + length
+            if self._received > _MAX_RECEIVED:
+                raise HelloDecodeError(
+                    f"the ClientHello is spread over more than {_MAX_RECEIVED} bytes of records"
+                )
             self._record_left = length
             header.clear()
         return position + count
