@@ -30,6 +30,7 @@ import pytest
 _MODULES = (
     "_support",
     "fixtures",
+    "alerts",
     "alpn",
     "ciphers",
     "errors",
@@ -49,6 +50,7 @@ _MODULES = (
 # do; registering must happen before they are imported.
 pytest.register_assert_rewrite(*(f"{__name__}.{name}" for name in _MODULES))
 
+from .alerts import TestAlertsAfterHandshake  # noqa: E402
 from .alpn import TestALPN  # noqa: E402
 from .ciphers import TestCiphers  # noqa: E402
 from .errors import TestBadInput  # noqa: E402
@@ -67,6 +69,7 @@ from .validation import TestHostnames, TestInsecureMode, TestValidation  # noqa:
 
 __all__ = [
     "TestALPN",
+    "TestAlertsAfterHandshake",
     "TestBadInput",
     "TestBufferSemantics",
     "TestCiphers",

@@ -26,8 +26,10 @@ How the hard parts work:
   as its owner wants.
 * A verification failure is GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR from the
   handshake; the status bits (gnutls_session_get_verify_cert_status) give the
-  CertificateError's reason.  On every fatal handshake error we queue the
-  matching alert (gnutls_alert_send_appropriate) so the peer learns why.
+  CertificateError's reason.  On every fatal error, in the handshake or
+  after it (reading, writing, closing), we queue the matching alert
+  (gnutls_alert_send_appropriate) so the peer learns why: GnuTLS leaves that
+  to the application.
 * The server's sni_callback runs from a hook on the incoming ClientHello,
   before GnuTLS parses it: the configuration it returns then decides the
   certificate, client-certificate request and ALPN selection.  (The
@@ -40,6 +42,8 @@ How the hard parts work:
 
 from __future__ import annotations
 
+import sys
+import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +53,7 @@ from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
 from ._suites import negotiated_suite
 from ._transport import RECV_STOPPED, new_transport
+from ._verify import enforce_policy
 
 if TYPE_CHECKING:
     from tlsapi._hostname import ServerName
@@ -59,6 +64,12 @@ if TYPE_CHECKING:
 __all__ = ["GnuTLSBuffer"]
 
 _SCRATCH_SIZE = 1 << 16
+# read() decrypts into this and copies out at once: one per thread, not per connection.
+_SCRATCH = threading.local()
+# CPython hands a bytes object to a char * argument as a pointer to its data, which stays
+# put for the object's lifetime; where objects may move (PyPy), ffi.from_buffer pins it
+# for as long as that cdata lives (kept in ``_borrowed`` while C points into it).
+_BYTES_STAY_PUT = sys.implementation.name == "cpython"
 # A bound on consecutive retries of non-fatal codes, so a confused peer cannot spin us.
 _MAX_RETRIES = 10_000
 _allocate = ffi.new_allocator(should_clear_after_alloc=False)
@@ -72,9 +83,6 @@ _CHARS = ffi.typeof("char[]")
 _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
-# Consuming all of up to this many bytes keeps the C output buffer for the next
-# small message; more goes through C, which frees a larger buffer.
-_KEEP_OUTPUT = int(lib.TLSAPI_GNUTLS_KEEP_OUTPUT)
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -85,6 +93,17 @@ _WIRE_VERSIONS = {
 _KP_SERVER = ffi.new("char[]", ffi.string(lib.GNUTLS_KP_TLS_WWW_SERVER))
 _KP_CLIENT = ffi.new("char[]", ffi.string(lib.GNUTLS_KP_TLS_WWW_CLIENT))
 
+
+# Fatal codes that get no alert from us: the peer's own alert, or no transport left.
+_NO_ALERT_CODES = frozenset(
+    int(code)
+    for code in (
+        lib.GNUTLS_E_FATAL_ALERT_RECEIVED,
+        lib.GNUTLS_E_PREMATURE_TERMINATION,
+        lib.GNUTLS_E_PULL_ERROR,
+        lib.GNUTLS_E_PUSH_ERROR,
+    )
+)
 
 _SERVER_FLAGS = int(lib.GNUTLS_SERVER | lib.GNUTLS_NONBLOCK)
 _CLIENT_FLAGS = int(lib.GNUTLS_CLIENT | lib.GNUTLS_NONBLOCK | lib.GNUTLS_FORCE_CLIENT_CERT)
@@ -111,8 +130,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     ) -> None:
         super().__init__(context, None if server_name is None else server_name.name)
         self._is_server = server
-        self._scratch: Any = None
-        self._borrowed: bytes | None = None  # the C side's incoming window may point into it
+        # What the C side's incoming window points into (a bytes object, or its pinned
+        # cdata), kept alive until the window is empty.
+        self._borrowed: object = None
         self._callback_error: BaseException | None = None
         self._eof_seen = False
         self._fatal_error: TLSError | None = None
@@ -243,6 +263,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             if code == 0:
                 if self._is_server and self._server_hostname is None:
                     self._server_hostname = self._received_server_name()
+                enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
                 return
             if self._callback_error is not None:
                 error = self._callback_error
@@ -267,14 +288,17 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             lib.gnutls_alert_send_appropriate(session, code)
             whose = "client's" if self._is_server else "server's"
             raise certificate_error(status, self._peer_chain(), whose)
-        if code not in (
-            lib.GNUTLS_E_FATAL_ALERT_RECEIVED,
-            lib.GNUTLS_E_PREMATURE_TERMINATION,
-            lib.GNUTLS_E_PULL_ERROR,
-            lib.GNUTLS_E_PUSH_ERROR,
-        ):
-            lib.gnutls_alert_send_appropriate(session, code)
+        self._send_alert_for(code)
         raise_for_code(code, session=session, transport_eof=self._transport_eof)
+
+    def _send_alert_for(self, code: int) -> None:
+        """Tell the peer why we give up: the alert the RFCs name for this fatal ``code``.
+
+        GnuTLS leaves this to the application (gnutls-serv does it too); not when
+        the peer ended the connection itself or the transport failed.
+        """
+        if code not in _NO_ALERT_CODES:
+            lib.gnutls_alert_send_appropriate(self._session, code)
 
     def _received_server_name(self) -> str | None:
         data = ffi.new("char[256]")
@@ -289,15 +313,17 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 
     def _receive(self, data: bytes | memoryview) -> None:
         if type(data) is bytes:
-            kept = _give(self._state, data, len(data), 1)
-            if kept > 0:
-                self._borrowed = data  # the window points into it: keep it alive
+            lent: object = data if _BYTES_STAY_PUT else _from_buffer(data)
+            kept = _give(self._state, lent, len(data), 1)
+            if kept == 1:
+                self._borrowed = lent  # the window points into it: keep it alive
                 return
         else:  # the owner may reuse this memory: the C side copies it
             kept = _give(self._state, _from_buffer(data), len(data), 0)
-        if kept < 0:
+        if kept == 0:
+            self._borrowed = None  # copied (with what was left of a borrowed window)
+        elif kept < 0:
             raise MemoryError("no memory for the ciphertext received")
-        self._borrowed = None  # copied (with what was left of a borrowed window)
 
     def _receive_eof(self) -> None:
         self._state.eof = 1  # pull returns 0 once the window is empty
@@ -324,12 +350,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def _consume_outgoing(self, amt: int) -> None:
         state = self._state
         size: int = state.out_len
-        if amt == size and size <= _KEEP_OUTPUT:
-            state.out_len = 0  # all of a small run: push starts again at the buffer's front
-        elif amt < 0 or amt > size:
+        if amt < 0 or amt > size:
             raise ValueError(f"cannot consume {amt} bytes: {size} are buffered")
-        else:
-            _output_consume(state, amt)  # a prefix, or all of a large run (buffer freed)
+        # C decides what to keep: a large buffer is freed once all of it was sent.
+        _output_consume(state, amt)
 
     def _outgoing_size(self) -> int:
         return int(self._state.out_len)
@@ -354,6 +378,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             if count:
                 return count
             raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
+        self._send_alert_for(code)
         try:
             raise_for_code(code, session=self._session, transport_eof=self._transport_eof)
         except TLSError as exc:
@@ -373,10 +398,14 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if self._stopped:
             self._stopped_reading()  # raises the error that stopped us, if any
             return b""
-        scratch = self._scratch
-        if scratch is None:
-            scratch = self._scratch = _allocate("char[]", _SCRATCH_SIZE)
-        count: int = _recv(self._state, scratch, min(amt, _SCRATCH_SIZE))
+        try:
+            scratch = _SCRATCH.buffer
+        except AttributeError:
+            scratch = _SCRATCH.buffer = _allocate("char[]", _SCRATCH_SIZE)
+        state = self._state
+        count: int = _recv(state, scratch, min(amt, _SCRATCH_SIZE))
+        if not state.in_len:
+            self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count >= RECV_STOPPED:
             count = self._recv_stopped(count - RECV_STOPPED)
         return _unpack(scratch, count) if count else b""
@@ -385,7 +414,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if self._stopped:
             return self._stopped_reading()
         # Positional arguments and a ctype object: half the cost of require_writable=True.
-        count: int = _recv(self._state, _from_buffer(_CHARS, target, True), len(target))
+        state = self._state
+        count: int = _recv(state, _from_buffer(_CHARS, target, True), len(target))
+        if not state.in_len:
+            self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count < RECV_STOPPED:
             return count
         return self._recv_stopped(count - RECV_STOPPED)
@@ -400,6 +432,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             return code
         if code == 0:
             raise TLSError("writing made no progress (too many non-fatal GnuTLS returns)")
+        self._send_alert_for(code)
         raise_for_code(code, session=self._session)
 
     def _shutdown(self) -> None:
@@ -407,6 +440,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             return  # nothing negotiated: there is no session to close
         code = lib.gnutls_bye(self._session, lib.GNUTLS_SHUT_WR)
         if code < 0 and lib.gnutls_error_is_fatal(code):
+            self._send_alert_for(code)
             raise_for_code(code, session=self._session)
 
     def key_update(self, request_peer_update: bool = True) -> None:
