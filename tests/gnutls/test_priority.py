@@ -31,7 +31,7 @@ def test_default_list_is_expressed_exactly() -> None:
     assert priority.priority_string == (
         "-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
         ":-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM"
-        ":-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
+        ":-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%PROFILE_MEDIUM"
     )
     assert priority.enabled_suites == {int(s) for s in DEFAULT_CIPHER_LIST}
     assert priority.versions == (V12, V13)
@@ -53,7 +53,7 @@ def test_only_tls13_suites_enable_only_tls13() -> None:
     config = TLSConfiguration(ciphers=(CS.TLS_CHACHA20_POLY1305_SHA256,))
     priority = Priority(config, server=False)
     assert priority.priority_string == (
-        "-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
+        "-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%PROFILE_MEDIUM"
     )
     assert priority.enabled_suites == {CS.TLS_CHACHA20_POLY1305_SHA256}
 

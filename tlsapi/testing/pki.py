@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from .._config import TLSConfiguration
 from .._credentials import Certificate, Password, PrivateKey, TrustStore
 
-__all__ = ["PKI", "Identity", "IdentityFiles", "KeyType"]
+__all__ = ["PKI", "Identity", "IdentityFiles", "KeyType", "WeakKeyType"]
 
 _PrivateKeyTypes = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey]
 _Hash = Union[hashes.SHA256, hashes.SHA384, None]
@@ -58,17 +58,14 @@ class KeyType(enum.Enum):
     ECDSA_P256 = "p256"
     ECDSA_P384 = "p384"
     ED25519 = "ed25519"
-    # Too weak for tlsapi's verification policy (tlsapi._policy): for tests
-    # that a peer presenting them is refused.
-    RSA_1024 = "rsa1024"
-    ECDSA_P192 = "p192"
-    ECDSA_P224 = "p224"
 
     def generate(self) -> _PrivateKeyTypes:
-        if self in _RSA_BITS:
-            return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[self])
-        if self in _CURVES:
-            return ec.generate_private_key(_CURVES[self]())
+        if self is KeyType.RSA_2048:
+            return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if self is KeyType.ECDSA_P256:
+            return ec.generate_private_key(ec.SECP256R1())
+        if self is KeyType.ECDSA_P384:
+            return ec.generate_private_key(ec.SECP384R1())
         return ed25519.Ed25519PrivateKey.generate()
 
     def signature_hash(self) -> _Hash:
@@ -79,13 +76,29 @@ class KeyType(enum.Enum):
         return hashes.SHA256()
 
 
-_RSA_BITS = {KeyType.RSA_2048: 2048, KeyType.RSA_1024: 1024}
-_CURVES: dict[KeyType, type[ec.EllipticCurve]] = {
-    KeyType.ECDSA_P256: ec.SECP256R1,
-    KeyType.ECDSA_P384: ec.SECP384R1,
-    KeyType.ECDSA_P192: ec.SECP192R1,
-    KeyType.ECDSA_P224: ec.SECP224R1,
-}
+class WeakKeyType(enum.Enum):
+    """Keys too small for tlsapi's verification policy (tlsapi._policy).
+
+    Separate from KeyType, which lists what a backend must be able to serve:
+    these are for showing that a peer presenting one is refused.
+    """
+
+    RSA_1024 = "rsa1024"
+    ECDSA_P192 = "p192"
+    ECDSA_P224 = "p224"
+
+    def generate(self) -> _PrivateKeyTypes:
+        if self is WeakKeyType.RSA_1024:
+            return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        if self is WeakKeyType.ECDSA_P192:
+            return ec.generate_private_key(ec.SECP192R1())
+        return ec.generate_private_key(ec.SECP224R1())
+
+    def signature_hash(self) -> _Hash:
+        return hashes.SHA256()
+
+
+AnyKeyType = Union[KeyType, WeakKeyType]
 
 # keyUsage bits by the names issue(key_usage=...) takes (x509.KeyUsage's arguments).
 _KEY_USAGES = (
@@ -103,14 +116,13 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
-def _key_type_of(key: _PrivateKeyTypes) -> KeyType:
+def _key_type_of(key: _PrivateKeyTypes) -> AnyKeyType:
     if isinstance(key, rsa.RSAPrivateKey):
-        return KeyType.RSA_1024 if key.key_size < 2048 else KeyType.RSA_2048
+        return WeakKeyType.RSA_1024 if key.key_size < 2048 else KeyType.RSA_2048
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        for key_type, curve in _CURVES.items():
-            if isinstance(key.curve, curve):
-                return key_type
-        return KeyType.ECDSA_P256
+        if key.curve.key_size < 256:
+            return WeakKeyType.ECDSA_P192 if key.curve.key_size < 224 else WeakKeyType.ECDSA_P224
+        return KeyType.ECDSA_P384 if key.curve.name == "secp384r1" else KeyType.ECDSA_P256
     return KeyType.ED25519
 
 
@@ -328,7 +340,7 @@ class PKI:
         names: Sequence[str] = ("localhost",),
         ips: Sequence[str] = ("127.0.0.1", "::1"),
         *,
-        key_type: KeyType | None = None,
+        key_type: AnyKeyType | None = None,
         not_before: datetime.datetime | None = None,
         not_after: datetime.datetime | None = None,
         eku: Sequence[str] = ("server",),
@@ -396,7 +408,7 @@ class PKI:
 
     def make_intermediate(
         self,
-        key_type: KeyType | None = None,
+        key_type: AnyKeyType | None = None,
         *,
         key_usage: Sequence[str] = ("digital_signature", "key_cert_sign", "crl_sign"),
         name: str = "extra intermediate CA",

@@ -12,6 +12,7 @@ from tlsapi import (
     TLSError,
     WantReadError,
 )
+from tlsapi._policy import find_weak_key, weak_signature_hash
 
 from ._binding import ffi, lib
 
@@ -87,10 +88,24 @@ _ORDER: tuple[tuple[str, Reason], ...] = (
 )
 
 
+def _insecure_algorithm_reason(peer_chain: list[bytes] | None) -> Reason:
+    # The "medium" profile flags a key that is too small (in the peer's path or
+    # the anchor) and a signature hash that is too weak alike: tell them apart.
+    if peer_chain is None:
+        return Reason.BAD_SIGNATURE
+    if find_weak_key(peer_chain, "peer's") is not None:
+        return Reason.WEAK_KEY
+    if weak_signature_hash(peer_chain):
+        return Reason.BAD_SIGNATURE
+    return Reason.WEAK_KEY  # neither in what the peer sent: the anchor's key
+
+
 def reason_for_status(status: int, peer_chain: list[bytes] | None) -> Reason:
     """The backend-neutral reason for a GnuTLS verification status."""
     for name, reason in _ORDER:
         if status & getattr(lib, name):
+            if name == "GNUTLS_CERT_INSECURE_ALGORITHM":
+                return _insecure_algorithm_reason(peer_chain)
             if (
                 reason is Reason.UNTRUSTED_ISSUER
                 and name == "GNUTLS_CERT_SIGNER_NOT_FOUND"
@@ -105,6 +120,16 @@ def reason_for_status(status: int, peer_chain: list[bytes] | None) -> Reason:
 def certificate_error(status: int, peer_chain: list[bytes] | None, whose: str) -> CertificateError:
     reason = reason_for_status(status, peer_chain)
     text = status_text(status)
+    if reason is Reason.WEAK_KEY:
+        weak = find_weak_key(peer_chain, whose)
+        if weak is not None:  # tlsapi's words say which certificate; GnuTLS's are kept
+            return CertificateError(str(weak), reason, text)
+        return CertificateError(
+            f"certificate verify failed (weak-key): the {whose} certificate chain was rejected: "
+            f"{text} (the trust anchor's key is too small for GnuTLS's verification profile)",
+            reason,
+            text,
+        )
     return CertificateError(
         f"certificate verify failed ({reason.value}): the {whose} certificate was rejected: {text}",
         reason,

@@ -118,6 +118,13 @@ class Priority:
         parts += ["-MAC-ALL", *(f"+{name}" for name in _unique(s.mac_name for s in usable))]
         if legacy:
             parts += ["-KX-ALL", *(f"+{name}" for name in _unique(s.kx_name for s in legacy))]
+        # tlsapi's verification policy (tlsapi._policy), as far as GnuTLS's own
+        # profiles go: "medium" refuses RSA < 2048 and curves < 224 bits anywhere
+        # in the peer's path, anchor included, and signatures weaker than 112
+        # bits; it also makes 2048 bits the smallest DH group a client accepts.
+        # (The system default's profile is "low"; a system-wide
+        # min-verification-profile above medium still wins, GnuTLS sees to that.)
+        parts.append("%PROFILE_MEDIUM")
         if server:
             parts.append("%SERVER_PRECEDENCE")
         self.priority_string = ":".join(parts)

@@ -2,8 +2,8 @@
 
 What a session does when it verifies a server, without a handshake: the
 same call, the same typed data (host name or IP address, purpose
-serverAuth) and the verification profile of the NORMAL priority string
-(GNUTLS_PROFILE_LOW), on this process's clock.  The x509-limbo harness uses
+serverAuth) and the verification profile a session uses (GNUTLS_PROFILE_MEDIUM,
+set by the backend's priority string), on this process's clock.  The x509-limbo harness uses
 it as "the library's own verifier" (see testing.py).
 """
 
@@ -11,12 +11,36 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tlsapi._policy import check_peer_chain
 
 from ._binding import ffi, lib
 from ._errors import describe, reason_for_status, status_text
 
-__all__ = ["ChainVerdict", "verify_server_chain"]
+if TYPE_CHECKING:
+    from ._buffer import GnuTLSBuffer
+
+__all__ = ["ChainVerdict", "enforce_policy", "verify_server_chain"]
+
+_BAD_CERTIFICATE = 42  # the TLS alert's number (RFC 8446 6.2); not among our cdefs
+
+
+def enforce_policy(buffer: GnuTLSBuffer) -> None:
+    """tlsapi's verification policy (tlsapi._policy) where GnuTLS's profile stops short.
+
+    Run when a handshake that verified the peer has finished: "medium" passes
+    P-224 keys, and a TLS 1.2 static-RSA server certificate without
+    digitalSignature.  A refusal sends a fatal bad_certificate alert first.
+    """
+    settings = buffer._active_settings if buffer._is_server else buffer._settings
+    if not settings.verify_peer:
+        return
+    whose = "client's" if buffer._is_server else "server's"
+    error = check_peer_chain(buffer._peer_chain(), whose)
+    if error is not None:
+        lib.gnutls_alert_send(buffer._session, lib.GNUTLS_AL_FATAL, _BAD_CERTIFICATE)
+        raise error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +88,7 @@ def verify_server_chain(anchors_pem: bytes, chain_pem: bytes, peer_name: str) ->
             [element, (lib.GNUTLS_DT_KEY_PURPOSE_OID, ffi.cast("unsigned char *", purpose), 0)],
         )
         status = ffi.new("unsigned int *")
-        flags = lib.tlsapi_gnutls_profile_vflags(lib.GNUTLS_PROFILE_LOW)
+        flags = lib.tlsapi_gnutls_profile_vflags(lib.GNUTLS_PROFILE_MEDIUM)
         code = lib.gnutls_x509_trust_list_verify_crt2(
             trust_list, certs_ptr[0], count[0], vdata, 2, flags, status, ffi.NULL
         )
