@@ -270,6 +270,39 @@ class TestPrivateKey:
         with pytest.raises(ConfigurationError):
             PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET), password=password)  # type: ignore[arg-type]
 
+    @pytest.mark.parametrize(
+        "password",
+        ["pw\ud800", "\udcff", b"pw\x00", "pw\x00", bytearray(b"\x00pw")],
+        ids=["lone-surrogate", "surrogateescape", "nul-bytes", "nul-str", "nul-bytearray"],
+    )
+    def test_unusable_password_given_directly(self, pki: PKI, password: bytes | str) -> None:
+        # Refused when the key is made, whatever the backend.
+        with pytest.raises(ConfigurationError, match=r"UTF-8|NUL") as info:
+            PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET), password=password)
+        assert info.value.__cause__ is None
+
+    @pytest.mark.parametrize(
+        "password",
+        ["pw\ud800", "\udcff", b"pw\x00", "pw\x00", b"\x00"],
+        ids=["lone-surrogate", "surrogateescape", "nul-bytes", "nul-str", "only-nul"],
+    )
+    def test_unusable_password_from_a_callable(self, pki: PKI, password: bytes | str) -> None:
+        key = PrivateKey.from_buffer(
+            pki.server_identity.key_bytes(SECRET), password=lambda: password
+        )
+        with pytest.raises(ConfigurationError, match=r"callback returned.*(UTF-8|NUL)"):
+            key.password_bytes()
+
+    def test_surrogate_message_names_the_position(self, pki: PKI) -> None:
+        with pytest.raises(ConfigurationError, match="position 3"):
+            PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET), password="abc\udfff")
+
+    def test_non_ascii_str_buffer(self) -> None:
+        # PEM is ASCII: a str with anything else is a ConfigurationError, not UnicodeEncodeError.
+        for make in (Certificate.from_buffer, PrivateKey.from_buffer, TrustStore.from_buffer):
+            with pytest.raises(ConfigurationError, match="ASCII"):
+                make("-----BEGIN CERTIFICATE-----\n\u00e9\n")  # type: ignore[arg-type]
+
     def test_from_file(self, pki: PKI, tmp_path: Path) -> None:
         files = pki.server_identity.write(tmp_path)
         key = PrivateKey.from_file(files.key)

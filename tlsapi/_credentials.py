@@ -42,13 +42,45 @@ def _read_file(path: StrPath, what: str) -> bytes:
 
 def _as_bytes(data: object, what: str) -> bytes:
     if isinstance(data, str):
-        return data.encode("ascii", "strict")
+        try:
+            return data.encode("ascii", "strict")
+        except UnicodeEncodeError as exc:
+            # PEM is ASCII; a str holding anything else is not PEM.
+            raise ConfigurationError(
+                f"{what}: a str must be ASCII PEM text; position {exc.start} holds "
+                f"{data[exc.start]!r} (pass bytes for DER)"
+            ) from None
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ConfigurationError(f"{what} must be bytes, not {type(data).__name__}")
     result = bytes(data)
     if not result.strip():
         raise ConfigurationError(f"{what} is empty")
     return result
+
+
+def _password_bytes(password: bytes | bytearray | str, what: str) -> bytes:
+    """The password as the bytes every backend hands its library (UTF-8 for str).
+
+    One rule for all backends: a str must encode as UTF-8 (a lone surrogate
+    cannot), and no NUL byte, because OpenSSL and NSS read passwords as C
+    strings and would silently truncate at it ("pw\\0" would unlock "pw").
+    """
+    if isinstance(password, str):
+        try:
+            data = password.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ConfigurationError(
+                f"{what} is a str that cannot be encoded as UTF-8 "
+                f"({exc.reason} at position {exc.start}); give bytes or a valid str"
+            ) from None
+    else:
+        data = bytes(password)
+    if b"\0" in data:
+        raise ConfigurationError(
+            f"{what} contains a NUL byte at position {data.index(0)}, which TLS libraries "
+            "would read as the end of the password; remove it"
+        )
+    return data
 
 
 _CERT_LABELS = ("CERTIFICATE", "TRUSTED CERTIFICATE", "X509 CERTIFICATE")
@@ -206,6 +238,9 @@ class PrivateKey:
             raise ConfigurationError(
                 f"{what}: password must be bytes, str or a callable, not {type(password).__name__}"
             )
+        if password is not None and not callable(password):
+            # A password given directly is checked now, not at context creation.
+            _password_bytes(password, f"{what}: the password")
         if looks_like_pem(data):
             blocks = [b for b in parse_pem(data, what) if b.label in _KEY_LABELS]
             if not blocks:
@@ -292,13 +327,13 @@ class PrivateKey:
                 raise ConfigurationError(
                     f"the private key's password callback raised {exc!r}"
                 ) from exc
-        if isinstance(password, str):
-            return password.encode("utf-8")
-        if isinstance(password, (bytes, bytearray)):
-            return bytes(password)
-        raise ConfigurationError(
-            f"the private key's password callback returned {type(password).__name__}, not bytes or str"
-        )
+            if not isinstance(password, (bytes, bytearray, str)):
+                raise ConfigurationError(
+                    f"the private key's password callback returned {type(password).__name__}, "
+                    "not bytes or str"
+                )
+            return _password_bytes(password, "the password the private key's callback returned")
+        return _password_bytes(password, "the private key's password")
 
     def __eq__(self, other: object) -> bool:
         return (

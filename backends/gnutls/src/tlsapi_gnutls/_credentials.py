@@ -109,11 +109,9 @@ class Credentials:
 
     @staticmethod
     def _import_key(key: PrivateKey) -> Any:
-        password = key.password_bytes()  # None for a plain key; may call the user's callable
-        if password is not None and b"\0" in password:
-            raise ConfigurationError(
-                "the private key's password contains a NUL byte, which GnuTLS cannot take"
-            )
+        # None for a plain key; may call the user's callable.  tlsapi refuses a
+        # password with a NUL byte, so the C string below is the whole password.
+        password = key.password_bytes()
         pointer = ffi.new("gnutls_privkey_t *")
         code = lib.gnutls_privkey_init(pointer)
         if code < 0:
