@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tlsapi import TLSError
+from tlsapi import CertificateError, CertificateErrorReason, TLSError
+from tlsapi._policy import check_peer_chain, find_weak_key
 
 from ._errors import certificate_error, error_text
 from ._lib import ffi, lib
@@ -42,6 +43,20 @@ def _failed(buffer: NSSBuffer, exc: BaseException) -> int:
     return _FAILURE
 
 
+def _ders(certificates: Any) -> list[bytes]:
+    """The DER of each certificate of a CERTCertList, in order (empty for NULL)."""
+    ders: list[bytes] = []
+    if certificates == ffi.NULL:
+        return ders
+    end = ffi.cast("CERTCertListNode *", ffi.addressof(certificates, "list"))
+    node = ffi.cast("CERTCertListNode *", certificates.list.next)
+    while node != end:
+        item = node.cert.derCert
+        ders.append(ffi.unpack(ffi.cast("char *", item.data), item.len))
+        node = ffi.cast("CERTCertListNode *", node.links.next)
+    return ders
+
+
 def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
     profile = buffer._profile
     if not profile.validate:
@@ -66,13 +81,35 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
                     code = lib.SSL_ERROR_BAD_CERT_DOMAIN
             elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
                 code = lib.SSL_ERROR_BAD_CERT_DOMAIN
+        whose = "client's" if buffer._server_side else "server's"
+        chain = _ders(presented)
         if code == 0:
-            return _SUCCESS
-        buffer._verify_error = certificate_error(
+            # tlsapi's verification policy (tlsapi._policy) after NSS's own, which
+            # passes RSA-1024 keys and a signing leaf without digitalSignature.
+            refusal = check_peer_chain(chain, whose)
+            if refusal is None:
+                return _SUCCESS
+            buffer._verify_error = refusal
+            usage = refusal.reason is CertificateErrorReason.BAD_USAGE
+            # NSS answers either with a fatal bad_certificate alert.
+            lib.PR_SetError(
+                lib.SEC_ERROR_INADEQUATE_KEY_USAGE if usage else lib.SEC_ERROR_BAD_KEY, 0
+            )
+            return _FAILURE
+        error = certificate_error(
             code,
             leaf_self_signed=bool(cert.isRoot),
             leaf_not_yet_valid=bool(lib.tlsapi_not_yet_valid(cert, 0)),
         )
+        if error.reason in (CertificateErrorReason.BAD_SIGNATURE, CertificateErrorReason.OTHER):
+            # NSS cannot verify with P-192/P-224 keys at all ("bad signature"): name
+            # the refusal as every backend does.
+            weak = find_weak_key(chain, whose)
+            if weak is not None:
+                error = CertificateError(
+                    str(weak), CertificateErrorReason.WEAK_KEY, error.library_message
+                )
+        buffer._verify_error = error
         lib.PR_SetError(code, 0)
         return _FAILURE
     finally:
