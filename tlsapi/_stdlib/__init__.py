@@ -54,9 +54,14 @@ def load_backend() -> Backend:
                 + (
                     ""
                     if HAS_FULL_CHAIN
-                    else "getpeercert() returns only the leaf before Python 3.13; "
+                    else "getpeercert() returns only the leaf before Python 3.13, so tlsapi's "
+                    "key-size policy checks the leaf itself and OpenSSL's security level 2 the "
+                    "rest (a P-224 intermediate passes); "
                 )
-                + "ALPN protocol names must be ASCII"
+                + "a refusal by tlsapi's policy comes after OpenSSL finished the handshake: "
+                "the peer gets a plaintext bad_certificate alert only while it still waits "
+                "for our last flight (TLS 1.3 client, TLS 1.2 server), else the connection "
+                "just ends; " + "ALPN protocol names must be ASCII"
             ),
         },
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .._buffer import TLSWrappedBuffer
 from .._errors import TLSError
 from .._hostname import ServerName
+from .._policy import check_peer_chain
 from ._ciphers import suite_number
 from ._context import TaggedSSLObject
 from ._errors import translate
@@ -30,6 +31,8 @@ _WIRE_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.
 # here because subscripting Callable on every call costs half a microsecond.
 _ReadInto = Callable[[int, Any], int]
 _CLOSE_NOTIFY = object()  # a readinto met the peer's close_notify after its data
+# A plaintext TLS record: alert, TLS 1.2 record version, fatal, bad_certificate (42).
+_BAD_CERTIFICATE_ALERT = bytes((21, 3, 3, 0, 2, 2, 42))
 
 
 class StdlibBuffer(TLSWrappedBuffer):
@@ -121,10 +124,37 @@ class StdlibBuffer(TLSWrappedBuffer):
     # -- TLS -------------------------------------------------------------------
 
     def _handshake(self) -> None:
+        already_out = self._out_bio.pending  # earlier flights, not yet taken
         try:
             self._ssl.do_handshake()
         except ssl.SSLError as exc:
             raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        if self._ssl.context.verify_mode == ssl.CERT_NONE:
+            return
+        # tlsapi's verification policy (tlsapi._policy) after OpenSSL's own:
+        # security level 2 passes P-224 keys and a signing leaf whose keyUsage
+        # lacks digitalSignature.  Before Python 3.13 only the leaf can be seen.
+        verified = getattr(self._ssl, "get_verified_chain", None)
+        if verified is not None:
+            der = getattr(ssl, "ENCODING_DER", 1)
+            chain = [cert.public_bytes(der) for cert in verified()]
+        else:
+            leaf = self._ssl.getpeercert(binary_form=True)
+            chain = [leaf] if leaf else []
+        whose = "client's" if self._ssl.server_side else "server's"
+        error = check_peer_chain(chain, whose, verified=verified is not None)
+        if error is None:
+            return
+        # OpenSSL has finished, and the ssl module cannot send an alert now.
+        # Our last flight is withheld; where the peer still waits for it (the
+        # Finished of a TLS 1.3 client or a TLS 1.2 server) a plaintext fatal
+        # bad_certificate alert goes instead, which the peer may still read.
+        # Otherwise the peer sees the transport end without close_notify.
+        last_flight = self._out_bio.read()
+        self._out_bio.write(last_flight[:already_out])
+        if (self._ssl.version() == "TLSv1.3") != self._ssl.server_side:
+            self._out_bio.write(_BAD_CERTIFICATE_ALERT)
+        raise error
 
     def _read(self, amt: int) -> bytes:
         if self._stopped_reading is not None:

@@ -36,6 +36,8 @@ _VERIFY_REASONS = {
     32: R.BAD_USAGE,  # key usage does not include certificate signing
     62: R.HOSTNAME_MISMATCH,
     64: R.HOSTNAME_MISMATCH,  # IP address mismatch
+    66: R.WEAK_KEY,  # EE certificate key too weak (security level)
+    67: R.WEAK_KEY,  # CA certificate key too weak
 }
 
 
