@@ -36,7 +36,7 @@ from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
 from tlsapi._hostname import ServerName
 
 from ._clienthello import HelloDecodeError, HelloReader, MalformedHello
-from ._errors import error_text, translate
+from ._errors import error_name, error_text, translate
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
 
@@ -247,6 +247,21 @@ class NSSBuffer(TLSWrappedBuffer):
         if not self._state.in_size:
             self._chunks.clear()  # all read: an idle connection keeps no handshake bytes
 
+    def _refused_renegotiation(self, code: int) -> bool:
+        """True when ``code`` says NSS refused the peer's renegotiation: not a failure.
+
+        The peer asked for a TLS 1.2 renegotiation (a client's new ClientHello,
+        a server's HelloRequest); NSS answered with a no_renegotiation warning
+        and returned this error from the read that met it, but the connection
+        goes on (RFC 5746 §4.2, RFC 5246 §7.2.2).  In TLS 1.3 the same error
+        means a fatal unexpected_message, and stays an error.
+        """
+        return (
+            self._version is not None
+            and self._version < 0x0304
+            and error_name(code) == "SSL_ERROR_RENEGOTIATION_NOT_ALLOWED"
+        )
+
     def _closed(self) -> None:
         if self._state.eof_delivered:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify alert")
@@ -258,6 +273,8 @@ class NSSBuffer(TLSWrappedBuffer):
             scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
         state = self._state
         count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
+        while count < 0 and self._refused_renegotiation(count):
+            count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
         if count > 0:
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
@@ -276,6 +293,8 @@ class NSSBuffer(TLSWrappedBuffer):
             size = _MAX_WRITE
         state = self._state
         count = _tls_read(self._fd, state, _from_buffer(target), size)
+        while count < 0 and self._refused_renegotiation(count):
+            count = _tls_read(self._fd, state, _from_buffer(target), size)
         if count > 0:
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
@@ -294,6 +313,8 @@ class NSSBuffer(TLSWrappedBuffer):
         # encrypts before returning); other buffers through ffi.from_buffer.
         buffer = data if type(data) is bytes else _from_buffer(data)
         count = _tls_write(self._fd, self._state, buffer, size)
+        if count < 0 and self._refused_renegotiation(count):  # held back by a read
+            count = _tls_write(self._fd, self._state, buffer, size)
         if count >= 0:
             return count
         raise self._failure(count, "write")
@@ -301,7 +322,9 @@ class NSSBuffer(TLSWrappedBuffer):
     def _shutdown(self) -> None:
         if self._fd is None:
             return  # a server that never saw a ClientHello has nothing to close
-        code = lib.tlsapi_memio_held_error(self._state) or lib.tlsapi_shutdown(self._fd)
+        code = lib.tlsapi_memio_held_error(self._state)
+        if not code or self._refused_renegotiation(code):
+            code = lib.tlsapi_shutdown(self._fd)
         if code:
             raise self._failure(code, "shutdown")
 
