@@ -16,14 +16,21 @@ callbacks are C and work on a small struct:
   a premature termination.
 * outgoing: push appends to ``out_buf`` (grown by realloc); ``out_data`` and
   ``out_len`` are the part Python has not consumed.  peek_outgoing is one
-  ``ffi.unpack`` from there; consuming everything sets ``out_len`` to 0.
+  ``ffi.unpack`` from there; ``output_consume`` moves ``out_data`` on.
+
+Memory: an idle connection keeps at most a small output buffer
+(TLSAPI_GNUTLS_KEEP_OUTPUT, reused by the next small message); a larger one
+goes back to malloc as soon as everything in it was consumed, and so does a
+large copy of incoming bytes once GnuTLS has pulled all of it.  (The Python
+side drops its reference to a borrowed ``bytes`` once the window is empty.)
+``tlsapi_gnutls_capacity`` tells tests what is still allocated.
 
 The record loops (``recv``: record after record while the caller's buffer has
 room and ciphertext is here; ``send``: one record per gnutls_record_send until
 all is taken) run here too, so a read or a write is one cffi call.
 
-Thread safety: none inside; the Python buffer is used by one thread at a time
-(TLSWrappedSocket serialises its calls), as a GnuTLS session must be.
+Thread safety: none inside; the Python buffer holds its per-connection lock
+around every call into this struct, as a GnuTLS session needs.
 """
 
 INCLUDES = """
@@ -54,6 +61,7 @@ tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *er
 void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_receive(tlsapi_gnutls_transport *t, const char *data, size_t size, int borrow);
 void tlsapi_gnutls_output_consume(tlsapi_gnutls_transport *t, size_t count);
+size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
 int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
 int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
@@ -81,8 +89,8 @@ typedef struct {
 /* t->code when GnuTLS kept answering non-fatal codes without progress. */
 #define TLSAPI_GNUTLS_NO_PROGRESS 1
 /* An output buffer larger than this is given back to malloc once Python has
-   consumed all of it, so an idle connection holds none after its handshake
-   flight or a bulk write; small messages (up to this size) reuse it. */
+   consumed all of it, so an idle connection holds none after a bulk write;
+   one of at most this size stays for the next small message. */
 #define TLSAPI_GNUTLS_KEEP_OUTPUT 2048
 /* Our copy of incoming bytes is freed once GnuTLS read it all, if larger than this. */
 #define TLSAPI_GNUTLS_KEEP_INPUT 2048
@@ -125,6 +133,8 @@ static int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
 static ssize_t tlsapi_gnutls_push(gnutls_transport_ptr_t pointer, const void *data, size_t size)
 {
     tlsapi_gnutls_transport *t = pointer;
+    if (size == 0)
+        return 0; /* memcpy must not see a NULL buffer, even for 0 bytes */
     if (tlsapi_gnutls_reserve_out(t, size) < 0) {
         gnutls_transport_set_errno(t->session, ENOMEM);
         return -1;
@@ -215,11 +225,14 @@ static int tlsapi_gnutls_fresh_in(tlsapi_gnutls_transport *t, size_t capacity)
 }
 
 /* Ciphertext from the network.  Returns 1 when the window now points into
-   ``data`` itself (the caller keeps it alive and unchanged until the next
-   receive), 0 when it was copied, -1 when memory ran out. */
+   ``data`` itself (the caller keeps it alive and unchanged until the window
+   is empty or the next receive), 0 when it was copied (nothing borrowed any
+   more), 2 when ``size`` is 0 (nothing changed), -1 when memory ran out. */
 int tlsapi_gnutls_receive(tlsapi_gnutls_transport *t, const char *data, size_t size, int borrow)
 {
     size_t pending = t->in_len;
+    if (size == 0)
+        return 2; /* and no memcpy from a possibly NULL ``data`` */
     if (size > ((size_t)-1) / 4 - pending)
         return -1;
     if (pending == 0) {
@@ -270,8 +283,7 @@ int tlsapi_gnutls_receive(tlsapi_gnutls_transport *t, const char *data, size_t s
 }
 
 /* Python sent ``count`` pending bytes (at most out_len); once all are gone,
-   a large buffer goes back to malloc.  (Python consumes everything of a
-   small buffer by setting out_len to 0 itself.) */
+   a buffer larger than TLSAPI_GNUTLS_KEEP_OUTPUT goes back to malloc. */
 void tlsapi_gnutls_output_consume(tlsapi_gnutls_transport *t, size_t count)
 {
     if (count > t->out_len)
@@ -286,6 +298,12 @@ void tlsapi_gnutls_output_consume(tlsapi_gnutls_transport *t, size_t count)
             t->out_cap = 0;
         }
     }
+}
+
+/* The bytes this transport has allocated (output and copied input): for tests. */
+size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t)
+{
+    return t->out_cap + t->in_cap;
 }
 
 /* gnutls_handshake until it finishes or really waits for bytes: in TLS 1.3 a
@@ -311,6 +329,7 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
     gnutls_session_t session = t->session;
     size_t total = 0;
     int retries = 0;
+    int refused_hello = 0;
     ssize_t code;
     for (;;) {
         t->starved = 0;
@@ -336,6 +355,11 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
         } else if (code == GNUTLS_E_REHANDSHAKE) {
             /* TLS 1.2 renegotiation (HelloRequest, or a client's new ClientHello): refused. */
             gnutls_alert_send(session, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+            /* A server keeps the client's hello (the only pending record) for a
+               gnutls_handshake() that will not come; the next call drops it. */
+            refused_hello = gnutls_record_check_pending(session) > 0;
+        } else if (refused_hello && code == GNUTLS_E_UNEXPECTED_PACKET) {
+            refused_hello = 0; /* that was the hello being dropped: go on */
         } else if (gnutls_error_is_fatal((int)code)) {
             t->code = (int)code;
             return TLSAPI_GNUTLS_STOPPED + (int64_t)total;

@@ -15,14 +15,19 @@ are plain C, and Python touches the state once per buffer operation:
   alive while NSS may read them: the chunks ``feed`` counts as live, or
   all while ``in_size`` is not 0), and recv copies from the chunks
   straight into NSS's buffer;
-- outgoing: send appends to one growable C buffer, and the Python buffer
-  takes everything pending with one ``ffi.unpack`` (one copy), then
-  ``tlsapi_memio_taken`` empties it (and frees it unless bulk traffic is
-  reusing it, so an idle connection holds no buffer);
+- outgoing: send appends to one growable C buffer (a write reserves room
+  for all its records first, so a bulk write allocates once), and the
+  Python buffer takes everything pending with one ``ffi.unpack`` (one
+  copy), then ``tlsapi_memio_taken`` empties it: a small buffer stays for
+  the next small message, a larger one is freed;
 - application data: ``tlsapi_read``/``tlsapi_write`` are PR_Read/PR_Write
   returning the count or the error code, one cffi call each; a read goes
   on through every record queued that fits in the caller's buffer, holding
   back what ends it (0 or an error after data) as the next read's result.
+
+Memory: once the application took the output and NSS read the input, a
+connection keeps at most a small output buffer (TLSAPI_MEMIO_OUT_KEEP) and
+a small chunk array; ``tlsapi_memio_capacity`` tells tests what it holds.
 
 Would-block and end of file stay as NSS expects of a non-blocking socket:
 recv with nothing queued answers -1 with PR_WOULD_BLOCK_ERROR until the
@@ -32,9 +37,8 @@ asking recv again, so ``eof_delivered`` tells a ragged EOF from a clean
 close.  send never blocks: the outgoing buffer grows (as the ByteQueue it
 replaces did) until the application takes the bytes.
 
-A state is not for concurrent use: like ssl.SSLObject with its MemoryBIOs,
-one thread at a time drives a buffer (TLSWrappedSocket holds a lock around
-every call).  Its lifetime is reference-counted: one reference for the
+A state is not for concurrent use: the Python buffer holds its
+per-connection lock around every call that reaches it.  Its lifetime is reference-counted: one reference for the
 Python buffer (released by ffi.gc), one for the layer (released by its
 close), so it is freed when the last of the two goes, in either order.
 ``tlsapi_memio_close`` detaches the state before PR_Close so that nothing
@@ -67,6 +71,7 @@ tlsapi_memio *tlsapi_memio_state_new(void);
 void tlsapi_memio_state_release(tlsapi_memio *state);
 int tlsapi_memio_feed(tlsapi_memio *state, const char *data, size_t size);
 void tlsapi_memio_taken(tlsapi_memio *state);
+size_t tlsapi_memio_capacity(tlsapi_memio *state);
 PRInt32 tlsapi_memio_held_error(tlsapi_memio *state);
 
 PRInt32 tlsapi_read(PRFileDesc *fd, tlsapi_memio *state, void *buf, PRInt32 amount);
@@ -108,11 +113,16 @@ typedef struct {
 
 /* A small first block (malloc serves it from its per-thread cache); bursts double it. */
 #define TLSAPI_MEMIO_OUT_MIN 1024
-/* An emptied buffer up to this size is freed at once: an idle connection keeps none, and
-   malloc hands small blocks back quickly.  A bigger one (bulk writes) is kept while the
-   batches fill a quarter of it, so that each batch does not regrow it. */
-#define TLSAPI_MEMIO_OUT_KEEP (64 * 1024)
+/* An emptied buffer up to this size stays for the next message (small round trips then
+   allocate nothing); a bigger one (a bulk write) is freed: an idle connection keeps no
+   large buffer. */
+#define TLSAPI_MEMIO_OUT_KEEP (16 * 1024)
+/* Room a write reserves per record beyond its plaintext: header, tag, content type. */
+#define TLSAPI_MEMIO_RECORD_OVERHEAD 64
+#define TLSAPI_MEMIO_RECORD_SIZE 16384
 #define TLSAPI_MEMIO_CHUNKS_MIN 8
+/* A chunk array grown past this (many small deliveries) is freed once all were read. */
+#define TLSAPI_MEMIO_CHUNKS_KEEP 64
 
 static PRDescIdentity tlsapi_memio_identity = PR_INVALID_IO_LAYER;
 static PRIOMethods tlsapi_memio_methods;
@@ -175,7 +185,9 @@ static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
 {
     size_t wanted, copied = 0;
     if (amount <= 0) {
-        return 0;
+        /* Never 0: that is end of file to NSS. */
+        PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
+        return -1;
     }
     if (state->in_size == 0) {
         if (state->eof) {
@@ -200,44 +212,72 @@ static PRInt32 tlsapi_memio_pull(tlsapi_memio *state, char *buf, PRInt32 amount)
         }
     }
     state->in_size -= copied;
+    if (state->in_size == 0 && state->cap > TLSAPI_MEMIO_CHUNKS_KEEP) {
+        /* A backlog of many chunks is over: an idle connection keeps a small array. */
+        free(state->chunks);
+        state->chunks = NULL;
+        state->head = state->count = state->cap = 0;
+    }
     return (PRInt32)copied;
 }
 
 /* The application took the `out_len` bytes pending. */
 static void tlsapi_memio_taken(tlsapi_memio *state)
 {
-    size_t batch = state->out_len;
     state->out_len = 0;
-    if (state->out_cap <= TLSAPI_MEMIO_OUT_KEEP || batch < state->out_cap / 4) {
+    if (state->out_cap > TLSAPI_MEMIO_OUT_KEEP) {
         free(state->out);
         state->out = NULL;
         state->out_cap = 0;
     }
 }
 
-static PRInt32 tlsapi_memio_push(tlsapi_memio *state, const char *buf, PRInt32 amount)
+/* The bytes the state has allocated (output buffer and chunk array): for tests. */
+static size_t tlsapi_memio_capacity(tlsapi_memio *state)
 {
-    size_t need;
-    if (amount <= 0) {
+    return state->out_cap + state->cap * sizeof(*state->chunks);
+}
+
+/* Room for `extra` more output bytes: 0, or -1 when there is no memory. */
+static int tlsapi_memio_reserve(tlsapi_memio *state, size_t extra)
+{
+    size_t need, cap;
+    char *grown;
+    if (extra > ((size_t)-1) / 4 - state->out_len) {
+        return -1;
+    }
+    need = state->out_len + extra;
+    if (need <= state->out_cap) {
         return 0;
     }
-    need = state->out_len + (size_t)amount;
-    if (need > state->out_cap) {
-        size_t cap = state->out_cap ? state->out_cap : TLSAPI_MEMIO_OUT_MIN;
-        char *grown;
-        while (cap < need) {
-            cap *= 2;
+    cap = state->out_cap ? state->out_cap : TLSAPI_MEMIO_OUT_MIN;
+    while (cap < need) {
+        cap *= 2;
+    }
+    grown = realloc(state->out, cap);
+    if (grown == NULL) {
+        return -1;
+    }
+    state->out = grown;
+    state->out_cap = cap;
+    return 0;
+}
+
+static PRInt32 tlsapi_memio_push(tlsapi_memio *state, const char *buf, PRInt32 amount)
+{
+    if (amount <= 0) {
+        if (amount == 0) {
+            return 0; /* nothing to send, and no memcpy from a possibly NULL `buf` */
         }
-        grown = realloc(state->out, cap);
-        if (grown == NULL) {
-            PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
-            return -1;
-        }
-        state->out = grown;
-        state->out_cap = cap;
+        PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
+        return -1;
+    }
+    if (tlsapi_memio_reserve(state, (size_t)amount) < 0) {
+        PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+        return -1;
     }
     memcpy(state->out + state->out_len, buf, (size_t)amount);
-    state->out_len = need;
+    state->out_len += (size_t)amount;
     return amount;
 }
 
@@ -295,6 +335,13 @@ static PRInt32 tlsapi_write(PRFileDesc *fd, tlsapi_memio *state, const void *buf
     PRInt32 rv = tlsapi_memio_held_error(state);
     if (rv < 0) {
         return rv;
+    }
+    if (amount > 0) {
+        /* Room for every record at once: a bulk write then allocates once, not per
+           doubling (best effort: send grows the buffer itself if this fails). */
+        (void)tlsapi_memio_reserve(
+            state, (size_t)amount + ((size_t)amount / TLSAPI_MEMIO_RECORD_SIZE + 1) *
+                                        TLSAPI_MEMIO_RECORD_OVERHEAD);
     }
     rv = PR_Write(fd, buf, amount);
     return rv >= 0 ? rv : tlsapi_error_code();

@@ -144,3 +144,54 @@ def test_end_of_file_after_close_notify_reads_empty(pki: PKI, gnutls: tlsapi.Bac
     server.receive_from_network(b"")
     assert server.read(100) == b"last words"
     assert server.read(100) == b""
+
+
+@pytest.mark.parametrize("piece", [65_536, 1 << 21], ids=["in-pieces", "at-once"])
+def test_an_idle_connection_keeps_no_large_buffer(
+    pki: PKI, gnutls: tlsapi.Backend, piece: int
+) -> None:
+    """After a bulk write the output buffer goes, however the last consume was sized
+    (consumed in 64 KiB pieces the last one is small), and so does the borrowed input."""
+    from tlsapi_gnutls.testing import buffered_capacity
+
+    client, server = _pair(pki, gnutls)
+    data = bytes(range(256)) * 4096
+    client.write(data)
+    assert buffered_capacity(client) >= len(data)
+    wire = bytearray()
+    while client.outgoing_bytes_buffered():
+        chunk = client.peek_outgoing(piece)
+        client.consume_outgoing(len(chunk))
+        wire += chunk
+    assert buffered_capacity(client) <= 2048
+    server.receive_from_network(bytes(wire))  # borrowed: the window points into it
+    assert buffered_capacity(server) >= len(wire)
+    del wire
+    assert _drain(server) == data
+    assert buffered_capacity(server) <= 2048
+    # A small message still works, and its buffer is small enough to be kept.
+    client.write(b"ping")
+    server.receive_from_network(bytearray(_take(client)))
+    assert server.read(10) == b"ping"
+    # (the client has not read the server's session tickets yet: they are still here)
+    assert buffered_capacity(client) <= 2048 + client.incoming_bytes_buffered()
+
+
+def test_receiving_nothing_changes_nothing(pki: PKI, gnutls: tlsapi.Backend) -> None:
+    """Zero bytes at the C level (no memcpy from NULL: UBSan would report it) keep the window."""
+    from tlsapi_gnutls._binding import ffi, lib
+
+    client, server = _pair(pki, gnutls)
+    client.write(b"kept")
+    server.receive_from_network(_take(client))  # borrowed
+    state = server._state  # type: ignore[attr-defined]
+    pending = state.in_len
+    assert lib.tlsapi_gnutls_receive(state, ffi.NULL, 0, 0) == 2
+    assert lib.tlsapi_gnutls_receive(state, ffi.NULL, 0, 1) == 2
+    assert state.in_len == pending
+    assert server.read(10) == b"kept"
+    from tlsapi_gnutls._transport import new_transport
+
+    fresh = new_transport(lib.GNUTLS_CLIENT | lib.GNUTLS_NONBLOCK)
+    assert lib.tlsapi_gnutls_receive(fresh, ffi.NULL, 0, 0) == 2  # nothing allocated yet
+    assert lib.tlsapi_gnutls_capacity(fresh) == 0

@@ -136,26 +136,54 @@ def test_readinto_refuses_a_read_only_buffer(nss: tlsapi.Backend, pki: PKI) -> N
     assert client.read(10) == b"data"
 
 
-def test_an_idle_connection_keeps_no_ciphertext(nss: tlsapi.Backend, pki: PKI) -> None:
+@pytest.mark.parametrize("piece", [None, 7000])
+def test_an_idle_connection_keeps_no_large_buffer(
+    nss: tlsapi.Backend, pki: PKI, piece: int | None
+) -> None:
+    from tlsapi_nss.testing import buffered_capacity
+
     client, server = _pair(nss, pki)
     for buffer in (client, server):
-        state = buffer._state  # type: ignore[attr-defined]
-        assert not buffer._chunks  # type: ignore[attr-defined]
-        assert state.out_len == 0
-    # A bulk burst grows the outgoing buffer; small traffic afterwards gives it back.
+        assert not buffer._chunks  # type: ignore[attr-defined]  # handshake bytes let go of
+        assert buffered_capacity(buffer) <= 16 * 1024
+    # A bulk burst, then nothing else: no later small message to shrink the buffers.
     big = bytes(1 << 20)
-    data = _records(server, big)
-    client.receive_from_network(data)
+    server.write(big)
+    assert buffered_capacity(server) >= len(big)  # the measurement sees the output
+    data = server.peek_outgoing(server.outgoing_bytes_buffered())
+    server.consume_outgoing(len(data))
+    if piece is None:
+        client.receive_from_network(data)
+    else:  # many chunks: the C chunk array grows, then shrinks once all are read
+        for start in range(0, len(data), piece):
+            client.receive_from_network(data[start : start + piece])
+    del data
+    assert buffered_capacity(client) >= len(big)  # the chunks NSS has not read yet
     received = 0
     while received < len(big):
         received += len(client.read(1 << 16))
-    client.receive_from_network(_records(server, b"small"))
-    assert client.read(100) == b"small"
-    from tlsapi_nss._lib import ffi
-
-    assert server._state.out == ffi.NULL  # type: ignore[attr-defined]
-    assert not client._chunks  # type: ignore[attr-defined]  # let go of once read
+    assert client.incoming_bytes_buffered() == 0
+    assert buffered_capacity(server) <= 16 * 1024
+    assert buffered_capacity(client) <= 16 * 1024
     close(client, server)
+
+
+def test_the_layer_refuses_a_non_positive_amount(nss: tlsapi.Backend, pki: PKI) -> None:
+    # recv answering 0 would be end of file to NSS: a bad amount is an error instead.
+    from tlsapi_nss._lib import ffi, lib
+
+    client, server = _pair(nss, pki)
+    client.receive_from_network(_records(server, b"queued"))
+    layer = lib.tlsapi_memio_layer(client._fd)  # type: ignore[attr-defined]
+    buf = ffi.new("char[16]")
+    for amount in (0, -1):
+        assert lib.PR_Read(layer, buf, amount) == -1
+        assert lib.PR_GetError() == lib.PR_INVALID_ARGUMENT_ERROR
+    assert lib.PR_Write(layer, buf, -1) == -1
+    assert lib.PR_GetError() == lib.PR_INVALID_ARGUMENT_ERROR
+    assert lib.PR_Write(layer, buf, 0) == 0  # nothing to send is not an error
+    assert client.read(100) == b"queued"  # the queue is untouched
+    assert not client._state.eof_delivered  # type: ignore[attr-defined]
 
 
 def test_the_state_lives_until_both_its_owners_are_gone(nss: tlsapi.Backend, pki: PKI) -> None:

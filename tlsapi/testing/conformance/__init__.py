@@ -38,6 +38,7 @@ _MODULES = (
     "keys",
     "linear",
     "malformed",
+    "memory",
     "mutual",
     "semantics",
     "sni",
@@ -59,6 +60,7 @@ from .handshake import TestHandshake, TestVersions  # noqa: E402
 from .keys import TestPrivateKeys, key_pkis  # noqa: E402
 from .linear import TestLinearTime, linear_time_backends  # noqa: E402
 from .malformed import TestMalformedHello  # noqa: E402
+from .memory import TestMemory  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
@@ -78,6 +80,7 @@ __all__ = [
     "TestInsecureMode",
     "TestLinearTime",
     "TestMalformedHello",
+    "TestMemory",
     "TestMutualTLS",
     "TestPrivateKeys",
     "TestReentry",

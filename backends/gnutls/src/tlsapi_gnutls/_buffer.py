@@ -260,6 +260,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         for _ in range(_MAX_RETRIES):
             # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
             code = lib.tlsapi_gnutls_handshake(state)
+            if not state.in_len:
+                self._borrowed = None  # all pulled: keep no chunk of the peer's flight
             if code == 0:
                 if self._is_server and self._server_hostname is None:
                     self._server_hostname = self._received_server_name()

@@ -1,5 +1,12 @@
 """Test hooks this backend provides to tlsapi's conformance kit.
 
+``buffered_capacity(buffer)`` is what a connection holds for its ciphertext
+outside GnuTLS: the C transport's output buffer and its copy of incoming
+bytes (their allocated sizes, not what is pending), plus a ``bytes`` object
+the incoming window still borrows.  The conformance kit's memory test checks
+that it is small once a connection is idle after bulk traffic (GnuTLS's own
+record buffers it measures by RSS, as for every backend).
+
 ``limbo_verifier()`` is GnuTLS's own stand-alone chain verifier for the
 x509-limbo run (entry point ``gnutls`` in ``tlsapi.testing.limbo_verifiers``):
 gnutls_x509_trust_list_verify_crt2 with the case's anchors, the leaf and the
@@ -26,9 +33,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tlsapi import TLSWrappedBuffer
     from tlsapi.testing.limbo import LimboCase, Verdict
 
-__all__ = ["LibraryVerifier", "limbo_verifier"]
+__all__ = ["LibraryVerifier", "buffered_capacity", "limbo_verifier"]
+
+
+def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
+    """Bytes allocated for ``buffer``'s ciphertext by our transport (not by GnuTLS itself)."""
+    from ._binding import ffi, lib
+    from ._buffer import GnuTLSBuffer
+
+    if not isinstance(buffer, GnuTLSBuffer):
+        raise TypeError(f"not a GnuTLS connection: {buffer!r}")
+    total = int(lib.tlsapi_gnutls_capacity(buffer._state))
+    borrowed = buffer._borrowed
+    if isinstance(borrowed, bytes):
+        total += len(borrowed)
+    elif borrowed is not None:  # a pinned cdata (outside CPython)
+        total += int(ffi.sizeof(borrowed))
+    return total
 
 
 class LibraryVerifier:

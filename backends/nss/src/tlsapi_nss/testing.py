@@ -1,4 +1,11 @@
-"""Test support for the NSS backend: its library verifier for x509-limbo.
+"""Test support for the NSS backend: its library verifier for x509-limbo, buffer sizes.
+
+``buffered_capacity(buffer)`` is what a connection holds for its ciphertext
+outside NSS: the memory I/O layer's output buffer and chunk array (their
+allocated sizes), the received chunks it keeps alive for NSS to read, and
+output taken from C but not yet consumed.  The conformance kit's memory test
+checks that it is small once a connection is idle after bulk traffic (NSS's
+own record buffers it measures by RSS, as for every backend).
 
 ``limbo_verifier()`` (entry point ``tlsapi.testing.limbo_verifiers: nss``)
 answers as NSS's own client would: the chain through ``vfychain -pp``
@@ -12,10 +19,28 @@ name) but never more lenient.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tlsapi.testing.limbo import LimboCase, Verdict, VfychainVerifier
 
-__all__ = ["NSSVerifier", "limbo_verifier"]
+if TYPE_CHECKING:
+    from tlsapi import TLSWrappedBuffer
+
+__all__ = ["NSSVerifier", "buffered_capacity", "limbo_verifier"]
+
+
+def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
+    """Bytes allocated for ``buffer``'s ciphertext by our memory I/O (not by NSS itself)."""
+    from ._buffer import NSSBuffer
+    from ._lib import ffi, lib
+
+    if not isinstance(buffer, NSSBuffer):
+        raise TypeError(f"not an NSS connection: {buffer!r}")
+    # The output NSS wrote is counted by its C capacity until the buffer takes it.
+    total = int(lib.tlsapi_memio_capacity(buffer._state)) + len(buffer._outgoing)
+    for chunk in buffer._chunks:
+        total += len(chunk) if isinstance(chunk, bytes) else int(ffi.sizeof(chunk))
+    return total
 
 
 class NSSVerifier(VfychainVerifier):
