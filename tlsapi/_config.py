@@ -94,6 +94,13 @@ class TLSConfiguration:
     Values are checked here, so that a bad one is a ConfigurationError now
     rather than a failure at handshake time.  ``update(**changes)`` returns a
     new configuration.
+
+    ``inner_protocols`` are the ALPN protocols (RFC 7301), most preferred
+    first.  When the client's and the server's lists share no protocol, the
+    handshake still succeeds without one and ``negotiated_protocol()`` is
+    None on both ends, on every backend, as with the ``ssl`` module (no
+    ``no_application_protocol`` alert): a program that needs a protocol
+    checks ``negotiated_protocol()`` and closes the connection itself.
     """
 
     validate_certificates: bool = True
