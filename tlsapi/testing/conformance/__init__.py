@@ -40,6 +40,7 @@ _MODULES = (
     "malformed",
     "memory",
     "mutual",
+    "policy",
     "semantics",
     "sni",
     "sockets",
@@ -62,6 +63,7 @@ from .linear import TestLinearTime, linear_time_backends  # noqa: E402
 from .malformed import TestMalformedHello  # noqa: E402
 from .memory import TestMemory  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
+from .policy import TestVerificationPolicy  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
 from .sockets import TestSocket, loopback_tcp  # noqa: E402
@@ -90,6 +92,7 @@ __all__ = [
     "TestThreads",
     "TestTransfer",
     "TestValidation",
+    "TestVerificationPolicy",
     "TestVersions",
     "key_pkis",
     "linear_time_backends",
