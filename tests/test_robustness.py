@@ -586,3 +586,82 @@ def test_raising_sni_callback_fails_the_handshake_cleanly(
         assert _step(outcome.server, outcome.server.do_handshake) == "error"
     # Other connections in the process are unaffected.
     peers.connect()
+
+
+def _key_update_sender(pki: PKI) -> tlsapi.Backend | None:
+    """An available backend whose client buffers can send a TLS 1.3 KeyUpdate."""
+    for candidate in tlsapi.available_backends():
+        if Capability.CLIENT not in candidate.capabilities:
+            continue
+        probe = candidate.client_context(pki.client_config()).wrap_buffers("localhost")
+        if callable(getattr(probe, "key_update", None)):
+            return candidate
+    return None
+
+
+KEY_UPDATE_STORM = 1000
+
+
+@pytest.mark.parametrize("piece", [None, 7], ids=["one-delivery", "7-byte-pieces"])
+def test_a_key_update_storm_is_read_through_or_refused_clearly(
+    backend: tlsapi.Backend, pki: PKI, piece: int | None
+) -> None:
+    """1,000 KeyUpdates, each followed by a small message, at a receiver of each backend.
+
+    OpenSSL (stdlib) and NSS take them all.  GnuTLS takes at most 8 within a second
+    (a flood guard built into lib/tls13/key_update.c, with no switch, and not reset by
+    returning to the caller between them): there the connection must fail with a
+    TLSError that says so, after delivering exactly what came before, never garbage.
+    """
+    sender_backend = _key_update_sender(pki)
+    if sender_backend is None:
+        pytest.skip("no available backend can send a TLS 1.3 KeyUpdate (key_update())")
+    peers = Peers(sender_backend, backend, pki)
+    if Capability.SERVER not in backend.capabilities:
+        pytest.skip(f"{backend.name} has no server side to receive with")
+    sender, receiver = peers.connect()
+    if receiver.negotiated_tls_version is not TLSVersion.TLSv1_3:
+        pytest.skip(f"{backend.name} did not negotiate TLS 1.3 with {sender_backend.name}")
+    expected = bytearray()
+    for number in range(KEY_UPDATE_STORM):
+        sender.key_update(request_peer_update=False)  # type: ignore[attr-defined]
+        message = number.to_bytes(4, "big")
+        assert sender.write(message) == len(message)
+        expected += message
+    wire = _take(sender)
+    received = bytearray()
+    error: TLSError | None = None
+
+    def read_on() -> None:
+        while True:  # not read_available: what came before an error must be kept
+            try:
+                data = receiver.read(65536)
+            except WantReadError:
+                return
+            assert data, "the receiver saw the end of the stream"
+            received.extend(data)
+
+    try:
+        if piece is None:
+            receiver.receive_from_network(wire)
+            read_on()
+        else:
+            for start in range(0, len(wire), piece):
+                receiver.receive_from_network(wire[start : start + piece])
+                read_on()
+    except TLSError as exc:
+        error = exc
+    assert not isinstance(error, (WantReadError, WantWriteError)), error
+    assert received == expected[: len(received)], "the data read is not what was sent"
+    if backend.name == "gnutls" and error is not None:
+        assert "KeyUpdate" in str(error), f"a vague error for GnuTLS's limit: {error}"
+        assert len(received) >= 8 * 4, "GnuTLS gave up before its limit of 8"
+        with pytest.raises(TLSError):
+            receiver.read(100)  # the failure is sticky
+        return
+    assert error is None, f"{backend.name} refused a KeyUpdate storm: {error!r}"
+    assert received == expected
+    # The receiver's own keys are untouched: the sender still reads it.
+    receiver.write(b"after the storm")
+    sender.receive_from_network(_take(receiver))
+    assert read_available(sender) == b"after the storm"

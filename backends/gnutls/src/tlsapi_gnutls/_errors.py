@@ -167,4 +167,12 @@ def raise_for_code(code: int, *, session: Any = None, transport_eof: bool = Fals
             Reason.BAD_USAGE,
             describe(code),
         )
+    if code == lib.GNUTLS_E_TOO_MANY_HANDSHAKE_PACKETS:
+        # After the handshake: GnuTLS takes at most 8 TLS 1.3 KeyUpdates within one
+        # second (lib/tls13/key_update.c), a flood guard it gives applications no way to lift.
+        raise TLSError(
+            "the peer sent too many handshake messages; after the handshake this means "
+            "more than 8 TLS 1.3 KeyUpdate messages within one second, which GnuTLS "
+            f"refuses as a denial-of-service guard: {describe(code)}"
+        )
     raise TLSError(f"GnuTLS: {describe(code)}")
