@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = []
 
+R = CertificateErrorReason
 _SUCCESS = lib.SECSuccess
 _FAILURE = lib.SECFailure
 
@@ -90,7 +91,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             if refusal is None:
                 return _SUCCESS
             buffer._verify_error = refusal
-            usage = refusal.reason is CertificateErrorReason.BAD_USAGE
+            usage = refusal.reason is R.BAD_USAGE
             # NSS answers either with a fatal bad_certificate alert.
             lib.PR_SetError(
                 lib.SEC_ERROR_INADEQUATE_KEY_USAGE if usage else lib.SEC_ERROR_BAD_KEY, 0
@@ -101,14 +102,13 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             leaf_self_signed=bool(cert.isRoot),
             leaf_not_yet_valid=bool(lib.tlsapi_not_yet_valid(cert, 0)),
         )
-        if error.reason in (CertificateErrorReason.BAD_SIGNATURE, CertificateErrorReason.OTHER):
-            # NSS cannot verify with P-192/P-224 keys at all ("bad signature"): name
-            # the refusal as every backend does.
+        if error.reason in (R.BAD_SIGNATURE, R.BAD_USAGE, R.OTHER):
+            # NSS cannot verify with P-192/P-224 keys at all ("bad signature"), and
+            # wants keyEncipherment in RSA server keys: a weak key is named first,
+            # as OpenSSL's verifier does and as every backend reports it.
             weak = find_weak_key(chain, whose)
             if weak is not None:
-                error = CertificateError(
-                    str(weak), CertificateErrorReason.WEAK_KEY, error.library_message
-                )
+                error = CertificateError(str(weak), R.WEAK_KEY, error.library_message)
         buffer._verify_error = error
         lib.PR_SetError(code, 0)
         return _FAILURE
