@@ -92,6 +92,10 @@ SECStatus SSL_SetNextProtoCallback(PRFileDesc *fd, SSLNextProtoCallback callback
 SECStatus SSL_GetNextProto(PRFileDesc *fd, SSLNextProtoState *state, unsigned char *buf,
                            unsigned int *bufLen, unsigned int bufLenMax);
 SECItem *SSL_GetNegotiatedHostInfo(PRFileDesc *fd);
+SECStatus SSL_SignatureSchemePrefSet(PRFileDesc *fd, const SSLSignatureScheme *schemes,
+                                     unsigned int count);
+SECStatus SSL_SignatureSchemePrefGet(PRFileDesc *fd, SSLSignatureScheme *schemes,
+                                     unsigned int *count, unsigned int maxCount);
 void SSL_ClearSessionCache(void);
 
 PRInt32 tlsapi_handshake(PRFileDesc *fd);

@@ -32,6 +32,13 @@ typedef enum {
     ssl_grp_ffdhe_2048 = 256,
     ...
 } SSLNamedGroup;
+typedef enum {
+    ssl_sig_none = 0,
+    ssl_sig_rsa_pss_pss_sha256 = 0x0809,
+    ssl_sig_rsa_pss_pss_sha384 = 0x080a,
+    ssl_sig_rsa_pss_pss_sha512 = 0x080b,
+    ...
+} SSLSignatureScheme;
 typedef struct SSLChannelInfoStr {
     PRUint32 length;
     PRUint16 protocolVersion;

@@ -187,6 +187,8 @@ def import_private_key(key: PrivateKey, leaf: Any) -> Any:
                 "private key: NSS cannot sign TLS handshakes with Ed25519/Ed448 keys; "
                 "use an ECDSA or RSA key with the NSS backend"
             )
+        if algorithm == _der.RSASSA_PSS:
+            plain = _der.rsa_pss_as_rsa(plain)
     slot = lib.PK11_GetInternalSlot()
     if slot == ffi.NULL:
         raise ConfigurationError(f"NSS has no internal slot: {error_text(lib.PR_GetError())}")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from tlsapi import ConfigurationError
 
-__all__ = ["key_kind", "pkcs8_algorithm", "wrap_pkcs1", "wrap_sec1"]
+__all__ = ["key_kind", "pkcs8_algorithm", "rsa_pss_as_rsa", "wrap_pkcs1", "wrap_sec1"]
 
 _SEQUENCE, _INTEGER, _OCTET_STRING, _NULL, _OID = 0x30, 0x02, 0x04, 0x05, 0x06
 _RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1
 _EC_PUBLIC_KEY = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1
+RSASSA_PSS = bytes.fromhex("2a864886f70d01010a")  # 1.2.840.113549.1.1.10
 ED25519 = bytes.fromhex("2b6570")  # 1.3.101.112
 ED448 = bytes.fromhex("2b6571")  # 1.3.101.113
 
@@ -89,6 +90,25 @@ def wrap_pkcs1(der: bytes) -> bytes:
     """A PKCS#1 RSAPrivateKey as PKCS#8."""
     algorithm = _encode(_SEQUENCE, _encode(_OID, _RSA_ENCRYPTION) + _encode(_NULL, b""))
     return _encode(_SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der))
+
+
+def rsa_pss_as_rsa(der: bytes) -> bytes:
+    """An id-RSASSA-PSS PKCS#8 key as rsaEncryption: the same RSAPrivateKey inside.
+
+    NSS imports no id-RSASSA-PSS PrivateKeyInfo (SEC_ERROR_EXTENSION_NOT_FOUND);
+    the key itself is an ordinary RSA key, and NSS signs with RSA-PSS when the
+    certificate's key is id-RSASSA-PSS.  The PSS parameters dropped here are
+    restrictions on use, which the certificate's key carries as well.
+    """
+    try:
+        _, start, end = _tlv(der, 0)
+        items = _children(der, start, end)
+        tag, key_start, key_end = items[2]
+    except (ValueError, IndexError):
+        tag = -1
+    if tag != _OCTET_STRING:
+        raise ConfigurationError("private key: the RSASSA-PSS PKCS#8 key is malformed")
+    return wrap_pkcs1(der[key_start:key_end])
 
 
 def wrap_sec1(der: bytes) -> bytes:

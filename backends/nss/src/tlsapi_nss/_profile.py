@@ -43,6 +43,35 @@ def alpn_wire(config: TLSConfiguration) -> bytes:
     return b"".join(bytes((len(name),)) + name for name in ordered)
 
 
+# RSA-PSS signatures by keys whose certificate says id-RSASSA-PSS (RFC 8446
+# §4.2.3), which NSS implements but leaves out of its default list: without
+# them an NSS server cannot use such a key, and an NSS client refuses a server
+# that has one, where GnuTLS and OpenSSL accept both.
+_RSA_PSS_PSS = (
+    lib.ssl_sig_rsa_pss_pss_sha256,
+    lib.ssl_sig_rsa_pss_pss_sha384,
+    lib.ssl_sig_rsa_pss_pss_sha512,
+)
+
+
+def _enable_rsa_pss_pss(model: Any) -> None:
+    schemes = ffi.new("SSLSignatureScheme[64]")
+    count = ffi.new("unsigned int *")
+    _check(
+        lib.SSL_SignatureSchemePrefGet(model, schemes, count, 64 - len(_RSA_PSS_PSS)),
+        "read the signature schemes",
+    )
+    current = [schemes[i] for i in range(count[0])]
+    wanted = current + [scheme for scheme in _RSA_PSS_PSS if scheme not in current]
+    if len(wanted) != len(current):
+        _check(
+            lib.SSL_SignatureSchemePrefSet(
+                model, ffi.new("SSLSignatureScheme[]", wanted), len(wanted)
+            ),
+            "set the signature schemes",
+        )
+
+
 def _check(status: int, what: str) -> None:
     if status != lib.SECSuccess:
         raise ConfigurationError(f"NSS refused to {what}: {error_text(lib.PR_GetError())}")
@@ -143,6 +172,7 @@ class Profile:
             lib.tlsapi_cipher_suite_order_set(model, order, len(selection.suites)),
             "set the cipher suites",
         )
+        _enable_rsa_pss_pss(model)
         wire = alpn_wire(self.config) if alpn else b""
         if wire:
             _check(lib.SSL_SetNextProtoNego(model, wire, len(wire)), "set the ALPN protocols")
