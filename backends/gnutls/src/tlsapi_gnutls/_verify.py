@@ -51,7 +51,15 @@ class ChainVerdict:
 
 
 def _datum(data: bytes) -> Any:
-    return ffi.new("gnutls_datum_t *", (ffi.from_buffer("unsigned char[]", data), len(data)))
+    """A gnutls_datum_t over ``data``, valid for as long as the returned object lives.
+
+    The struct holds a bare pointer: the from_buffer cdata that pins ``data``
+    (outside CPython objects may move) must outlive it, so the returned
+    object's destructor keeps a reference to it.
+    """
+    owner = ffi.from_buffer("unsigned char[]", data)
+    datum = ffi.new("gnutls_datum_t *", (owner, len(data)))
+    return ffi.gc(datum, lambda _: owner)
 
 
 def verify_server_chain(anchors_pem: bytes, chain_pem: bytes, peer_name: str) -> ChainVerdict:
