@@ -19,6 +19,7 @@ from .._hostname import ServerName
 from .._protocols import protocol_bytes
 from .._versions import TLSVersion
 from ._ciphers import openssl_cipher_string
+from ._sni import ServerNameScreen, illegal_parameter_alert
 
 if TYPE_CHECKING:
     from .._credentials import Certificate
@@ -102,9 +103,74 @@ ssbzSibBsu/6iGtCOGEoXJf//////////wIBAg==
 
 
 class TaggedSSLObject(ssl.SSLObject):
-    """An SSLObject that knows its buffer, for the SNI callback."""
+    """An SSLObject that knows its buffer, for the SNI callback.
+
+    On a server it also reads the client's server_name before OpenSSL does
+    and refuses one that ``_ssl`` would choke on (see ``_sni``).
+    """
 
     tlsapi_buffer: StdlibBuffer
+    _sni_screen: ServerNameScreen | None = None
+    _sni_screened = 0  # bytes at the head of the incoming BIO that were screened
+    _sni_bios: tuple[ssl.MemoryBIO, ssl.MemoryBIO]
+
+    @classmethod
+    def _create(
+        cls,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        *,
+        server_side: bool = False,
+        server_hostname: str | None = None,
+        session: ssl.SSLSession | None = None,
+        context: ssl.SSLContext | None = None,
+    ) -> TaggedSSLObject:
+        self: TaggedSSLObject = super()._create(  # type: ignore[misc]
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+            session=session,
+            context=context,
+        )
+        if server_side and context is not None and context.sni_callback is not None:
+            self._sni_screen = ServerNameScreen()
+            self._sni_bios = (incoming, outgoing)
+        return self
+
+    def do_handshake(self) -> None:
+        screen = self._sni_screen
+        if screen is None:
+            return super().do_handshake()
+        self._screen_server_name(screen)
+        try:
+            super().do_handshake()
+        finally:
+            # What OpenSSL left unread was screened already: skip it next time.
+            self._sni_screened = self._sni_bios[0].pending
+        self._sni_screen = None  # the hellos are behind us
+        return None
+
+    def _screen_server_name(self, screen: ServerNameScreen) -> None:
+        incoming, outgoing = self._sni_bios
+        if incoming.pending > self._sni_screened:
+            # A MemoryBIO cannot peek: take its bytes and put them back.
+            data = incoming.read()
+            screen.feed(memoryview(data)[self._sni_screened :])
+            if screen.hostile_name is None:
+                # After EOF the bytes cannot go back; a handshake whose client
+                # has hung up cannot finish anyway, and OpenSSL now says so.
+                with contextlib.suppress(ssl.SSLError):
+                    incoming.write(data)
+        if screen.done:
+            self._sni_screen = None
+        if screen.hostile_name is not None:
+            outgoing.write(illegal_parameter_alert())
+            raise ssl.SSLError(
+                0,
+                "the client sent a server_name (SNI) that is not ASCII "
+                f"({screen.hostile_name[:64]!r}); refused with an illegal_parameter alert",
+            )
 
 
 def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLContext:

@@ -35,6 +35,7 @@ _MODULES = (
     "ciphers",
     "errors",
     "handshake",
+    "hostile",
     "keys",
     "linear",
     "malformed",
@@ -58,6 +59,7 @@ from .ciphers import TestCiphers  # noqa: E402
 from .errors import TestBadInput  # noqa: E402
 from .fixtures import other_pki, peers, pki, rsa_pki  # noqa: E402
 from .handshake import TestHandshake, TestVersions  # noqa: E402
+from .hostile import TestHostileServerName, TestPasswordRules, TestReadSize, unraisable  # noqa: E402
 from .keys import TestPrivateKeys, key_pkis  # noqa: E402
 from .linear import TestLinearTime, linear_time_backends  # noqa: E402
 from .malformed import TestMalformedHello  # noqa: E402
@@ -78,13 +80,16 @@ __all__ = [
     "TestBufferSemantics",
     "TestCiphers",
     "TestHandshake",
+    "TestHostileServerName",
     "TestHostnames",
     "TestInsecureMode",
     "TestLinearTime",
     "TestMalformedHello",
     "TestMemory",
     "TestMutualTLS",
+    "TestPasswordRules",
     "TestPrivateKeys",
+    "TestReadSize",
     "TestReentry",
     "TestSNI",
     "TestShutdown",
@@ -101,4 +106,5 @@ __all__ = [
     "peers",
     "pki",
     "rsa_pki",
+    "unraisable",
 ]
