@@ -544,3 +544,39 @@ def test_bench_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     _one_line_error(capsys.readouterr().err)
     assert main(["bench", "--backend", "no-such-backend"]) == 1
     _one_line_error(capsys.readouterr().err)
+
+
+def test_serve_http_answers_a_bare_close_notify_with_close_notify_only(
+    backend: tlsapi.Backend, serve_processes: list[_ServeProcess]
+) -> None:
+    """A client that sends no request, only close_notify, gets no HTTP answer (RFC 8446 §6.1)."""
+    server = _ServeProcess("--backend", backend.name, "--once", "--mode", "http")
+    serve_processes.append(server)
+    assert server.ca_file is not None
+    # Memory BIOs over a plain socket: every byte the server sends is read here.
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = _client_context(server.ca_file).wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                data = sock.recv(65536)
+                assert data, "the server hung up during the handshake"
+                incoming.write(data)
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.unwrap()  # our close_notify goes out with the handshake's last flight
+        sock.sendall(outgoing.read())
+        while chunk := sock.recv(65536):
+            incoming.write(chunk)
+    received = b""
+    with pytest.raises(ssl.SSLZeroReturnError):  # the server's close_notify
+        while True:
+            received += tls.read(65536)
+    assert received == b""
+    status, out, err = server.finish()
+    assert status == 0, err
+    assert "closed by the client before a request" in out
+    assert "Traceback" not in err

@@ -165,7 +165,10 @@ class _Server:
                     _say(f"{label}: closed after echoing {count} bytes")
                 else:
                     request = self._http(tls)
-                    _say(f"{label}: answered {request!r}")
+                    if request is None:
+                        _say(f"{label}: closed by the client before a request")
+                    else:
+                        _say(f"{label}: answered {request!r}")
                 # close_notify; the client may already have gone, which is fine.
                 with contextlib.suppress(OSError):
                     tls.shutdown(socket.SHUT_WR)
@@ -204,12 +207,14 @@ class _Server:
             tls.sendall(data)
             total += len(data)
 
-    def _http(self, tls: TLSWrappedSocket) -> str:
+    def _http(self, tls: TLSWrappedSocket) -> str | None:
+        """Answer one request; None when the client closed (close_notify) before sending one."""
         head = bytearray()
         while b"\r\n\r\n" not in head and b"\n\n" not in head:
             chunk = tls.recv(4096)
             if not chunk:
-                break
+                # The client's close_notify: after it we send only our own (RFC 8446 §6.1).
+                return None
             head += chunk
             if len(head) > _MAX_REQUEST_HEAD:
                 break
