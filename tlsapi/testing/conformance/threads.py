@@ -41,7 +41,9 @@ BULK_BYTES = 2 << 20
 MESSAGE_SIZE = 1000
 MESSAGES_PER_WRITER = 600
 HANDSHAKE_THREADS = 8
-KEY_UPDATES = 200
+MESSAGES = 250
+KEY_UPDATES = 10
+KEY_UPDATE_SPACING = 0.15  # seconds
 DEADLINE = 120.0  # seconds: a hang is a failure, not a stuck test run
 
 
@@ -225,10 +227,16 @@ class TestThreads:
         workers = Workers()
 
         def sender() -> None:
-            # The peer: a KeyUpdate that asks for one back, then a message, each time.
+            # The peer: messages, with a KeyUpdate that asks for one back every
+            # so often.  Paced: GnuTLS refuses more than 8 KeyUpdates a second
+            # (a flood guard; tests/test_robustness.py covers storms).
             nonlocal got
-            for number in range(KEY_UPDATES):
-                peer.key_update()  # type: ignore[attr-defined]
+            last_update = 0.0
+            for number in range(MESSAGES):
+                if number % (MESSAGES // KEY_UPDATES) == 0:
+                    time.sleep(max(0.0, last_update + KEY_UPDATE_SPACING - time.monotonic()))
+                    peer.key_update()  # type: ignore[attr-defined]
+                    last_update = time.monotonic()
                 peer.write(number.to_bytes(4, "big"))
                 pump(peer, receiver)
                 with got_changed:
@@ -241,7 +249,7 @@ class TestThreads:
         def reader() -> None:
             nonlocal got
             stream = bytearray()
-            while len(stream) < 4 * KEY_UPDATES and workers.running():
+            while len(stream) < 4 * MESSAGES and workers.running():
                 chunk = _read_some(receiver)
                 if chunk is None:
                     time.sleep(0)
@@ -251,12 +259,12 @@ class TestThreads:
                 with got_changed:
                     got = len(stream) // 4
                     got_changed.notify_all()
-            expected = b"".join(n.to_bytes(4, "big") for n in range(KEY_UPDATES))
+            expected = b"".join(n.to_bytes(4, "big") for n in range(MESSAGES))
             assert bytes(stream) == expected
 
         def writer() -> None:
             # The receiver's own traffic: its writes must use the updated keys.
-            while workers.running() and got < KEY_UPDATES:
+            while workers.running() and got < MESSAGES:
                 receiver.write(b"w" * 64)
                 pump(receiver, peer)
                 time.sleep(0)
