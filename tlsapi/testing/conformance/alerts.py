@@ -16,12 +16,15 @@ Reading the alert itself is the robust check: its length or a peer's error
 message would not say which alert it was.  The receiver's sequence number
 is not tracked (it may have sent session tickets): each record is tried
 against the first sequence numbers, and only the right one authenticates.
-The backend under test is the receiver as a server and as a client.
+The backend under test is the receiver as a server and as a client; one
+case puts it behind a TLSWrappedSocket, which must send the alert before it
+raises.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import struct
 import tempfile
@@ -38,6 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from ..._backend import Backend, Capability
 from ..._buffer import TLSWrappedBuffer
 from ..._errors import TLSError, WantReadError
+from ..._socket import TLSWrappedSocket
 from ..._versions import TLSVersion
 from ..pki import PKI
 
@@ -196,6 +200,27 @@ class _Case:
         error = info.value
         assert not isinstance(error, WantReadError), f"the receiver waits for more: {error!r}"
         sent = self.buffer.peek_outgoing(self.buffer.outgoing_bytes_buffered())
+        return error, self.alerts_in(sent)
+
+    def answer_over_a_socket(self, record: bytes) -> tuple[TLSError, list[Alert]]:
+        """As answer_to, with the receiver behind a TLSWrappedSocket: what reaches the peer."""
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            theirs.settimeout(30)
+            wrapped = TLSWrappedSocket(ours, self.buffer)
+            theirs.sendall(record)
+            with pytest.raises(TLSError) as info:
+                wrapped.recv(100)
+            theirs.shutdown(socket.SHUT_WR)  # so that the receiver's socket sees the end
+            wrapped.close()
+            received = bytearray()
+            while chunk := theirs.recv(65536):
+                received += chunk
+        assert not isinstance(info.value, WantReadError), info.value
+        return info.value, self.alerts_in(bytes(received))
+
+    def alerts_in(self, sent: bytes) -> list[Alert]:
+        """The alerts among the records the receiver sent."""
         alerts = []
         for sent_record in _records(sent):
             if sent_record[0] == _ALERT and len(sent_record) == 7:
@@ -207,7 +232,7 @@ class _Case:
                 inner = inner.rstrip(b"\x00")
                 if inner[-1:] == bytes((_ALERT,)) and len(inner) == 3:
                     alerts.append(Alert(inner[0], inner[1], encrypted=True))
-        return error, alerts
+        return alerts
 
 
 def _skip_without_tls13(backend: Backend) -> None:
@@ -260,6 +285,12 @@ class TestAlertsAfterHandshake:
         record = bytearray(case.peer_side.seal(b"tampered", _APPLICATION_DATA))
         record[-1] ^= 0x01  # a bit of the authentication tag
         _assert_alert(*case.answer_to(bytes(record)), BAD_RECORD_MAC)
+
+    def test_the_socket_sends_the_alert_before_raising(self, case: _Case) -> None:
+        case.check_forging()
+        record = bytearray(case.peer_side.seal(b"tampered", _APPLICATION_DATA))
+        record[-1] ^= 0x01
+        _assert_alert(*case.answer_over_a_socket(bytes(record)), BAD_RECORD_MAC)
 
     def test_oversized_record_is_record_overflow(self, case: _Case) -> None:
         case.check_forging()
