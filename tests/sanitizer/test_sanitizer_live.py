@@ -26,9 +26,8 @@ def _run_probe(call: str) -> subprocess.CompletedProcess[str]:
     """Call ``call`` on the probe library in a child with this run's environment."""
     code = f"import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); lib.{call}; print({SURVIVED!r})"
     env = dict(os.environ)
-    # The session sends reports to files; the child's must come back on its stderr.
+    # The session sends ASan's reports to files; the child's must come back on its stderr.
     env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":log_path=stderr"
-    env["UBSAN_OPTIONS"] = env.get("UBSAN_OPTIONS", "") + ":log_path=stderr"
     return subprocess.run(
         [sys.executable, "-c", code, PROBE],
         env=env,
