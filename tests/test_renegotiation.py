@@ -18,7 +18,7 @@ import tlsapi
 from tlsapi import TLSVersion, WantReadError
 from tlsapi.testing import PKI, handshake, pump, transfer
 
-TLS12 = {"highest_supported_version": TLSVersion.TLSv1_2}
+TLS12: dict[str, Any] = {"highest_supported_version": TLSVersion.TLSv1_2}
 
 
 def _gnutls() -> tuple[tlsapi.Backend, Any]:
