@@ -19,7 +19,7 @@ from .._hostname import ServerName
 from .._protocols import protocol_bytes
 from .._versions import TLSVersion
 from ._ciphers import openssl_cipher_string
-from ._sni import ServerNameScreen, illegal_parameter_alert
+from ._sni import ServerNameScreen, illegal_parameter_alert, is_hello_retry_request
 
 if TYPE_CHECKING:
     from .._credentials import Certificate
@@ -142,13 +142,23 @@ class TaggedSSLObject(ssl.SSLObject):
         screen = self._sni_screen
         if screen is None:
             return super().do_handshake()
+        hellos = screen.hellos
         self._screen_server_name(screen)
         try:
             super().do_handshake()
         finally:
+            incoming, outgoing = self._sni_bios
             # What OpenSSL left unread was screened already: skip it next time.
-            self._sni_screened = self._sni_bios[0].pending
-        self._sni_screen = None  # the hellos are behind us
+            self._sni_screened = incoming.pending
+            if screen.hellos > hellos:
+                # OpenSSL has answered the hello.  Only a HelloRetryRequest
+                # brings another one in the clear: otherwise stop screening,
+                # so that nothing the handshake still needs is held up.
+                answer = outgoing.read()
+                outgoing.write(answer)
+                if screen.hellos > 1 or not is_hello_retry_request(answer):
+                    self._sni_screen = None
+        self._sni_screen = None
         return None
 
     def _screen_server_name(self, screen: ServerNameScreen) -> None:
@@ -158,8 +168,9 @@ class TaggedSSLObject(ssl.SSLObject):
             data = incoming.read()
             screen.feed(memoryview(data)[self._sni_screened :])
             if screen.hostile_name is None:
-                # After EOF the bytes cannot go back; a handshake whose client
-                # has hung up cannot finish anyway, and OpenSSL now says so.
+                # After EOF the bytes cannot go back; but the screen stops once
+                # OpenSSL answers the (last) ClientHello, so the client hung up
+                # before the server spoke and the handshake could not finish.
                 with contextlib.suppress(ssl.SSLError):
                     incoming.write(data)
         if screen.done:

@@ -15,12 +15,15 @@ one, as GnuTLS does: a fatal illegal_parameter alert and a TLSError.
 record header in progress and the ClientHello being gathered (bounded), skips
 other handshake messages by their length, and parses each ClientHello once,
 when whole.  It judges only a well-formed server_name extension; anything
-else is left to OpenSSL, which refuses what does not parse.
+else is left to OpenSSL, which refuses what does not parse.  The server's
+SSLObject feeds it until OpenSSL has answered the last ClientHello sent in
+the clear (the first, or the second after a HelloRetryRequest: OpenSSL calls
+the servername callback for both), then drops it.
 """
 
 from __future__ import annotations
 
-__all__ = ["ServerNameScreen", "illegal_parameter_alert"]
+__all__ = ["ServerNameScreen", "illegal_parameter_alert", "is_hello_retry_request"]
 
 _CHANGE_CIPHER_SPEC = 20
 _ALERT = 21
@@ -31,11 +34,24 @@ _HOST_NAME = 0
 # OpenSSL's own limit for a ClientHello body (CLIENT_HELLO_MAX_LENGTH): it
 # refuses a longer one itself, so there is no point gathering it.
 _MAX_HELLO = 131396
+# RFC 8446 section 4.1.3: a ServerHello with this random is a HelloRetryRequest.
+_HELLO_RETRY_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+)
 
 
 def illegal_parameter_alert() -> bytes:
     """A plaintext fatal illegal_parameter alert record, as sent before ServerHello."""
     return bytes((_ALERT, 3, 3, 0, 2, 2, 47))
+
+
+def is_hello_retry_request(answer: bytes) -> bool:
+    """Whether a server's first flight starts with a HelloRetryRequest (plaintext)."""
+    return (
+        answer[:1] == bytes((_HANDSHAKE,))
+        and answer[5:6] == b"\x02"
+        and answer[11:43] == _HELLO_RETRY_RANDOM
+    )
 
 
 def _not_ascii_host_name(hello: bytes) -> bytes | None:
@@ -81,6 +97,7 @@ class ServerNameScreen:
         "_record_left",
         "_skip",
         "done",
+        "hellos",
         "hostile_name",
     )
 
@@ -92,6 +109,7 @@ class ServerNameScreen:
         self._skip = 0  # bytes of a handshake message that is not a ClientHello, to pass over
         self.done = False  # nothing more to judge: stop feeding
         self.hostile_name: bytes | None = None  # set (with done) to refuse the handshake
+        self.hellos = 0  # ClientHellos judged (and found harmless)
 
     def feed(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
@@ -144,6 +162,7 @@ class ServerNameScreen:
             if len(message) == 4 + int.from_bytes(message[1:4], "big"):
                 name = _not_ascii_host_name(bytes(message[4:]))
                 message.clear()
+                self.hellos += 1
                 if name is not None:
                     self.hostile_name = name
                     self.done = True

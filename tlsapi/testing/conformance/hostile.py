@@ -12,7 +12,8 @@ never allocate ``amt`` bytes up front.
 
 Server names: a ClientHello whose server_name is not ASCII (raw UTF-8 or
 Latin-1 bytes) or is an ASCII A-label that is not valid IDNA, made by
-patching a real client's first flight in place.  Every server must either
+patching a real client's first flight in place (and the second hello after a
+HelloRetryRequest).  Every server must either
 refuse it with a TLSError and a fatal alert, or go on with the handshake,
 and print nothing: no "Exception ignored" traceback per handshake for a
 client to flood the log with.  What each backend does with these bytes:
@@ -196,6 +197,24 @@ def _in_two_records(flight: bytes, name: bytes) -> bytes:
     )
 
 
+def _without_key_shares(flight: bytes) -> bytes:
+    """The ClientHello record with an empty key_share list: the server must ask again (HRR)."""
+    hello = flight[9:]  # record header, handshake header
+    offset = 2 + 32
+    offset += 1 + hello[offset]
+    offset += 2 + int.from_bytes(hello[offset : offset + 2], "big")
+    offset += 1 + hello[offset]
+    extensions, rebuilt = hello[offset + 2 :], bytearray()
+    while extensions:
+        kind, size = extensions[:2], int.from_bytes(extensions[2:4], "big")
+        data = b"\0\0" if kind == b"\x00\x33" else extensions[4 : 4 + size]
+        rebuilt += kind + len(data).to_bytes(2, "big") + data
+        extensions = extensions[4 + size :]
+    body = hello[:offset] + len(rebuilt).to_bytes(2, "big") + rebuilt
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    return flight[:3] + len(message).to_bytes(2, "big") + message
+
+
 class _Unraisable:
     """Records what reaches sys.unraisablehook ("Exception ignored in: ...")."""
 
@@ -287,6 +306,60 @@ class TestHostileServerName:
                     assert [name.lower() for name in names if name] == [hostile.decode().lower()]
         if label not in NON_ASCII:
             assert error is None, f"{backend.name} refused the ASCII name {hostile!r}: {error}"
+
+    def test_hostile_name_in_the_second_hello(
+        self, backend: Backend, pki: PKI, capfd: pytest.CaptureFixture[str], unraisable: _Unraisable
+    ) -> None:
+        # A first hello with a plain name and no key share draws a
+        # HelloRetryRequest; the second carries the hostile name.
+        if Capability.SERVER not in backend.capabilities or (
+            Capability.TLSv1_3 not in backend.capabilities
+        ):
+            pytest.skip(f"{backend.name} has no TLS 1.3 server")
+        peers = Peers.for_backend(backend, pki)
+        flight = _first_flight(
+            peers, pki.client_config(lowest_supported_version=TLSVersion.TLSv1_3)
+        )
+        server = peers.server_context().wrap_buffers()
+        server.receive_from_network(_without_key_shares(flight))
+        with pytest.raises(WantReadError):
+            server.do_handshake()
+        retry = server.peek_outgoing(server.outgoing_bytes_buffered())
+        server.consume_outgoing(len(retry))
+        assert retry[:1] == b"\x16", retry[:8].hex()
+        change_cipher_spec = b"\x14\x03\x03\x00\x01\x01"
+        server.receive_from_network(change_cipher_spec + _patched(flight, HOSTILE_NAMES["utf-8"]))
+        with contextlib.suppress(WantReadError, TLSError):
+            server.do_handshake()
+        out, err = capfd.readouterr()
+        assert unraisable.seen == [], f"{backend.name} server: {unraisable.seen}"
+        assert (out, err) == ("", ""), f"{backend.name} server printed something"
+
+    @pytest.mark.parametrize("version", [TLSVersion.TLSv1_3, TLSVersion.TLSv1_2], ids=str)
+    def test_last_flight_data_and_eof_together(
+        self, backend: Backend, pki: PKI, version: TLSVersion
+    ) -> None:
+        # Whatever a server reads ahead of its library must lose nothing: the
+        # client's last flight, a request and the end of the stream, in one go.
+        peers = Peers.for_backend(backend, pki)
+        client, server = peers.pair(client=pki.client_config(highest_supported_version=version))
+        while True:
+            try:
+                client.do_handshake()
+                break
+            except WantReadError:
+                pass
+            pump(client, server)
+            with contextlib.suppress(WantReadError):
+                server.do_handshake()
+            pump(server, client)
+        client.write(b"request")
+        with contextlib.suppress(WantReadError):
+            client.shutdown()
+        pump(client, server)
+        server.receive_from_network(b"")
+        assert server.read(100) == b"request"
+        assert server.read(100) == b""
 
     def test_a_refused_name_does_not_spoil_the_next_connection(
         self, backend: Backend, pki: PKI, unraisable: _Unraisable
