@@ -176,10 +176,15 @@ SANITIZER_DESELECT = {
 }
 
 
+def _output(session: nox.Session, *command: str) -> str:
+    try:
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        session.error(f"{command[0]} is not installed (Debian: gcc and binutils)")
+
+
 def _gcc_runtime(session: nox.Session, name: str) -> str:
-    path = subprocess.run(
-        ["gcc", f"-print-file-name={name}"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    path = _output(session, "gcc", f"-print-file-name={name}").strip()
     if not os.path.isabs(path):
         session.error(
             f"gcc has no {name}: install gcc's sanitizer runtimes (Debian: libasan8, libubsan1)"
@@ -189,12 +194,7 @@ def _gcc_runtime(session: nox.Session, name: str) -> str:
 
 def _check_instrumented(session: nox.Session, extension: Path) -> None:
     """Fail unless ``extension`` links the ASan and UBSan runtimes and calls into them."""
-    dynamic = subprocess.run(
-        ["readelf", "--wide", "--dynamic", "--dyn-syms", str(extension)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    dynamic = _output(session, "readelf", "--wide", "--dynamic", "--dyn-syms", str(extension))
     missing = [
         what
         for what, present in (
