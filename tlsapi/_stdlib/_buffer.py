@@ -1,13 +1,22 @@
 """StdlibBuffer: TLSWrappedBuffer over ssl.SSLObject and two MemoryBIOs.
 
-Incoming bytes go straight into the input MemoryBIO, and OpenSSL's output is
-taken from the output MemoryBIO (which cannot peek) as one bytes object when
-the caller asks for it; the base class's two queues stay unused.
+Incoming bytes go into the input MemoryBIO, and OpenSSL's output is taken
+from the output MemoryBIO (which cannot peek) as one bytes object when the
+caller asks for it; the base class's two queues stay unused.
+
+A MemoryBIO never gives back memory: its buffer stays as large as the most
+it ever held.  So that an idle connection keeps no large buffer, neither BIO
+is given more than about ``_BIO_LIMIT`` bytes at once: received bytes beyond
+that wait in ``_backlog`` (views of the caller's bytes, or copies of other
+buffers) and go in when OpenSSL wants more (``_top_up``), and a large write
+is encrypted a piece at a time, each piece's records taken out of the output
+BIO before the next.
 """
 
 from __future__ import annotations
 
 import ssl
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -33,6 +42,10 @@ _ReadInto = Callable[[int, Any], int]
 _CLOSE_NOTIFY = object()  # a readinto met the peer's close_notify after its data
 # A plaintext TLS record: alert, TLS 1.2 record version, fatal, bad_certificate (42).
 _BAD_CERTIFICATE_ALERT = bytes((21, 3, 3, 0, 2, 2, 42))
+# The most either MemoryBIO is given at once (see the module docstring), and
+# the plaintext encrypted per piece of a large write (its records fit in that).
+_BIO_LIMIT = 1 << 15
+_WRITE_PIECE = 1 << 14
 
 
 class StdlibBuffer(TLSWrappedBuffer):
@@ -46,6 +59,11 @@ class StdlibBuffer(TLSWrappedBuffer):
         super().__init__(context, server_name.name if server_name else None)
         self._in_bio = ssl.MemoryBIO()
         self._out_bio = ssl.MemoryBIO()
+        # Received bytes not yet in _in_bio (oldest first), their total, and the
+        # transport's EOF waiting behind them.
+        self._backlog: deque[memoryview] = deque()
+        self._backlog_size = 0
+        self._eof_after_backlog = False
         self._callback_error: BaseException | None = None
         # Plaintext OpenSSL had decrypted but we had not read when shutdown()
         # ran; served before anything else (see _shutdown).
@@ -79,10 +97,38 @@ class StdlibBuffer(TLSWrappedBuffer):
     # -- network side --------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
-        self._in_bio.write(data)
+        if not self._backlog and self._in_bio.pending + len(data) <= _BIO_LIMIT:
+            self._in_bio.write(data)
+            return
+        # A memoryview's memory may be reused by its owner once we return: copy it.
+        self._backlog.append(memoryview(data if type(data) is bytes else bytes(data)))
+        self._backlog_size += len(data)
+        self._top_up()
 
     def _receive_eof(self) -> None:
-        self._in_bio.write_eof()
+        if self._backlog:
+            self._eof_after_backlog = True
+        else:
+            self._in_bio.write_eof()
+
+    def _top_up(self) -> bool:
+        """Move backlog into _in_bio up to _BIO_LIMIT; True if anything moved."""
+        backlog = self._backlog
+        moved = False
+        while backlog and self._in_bio.pending < _BIO_LIMIT:
+            room = _BIO_LIMIT - self._in_bio.pending
+            head = backlog[0]
+            if len(head) <= room:
+                backlog.popleft()
+            else:
+                backlog[0], head = head[room:], head[:room]
+            self._in_bio.write(head)
+            self._backlog_size -= len(head)
+            moved = True
+        if not backlog and self._eof_after_backlog:
+            self._eof_after_backlog = False
+            self._in_bio.write_eof()
+        return moved
 
     # The outgoing side: what OpenSSL wrote is taken from the MemoryBIO as
     # one bytes object and handed out from there (a peek of all of it is that
@@ -119,16 +165,21 @@ class StdlibBuffer(TLSWrappedBuffer):
         return len(self._take_output()) - self._output_offset
 
     def _incoming_size(self) -> int:
-        return self._in_bio.pending
+        return self._in_bio.pending + self._backlog_size
 
     # -- TLS -------------------------------------------------------------------
 
     def _handshake(self) -> None:
         already_out = self._out_bio.pending  # earlier flights, not yet taken
-        try:
-            self._ssl.do_handshake()
-        except ssl.SSLError as exc:
-            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        while True:
+            try:
+                self._ssl.do_handshake()
+                break
+            except ssl.SSLWantReadError as exc:
+                if not self._top_up():
+                    raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+            except ssl.SSLError as exc:
+                raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
         if self._ssl.context.verify_mode == ssl.CERT_NONE:
             return
         # tlsapi's verification policy (tlsapi._policy) after OpenSSL's own:
@@ -168,12 +219,16 @@ class StdlibBuffer(TLSWrappedBuffer):
                 self._held_plaintext[amt:],
             )
             return data
-        try:
-            return self._ssl.read(amt)
-        except ssl.SSLZeroReturnError:
-            return b""
-        except ssl.SSLError as exc:
-            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        while True:
+            try:
+                return self._ssl.read(amt)
+            except ssl.SSLZeroReturnError:
+                return b""
+            except ssl.SSLWantReadError as exc:
+                if not self._top_up():
+                    raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+            except ssl.SSLError as exc:
+                raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
 
     def _readinto(self, target: bytearray | memoryview) -> int:
         if self._held_plaintext:
@@ -187,13 +242,18 @@ class StdlibBuffer(TLSWrappedBuffer):
             raise stop  # type: ignore[misc]
         read = cast(_ReadInto, self._ssl.read)
         size = len(target)
-        try:
-            count = read(size, target)
-        except ssl.SSLZeroReturnError:
-            return 0
-        except ssl.SSLError as exc:
-            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
-        if count == size or not self._in_bio.pending:
+        while True:
+            try:
+                count = read(size, target)
+                break
+            except ssl.SSLZeroReturnError:
+                return 0
+            except ssl.SSLWantReadError as exc:
+                if not self._top_up():
+                    raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+            except ssl.SSLError as exc:
+                raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        if count == size or not (self._in_bio.pending or self._backlog):
             return count
         # SSL_read returns one record per call: take the whole records that are
         # already here, so that a large readinto crosses the layers above once.
@@ -203,6 +263,8 @@ class StdlibBuffer(TLSWrappedBuffer):
                 try:
                     got = read(size - count, view[count:])
                 except ssl.SSLWantReadError:
+                    if self._top_up():
+                        continue
                     break
                 except ssl.SSLZeroReturnError:
                     self._stopped_reading = _CLOSE_NOTIFY
@@ -217,10 +279,26 @@ class StdlibBuffer(TLSWrappedBuffer):
         return count
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
+        if len(data) <= _WRITE_PIECE:
+            try:
+                return self._ssl.write(data)
+            except ssl.SSLError as exc:
+                raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+        # A piece at a time, each piece's records taken out of the BIO at once.
+        pieces = [self._take_output()[self._output_offset :]]
+        written = 0
         try:
-            return self._ssl.write(data)
+            with memoryview(data) as view:
+                for start in range(0, len(view), _WRITE_PIECE):
+                    written += self._ssl.write(view[start : start + _WRITE_PIECE])
+                    pieces.append(self._out_bio.read())
         except ssl.SSLError as exc:
-            raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+            if not written:
+                raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
+            # What was taken is reported; OpenSSL raises the error again next time.
+        finally:
+            self._pending_output, self._output_offset = b"".join(pieces), 0
+        return written
 
     def _shutdown(self) -> None:
         # SSLObject.unwrap() calls SSL_shutdown twice: the first sends our
@@ -229,7 +307,7 @@ class StdlibBuffer(TLSWrappedBuffer):
         # half-close must leave that data readable, so before unwrapping take
         # out both the plaintext OpenSSL holds and the unread network bytes,
         # and give them back afterwards.
-        held_network = b"" if self._transport_eof else self._in_bio.read()
+        held_network = b"" if self._in_bio_closed() else self._in_bio.read()
         held_plaintext = []
         try:
             while self._ssl.pending():
@@ -243,6 +321,10 @@ class StdlibBuffer(TLSWrappedBuffer):
             self._held_plaintext += b"".join(held_plaintext)
             if held_network:
                 self._in_bio.write(held_network)
+
+    def _in_bio_closed(self) -> bool:
+        """True once write_eof() went into _in_bio (nothing can be written back)."""
+        return self._transport_eof and not self._eof_after_backlog
 
     # -- negotiated values ------------------------------------------------------
 

@@ -96,20 +96,9 @@ class TestMemory:
                 kept = helper(end)
                 assert kept <= IDLE_LIMIT, f"an idle connection keeps {kept} bytes of buffers"
 
-    def test_idle_connections_in_a_child_process(
-        self, backend: Backend, request: pytest.FixtureRequest
-    ) -> None:
+    def test_idle_connections_in_a_child_process(self, backend: Backend) -> None:
         if not sys.platform.startswith("linux"):
             pytest.skip("the heap is measured through glibc or /proc (Linux only)")
-        if backend.name == "stdlib":
-            # OpenSSL's memory BIOs keep their largest size (BUF_MEM never shrinks) and
-            # ssl.MemoryBIO cannot be reset: the stdlib buffer would have to feed its input
-            # BIO a record at a time and drain its output BIO while writing.
-            request.applymarker(
-                pytest.mark.xfail(
-                    strict=True, reason="stdlib: ssl.MemoryBIO keeps the largest size it held"
-                )
-            )
         child = subprocess.run(
             [sys.executable, "-c", _CHILD, backend.name, str(PAIRS)],
             capture_output=True,
