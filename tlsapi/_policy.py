@@ -358,14 +358,18 @@ def policy_path(chain: Sequence[CertificateFacts], *, verified: bool = False) ->
         return []
     if verified:
         return list(range(len(chain) - 1 if len(chain) > 1 else 1))
+    # Linear in the certificates presented: each subject's candidates in a queue,
+    # each certificate taken at most once.
+    by_subject: dict[bytes, list[int]] = {}
+    for index in range(len(chain) - 1, 0, -1):  # reversed: pop() gives the first
+        by_subject.setdefault(chain[index].subject, []).append(index)
     path = [0]
-    unused = list(range(1, len(chain)))
     current = chain[0]
     while not current.self_issued:
-        following = next((i for i in unused if chain[i].subject == current.issuer), None)
-        if following is None:
+        candidates = by_subject.get(current.issuer)
+        if not candidates:
             break
-        unused.remove(following)
+        following = candidates.pop()
         path.append(following)
         current = chain[following]
     if len(path) > 1 and chain[path[-1]].self_issued:

@@ -14,7 +14,7 @@ from tlsapi_nss._clienthello import (
 import tlsapi
 from tlsapi import NextProtocol, TLSConfiguration
 from tlsapi.testing import PKI
-from tlsapi.testing.conformance.malformed import with_extension
+from tlsapi.testing.conformance.malformed import alerts_in, client_first_flight, with_extension
 
 
 def _client_hello(backend: tlsapi.Backend, pki: PKI, name: str | None, **settings: object) -> bytes:
@@ -235,3 +235,19 @@ def test_the_server_refuses_an_oversized_hello(pki: PKI) -> None:
     with pytest.raises(tlsapi.TLSError, match="at most"):
         server.do_handshake()
     assert server.peek_outgoing(100) == bytes((21, 3, 1, 0, 2, 2, 50))
+
+
+def test_empty_host_name_without_the_pre_read(nss: tlsapi.Backend) -> None:
+    """No ALPN, no sni_callback: NSS's own SNI hook meets the empty name, and refuses it."""
+    pki = PKI(name="tlsapi nss empty sni")
+    server = nss.server_context(pki.server_config()).wrap_buffers()
+    flight = client_first_flight(pki, ())
+    # server_name_list of one host_name entry whose name is empty (RFC 6066 forbids it).
+    server.receive_from_network(with_extension(flight, 0, b"\x00\x03\x00\x00\x00"))
+    with pytest.raises(tlsapi.TLSError) as info:
+        server.do_handshake()
+    assert not isinstance(info.value, tlsapi.WantReadError)
+    assert "RuntimeError" not in str(info.value), info.value
+    assert info.value.__cause__ is None or not isinstance(info.value.__cause__, RuntimeError)
+    answer = server.peek_outgoing(server.outgoing_bytes_buffered())
+    assert [level for level, _ in alerts_in(answer)] == [2], answer[:32].hex()

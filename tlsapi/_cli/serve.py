@@ -210,12 +210,17 @@ class _Server:
     def _http(self, tls: TLSWrappedSocket) -> str | None:
         """Answer one request; None when the client closed (close_notify) before sending one."""
         head = bytearray()
-        while b"\r\n\r\n" not in head and b"\n\n" not in head:
+        while True:
             chunk = tls.recv(4096)
             if not chunk:
                 # The client's close_notify: after it we send only our own (RFC 8446 §6.1).
                 return None
+            # Look for the blank line only where it can end: the new bytes and the
+            # three before them (a rescan of the whole head per chunk is quadratic).
+            start = max(0, len(head) - 3)
             head += chunk
+            if head.find(b"\r\n\r\n", start) >= 0 or head.find(b"\n\n", start) >= 0:
+                break
             if len(head) > _MAX_REQUEST_HEAD:
                 break
         request = bytes(head).split(b"\n", 1)[0].strip().decode("latin-1")

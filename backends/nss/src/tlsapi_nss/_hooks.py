@@ -162,6 +162,8 @@ def tlsapi_sni_config_cb(fd: Any, names: Any, count: int, arg: Any) -> int:
         return lib.SSL_SNI_SEND_ALERT
     try:
         if buffer._server_hostname is None:
+            if names[0].data == ffi.NULL or not names[0].len:
+                return lib.SSL_SNI_SEND_ALERT  # an empty host name (RFC 6066 forbids it)
             raw = ffi.unpack(ffi.cast("char *", names[0].data), names[0].len)
             buffer._server_hostname = raw.decode("ascii", "replace").lower()
         # Index 0: NSS acknowledges the name in its ServerHello, the usual answer.
