@@ -4,18 +4,18 @@ How the hard parts work:
 
 * The session is created with GNUTLS_NONBLOCK and push/pull functions
   written in C (see _transport.py for why and how): nothing here touches a
-  socket, and no Python runs per record.  The base class's ``_incoming``
-  and ``_outgoing`` queues stay empty: ciphertext goes straight to the C
-  side's window (``_receive``; ``incoming_bytes_buffered`` reads its
-  length), and peek_outgoing/consume_outgoing work on the C output buffer
-  (overridden here with the base class's rules, because the queue's
-  append/peek/consume cost 0.45 µs per call pair, as much as a small record).
+  socket, and no Python runs per record.  Ciphertext received goes
+  straight to the C side's window (``_receive``; ``incoming_bytes_buffered``
+  reads its length); what push wrote goes to the base class's ``_outgoing``
+  queue as one bytes object when the caller looks (``_flush_library_output``).
   Per write: one cffi call (the record loop is C) and one copy per record
-  into the C output buffer; per peek_outgoing one ``ffi.unpack`` (one copy)
-  of everything pending; per receive_from_network one cffi call and no copy
+  into the C output buffer; per flush one ``ffi.unpack`` (one copy) of
+  everything pending; per receive_from_network one cffi call and no copy
   for ``bytes`` (the window borrows the object; other buffers are copied
   once); per read one cffi call for all the records that fit, each record
   copied once by pull into GnuTLS and decrypted into the caller's buffer.
+  The rules around reading (a close_notify or error met after data) are the
+  core's: ``_recv_stopped`` reports them with ``_stop_after_data``.
 * Our push never blocks, so GNUTLS_E_AGAIN always means "pull found no
   bytes": WantReadError.  One exception: in TLS 1.3 gnutls_record_recv()
   also answers GNUTLS_E_AGAIN after it consumed a post-handshake message
@@ -45,6 +45,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSConfiguration, TLSError, TLSWrappedBuffer, WantReadError
@@ -56,10 +57,10 @@ from ._transport import RECV_STOPPED, new_transport
 from ._verify import enforce_policy
 
 if TYPE_CHECKING:
-    from tlsapi._hostname import ServerName
+    from tlsapi import ClientContext, ServerContext
+    from tlsapi.backend_api import ServerName
 
-    from ._context import GnuTLSClientContext, GnuTLSServerContext
-    from ._state import ConnectionSettings
+    from ._settings import ConnectionSettings
 
 __all__ = ["GnuTLSBuffer"]
 
@@ -122,21 +123,22 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 
     def __init__(
         self,
-        context: GnuTLSClientContext | GnuTLSServerContext,
+        context: ClientContext | ServerContext,
         settings: ConnectionSettings,
         *,
         server: bool,
         server_name: ServerName | None = None,
+        settings_for: Callable[[TLSConfiguration], ConnectionSettings] | None = None,
     ) -> None:
         super().__init__(context, None if server_name is None else server_name.name)
         self._is_server = server
+        # The server context's settings for a configuration an sni_callback returns:
+        # passed in, so that this module need not import the context's.
+        self._settings_for = settings_for
         # What the C side's incoming window points into (a bytes object, or its pinned
         # cdata), kept alive until the window is empty.
         self._borrowed: object = None
         self._callback_error: BaseException | None = None
-        self._eof_seen = False
-        self._fatal_error: TLSError | None = None
-        self._stopped = False  # close_notify seen or a fatal error: reads stop here
         self._hello_seen = False
         self._cipher_cache: int | None = None
 
@@ -144,8 +146,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         # server lists: the server's verdict is clearer than silently sending none.
         flags = _SERVER_FLAGS if server else _CLIENT_FLAGS
         # gnutls_init, our C push/pull, no handshake timeout; the struct owns the session.
-        self._state = new_transport(flags)
-        session = self._session = self._state.session
+        self._transport = new_transport(flags)
+        session = self._session = self._transport.session
         # Stored after the session, so that on deallocation the session
         # (gnutls_deinit) goes before the credentials and priorities it points to.
         self._settings = settings
@@ -196,7 +198,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 self._session,
                 lib.GNUTLS_HANDSHAKE_CLIENT_HELLO,
                 lib.GNUTLS_HOOK_PRE,
-                lib._tlsapi_gnutls_client_hello_hook,
+                lib.tlsapi_gnutls_client_hello_hook,
             )
         self._apply_server_settings(settings)
 
@@ -234,7 +236,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             if result is None:
                 settings = self._settings
             elif isinstance(result, TLSConfiguration):
-                settings = self._context_settings_for(result)
+                assert self._settings_for is not None
+                settings = self._settings_for(result)
             else:
                 raise TypeError(
                     f"sni_callback must return a TLSConfiguration or None, not {type(result).__name__}"
@@ -245,18 +248,11 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             return int(lib.GNUTLS_E_APPLICATION_ERROR_MAX)
         return 0
 
-    def _context_settings_for(self, config: TLSConfiguration) -> ConnectionSettings:
-        from ._context import GnuTLSServerContext
-
-        context = self._context
-        assert isinstance(context, GnuTLSServerContext)
-        return context._settings_for(config)
-
     # -- the handshake ---------------------------------------------------------------
 
     def _handshake(self) -> None:
         session = self._session
-        state = self._state
+        state = self._transport
         for _ in range(_MAX_RETRIES):
             # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
             code = lib.tlsapi_gnutls_handshake(state)
@@ -316,63 +312,48 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def _receive(self, data: bytes | memoryview) -> None:
         if type(data) is bytes:
             lent: object = data if _BYTES_STAY_PUT else _from_buffer(data)
-            kept = _give(self._state, lent, len(data), 1)
+            kept = _give(self._transport, lent, len(data), 1)
             if kept == 1:
                 self._borrowed = lent  # the window points into it: keep it alive
                 return
         else:  # the owner may reuse this memory: the C side copies it
-            kept = _give(self._state, _from_buffer(data), len(data), 0)
+            kept = _give(self._transport, _from_buffer(data), len(data), 0)
         if kept == 0:
             self._borrowed = None  # copied (with what was left of a borrowed window)
         elif kept < 0:
             raise MemoryError("no memory for the ciphertext received")
 
     def _receive_eof(self) -> None:
-        self._state.eof = 1  # pull returns 0 once the window is empty
+        self._transport.eof = 1  # pull returns 0 once the window is empty
 
     def _incoming_size(self) -> int:
-        return int(self._state.in_len)
+        return int(self._transport.in_len)
 
-    # The outgoing side (the base class's hooks, called with the lock held)
-    # reads the C buffer itself instead of moving it into the base class's
-    # ``_outgoing`` queue first: that queue's append, peek and
-    # consume cost about 0.45 µs per record, as much as encrypting a small one.
-    # The rules are the base class's: peek leaves bytes in place; consuming more
-    # than is buffered is a ValueError.
+    # The outgoing side: what push wrote since the last call goes to the base
+    # class's queue as one bytes object (one copy), and the C side lets go of
+    # it (it frees a large buffer, keeps a small one for the next message).
 
-    def _peek_outgoing(self, amt: int) -> bytes:
-        state = self._state
-        size: int = state.out_len
-        if amt < size:
-            if amt <= 0:
-                return b""
-            size = amt
-        return _unpack(state.out_data, size) if size else b""
-
-    def _consume_outgoing(self, amt: int) -> None:
-        state = self._state
-        size: int = state.out_len
-        if amt < 0 or amt > size:
-            raise ValueError(f"cannot consume {amt} bytes: {size} are buffered")
-        # C decides what to keep: a large buffer is freed once all of it was sent.
-        _output_consume(state, amt)
-
-    def _outgoing_size(self) -> int:
-        return int(self._state.out_len)
+    def _flush_library_output(self) -> None:
+        transport = self._transport
+        size: int = transport.out_len
+        if size:
+            self._outgoing.append(_unpack(transport.out_data, size))
+            _output_consume(transport, size)
 
     # -- application data -------------------------------------------------------------
 
     # Reading: tlsapi_gnutls_recv takes records while whole ones are here and the
     # target has room (one cffi call).  It returns the bytes read, or with
     # RECV_STOPPED added, the bytes read before something to act on:
-    # close_notify, nothing read yet (WantReadError), an error (kept for the
-    # next call when some data came first).
+    # close_notify, nothing read yet (WantReadError), an error.  A stop met
+    # after data is held by the core (_stop_after_data) for the next read.
 
     def _recv_stopped(self, count: int) -> int:
         """Reading stopped after ``count`` bytes, for the reason in the C side's ``code``."""
-        code = int(self._state.code)
+        code = int(self._transport.code)
         if code == 0:  # close_notify
-            self._eof_seen = self._stopped = True
+            if count:
+                self._stop_after_data(None)
             return count
         if code == _E_AGAIN:  # starved with nothing read
             raise WantReadError("more TLS records from the peer are needed")
@@ -384,27 +365,18 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         try:
             raise_for_code(code, session=self._session, transport_eof=self._transport_eof)
         except TLSError as exc:
-            # GnuTLS invalidated the session: this stays the answer from now on.
-            self._fatal_error = exc
-            self._stopped = True
+            # GnuTLS invalidated the session: the core keeps this the answer from now on.
             if count:
+                self._stop_after_data(exc)
                 return count
             raise
 
-    def _stopped_reading(self) -> int:
-        if self._fatal_error is not None:
-            raise self._fatal_error
-        return 0  # after close_notify
-
     def _read(self, amt: int) -> bytes:
-        if self._stopped:
-            self._stopped_reading()  # raises the error that stopped us, if any
-            return b""
         try:
             scratch = _SCRATCH.buffer
         except AttributeError:
             scratch = _SCRATCH.buffer = _allocate("char[]", _SCRATCH_SIZE)
-        state = self._state
+        state = self._transport
         count: int = _recv(state, scratch, min(amt, _SCRATCH_SIZE))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
@@ -413,10 +385,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return _unpack(scratch, count) if count else b""
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        if self._stopped:
-            return self._stopped_reading()
         # Positional arguments and a ctype object: half the cost of require_writable=True.
-        state = self._state
+        state = self._transport
         count: int = _recv(state, _from_buffer(_CHARS, target, True), len(target))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
@@ -425,11 +395,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return self._recv_stopped(count - RECV_STOPPED)
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
-        if self._fatal_error is not None:
-            raise self._fatal_error  # as with OpenSSL: a failed connection stays failed
         # One record per gnutls_record_send, looped in C; our push never blocks.
         size = len(data)
-        code: int = _send(self._state, data if type(data) is bytes else _from_buffer(data), size)
+        code: int = _send(self._transport, data if type(data) is bytes else _from_buffer(data), size)
         if code > 0:
             return code
         if code == 0:
@@ -495,7 +463,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 
 
 @def_extern(error=int(lib.GNUTLS_E_APPLICATION_ERROR_MAX))
-def _tlsapi_gnutls_client_hello_hook(
+def tlsapi_gnutls_client_hello_hook(
     session: Any, htype: int, when: int, incoming: int, message: Any
 ) -> int:
     reference: weakref.ref[GnuTLSBuffer] = ffi.from_handle(lib.gnutls_session_get_ptr(session))
@@ -506,7 +474,7 @@ def _tlsapi_gnutls_client_hello_hook(
 
 
 @def_extern(error=-1)
-def _tlsapi_gnutls_raw_extension(context: Any, tls_id: int, data: Any, size: int) -> int:
+def tlsapi_gnutls_raw_extension(context: Any, tls_id: int, data: Any, size: int) -> int:
     if tls_id == 0:  # server_name
         found: list[bytes] = ffi.from_handle(context)
         found.append(bytes(ffi.buffer(data, size)) if size else b"")
@@ -518,7 +486,7 @@ def _server_name_from_hello(message: Any) -> str | None:
     found: list[bytes] = []
     handle = ffi.new_handle(found)
     code = lib.gnutls_ext_raw_parse(
-        handle, lib._tlsapi_gnutls_raw_extension, message, lib.GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO
+        handle, lib.tlsapi_gnutls_raw_extension, message, lib.GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO
     )
     if code < 0 or not found:
         return None

@@ -6,11 +6,11 @@ import threading
 from collections import OrderedDict
 
 from tlsapi import ClientContext, ServerContext, TLSConfiguration
-from tlsapi._hostname import ServerName
+from tlsapi.backend_api import ServerName
 
 from ._binding import initialize
 from ._buffer import GnuTLSBuffer
-from ._state import ConnectionSettings
+from ._settings import ConnectionSettings
 
 __all__ = ["GnuTLSClientContext", "GnuTLSServerContext"]
 
@@ -41,7 +41,7 @@ class GnuTLSServerContext(ServerContext):
         self._sni_settings: OrderedDict[TLSConfiguration, ConnectionSettings] = OrderedDict()
 
     def _wrap_buffers(self) -> GnuTLSBuffer:
-        return GnuTLSBuffer(self, self._settings, server=True)
+        return GnuTLSBuffer(self, self._settings, server=True, settings_for=self._settings_for)
 
     def _settings_for(self, config: TLSConfiguration) -> ConnectionSettings:
         """Settings for a configuration an sni_callback returned (cached, bounded)."""

@@ -12,7 +12,7 @@ from tlsapi import (
     TLSError,
     WantReadError,
 )
-from tlsapi._policy import find_weak_key, weak_signature_hash
+from tlsapi.backend_api import find_weak_key, weak_signature_hash
 
 from ._binding import ffi, lib
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tlsapi import ConfigurationError, TLSConfiguration, TLSVersion
-from tlsapi._ciphers import weakness
+from tlsapi.backend_api import cipher_weakness
 
 from ._binding import ffi, lib
 from ._errors import describe
@@ -118,7 +118,7 @@ class Priority:
         parts += ["-MAC-ALL", *(f"+{name}" for name in _unique(s.mac_name for s in usable))]
         if legacy:
             parts += ["-KX-ALL", *(f"+{name}" for name in _unique(s.kx_name for s in legacy))]
-        # tlsapi's verification policy (tlsapi._policy), as far as GnuTLS's own
+        # tlsapi's verification policy (tlsapi.backend_api), as far as GnuTLS's own
         # profiles go: "medium" refuses RSA < 2048 and curves < 224 bits anywhere
         # in the peer's path, anchor included, and signatures weaker than 112
         # bits; it also makes 2048 bits the smallest DH group a client accepts.
@@ -200,7 +200,7 @@ def supported_suites() -> tuple[int, ...]:
     usable = [
         info
         for info in suite_table().values()
-        if _refusal(info) is None and weakness(info.number) is None
+        if _refusal(info) is None and cipher_weakness(info.number) is None
     ]
     legacy = [info for info in usable if not info.tls13]
     parts = ["-VERS-ALL", "+VERS-TLS1.3", "+VERS-TLS1.2", "+VERS-TLS1.1", "+VERS-TLS1.0"]

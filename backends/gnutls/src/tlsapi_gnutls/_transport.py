@@ -4,7 +4,7 @@ Why C: GnuTLS pulls twice per record (the 5-byte header, then the body) and
 pushes once.  As ``extern "Python"`` callbacks that cost three trips into
 Python per record (about 2 µs each, plus taking the GIL back in the middle of
 a GnuTLS call), more than the AES-GCM work on a small record.  The C side
-(``build_ffi/gnutls/transport.py``) keeps:
+(``build_ffi/gnutls/transport.c``) keeps:
 
 * an incoming window (pointer + length) over ciphertext GnuTLS has not read.
   ``receive`` lends it the ``bytes`` object itself when nothing older is

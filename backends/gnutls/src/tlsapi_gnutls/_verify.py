@@ -13,7 +13,7 @@ import dataclasses
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from tlsapi._policy import check_peer_chain
+from tlsapi.backend_api import check_peer_chain
 
 from ._binding import ffi, lib
 from ._errors import describe, reason_for_status, status_text
@@ -27,7 +27,7 @@ _BAD_CERTIFICATE = 42  # the TLS alert's number (RFC 8446 6.2); not among our cd
 
 
 def enforce_policy(buffer: GnuTLSBuffer) -> None:
-    """tlsapi's verification policy (tlsapi._policy) where GnuTLS's profile stops short.
+    """tlsapi's verification policy (tlsapi.backend_api) where GnuTLS's profile stops short.
 
     Run when a handshake that verified the peer has finished: "medium" passes
     P-224 keys, and a TLS 1.2 static-RSA server certificate without

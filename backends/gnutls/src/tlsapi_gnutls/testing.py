@@ -46,7 +46,7 @@ def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
 
     if not isinstance(buffer, GnuTLSBuffer):
         raise TypeError(f"not a GnuTLS connection: {buffer!r}")
-    total = int(lib.tlsapi_gnutls_capacity(buffer._state))
+    total = int(lib.tlsapi_gnutls_capacity(buffer._transport))
     borrowed = buffer._borrowed
     if isinstance(borrowed, bytes):
         total += len(borrowed)

@@ -1,17 +1,17 @@
 """NSSBuffer: TLSWrappedBuffer over an NSS socket whose bottom layer is our memory I/O.
 
 The socket stack is NSS's TLS layer over the memio layer (``build_ffi/nss/
-memio.py``), whose state (``self._state``) holds the ciphertext both ways in
+memio.c``), whose state (``self._memio``) holds the ciphertext both ways in
 C, so NSS's recv/send calls (two recvs per record: header, then body) never
 come back into Python.  Per buffer operation, one cffi call and one copy:
 
-- ``receive_from_network``: ``tlsapi_memio_feed`` queues the chunk by
+- ``receive_from_network``: ``tlsapi_nss_memio_feed`` queues the chunk by
   pointer (no copy for ``bytes``; ``_chunks`` keeps it alive while NSS may
   still read it), and NSS's recv copies from it into its record buffer;
 - ``peek_outgoing``/``outgoing_bytes_buffered``: ``_flush_library_output``
   takes everything NSS sent as one ``bytes`` (``ffi.unpack`` of the C
-  buffer) and ``tlsapi_memio_taken`` empties it;
-- read/readinto/write: ``tlsapi_read``/``tlsapi_write`` return the count
+  buffer) and ``tlsapi_nss_memio_taken`` empties it;
+- read/readinto/write: ``tlsapi_nss_read``/``tlsapi_nss_write`` return the count
   or the NSPR error code; a read takes every queued record that fits.
 
 Would-block: the memio recv answers PR_WOULD_BLOCK_ERROR when nothing is
@@ -20,7 +20,7 @@ queued, NSS returns it, and it becomes WantReadError.  End of file:
 queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
 close_notify without asking recv again, so ``eof_delivered`` tells a ragged
 EOF from a clean close.  A read that meets 0 or an error after it has data
-holds that result for the next call (see ``tlsapi_read``), so the results
+holds that result for the next call (see ``tlsapi_nss_read``), so the results
 are those of one record per call.
 """
 
@@ -30,10 +30,11 @@ import sys
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
-from tlsapi._hostname import ServerName
+from tlsapi.backend_api import ServerName
 
 from ._clienthello import HelloDecodeError, HelloReader, MalformedHello
 from ._errors import error_name, error_text, translate
@@ -41,7 +42,8 @@ from ._lib import ffi, lib
 from ._runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from ._context import NSSClientContext, NSSServerContext
+    from tlsapi import ClientContext, ServerContext, TLSConfiguration
+
     from ._profile import Profile
 
 __all__ = ["NSSBuffer"]
@@ -57,10 +59,10 @@ _MAX_WRITE = 1 << 30
 _SCRATCH = threading.local()
 # The hot path's C functions, looked up once (an attribute of lib or ffi costs a lookup
 # per call; a module global is cached by the interpreter).
-_feed = lib.tlsapi_memio_feed
-_taken = lib.tlsapi_memio_taken
-_tls_read = lib.tlsapi_read
-_tls_write = lib.tlsapi_write
+_feed = lib.tlsapi_nss_memio_feed
+_taken = lib.tlsapi_nss_memio_taken
+_tls_read = lib.tlsapi_nss_read
+_tls_write = lib.tlsapi_nss_write
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
@@ -73,22 +75,26 @@ _MIN_DH_BITS = 2048
 class NSSBuffer(TLSWrappedBuffer):
     def __init__(
         self,
-        context: NSSClientContext | NSSServerContext,
+        context: ClientContext | ServerContext,
         profile: Profile,
         server_name: ServerName | None,
+        profile_for: Callable[[TLSConfiguration], Profile] | None = None,
     ) -> None:
         super().__init__(context, server_name.name if server_name else None)
         self._profile = profile
+        # The server context's profile for a configuration an sni_callback returns:
+        # passed in, so that this module need not import the context's.
+        self._profile_for = profile_for
         self._server_name = server_name
         self._server_side = profile.server_side
         # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
         self._handle = ffi.new_handle(weakref.ref(self))
         self._fd: Any = None
         # The ciphertext both ways, in C; freed when the buffer and the socket are both gone.
-        state = lib.tlsapi_memio_state_new()
+        state = lib.tlsapi_nss_memio_state_new()
         if state == ffi.NULL:
             raise MemoryError("no memory for a TLS connection's buffers")
-        self._state = ffi.gc(state, lib.tlsapi_memio_state_release)
+        self._memio = ffi.gc(state, lib.tlsapi_nss_memio_state_release)
         # The received chunks C points into (oldest first), kept alive until used up.
         self._chunks: deque[Any] = deque()
         self._callback_error: BaseException | None = None
@@ -104,7 +110,7 @@ class NSSBuffer(TLSWrappedBuffer):
     # -- the NSS socket ------------------------------------------------------------
 
     def _open(self, profile: Profile, model: Any) -> None:
-        stub = lib.tlsapi_memio_new(self._state)
+        stub = lib.tlsapi_nss_memio_new(self._memio)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
         raw = lib.SSL_ImportFD(model, stub)
@@ -112,16 +118,16 @@ class NSSBuffer(TLSWrappedBuffer):
             code = lib.PR_GetError()
             lib.PR_Close(stub)
             raise TLSError(f"NSS cannot make a TLS socket: {error_text(code)}")
-        fd = RUNTIME.owned(raw, lib.tlsapi_memio_close)
+        fd = RUNTIME.owned(raw, lib.tlsapi_nss_memio_close)
         handle = self._handle
-        ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_auth_certificate_cb, handle) == 0
+        ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_nss_auth_certificate_cb, handle) == 0
         if self._server_side:
-            ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_sni_config_cb, handle) == 0
+            ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_nss_sni_config_cb, handle) == 0
         else:
             if self._server_name is not None:
                 ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
             if profile.key is not None:
-                ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_client_auth_data_cb, handle) == 0
+                ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
         ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
         if not ok:
             raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
@@ -154,7 +160,8 @@ class NSSBuffer(TLSWrappedBuffer):
             try:
                 chosen = self._run_callback(callback, self, hello.server_name, profile.config)
                 if chosen is not None:
-                    profile = self.context._profile_for(chosen)  # type: ignore[union-attr]
+                    assert self._profile_for is not None
+                    profile = self._profile_for(chosen)
             except Exception as exc:
                 error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
                 # What NSS would send: a fatal handshake_failure alert, in the clear.
@@ -198,7 +205,7 @@ class NSSBuffer(TLSWrappedBuffer):
         chunk: Any = received
         if not _BYTES_STAY_PUT:
             chunk = _from_buffer(chunk)
-        live = _feed(self._state, chunk, len(chunk))
+        live = _feed(self._memio, chunk, len(chunk))
         chunks = self._chunks
         if len(chunks) > live:
             # NSS has read all but the newest ``live`` chunks: let go of the others.
@@ -214,13 +221,13 @@ class NSSBuffer(TLSWrappedBuffer):
             self._hello_reader.feed(received)  # each byte looked at once, as it arrives
 
     def _receive_eof(self) -> None:
-        self._state.eof = 1
+        self._memio.eof = 1
 
     def _incoming_size(self) -> int:
-        return int(self._state.in_size)
+        return int(self._memio.in_size)
 
     def _flush_library_output(self) -> None:
-        state = self._state
+        state = self._memio
         size = state.out_len
         if size:
             self._outgoing.append(_unpack(state.out, size))
@@ -231,7 +238,7 @@ class NSSBuffer(TLSWrappedBuffer):
     def _handshake(self) -> None:
         if self._fd is None:
             self._open_for_client_hello()
-        code = lib.tlsapi_handshake(self._fd)
+        code = lib.tlsapi_nss_handshake(self._fd)
         if code:
             raise self._failure(code, "handshake")
         info = ffi.new("SSLChannelInfo *")
@@ -244,7 +251,7 @@ class NSSBuffer(TLSWrappedBuffer):
             )
         self._cipher = int(info.cipherSuite)
         self._version = int(info.protocolVersion)
-        if not self._state.in_size:
+        if not self._memio.in_size:
             self._chunks.clear()  # all read: an idle connection keeps no handshake bytes
 
     def _refused_renegotiation(self, code: int) -> bool:
@@ -263,7 +270,7 @@ class NSSBuffer(TLSWrappedBuffer):
         )
 
     def _closed(self) -> None:
-        if self._state.eof_delivered:
+        if self._memio.eof_delivered:
             raise RaggedEOF("the peer closed the connection without a TLS close_notify alert")
 
     def _read(self, amt: int) -> bytes:
@@ -271,7 +278,7 @@ class NSSBuffer(TLSWrappedBuffer):
             scratch = _SCRATCH.buffer
         except AttributeError:
             scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
-        state = self._state
+        state = self._memio
         count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
@@ -291,7 +298,7 @@ class NSSBuffer(TLSWrappedBuffer):
         if size > _MAX_WRITE:
             target = memoryview(target)[:_MAX_WRITE]
             size = _MAX_WRITE
-        state = self._state
+        state = self._memio
         count = _tls_read(self._fd, state, _from_buffer(target), size)
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, _from_buffer(target), size)
@@ -312,9 +319,9 @@ class NSSBuffer(TLSWrappedBuffer):
         # bytes go to C as they are (valid for the call, which is all NSS needs: it
         # encrypts before returning); other buffers through ffi.from_buffer.
         buffer = data if type(data) is bytes else _from_buffer(data)
-        count = _tls_write(self._fd, self._state, buffer, size)
+        count = _tls_write(self._fd, self._memio, buffer, size)
         if count < 0 and self._refused_renegotiation(count):  # held back by a read
-            count = _tls_write(self._fd, self._state, buffer, size)
+            count = _tls_write(self._fd, self._memio, buffer, size)
         if count >= 0:
             return count
         raise self._failure(count, "write")
@@ -322,9 +329,9 @@ class NSSBuffer(TLSWrappedBuffer):
     def _shutdown(self) -> None:
         if self._fd is None:
             return  # a server that never saw a ClientHello has nothing to close
-        code = lib.tlsapi_memio_held_error(self._state)
+        code = lib.tlsapi_nss_memio_held_error(self._memio)
         if not code or self._refused_renegotiation(code):
-            code = lib.tlsapi_shutdown(self._fd)
+            code = lib.tlsapi_nss_shutdown(self._fd)
         if code:
             raise self._failure(code, "shutdown")
 
@@ -338,12 +345,12 @@ class NSSBuffer(TLSWrappedBuffer):
             raise TLSError("key_update() needs a finished handshake")
         if self._first_failure is not None:
             raise self._first_failure
-        state = self._state
+        state = self._memio
         if state.holding and state.held < 0:
             # A read already met a fatal error: the next read reports it, and NSS has
             # answered it with an alert, so no KeyUpdate goes after that.
             raise self._failure(state.held, "key update")
-        if lib.tlsapi_key_update(self._fd, request_peer_update) != 0:
+        if lib.tlsapi_nss_key_update(self._fd, request_peer_update) != 0:
             raise TLSError(f"NSS cannot update the keys: {error_text(lib.PR_GetError())}")
 
     # -- what was negotiated ------------------------------------------------------------

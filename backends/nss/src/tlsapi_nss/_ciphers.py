@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from tlsapi import CipherSuite, ConfigurationError, TLSConfiguration, TLSVersion
-from tlsapi._ciphers import weakness
+from tlsapi.backend_api import cipher_weakness
 
 from ._lib import ffi, lib, library_version
 
@@ -72,7 +72,7 @@ def supported_range() -> tuple[int, int]:
 
 def is_weak(suite: int) -> bool:
     """No encryption or authentication, export grade, broken or 64-bit-block ciphers, MD5."""
-    return weakness(suite) is not None
+    return cipher_weakness(suite) is not None
 
 
 def uses_dhe(suite: int) -> bool:

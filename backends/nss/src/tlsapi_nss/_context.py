@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tlsapi import ClientContext, ConfigurationError, ServerContext, TLSConfiguration
-from tlsapi._hostname import ServerName
+from tlsapi.backend_api import ServerName
 
 from ._buffer import NSSBuffer
 from ._profile import Profile
@@ -46,4 +46,4 @@ class NSSServerContext(ServerContext):
             return profile
 
     def _wrap_buffers(self) -> NSSBuffer:
-        return NSSBuffer(self, self._profile, None)
+        return NSSBuffer(self, self._profile, None, profile_for=self._profile_for)

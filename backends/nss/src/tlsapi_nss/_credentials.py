@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tlsapi import Certificate, ConfigurationError, PrivateKey
-from tlsapi._pem import parse_pem
+from tlsapi.backend_api import parse_pem
 
 from . import _der
 from ._errors import error_text
@@ -93,7 +93,7 @@ def anchor_list(ders: Sequence[bytes]) -> Any:
 def certificate_list(certificates: Sequence[Any]) -> Any:
     """The CERTCertificateList a server sends: exactly these certificates, leaf first (owned)."""
     array = ffi.new("CERTCertificate *[]", list(certificates))
-    raw = lib.tlsapi_certificate_list(array, len(certificates))
+    raw = lib.tlsapi_nss_certificate_list(array, len(certificates))
     if raw == ffi.NULL:
         raise ConfigurationError(f"NSS cannot hold the chain: {error_text(lib.PR_GetError())}")
     return RUNTIME.owned(raw, lib.CERT_DestroyCertificateList)
@@ -153,7 +153,7 @@ def _legacy_decrypt(key: PrivateKey, dek_info: str, data: bytes) -> bytes:
     mechanism, key_length = known
     out = ffi.new("unsigned char[]", len(data) + 16)
     RUNTIME.ensure()
-    length = lib.tlsapi_legacy_pem_decrypt(
+    length = lib.tlsapi_nss_legacy_pem_decrypt(
         getattr(lib, mechanism),
         key_length,
         password,
@@ -197,7 +197,7 @@ def import_private_key(key: PrivateKey, leaf: Any) -> Any:
             password = key.password_bytes() or b""
             password_item, keep_password = _item(password)
             der_item, keep_der = _item(encrypted)
-            raw = lib.tlsapi_import_encrypted_pkcs8(slot, der_item, password_item, leaf)
+            raw = lib.tlsapi_nss_import_encrypted_pkcs8(slot, der_item, password_item, leaf)
             del keep_password, keep_der
             if raw == ffi.NULL:
                 code = lib.PR_GetError()
@@ -229,6 +229,6 @@ def import_private_key(key: PrivateKey, leaf: Any) -> Any:
     finally:
         lib.PK11_FreeSlot(slot)
     private_key = RUNTIME.owned(raw, lib.SECKEY_DestroyPrivateKey)
-    if not lib.tlsapi_key_matches_cert(private_key, leaf):
+    if not lib.tlsapi_nss_key_matches_cert(private_key, leaf):
         raise ConfigurationError("the private key does not match the certificate")
     return private_key

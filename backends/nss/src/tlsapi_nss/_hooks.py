@@ -2,7 +2,7 @@
 
 Only where Python must act: certificate checks against the connection's
 profile, the client certificate, the SNI name.  The memory I/O layer under
-the socket is plain C (``build_ffi/nss/memio.py``): it runs on every record.
+the socket is plain C (``build_ffi/nss/memio.c``): it runs on every record.
 
 Every one receives the connection's cffi handle (a weak reference to the
 NSSBuffer) and never lets an exception reach C: it records the exception
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import CertificateError, CertificateErrorReason, TLSError
-from tlsapi._policy import check_peer_chain, find_weak_key
+from tlsapi.backend_api import check_peer_chain, find_weak_key
 
 from ._errors import certificate_error, error_text
 from ._lib import ffi, lib
@@ -72,20 +72,20 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             lib.certificateUsageSSLClient if buffer._server_side else lib.certificateUsageSSLServer
         )
         anchors = profile.anchors if profile.anchors is not None else ffi.NULL
-        code = lib.tlsapi_verify_certificate(cert, usage, anchors, presented, 0)
+        code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0)
         name = buffer._server_name
         if code == 0 and name is not None and not buffer._server_side:
             if name.ip is not None:
                 # Only an IP entry of the subjectAltName names an address (RFC 6125).
                 packed = name.ip.packed
-                if not lib.tlsapi_has_ip(cert, packed, len(packed)):
+                if not lib.tlsapi_nss_has_ip(cert, packed, len(packed)):
                     code = lib.SSL_ERROR_BAD_CERT_DOMAIN
             elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
                 code = lib.SSL_ERROR_BAD_CERT_DOMAIN
         whose = "client's" if buffer._server_side else "server's"
         chain = _ders(presented)
         if code == 0:
-            # tlsapi's verification policy (tlsapi._policy) after NSS's own, which
+            # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.
             refusal = check_peer_chain(chain, whose)
             if refusal is None:
@@ -100,7 +100,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         error = certificate_error(
             code,
             leaf_self_signed=bool(cert.isRoot),
-            leaf_not_yet_valid=bool(lib.tlsapi_not_yet_valid(cert, 0)),
+            leaf_not_yet_valid=bool(lib.tlsapi_nss_not_yet_valid(cert, 0)),
         )
         if error.reason in (R.BAD_SIGNATURE, R.BAD_USAGE, R.OTHER):
             # NSS cannot verify with P-192/P-224 keys at all ("bad signature"), and
@@ -119,7 +119,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
 
 
 @ffi.def_extern(error=_FAILURE)
-def tlsapi_auth_certificate_cb(arg: Any, fd: Any, check_sig: int, is_server: int) -> int:
+def tlsapi_nss_auth_certificate_cb(arg: Any, fd: Any, check_sig: int, is_server: int) -> int:
     buffer = _buffer(arg)
     if buffer is None:
         return _FAILURE
@@ -130,7 +130,7 @@ def tlsapi_auth_certificate_cb(arg: Any, fd: Any, check_sig: int, is_server: int
 
 
 @ffi.def_extern(error=_FAILURE)
-def tlsapi_client_auth_data_cb(
+def tlsapi_nss_client_auth_data_cb(
     arg: Any, fd: Any, ca_names: Any, ret_cert: Any, ret_key: Any
 ) -> int:
     buffer = _buffer(arg)
@@ -156,7 +156,7 @@ def tlsapi_client_auth_data_cb(
 
 
 @ffi.def_extern(error=lib.SSL_SNI_SEND_ALERT)
-def tlsapi_sni_config_cb(fd: Any, names: Any, count: int, arg: Any) -> int:
+def tlsapi_nss_sni_config_cb(fd: Any, names: Any, count: int, arg: Any) -> int:
     buffer = _buffer(arg)
     if buffer is None or count < 1:
         return lib.SSL_SNI_SEND_ALERT

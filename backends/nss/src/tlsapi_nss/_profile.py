@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 from tlsapi import ConfigurationError, TLSConfiguration, TLSError
-from tlsapi._protocols import protocol_bytes
+from tlsapi.backend_api import protocol_bytes
 
 from . import _credentials
 from ._ciphers import select, uses_dhe
@@ -120,7 +120,7 @@ class Profile:
         return self.certificates[0] if self.certificates else None
 
     def _model(self, alpn: bool) -> Any:
-        stub = lib.tlsapi_memio_new(ffi.NULL)
+        stub = lib.tlsapi_nss_memio_new(ffi.NULL)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
         raw = lib.SSL_ImportFD(ffi.NULL, stub)
@@ -128,7 +128,7 @@ class Profile:
             code = lib.PR_GetError()
             lib.PR_Close(stub)
             raise TLSError(f"NSS cannot make a TLS socket: {error_text(code)}")
-        model = RUNTIME.owned(raw, lib.tlsapi_memio_close)
+        model = RUNTIME.owned(raw, lib.tlsapi_nss_memio_close)
         server = self.server_side
         options = [
             (lib.SSL_SECURITY, 1, "turn TLS on"),
@@ -169,7 +169,7 @@ class Profile:
         _check(lib.SSL_VersionRangeSet(model, vrange), "set the version range")
         order = ffi.new("PRUint16[]", selection.suites)
         _check(
-            lib.tlsapi_cipher_suite_order_set(model, order, len(selection.suites)),
+            lib.tlsapi_nss_cipher_suite_order_set(model, order, len(selection.suites)),
             "set the cipher suites",
         )
         _enable_rsa_pss_pss(model)

@@ -67,7 +67,7 @@ def _first_file(paths: list[str]) -> str | None:
 
 def _user_settings() -> dict[str, Any]:
     """The ``[nss]`` table of the tlsapi configuration files (empty when absent)."""
-    from tlsapi._registry import load_user_configuration
+    from tlsapi.backend_api import load_user_configuration
 
     try:
         config, _ = load_user_configuration()

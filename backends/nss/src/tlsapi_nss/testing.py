@@ -37,7 +37,7 @@ def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
     if not isinstance(buffer, NSSBuffer):
         raise TypeError(f"not an NSS connection: {buffer!r}")
     # The output NSS wrote is counted by its C capacity until the buffer takes it.
-    total = int(lib.tlsapi_memio_capacity(buffer._state)) + len(buffer._outgoing)
+    total = int(lib.tlsapi_nss_memio_capacity(buffer._memio)) + len(buffer._outgoing)
     for chunk in buffer._chunks:
         total += len(chunk) if isinstance(chunk, bytes) else int(ffi.sizeof(chunk))
     return total

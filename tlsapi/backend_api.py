@@ -1,0 +1,77 @@
+"""What a backend needs from tlsapi beyond the public API: the interface for backend authors.
+
+A backend is a distribution that registers a :class:`tlsapi.Backend` under the
+entry-point group ``tlsapi.backends``.  It imports the public ``tlsapi``
+package and this module, never a ``tlsapi._*`` module (``tests/test_layering.py``
+enforces it for the backends in this repository), so that the core may
+reorganise its private modules without breaking a backend.
+
+What to subclass (all from ``tlsapi``):
+
+* :class:`tlsapi.ClientContext` and :class:`tlsapi.ServerContext`: the
+  constructor takes the :class:`tlsapi.TLSConfiguration` and turns it into the
+  library's objects once (refusing what the library cannot do with
+  :class:`tlsapi.ConfigurationError`); ``_wrap_buffers(server_name)`` (client,
+  given a :class:`ServerName` or None) and ``_wrap_buffers()`` (server) return
+  a new connection.  The public ``wrap_buffers``/``wrap_socket`` call them.
+* :class:`tlsapi.TLSWrappedBuffer`: one connection.  The public methods keep
+  PEP 543's rules and the connection's state machine once for every backend;
+  a backend implements the ``_``-prefixed hooks that drive its library: the
+  handshake (``_handshake``), the application data (``_read``,
+  ``_readinto``, ``_write``), our close_notify (``_shutdown``), the network
+  side (``_receive``, ``_receive_eof`` and the output hooks), and what the
+  handshake negotiated (``_cipher_number``, ``_negotiated_protocol``,
+  ``_tls_version_number``, ``_peer_chain``).  It runs user code (an
+  ``sni_callback``) through ``_run_callback``, wraps a method of its own in
+  ``_exclusive()``, and reports library events (an error, a stop met after
+  data) through the base class's methods for them.  Which hook is called
+  when, with what lock held and what it may raise: the docstring of
+  ``tlsapi/_buffer.py`` and of each hook there.
+* :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the
+  entry point publishes.  Claim only what the library really does.
+
+Helpers for backends (``__all__``):
+
+* :class:`ServerName`: the checked server name a client context hands to
+  ``_wrap_buffers`` (``name`` in ASCII form, ``ip`` for an address, ``sni`` for
+  the server_name extension).
+* :func:`parse_server_hostname`: check and normalise a name the same way
+  (for names a backend meets elsewhere).
+* :func:`protocol_bytes`: an ALPN protocol (``NextProtocol`` or ``bytes``) in
+  its wire form.
+* :func:`cipher_weakness`: why a cipher suite number is too weak to allow, or
+  None (``TLSConfiguration`` already refuses these; a backend uses it to keep
+  them out of what the library would add on its own).
+* :func:`parse_pem` and :class:`PemBlock`: the PEM blocks of a credential
+  (label, headers, DER), with the error messages every backend gives.
+* :func:`load_user_configuration`: the merged tlsapi configuration files, for
+  a backend's own table (``[gnutls]``, ``[nss]``, ...).
+* :func:`check_peer_chain`: tlsapi's verification policy (key sizes,
+  keyUsage) on a chain the library accepted; the error to raise, or None.
+* :func:`find_weak_key`: the weak-key error that names a refusal the library
+  already made, or None.
+* :func:`weak_signature_hash`: whether a chain holds an MD2/MD5/SHA-1
+  signature (to name the library's refusal).
+
+The conformance kit every backend must pass is :mod:`tlsapi.testing.conformance`.
+"""
+
+from ._ciphers import weakness as cipher_weakness
+from ._hostname import ServerName, parse_server_hostname
+from ._pem import PemBlock, parse_pem
+from ._policy import check_peer_chain, find_weak_key, weak_signature_hash
+from ._protocols import protocol_bytes
+from ._registry import load_user_configuration
+
+__all__ = [
+    "PemBlock",
+    "ServerName",
+    "check_peer_chain",
+    "cipher_weakness",
+    "find_weak_key",
+    "load_user_configuration",
+    "parse_pem",
+    "parse_server_hostname",
+    "protocol_bytes",
+    "weak_signature_hash",
+]
