@@ -34,5 +34,3 @@ int gnutls_certificate_set_key(gnutls_certificate_credentials_t res, const char 
                                int names_size, gnutls_pcert_st *pcert_list,
                                int pcert_list_size, gnutls_privkey_t key);
 """
-
-CUSTOMIZATIONS = ""

@@ -4,23 +4,27 @@ setuptools runs this file through ``cffi_modules`` (it is exec'd, not
 imported), from the repository or from the backend's own sdist, which
 carries a copy of ``build_ffi/``.  Compile and link flags come from
 pkg-config; when GnuTLS's development files are missing the build stops
-with a message naming the package to install.
+with a message naming the package to install.  Our own C is in
+``transport.c`` and ``shims.c`` beside this file (see ``compose.py``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
-# Exec'd by cffi: make the directory that holds build_ffi/ importable.
-_ROOT = Path(__file__).resolve().parents[2]
+# Exec'd by cffi: make the directory that holds build_ffi/ importable.  abspath,
+# not resolve(): build_ffi/ stays the one reached through the backend's symbolic
+# link, so our C files' paths lie under the distribution's root.
+_ROOT = Path(os.path.abspath(__file__)).parents[2]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 from build_ffi.compose import PkgConfigError, build_ffi, pkg_config  # noqa: E402
 
 MODULE_NAME = "tlsapi_gnutls._gnutls"
-CDEF_MODULES = ("gnutls", "x509", "abstract", "transport")
+CDEF_MODULES = ("gnutls", "x509", "abstract", "transport", "shims")
 # Keep in step with tlsapi_gnutls._binding.MINIMUM_VERSION (TLS 1.3 as in RFC 8446,
 # gnutls_priority_init2 with GNUTLS_PRIORITY_INIT_DEF_APPEND, gnutls_ext_raw_parse).
 MINIMUM_VERSION = (3, 6, 5)
@@ -47,7 +51,13 @@ def make_builder():  # type: ignore[no-untyped-def]
     if sys.platform.startswith("linux"):
         flags.libraries.append("dl")  # dladdr() for the library path (glibc < 2.34)
     return build_ffi(
-        MODULE_NAME, "build_ffi.gnutls", CDEF_MODULES, flags, extra_source=_VERSION_GUARD
+        MODULE_NAME,
+        "build_ffi.gnutls",
+        CDEF_MODULES,
+        flags,
+        extra_source=_VERSION_GUARD,
+        # run as a script, FFI.compile builds in another directory
+        relative_paths=__name__ != "__main__",
     )
 
 

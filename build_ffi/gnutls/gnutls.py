@@ -1,8 +1,6 @@
 """cdefs for <gnutls/gnutls.h>: sessions, credentials, priorities, records, alerts."""
 
 INCLUDES = """
-#include <errno.h>
-#include <dlfcn.h>
 #include <gnutls/gnutls.h>
 """
 
@@ -251,31 +249,9 @@ int gnutls_alert_send(gnutls_session_t session, gnutls_alert_level_t level,
                       gnutls_alert_description_t desc);
 int gnutls_alert_send_appropriate(gnutls_session_t session, int err);
 
-/* shims (CUSTOMIZATIONS) */
-void tlsapi_gnutls_free(void *ptr);
-const char *tlsapi_gnutls_library_path(void);
-
-/* the ClientHello hook (the memory transport is C: transport.py) */
-extern "Python" int _tlsapi_gnutls_client_hello_hook(gnutls_session_t, unsigned int, unsigned,
-                                                     unsigned int, const gnutls_datum_t *);
-extern "Python" int _tlsapi_gnutls_raw_extension(void *, unsigned, const unsigned char *,
-                                                 unsigned);
-"""
-
-CUSTOMIZATIONS = """
-/* gnutls_free is a function pointer wrapped in a macro that also clears its
-   argument; the parentheses call the pointer itself. */
-void tlsapi_gnutls_free(void *ptr)
-{
-    (gnutls_free)(ptr);
-}
-
-/* Where the loaded libgnutls lives, for `tlsapi backends`. */
-const char *tlsapi_gnutls_library_path(void)
-{
-    Dl_info info;
-    if (dladdr((void *)&gnutls_init, &info) && info.dli_fname != NULL)
-        return info.dli_fname;
-    return NULL;
-}
+/* the ClientHello hook (the memory transport is C: transport.c) */
+extern "Python" int tlsapi_gnutls_client_hello_hook(gnutls_session_t, unsigned int, unsigned,
+                                                    unsigned int, const gnutls_datum_t *);
+extern "Python" int tlsapi_gnutls_raw_extension(void *, unsigned, const unsigned char *,
+                                                unsigned);
 """

@@ -44,15 +44,4 @@ int gnutls_x509_trust_list_verify_crt2(gnutls_x509_trust_list_t list,
                                        gnutls_typed_vdata_st *data, unsigned int elements,
                                        unsigned int flags, unsigned int *voutput,
                                        gnutls_verify_output_function func);
-
-/* shim (CUSTOMIZATIONS) */
-unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
-"""
-
-CUSTOMIZATIONS = """
-/* GNUTLS_PROFILE_TO_VFLAGS is a macro: verification flags for a profile. */
-unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile)
-{
-    return GNUTLS_PROFILE_TO_VFLAGS(profile);
-}
 """

@@ -3,7 +3,8 @@
 Used by ``backends/nss/setup.py`` (``cffi_modules``) and runnable alone:
 ``python build_ffi/nss/build.py`` compiles ``tlsapi_nss._nss`` in place.
 The headers are found with pkg-config (``nss`` and ``nspr``); without them
-the build stops with a message naming the package to install.
+the build stops with a message naming the package to install.  Our own C
+is in the ``.c``/``.h`` files beside this file (see ``compose.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from build_ffi.compose import PkgConfigError, build_ffi, pkg_config  # noqa: E40
 
 MODULE_NAME = "tlsapi_nss._nss"
 
-# NSPR first, then NSS's common types, certificates, keys, PKCS#11, TLS, and our own C.
+# NSPR first, then NSS's common types, certificates, keys, PKCS#11, TLS; then our own
+# headers (verify.h, keys.h, shims.h, memio.h) and the Python callbacks.
 CDEF_MODULES = (
     "prtypes",
     "prerror",
@@ -39,6 +41,9 @@ CDEF_MODULES = (
     "sslt",
     "ssl",
     "sslexp",
+    "verify",
+    "keys",
+    "shims",
     "memio",
     "hooks",
 )
@@ -56,7 +61,14 @@ def make_ffi() -> object:
     except PkgConfigError as exc:
         sys.stderr.write(f"\nerror: {exc}\n\n")
         raise
-    return build_ffi(MODULE_NAME, "build_ffi.nss", CDEF_MODULES, flags)
+    return build_ffi(
+        MODULE_NAME,
+        "build_ffi.nss",
+        CDEF_MODULES,
+        flags,
+        # run as a script, FFI.compile builds in another directory
+        relative_paths=__name__ != "__main__",
+    )
 
 
 ffi = make_ffi()

@@ -43,5 +43,3 @@ typedef enum SECCertTimeValidityEnum {
 """
 
 FUNCTIONS = ""
-
-CUSTOMIZATIONS = ""

@@ -12,14 +12,12 @@ INCLUDES = ""
 TYPES = ""
 
 FUNCTIONS = """
-extern "Python" SECStatus tlsapi_auth_certificate_cb(void *arg, PRFileDesc *fd,
-                                                     PRBool checkSig, PRBool isServer);
-extern "Python" SECStatus tlsapi_client_auth_data_cb(void *arg, PRFileDesc *fd,
-                                                     CERTDistNames *caNames,
-                                                     CERTCertificate **pRetCert,
-                                                     SECKEYPrivateKey **pRetKey);
-extern "Python" PRInt32 tlsapi_sni_config_cb(PRFileDesc *fd, const SECItem *srvNameArr,
-                                             PRUint32 srvNameArrSize, void *arg);
+extern "Python" SECStatus tlsapi_nss_auth_certificate_cb(void *arg, PRFileDesc *fd,
+                                                         PRBool checkSig, PRBool isServer);
+extern "Python" SECStatus tlsapi_nss_client_auth_data_cb(void *arg, PRFileDesc *fd,
+                                                         CERTDistNames *caNames,
+                                                         CERTCertificate **pRetCert,
+                                                         SECKEYPrivateKey **pRetKey);
+extern "Python" PRInt32 tlsapi_nss_sni_config_cb(PRFileDesc *fd, const SECItem *srvNameArr,
+                                                 PRUint32 srvNameArrSize, void *arg);
 """
-
-CUSTOMIZATIONS = ""

@@ -26,5 +26,3 @@ KeyType SECKEY_GetPrivateKeyType(const SECKEYPrivateKey *privKey);
 KeyType SECKEY_GetPublicKeyType(const SECKEYPublicKey *pubKey);
 SECKEYPublicKey *CERT_ExtractPublicKey(CERTCertificate *cert);
 """
-
-CUSTOMIZATIONS = ""

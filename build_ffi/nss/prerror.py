@@ -26,5 +26,3 @@ PRErrorCode PR_GetError(void);
 const char *PR_ErrorToString(PRErrorCode code, PRLanguageCode language);
 const char *PR_ErrorToName(PRErrorCode code);
 """
-
-CUSTOMIZATIONS = ""

@@ -33,5 +33,3 @@ PRDescIdentity PR_GetUniqueIdentity(const char *layer_name);
 PRFileDesc *PR_GetIdentitiesLayer(PRFileDesc *fd_stack, PRDescIdentity id);
 const char *PR_GetVersion(void);
 """
-
-CUSTOMIZATIONS = ""

@@ -34,5 +34,3 @@ struct PRCListStr {
 FUNCTIONS = """
 PRTime PR_Now(void);
 """
-
-CUSTOMIZATIONS = ""

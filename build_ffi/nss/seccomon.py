@@ -37,5 +37,3 @@ SECItem *SECITEM_AllocItem(PLArenaPool *arena, SECItem *item, unsigned int len);
 SECStatus SECITEM_CopyItem(PLArenaPool *arena, SECItem *to, const SECItem *from);
 void SECITEM_FreeItem(SECItem *zap, PRBool freeit);
 """
-
-CUSTOMIZATIONS = ""

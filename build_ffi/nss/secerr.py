@@ -32,5 +32,3 @@ TYPES = """
 """
 
 FUNCTIONS = ""
-
-CUSTOMIZATIONS = ""

@@ -23,5 +23,3 @@ SECMODModule *SECMOD_LoadUserModule(char *moduleSpec, SECMODModule *parent, PRBo
 SECStatus SECMOD_UnloadUserModule(SECMODModule *mod);
 void SECMOD_DestroyModule(SECMODModule *module);
 """
-
-CUSTOMIZATIONS = ""

@@ -1,9 +1,8 @@
 """The TLS layer (ssl.h): sockets, options, hooks, handshake, channel information.
 
-The ``tlsapi_*`` shims fold "call, then PR_GetError()" into one C call that
-returns the result or the (always negative) NSPR error code: one crossing of
-the cffi boundary per operation.  Reading and writing application data, which
-need the memory I/O state as well, are in ``memio``.
+The handshake and shutdown as one C call each are our shims (``shims.c``);
+reading and writing application data, which need the memory I/O state as
+well, are in ``memio.c``.
 """
 
 INCLUDES = """
@@ -97,25 +96,4 @@ SECStatus SSL_SignatureSchemePrefSet(PRFileDesc *fd, const SSLSignatureScheme *s
 SECStatus SSL_SignatureSchemePrefGet(PRFileDesc *fd, SSLSignatureScheme *schemes,
                                      unsigned int *count, unsigned int maxCount);
 void SSL_ClearSessionCache(void);
-
-PRInt32 tlsapi_handshake(PRFileDesc *fd);
-PRInt32 tlsapi_shutdown(PRFileDesc *fd);
-"""
-
-CUSTOMIZATIONS = r"""
-static PRInt32 tlsapi_error_code(void)
-{
-    PRErrorCode code = PR_GetError();
-    return code < 0 ? code : PR_UNKNOWN_ERROR;
-}
-
-static PRInt32 tlsapi_handshake(PRFileDesc *fd)
-{
-    return SSL_ForceHandshake(fd) == SECSuccess ? 0 : tlsapi_error_code();
-}
-
-static PRInt32 tlsapi_shutdown(PRFileDesc *fd)
-{
-    return PR_Shutdown(fd, PR_SHUTDOWN_SEND) == PR_SUCCESS ? 0 : tlsapi_error_code();
-}
 """

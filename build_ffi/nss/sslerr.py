@@ -15,5 +15,3 @@ TYPES = """
 """
 
 FUNCTIONS = ""
-
-CUSTOMIZATIONS = ""

@@ -1,8 +1,7 @@
 """Experimental TLS functions (sslexp.h): reached through SSL_GetExperimentalAPI.
 
-The header's macros look each function up by name at run time; these shims
-give them a plain C signature.  A library that lacks one answers SECFailure
-with SSL_ERROR_UNSUPPORTED_EXPERIMENTAL_API.
+The header's macros look each function up by name at run time; our shims
+(``shims.c``) give the ones we use a plain C signature.
 """
 
 INCLUDES = """
@@ -11,20 +10,4 @@ INCLUDES = """
 
 TYPES = ""
 
-FUNCTIONS = """
-SECStatus tlsapi_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order, PRUint16 count);
-SECStatus tlsapi_key_update(PRFileDesc *fd, PRBool request_update);
-"""
-
-CUSTOMIZATIONS = r"""
-static SECStatus tlsapi_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
-                                               PRUint16 count)
-{
-    return SSL_CipherSuiteOrderSet(fd, order, count);
-}
-
-static SECStatus tlsapi_key_update(PRFileDesc *fd, PRBool request_update)
-{
-    return SSL_KeyUpdate(fd, request_update);
-}
-"""
+FUNCTIONS = ""

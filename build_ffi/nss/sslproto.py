@@ -13,5 +13,3 @@ TYPES = """
 """
 
 FUNCTIONS = ""
-
-CUSTOMIZATIONS = ""

@@ -61,5 +61,3 @@ typedef struct SSLExtraServerCertDataStr {
 """
 
 FUNCTIONS = ""
-
-CUSTOMIZATIONS = ""

@@ -1,4 +1,4 @@
-"""The C memory transport (build_ffi/gnutls/transport.py): windows, copies, partial consumption.
+"""The C memory transport (build_ffi/gnutls/transport.c): windows, copies, partial consumption.
 
 What the shared kit checks only from the outside: ``bytes`` input is read in
 place (borrowed) while other buffers are copied at once, bytes arriving
@@ -184,7 +184,7 @@ def test_receiving_nothing_changes_nothing(pki: PKI, gnutls: tlsapi.Backend) -> 
     client, server = _pair(pki, gnutls)
     client.write(b"kept")
     server.receive_from_network(_take(client))  # borrowed
-    state = server._state  # type: ignore[attr-defined]
+    state = server._transport  # type: ignore[attr-defined]
     pending = state.in_len
     assert lib.tlsapi_gnutls_receive(state, ffi.NULL, 0, 0) == 2
     assert lib.tlsapi_gnutls_receive(state, ffi.NULL, 0, 1) == 2

@@ -174,7 +174,7 @@ def test_the_layer_refuses_a_non_positive_amount(nss: tlsapi.Backend, pki: PKI) 
 
     client, server = _pair(nss, pki)
     client.receive_from_network(_records(server, b"queued"))
-    layer = lib.tlsapi_memio_layer(client._fd)  # type: ignore[attr-defined]
+    layer = lib.tlsapi_nss_memio_layer(client._fd)  # type: ignore[attr-defined]
     buf = ffi.new("char[16]")
     for amount in (0, -1):
         assert lib.PR_Read(layer, buf, amount) == -1
@@ -183,7 +183,7 @@ def test_the_layer_refuses_a_non_positive_amount(nss: tlsapi.Backend, pki: PKI) 
     assert lib.PR_GetError() == lib.PR_INVALID_ARGUMENT_ERROR
     assert lib.PR_Write(layer, buf, 0) == 0  # nothing to send is not an error
     assert client.read(100) == b"queued"  # the queue is untouched
-    assert not client._state.eof_delivered  # type: ignore[attr-defined]
+    assert not client._memio.eof_delivered  # type: ignore[attr-defined]
 
 
 def test_the_state_lives_until_both_its_owners_are_gone(nss: tlsapi.Backend, pki: PKI) -> None:
@@ -196,12 +196,12 @@ def test_the_state_lives_until_both_its_owners_are_gone(nss: tlsapi.Backend, pki
     del client
     gc.collect()
     # Only the socket holds the state now: NSS writes its close_notify into it.
-    assert lib.tlsapi_shutdown(fd) == 0
+    assert lib.tlsapi_nss_shutdown(fd) == 0
     del fd
     gc.collect()
 
     client, _ = _pair(nss, pki)
-    state = client._state  # type: ignore[attr-defined]
+    state = client._memio  # type: ignore[attr-defined]
     del client
     gc.collect()
     # The socket is closed and gave its reference back; ours keeps the memory valid.

@@ -1,0 +1,15 @@
+/* tlsapi-gnutls: small shims, each making something cffi cannot call directly
+ * (a macro, a function pointer behind a macro, dladdr) into a plain function.
+ * build_ffi/gnutls/shims.py declares the same to cffi: keep the two in step.
+ */
+#ifndef TLSAPI_GNUTLS_SHIMS_H
+#define TLSAPI_GNUTLS_SHIMS_H
+
+/* gnutls_free without its macro (which also clears its argument). */
+void tlsapi_gnutls_free(void *ptr);
+/* The path of the loaded libgnutls (for `tlsapi backends`), or NULL. */
+const char *tlsapi_gnutls_library_path(void);
+/* GNUTLS_PROFILE_TO_VFLAGS: the verification flags of a security profile. */
+unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
+
+#endif

@@ -1,0 +1,352 @@
+/* tlsapi-gnutls: GnuTLS's push and pull, and the record loops, as plain C.
+ *
+ * Why C: GnuTLS pulls twice per record (the 5-byte header, then the body)
+ * and pushes once.  As extern "Python" callbacks that was three trips into
+ * Python per record, each taking the GIL again in the middle of a GnuTLS
+ * call.  Here the callbacks are C and work on a small struct:
+ *
+ * - incoming: a window (pointer + length) over ciphertext GnuTLS has not
+ *   read yet.  It points either into a bytes object that Python keeps alive
+ *   (receive *borrows* it when nothing older is pending: no copy), or into
+ *   in_buf, our own copy, used for other buffer types and when bytes arrive
+ *   while older ones are still unread.  Pull copies from the window; when it
+ *   is empty, pull answers EAGAIN (starved is set, so a GNUTLS_E_AGAIN can
+ *   be told apart from TLS 1.3's "post-handshake message consumed, call
+ *   again"), or 0 once the transport reached end of file (eof): GnuTLS then
+ *   reports a premature termination.
+ * - outgoing: push appends to out_buf (grown by realloc); out_data and
+ *   out_len are the part Python has not consumed.  peek_outgoing is one
+ *   ffi.unpack from there; tlsapi_gnutls_output_consume moves out_data on.
+ *
+ * Memory: an idle connection keeps at most a small output buffer
+ * (TLSAPI_GNUTLS_KEEP_OUTPUT, reused by the next small message); a larger
+ * one goes back to malloc as soon as everything in it was consumed, and so
+ * does a large copy of incoming bytes once GnuTLS has pulled all of it.  (The
+ * Python side drops its reference to a borrowed bytes once the window is
+ * empty.)  tlsapi_gnutls_capacity tells tests what is still allocated.
+ *
+ * The record loops (recv: record after record while the caller's buffer has
+ * room and ciphertext is here; send: one record per gnutls_record_send until
+ * all is taken) run here too, so a read or a write is one cffi call.
+ *
+ * Thread safety: none inside; the Python buffer holds its per-connection lock
+ * around every call into this struct, as a GnuTLS session needs.
+ */
+
+/* Our own C is held to these (the cffi-generated module is not ours to fix). */
+#pragma GCC diagnostic error "-Wall"
+#pragma GCC diagnostic error "-Wextra"
+#pragma GCC diagnostic error "-Wconversion"
+#pragma GCC diagnostic error "-Wshadow"
+#pragma GCC diagnostic error "-Wmissing-prototypes"
+
+#include "transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* Our copy of incoming bytes is freed once GnuTLS read it all, if larger than this. */
+#define TLSAPI_GNUTLS_KEEP_INPUT 2048
+/* A bound on consecutive non-fatal returns, so a confused peer cannot spin us. */
+#define TLSAPI_GNUTLS_MAX_RETRIES 10000
+/* Room reserved per record for header, tag and padding, when send reserves ahead. */
+#define TLSAPI_GNUTLS_RECORD_OVERHEAD 256
+#define TLSAPI_GNUTLS_RECORD_SIZE 16384
+
+/* Room for ``extra`` more bytes after the pending ones. */
+static int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
+{
+    size_t needed, capacity;
+    char *grown;
+    if (t->out_len == 0)
+        t->out_data = t->out_buf; /* all consumed: start again at the front */
+    if (extra > ((size_t)-1) / 4 - t->out_len)
+        return -1;
+    needed = t->out_len + extra;
+    if ((size_t)(t->out_data - t->out_buf) + needed <= t->out_cap)
+        return 0;
+    if (t->out_data != t->out_buf) {
+        /* Python consumed a prefix: move the rest to the front (amortised: only when full). */
+        memmove(t->out_buf, t->out_data, t->out_len);
+        t->out_data = t->out_buf;
+        if (needed <= t->out_cap)
+            return 0;
+    }
+    capacity = t->out_cap ? t->out_cap : TLSAPI_GNUTLS_KEEP_OUTPUT;
+    while (capacity < needed)
+        capacity *= 2;
+    grown = realloc(t->out_buf, capacity);
+    if (grown == NULL)
+        return -1;
+    t->out_buf = t->out_data = grown;
+    t->out_cap = capacity;
+    return 0;
+}
+
+static ssize_t tlsapi_gnutls_push(gnutls_transport_ptr_t pointer, const void *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = pointer;
+    if (size == 0)
+        return 0; /* memcpy must not see a NULL buffer, even for 0 bytes */
+    if (tlsapi_gnutls_reserve_out(t, size) < 0) {
+        gnutls_transport_set_errno(t->session, ENOMEM);
+        return -1;
+    }
+    memcpy(t->out_data + t->out_len, data, size);
+    t->out_len += size;
+    return (ssize_t)size;
+}
+
+static ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = pointer;
+    size_t count = t->in_len;
+    if (count == 0) {
+        if (t->eof)
+            return 0; /* end of file: a premature termination unless at a clean close */
+        t->starved = 1;
+        gnutls_transport_set_errno(t->session, EAGAIN);
+        return -1;
+    }
+    if (count > size)
+        count = size;
+    memcpy(data, t->in_data, count);
+    t->in_data += count;
+    t->in_len -= count;
+    if (t->in_len == 0 && t->in_cap > TLSAPI_GNUTLS_KEEP_INPUT) {
+        /* A burst is over: an idle connection keeps no large copy (never the borrowed window). */
+        free(t->in_buf);
+        t->in_buf = NULL;
+        t->in_cap = 0;
+    }
+    return (ssize_t)count;
+}
+
+static int tlsapi_gnutls_pull_timeout(gnutls_transport_ptr_t pointer, unsigned int ms)
+{
+    /* Only asked in blocking use; answer without waiting: is there anything to read? */
+    tlsapi_gnutls_transport *t = pointer;
+    (void)ms;
+    return (t->in_len > 0 || t->eof) ? 1 : 0;
+}
+
+tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *error)
+{
+    tlsapi_gnutls_transport *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        *error = GNUTLS_E_MEMORY_ERROR;
+        return NULL;
+    }
+    *error = gnutls_init(&t->session, flags);
+    if (*error < 0) {
+        free(t);
+        return NULL;
+    }
+    gnutls_transport_set_ptr(t->session, t);
+    gnutls_transport_set_push_function(t->session, tlsapi_gnutls_push);
+    gnutls_transport_set_pull_function(t->session, tlsapi_gnutls_pull);
+    gnutls_transport_set_pull_timeout_function(t->session, tlsapi_gnutls_pull_timeout);
+    /* GnuTLS's only use of a clock here; a sans-I/O connection waits as long as its owner. */
+    gnutls_handshake_set_timeout(t->session, 0);
+    return t;
+}
+
+void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t)
+{
+    gnutls_deinit(t->session);
+    free(t->out_buf);
+    free(t->in_buf);
+    free(t);
+}
+
+/* Makes in_buf hold at least ``capacity`` bytes; its contents are not kept. */
+static int tlsapi_gnutls_fresh_in(tlsapi_gnutls_transport *t, size_t capacity)
+{
+    size_t size = t->in_cap ? t->in_cap : TLSAPI_GNUTLS_KEEP_INPUT;
+    char *fresh;
+    if (capacity <= t->in_cap)
+        return 0;
+    while (size < capacity)
+        size *= 2;
+    fresh = malloc(size);
+    if (fresh == NULL)
+        return -1;
+    free(t->in_buf);
+    t->in_buf = fresh;
+    t->in_cap = size;
+    return 0;
+}
+
+/* Ciphertext from the network.  Returns 1 when the window now points into
+   ``data`` itself (the caller keeps it alive and unchanged until the window
+   is empty or the next receive), 0 when it was copied (nothing borrowed any
+   more), 2 when ``size`` is 0 (nothing changed), -1 when memory ran out. */
+int tlsapi_gnutls_receive(tlsapi_gnutls_transport *t, const char *data, size_t size, int borrow)
+{
+    size_t pending = t->in_len;
+    if (size == 0)
+        return 2; /* and no memcpy from a possibly NULL ``data`` */
+    if (size > ((size_t)-1) / 4 - pending)
+        return -1;
+    if (pending == 0) {
+        if (borrow) {
+            t->in_data = data;
+            t->in_len = size;
+            t->in_borrowed = 1;
+            return 1;
+        }
+        if (tlsapi_gnutls_fresh_in(t, size) < 0)
+            return -1;
+        memcpy(t->in_buf, data, size);
+    } else if (t->in_borrowed) {
+        /* What is left of the borrowed window, then the new bytes, into our buffer. */
+        if (tlsapi_gnutls_fresh_in(t, pending + size) < 0)
+            return -1;
+        memcpy(t->in_buf, t->in_data, pending);
+        memcpy(t->in_buf + pending, data, size);
+    } else {
+        size_t offset = (size_t)(t->in_data - t->in_buf);
+        if (offset + pending + size > t->in_cap) {
+            if (pending + size > t->in_cap) {
+                size_t capacity = t->in_cap * 2;
+                char *grown;
+                while (capacity < pending + size)
+                    capacity *= 2;
+                grown = malloc(capacity);
+                if (grown == NULL)
+                    return -1;
+                memcpy(grown, t->in_data, pending);
+                free(t->in_buf);
+                t->in_buf = grown;
+                t->in_cap = capacity;
+            } else {
+                memmove(t->in_buf, t->in_data, pending);
+            }
+            offset = 0;
+        }
+        memcpy(t->in_buf + offset + pending, data, size);
+        t->in_data = t->in_buf + offset;
+        t->in_len = pending + size;
+        return 0;
+    }
+    t->in_data = t->in_buf;
+    t->in_len = pending + size;
+    t->in_borrowed = 0;
+    return 0;
+}
+
+/* Python sent ``count`` pending bytes (at most out_len); once all are gone,
+   a buffer larger than TLSAPI_GNUTLS_KEEP_OUTPUT goes back to malloc. */
+void tlsapi_gnutls_output_consume(tlsapi_gnutls_transport *t, size_t count)
+{
+    if (count > t->out_len)
+        count = t->out_len;
+    t->out_data += count;
+    t->out_len -= count;
+    if (t->out_len == 0) {
+        t->out_data = t->out_buf;
+        if (t->out_cap > TLSAPI_GNUTLS_KEEP_OUTPUT) {
+            free(t->out_buf);
+            t->out_buf = t->out_data = NULL;
+            t->out_cap = 0;
+        }
+    }
+}
+
+/* The bytes this transport has allocated (output and copied input): for tests. */
+size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t)
+{
+    return t->out_cap + t->in_cap;
+}
+
+/* gnutls_handshake until it finishes or really waits for bytes: in TLS 1.3 a
+   GNUTLS_E_AGAIN may also mean "a message was handled, call again". */
+int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t)
+{
+    int code, retries = 0;
+    for (;;) {
+        t->starved = 0;
+        code = gnutls_handshake(t->session);
+        if (code != GNUTLS_E_AGAIN || t->starved || ++retries > TLSAPI_GNUTLS_MAX_RETRIES)
+            return code;
+    }
+}
+
+/* gnutls_record_recv into ``data``, record after record while there is room
+   and ciphertext is here.  Returns the bytes read, plus TLSAPI_GNUTLS_STOPPED
+   when reading stopped for a reason the caller must act on, in t->code: 0 =
+   close_notify, GNUTLS_E_AGAIN = nothing read and more ciphertext needed, a
+   fatal GnuTLS code, or TLSAPI_GNUTLS_NO_PROGRESS. */
+int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
+{
+    gnutls_session_t session = t->session;
+    size_t total = 0;
+    int retries = 0;
+    int refused_hello = 0;
+    ssize_t code;
+    for (;;) {
+        t->starved = 0;
+        code = gnutls_record_recv(session, data + total, size - total);
+        if (code > 0) {
+            total += (size_t)code;
+            if (total < size && t->in_len > 0)
+                continue; /* more records may be waiting */
+            return (int64_t)total;
+        }
+        if (code == 0) {
+            t->code = 0;
+            return TLSAPI_GNUTLS_STOPPED + (int64_t)total;
+        }
+        if (code == GNUTLS_E_AGAIN) {
+            if (t->starved) {
+                if (total)
+                    return (int64_t)total;
+                t->code = GNUTLS_E_AGAIN;
+                return TLSAPI_GNUTLS_STOPPED;
+            }
+            /* else: a TLS 1.3 post-handshake message was consumed; go on */
+        } else if (code == GNUTLS_E_REHANDSHAKE) {
+            /* TLS 1.2 renegotiation (HelloRequest, or a client's new ClientHello): refused. */
+            gnutls_alert_send(session, GNUTLS_AL_WARNING, GNUTLS_A_NO_RENEGOTIATION);
+            /* A server keeps the client's hello (the only pending record) for a
+               gnutls_handshake() that will not come; the next call drops it. */
+            refused_hello = gnutls_record_check_pending(session) > 0;
+        } else if (refused_hello && code == GNUTLS_E_UNEXPECTED_PACKET) {
+            refused_hello = 0; /* that was the hello being dropped: go on */
+        } else if (gnutls_error_is_fatal((int)code)) {
+            t->code = (int)code;
+            return TLSAPI_GNUTLS_STOPPED + (int64_t)total;
+        }
+        if (++retries > TLSAPI_GNUTLS_MAX_RETRIES) {
+            t->code = TLSAPI_GNUTLS_NO_PROGRESS;
+            return TLSAPI_GNUTLS_STOPPED + (int64_t)total;
+        }
+    }
+}
+
+/* gnutls_record_send (one record per call) until all of ``data`` is taken.
+   Returns ``size``, a fatal GnuTLS code, or 0 when GnuTLS made no progress. */
+int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size)
+{
+    gnutls_session_t session = t->session;
+    size_t sent = 0;
+    int retries = 0;
+    ssize_t code;
+    /* Room for all the records at once: push then never reallocates midway. */
+    (void)tlsapi_gnutls_reserve_out(
+        t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
+    while (sent < size) {
+        code = gnutls_record_send(session, data + sent, size - sent);
+        if (code > 0) {
+            sent += (size_t)code;
+            continue;
+        }
+        if (code < 0 && gnutls_error_is_fatal((int)code))
+            return (int64_t)code;
+        if (++retries > TLSAPI_GNUTLS_MAX_RETRIES)
+            return 0;
+    }
+    return (int64_t)sent;
+}

@@ -1,0 +1,52 @@
+/* tlsapi-gnutls: the memory transport under every GnuTLS session of ours.
+ *
+ * A tlsapi_gnutls_transport owns a gnutls_session_t whose push and pull work
+ * on C buffers (transport.c says how and why); these are the calls and the
+ * fields the Python buffer uses.  build_ffi/gnutls/transport.py declares the
+ * same to cffi: keep the two in step.
+ */
+#ifndef TLSAPI_GNUTLS_TRANSPORT_H
+#define TLSAPI_GNUTLS_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+
+typedef struct {
+    /* Read (and the flags written) from Python: */
+    gnutls_session_t session;
+    char *out_data;        /* out_len pending bytes from here, inside out_buf */
+    size_t out_len;
+    size_t in_len;         /* ciphertext received, not yet pulled by GnuTLS */
+    int eof;               /* the transport reached end of file */
+    int starved;           /* pull found nothing and answered EAGAIN */
+    int code;              /* why recv stopped, when its result carries TLSAPI_GNUTLS_STOPPED */
+    /* C only: */
+    char *out_buf;
+    size_t out_cap;
+    const char *in_data;   /* the window: in_len bytes from here */
+    int in_borrowed;       /* the window points into a bytes object Python keeps alive */
+    char *in_buf;          /* our copy (the window points into it unless borrowed) */
+    size_t in_cap;
+} tlsapi_gnutls_transport;
+
+/* recv's result has this bit when it stopped for a reason in t->code. */
+#define TLSAPI_GNUTLS_STOPPED ((int64_t)1 << 40)
+/* t->code when GnuTLS kept answering non-fatal codes without progress. */
+#define TLSAPI_GNUTLS_NO_PROGRESS 1
+/* An output buffer larger than this is given back to malloc once Python has
+   consumed all of it, so an idle connection holds none after a bulk write;
+   one of at most this size stays for the next small message. */
+#define TLSAPI_GNUTLS_KEEP_OUTPUT 2048
+
+tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *error);
+void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t);
+int tlsapi_gnutls_receive(tlsapi_gnutls_transport *t, const char *data, size_t size, int borrow);
+void tlsapi_gnutls_output_consume(tlsapi_gnutls_transport *t, size_t count);
+size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
+int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
+int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
+int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
+
+#endif

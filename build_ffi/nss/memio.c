@@ -1,0 +1,446 @@
+/* tlsapi-nss: the memory-buffer NSPR I/O layer under every NSS socket of ours.
+ *
+ * NSS reads and writes the ciphertext through the bottom PRFileDesc of a
+ * socket's layer stack.  Ours is a stub layer (PR_CreateIOLayerStub) whose
+ * `secret` is a tlsapi_nss_memio: the connection's ciphertext, both ways.
+ *
+ * Why the I/O is in C: NSS asks for every record twice (its 5-byte header,
+ * then the body) and hands over every record it writes with one send.  As
+ * extern "Python" callbacks those crossings were a quarter of the bulk time
+ * and two fifths of a small round trip.  Here recv/read and send/write are
+ * plain C, and Python touches the state once per buffer operation:
+ *
+ * - incoming: tlsapi_nss_memio_feed queues a pointer to each chunk the
+ *   application received (no copy; the Python buffer keeps the bytes alive
+ *   while NSS may read them: the chunks feed counts as live, or all while
+ *   in_size is not 0), and recv copies from the chunks straight into NSS's
+ *   buffer;
+ * - outgoing: send appends to one growable C buffer (a write reserves room
+ *   for all its records first, so a bulk write allocates once), and the
+ *   Python buffer takes everything pending with one ffi.unpack (one copy),
+ *   then tlsapi_nss_memio_taken empties it: a small buffer stays for the
+ *   next small message, a larger one is freed;
+ * - application data: tlsapi_nss_read/tlsapi_nss_write are PR_Read/PR_Write
+ *   returning the count or the error code, one cffi call each; a read goes on
+ *   through every record queued that fits in the caller's buffer, holding
+ *   back what ends it (0 or an error after data) as the next read's result.
+ *
+ * Memory: once the application took the output and NSS read the input, a
+ * connection keeps at most a small output buffer (TLSAPI_NSS_MEMIO_OUT_KEEP)
+ * and a small chunk array; tlsapi_nss_memio_capacity tells tests what it holds.
+ *
+ * Would-block and end of file stay as NSS expects of a non-blocking socket:
+ * recv with nothing queued answers -1 with PR_WOULD_BLOCK_ERROR until the
+ * application reports the transport's end (eof), and 0 after that, noting
+ * eof_delivered.  NSS returns 0 after a close_notify without asking recv
+ * again, so eof_delivered tells a ragged EOF from a clean close.  send never
+ * blocks: the outgoing buffer grows until the application takes the bytes.
+ *
+ * A state is not for concurrent use: the Python buffer holds its
+ * per-connection lock around every call that reaches it.  Its lifetime is
+ * reference-counted: one reference for the Python buffer (released by
+ * ffi.gc), one for the layer (released by its close), so it is freed when the
+ * last of the two goes, in either order.  tlsapi_nss_memio_close detaches the
+ * state before PR_Close so that nothing NSS does while closing (it may send a
+ * close_notify) touches a connection that is being collected.  A model
+ * socket's layer has no state: I/O on it fails with PR_IO_ERROR.
+ */
+
+/* Our own C is held to these (the cffi-generated module is not ours to fix). */
+#pragma GCC diagnostic error "-Wall"
+#pragma GCC diagnostic error "-Wextra"
+#pragma GCC diagnostic error "-Wconversion"
+#pragma GCC diagnostic error "-Wshadow"
+#pragma GCC diagnostic error "-Wmissing-prototypes"
+
+#include "memio.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <pratom.h>
+#include <prerror.h>
+#include <prinit.h>
+#include <prnetdb.h>
+
+#include "shims.h"
+
+/* A small first block (malloc serves it from its per-thread cache); bursts double it. */
+#define TLSAPI_NSS_MEMIO_OUT_MIN 1024
+/* An emptied buffer up to this size stays for the next message (small round trips then
+   allocate nothing); a bigger one (a bulk write) is freed: an idle connection keeps no
+   large buffer. */
+#define TLSAPI_NSS_MEMIO_OUT_KEEP (16 * 1024)
+/* Room a write reserves per record beyond its plaintext: header, tag, content type. */
+#define TLSAPI_NSS_MEMIO_RECORD_OVERHEAD 64
+#define TLSAPI_NSS_MEMIO_RECORD_SIZE 16384
+#define TLSAPI_NSS_MEMIO_CHUNKS_MIN 8
+/* A chunk array grown past this (many small deliveries) is freed once all were read. */
+#define TLSAPI_NSS_MEMIO_CHUNKS_KEEP 64
+
+static PRDescIdentity tlsapi_nss_memio_identity = PR_INVALID_IO_LAYER;
+static PRIOMethods tlsapi_nss_memio_methods;
+static PRCallOnceType tlsapi_nss_memio_once;
+
+tlsapi_nss_memio *tlsapi_nss_memio_state_new(void)
+{
+    tlsapi_nss_memio *state = calloc(1, sizeof(*state));
+    if (state != NULL) {
+        state->refs = 1; /* the Python buffer's */
+    }
+    return state;
+}
+
+void tlsapi_nss_memio_state_release(tlsapi_nss_memio *state)
+{
+    if (state == NULL || PR_ATOMIC_DECREMENT(&state->refs) != 0) {
+        return;
+    }
+    free(state->out);
+    free(state->chunks);
+    free(state);
+}
+
+/* Queue `size` bytes at `data` (size > 0), which the caller keeps alive and unchanged
+   while NSS may still read them: the newest chunks, as many as this returns (counted
+   before this one), or all of them while `in_size` is not 0.  -1: no memory. */
+int tlsapi_nss_memio_feed(tlsapi_nss_memio *state, const char *data, size_t size)
+{
+    int live;
+    if (state->head == state->count) {
+        state->head = state->count = 0;
+    }
+    if (state->count == state->cap) {
+        if (state->head > 0) {
+            /* Slide the chunks in use to the front: the array never outgrows the backlog. */
+            memmove(state->chunks, state->chunks + state->head,
+                    (state->count - state->head) * sizeof(*state->chunks));
+            state->count -= state->head;
+            state->head = 0;
+        } else {
+            size_t cap = state->cap ? state->cap * 2 : TLSAPI_NSS_MEMIO_CHUNKS_MIN;
+            tlsapi_nss_memio_chunk *grown = realloc(state->chunks, cap * sizeof(*grown));
+            if (grown == NULL) {
+                return -1;
+            }
+            state->chunks = grown;
+            state->cap = cap;
+        }
+    }
+    live = (int)(state->count - state->head);
+    state->chunks[state->count].data = data;
+    state->chunks[state->count].size = size;
+    state->count++;
+    state->in_size += size;
+    return live;
+}
+
+static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32 amount)
+{
+    size_t wanted, copied = 0;
+    if (amount <= 0) {
+        /* Never 0: that is end of file to NSS. */
+        PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
+        return -1;
+    }
+    if (state->in_size == 0) {
+        if (state->eof) {
+            state->eof_delivered = 1;
+            return 0;
+        }
+        PR_SetError(PR_WOULD_BLOCK_ERROR, 0);
+        return -1;
+    }
+    wanted = (size_t)amount < state->in_size ? (size_t)amount : state->in_size;
+    while (copied < wanted) {
+        tlsapi_nss_memio_chunk *chunk = &state->chunks[state->head];
+        size_t left = chunk->size - state->in_offset;
+        size_t take = wanted - copied < left ? wanted - copied : left;
+        memcpy(buf + copied, chunk->data + state->in_offset, take);
+        copied += take;
+        if (take == left) {
+            state->head++;
+            state->in_offset = 0;
+        } else {
+            state->in_offset += take;
+        }
+    }
+    state->in_size -= copied;
+    if (state->in_size == 0 && state->cap > TLSAPI_NSS_MEMIO_CHUNKS_KEEP) {
+        /* A backlog of many chunks is over: an idle connection keeps a small array. */
+        free(state->chunks);
+        state->chunks = NULL;
+        state->head = state->count = state->cap = 0;
+    }
+    return (PRInt32)copied;
+}
+
+/* The application took the `out_len` bytes pending. */
+void tlsapi_nss_memio_taken(tlsapi_nss_memio *state)
+{
+    state->out_len = 0;
+    if (state->out_cap > TLSAPI_NSS_MEMIO_OUT_KEEP) {
+        free(state->out);
+        state->out = NULL;
+        state->out_cap = 0;
+    }
+}
+
+/* The bytes the state has allocated (output buffer and chunk array): for tests. */
+size_t tlsapi_nss_memio_capacity(tlsapi_nss_memio *state)
+{
+    return state->out_cap + state->cap * sizeof(*state->chunks);
+}
+
+/* Room for `extra` more output bytes: 0, or -1 when there is no memory. */
+static int tlsapi_nss_memio_reserve(tlsapi_nss_memio *state, size_t extra)
+{
+    size_t need, cap;
+    char *grown;
+    if (extra > ((size_t)-1) / 4 - state->out_len) {
+        return -1;
+    }
+    need = state->out_len + extra;
+    if (need <= state->out_cap) {
+        return 0;
+    }
+    cap = state->out_cap ? state->out_cap : TLSAPI_NSS_MEMIO_OUT_MIN;
+    while (cap < need) {
+        cap *= 2;
+    }
+    grown = realloc(state->out, cap);
+    if (grown == NULL) {
+        return -1;
+    }
+    state->out = grown;
+    state->out_cap = cap;
+    return 0;
+}
+
+static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, PRInt32 amount)
+{
+    if (amount <= 0) {
+        if (amount == 0) {
+            return 0; /* nothing to send, and no memcpy from a possibly NULL `buf` */
+        }
+        PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
+        return -1;
+    }
+    if (tlsapi_nss_memio_reserve(state, (size_t)amount) < 0) {
+        PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+        return -1;
+    }
+    memcpy(state->out + state->out_len, buf, (size_t)amount);
+    state->out_len += (size_t)amount;
+    return amount;
+}
+
+/* Application data into `buf`: up to `amount` bytes, the result or the NSPR error code.
+   NSS hands back one record's plaintext per PR_Read; while room is left and received
+   ciphertext is queued, read on, so a large buffer takes several records in one call.
+   What ends the loop after data was read (0 for close_notify or the transport's end, or
+   an error other than would-block) is held and is the next call's result: every caller
+   sees exactly the results unbatched reads would give, in the same order. */
+PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount)
+{
+    PRInt32 rv, total;
+    if (state->holding) {
+        state->holding = 0;
+        return state->held;
+    }
+    rv = PR_Read(fd, buf, amount);
+    if (rv <= 0) {
+        return rv == 0 ? 0 : tlsapi_nss_error_code();
+    }
+    total = rv;
+    while (total < amount && state->in_size > 0) {
+        rv = PR_Read(fd, (char *)buf + total, amount - total);
+        if (rv > 0) {
+            total += rv;
+            continue;
+        }
+        if (rv < 0) {
+            PRInt32 code = tlsapi_nss_error_code();
+            if (code == PR_WOULD_BLOCK_ERROR) {
+                break; /* a partial record: the next read waits for the rest as usual */
+            }
+            state->held = code;
+        } else {
+            state->held = 0;
+        }
+        state->holding = 1;
+        break;
+    }
+    return total;
+}
+
+/* An error a read held back (negative), or 0: a write or a shutdown reports it first. */
+PRInt32 tlsapi_nss_memio_held_error(tlsapi_nss_memio *state)
+{
+    if (state->holding && state->held < 0) {
+        state->holding = 0;
+        return state->held;
+    }
+    return 0;
+}
+
+PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *buf, PRInt32 amount)
+{
+    PRInt32 rv = tlsapi_nss_memio_held_error(state);
+    if (rv < 0) {
+        return rv;
+    }
+    if (amount > 0) {
+        /* Room for every record at once: a bulk write then allocates once, not per
+           doubling (best effort: send grows the buffer itself if this fails). */
+        (void)tlsapi_nss_memio_reserve(
+            state, (size_t)amount + ((size_t)amount / TLSAPI_NSS_MEMIO_RECORD_SIZE + 1) *
+                                        TLSAPI_NSS_MEMIO_RECORD_OVERHEAD);
+    }
+    rv = PR_Write(fd, buf, amount);
+    return rv >= 0 ? rv : tlsapi_nss_error_code();
+}
+
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_close(PRFileDesc *fd)
+{
+    tlsapi_nss_memio_state_release((tlsapi_nss_memio *)fd->secret);
+    fd->secret = NULL;
+    fd->dtor(fd);
+    return PR_SUCCESS;
+}
+
+static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_recv(PRFileDesc *fd, void *buf, PRInt32 amount,
+                                               PRIntn flags, PRIntervalTime timeout)
+{
+    (void)timeout;
+    if (fd->secret == NULL || flags != 0) {
+        PR_SetError(fd->secret == NULL ? PR_IO_ERROR : PR_NOT_IMPLEMENTED_ERROR, 0);
+        return -1;
+    }
+    return tlsapi_nss_memio_pull((tlsapi_nss_memio *)fd->secret, (char *)buf, amount);
+}
+
+static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_read(PRFileDesc *fd, void *buf, PRInt32 amount)
+{
+    return tlsapi_nss_memio_m_recv(fd, buf, amount, 0, PR_INTERVAL_NO_TIMEOUT);
+}
+
+static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_send(PRFileDesc *fd, const void *buf, PRInt32 amount,
+                                               PRIntn flags, PRIntervalTime timeout)
+{
+    (void)flags;
+    (void)timeout;
+    if (fd->secret == NULL) {
+        PR_SetError(PR_IO_ERROR, 0);
+        return -1;
+    }
+    return tlsapi_nss_memio_push((tlsapi_nss_memio *)fd->secret, (const char *)buf, amount);
+}
+
+static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_write(PRFileDesc *fd, const void *buf, PRInt32 amount)
+{
+    return tlsapi_nss_memio_m_send(fd, buf, amount, 0, PR_INTERVAL_NO_TIMEOUT);
+}
+
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_shutdown(PRFileDesc *fd, PRIntn how)
+{
+    /* The transport is the application's: it decides when to close it. */
+    (void)fd;
+    (void)how;
+    return PR_SUCCESS;
+}
+
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_getname(PRFileDesc *fd, PRNetAddr *addr)
+{
+    /* NSS asks for the peer's address (for its session cache, which we keep off);
+       there is no socket, so answer 127.0.0.1 port 0. */
+    (void)fd;
+    memset(addr, 0, sizeof(*addr));
+    addr->inet.family = PR_AF_INET;
+    addr->inet.ip = PR_htonl(PR_INADDR_LOOPBACK);
+    return PR_SUCCESS;
+}
+
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_getsockopt(PRFileDesc *fd, PRSocketOptionData *data)
+{
+    (void)fd;
+    switch (data->option) {
+    case PR_SockOpt_Nonblocking:
+        data->value.non_blocking = PR_TRUE; /* so NSS answers PR_WOULD_BLOCK_ERROR upwards */
+        return PR_SUCCESS;
+    case PR_SockOpt_NoDelay:
+        data->value.no_delay = PR_TRUE;
+        return PR_SUCCESS;
+    default:
+        PR_SetError(PR_NOT_IMPLEMENTED_ERROR, 0);
+        return PR_FAILURE;
+    }
+}
+
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_setsockopt(PRFileDesc *fd, const PRSocketOptionData *data)
+{
+    (void)fd;
+    (void)data;
+    return PR_SUCCESS;
+}
+
+static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_available(PRFileDesc *fd)
+{
+    (void)fd;
+    return 0;
+}
+
+static PRStatus tlsapi_nss_memio_init(void)
+{
+    tlsapi_nss_memio_identity = PR_GetUniqueIdentity("tlsapi memory I/O");
+    if (tlsapi_nss_memio_identity == PR_INVALID_IO_LAYER) {
+        return PR_FAILURE;
+    }
+    tlsapi_nss_memio_methods = *PR_GetDefaultIOMethods();
+    tlsapi_nss_memio_methods.file_type = PR_DESC_LAYERED;
+    tlsapi_nss_memio_methods.close = tlsapi_nss_memio_m_close;
+    tlsapi_nss_memio_methods.read = tlsapi_nss_memio_m_read;
+    tlsapi_nss_memio_methods.write = tlsapi_nss_memio_m_write;
+    tlsapi_nss_memio_methods.available = tlsapi_nss_memio_m_available;
+    tlsapi_nss_memio_methods.recv = tlsapi_nss_memio_m_recv;
+    tlsapi_nss_memio_methods.send = tlsapi_nss_memio_m_send;
+    tlsapi_nss_memio_methods.shutdown = tlsapi_nss_memio_m_shutdown;
+    tlsapi_nss_memio_methods.getsockname = tlsapi_nss_memio_m_getname;
+    tlsapi_nss_memio_methods.getpeername = tlsapi_nss_memio_m_getname;
+    tlsapi_nss_memio_methods.getsocketoption = tlsapi_nss_memio_m_getsockopt;
+    tlsapi_nss_memio_methods.setsocketoption = tlsapi_nss_memio_m_setsockopt;
+    return PR_SUCCESS;
+}
+
+/* A new bottom layer doing its I/O on `state`, of which it takes a reference
+   (NULL for a model socket, which never does I/O). */
+PRFileDesc *tlsapi_nss_memio_new(tlsapi_nss_memio *state)
+{
+    PRFileDesc *fd;
+    if (PR_CallOnce(&tlsapi_nss_memio_once, tlsapi_nss_memio_init) != PR_SUCCESS) {
+        return NULL;
+    }
+    fd = PR_CreateIOLayerStub(tlsapi_nss_memio_identity, &tlsapi_nss_memio_methods);
+    if (fd != NULL && state != NULL) {
+        PR_ATOMIC_INCREMENT(&state->refs);
+        fd->secret = (PRFilePrivate *)state;
+    }
+    return fd;
+}
+
+/* Our layer in a socket's stack (SSL_ImportFD pushes NSS's layer on top). */
+PRFileDesc *tlsapi_nss_memio_layer(PRFileDesc *fd)
+{
+    return PR_GetIdentitiesLayer(fd, tlsapi_nss_memio_identity);
+}
+
+/* Close a whole stack; whatever NSS sends while closing goes nowhere. */
+void tlsapi_nss_memio_close(PRFileDesc *fd)
+{
+    PRFileDesc *layer = PR_GetIdentitiesLayer(fd, tlsapi_nss_memio_identity);
+    if (layer != NULL) {
+        tlsapi_nss_memio_state_release((tlsapi_nss_memio *)layer->secret);
+        layer->secret = NULL;
+    }
+    PR_Close(fd);
+}

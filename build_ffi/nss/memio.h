@@ -1,0 +1,66 @@
+/* tlsapi-nss: the memory-buffer NSPR I/O layer under every NSS socket of ours,
+ * and application data read and written through it in one call each.
+ *
+ * memio.c says how and why it is C.  build_ffi/nss/memio.py declares the same
+ * to cffi: keep the two in step.
+ */
+#ifndef TLSAPI_NSS_MEMIO_H
+#define TLSAPI_NSS_MEMIO_H
+
+#include <stddef.h>
+
+#include <prio.h>
+#include <prtypes.h>
+
+/* A chunk of received bytes, owned by the Python buffer (a `bytes` it keeps alive). */
+typedef struct {
+    const char *data;
+    size_t size;
+} tlsapi_nss_memio_chunk;
+
+/* One connection's ciphertext, both ways: the `secret` of its bottom layer. */
+typedef struct {
+    /* Read and written from Python (see the cdef): */
+    char *out;            /* ciphertext NSS sent, not yet taken by the application */
+    size_t out_len;
+    size_t in_size;       /* received bytes NSS has not read yet */
+    size_t in_offset;     /* bytes of chunks[head] NSS has read */
+    int eof;              /* the application reported the transport's end of file */
+    int eof_delivered;    /* recv answered 0: NSS saw the end without a close_notify */
+    int holding;          /* a read met `held` after returning data: the next read's result */
+    PRInt32 held;
+    /* C only: */
+    size_t out_cap;
+    tlsapi_nss_memio_chunk *chunks;
+    size_t head;          /* first chunk not used up */
+    size_t count;         /* chunks in use: [head, count) */
+    size_t cap;
+    PRInt32 refs;
+} tlsapi_nss_memio;
+
+/* A new state with one reference (the Python buffer's); NULL when out of memory. */
+tlsapi_nss_memio *tlsapi_nss_memio_state_new(void);
+/* Drop one reference; the last frees the state.  NULL is ignored. */
+void tlsapi_nss_memio_state_release(tlsapi_nss_memio *state);
+/* Queue received bytes without copying them (see memio.c for how long they must live). */
+int tlsapi_nss_memio_feed(tlsapi_nss_memio *state, const char *data, size_t size);
+/* The application took the `out_len` bytes pending. */
+void tlsapi_nss_memio_taken(tlsapi_nss_memio *state);
+/* The bytes the state has allocated: for tests. */
+size_t tlsapi_nss_memio_capacity(tlsapi_nss_memio *state);
+/* An error a read held back (negative), or 0. */
+PRInt32 tlsapi_nss_memio_held_error(tlsapi_nss_memio *state);
+
+/* PR_Read and PR_Write returning the count or the (negative) NSPR error code. */
+PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount);
+PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *buf,
+                         PRInt32 amount);
+
+/* A new bottom layer on `state` (NULL: a model socket's, which does no I/O). */
+PRFileDesc *tlsapi_nss_memio_new(tlsapi_nss_memio *state);
+/* Our layer in a socket's stack, or NULL. */
+PRFileDesc *tlsapi_nss_memio_layer(PRFileDesc *fd);
+/* Close a whole stack, detaching the state first. */
+void tlsapi_nss_memio_close(PRFileDesc *fd);
+
+#endif

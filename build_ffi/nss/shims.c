@@ -1,0 +1,46 @@
+/* tlsapi-nss: small shims (see shims.h).  C so that a call and its error code
+ * are one crossing of the cffi boundary, and so that sslexp.h's macros (which
+ * look the function up at run time) become functions cffi can call.
+ */
+
+/* Our own C is held to these (the cffi-generated module is not ours to fix). */
+#pragma GCC diagnostic error "-Wall"
+#pragma GCC diagnostic error "-Wextra"
+#pragma GCC diagnostic error "-Wconversion"
+#pragma GCC diagnostic error "-Wshadow"
+#pragma GCC diagnostic error "-Wmissing-prototypes"
+
+#include "shims.h"
+
+#include <prerror.h>
+#include <ssl.h>
+#include <sslexp.h>
+
+const char *const tlsapi_nss_compiled_version = NSS_VERSION;
+
+PRInt32 tlsapi_nss_error_code(void)
+{
+    PRErrorCode code = PR_GetError();
+    return code < 0 ? code : PR_UNKNOWN_ERROR;
+}
+
+PRInt32 tlsapi_nss_handshake(PRFileDesc *fd)
+{
+    return SSL_ForceHandshake(fd) == SECSuccess ? 0 : tlsapi_nss_error_code();
+}
+
+PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd)
+{
+    return PR_Shutdown(fd, PR_SHUTDOWN_SEND) == PR_SUCCESS ? 0 : tlsapi_nss_error_code();
+}
+
+SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
+                                            PRUint16 count)
+{
+    return SSL_CipherSuiteOrderSet(fd, order, count);
+}
+
+SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update)
+{
+    return SSL_KeyUpdate(fd, request_update);
+}

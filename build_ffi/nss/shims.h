@@ -1,0 +1,35 @@
+/* tlsapi-nss: small shims.  Each folds "call, then PR_GetError()" into one C
+ * call that returns 0 or the (always negative) NSPR error code, so that an
+ * operation crosses the cffi boundary once, or gives an sslexp.h experimental
+ * function (looked up by name at run time through a macro) a plain signature.
+ * build_ffi/nss/shims.py declares the same to cffi: keep the two in step.
+ */
+#ifndef TLSAPI_NSS_SHIMS_H
+#define TLSAPI_NSS_SHIMS_H
+
+#include <nss.h>
+#include <prio.h>
+#include <prtypes.h>
+#include <seccomon.h>
+
+#if !defined(NSS_VMAJOR) || NSS_VMAJOR < 3 || (NSS_VMAJOR == 3 && NSS_VMINOR < 52)
+#error "tlsapi-nss needs the headers of NSS 3.52 or later (Debian: libnss3-dev, Fedora: nss-devel)"
+#endif
+
+/* The NSS header version this extension was compiled against. */
+extern const char *const tlsapi_nss_compiled_version;
+
+/* PR_GetError(), or PR_UNKNOWN_ERROR when NSS failed without setting an error. */
+PRInt32 tlsapi_nss_error_code(void);
+/* SSL_ForceHandshake: 0 or the error code. */
+PRInt32 tlsapi_nss_handshake(PRFileDesc *fd);
+/* PR_Shutdown(PR_SHUTDOWN_SEND) (sends close_notify): 0 or the error code. */
+PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd);
+
+/* SSL_CipherSuiteOrderSet and SSL_KeyUpdate (sslexp.h).  A library that lacks one
+   answers SECFailure with SSL_ERROR_UNSUPPORTED_EXPERIMENTAL_API. */
+SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
+                                            PRUint16 count);
+SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update);
+
+#endif

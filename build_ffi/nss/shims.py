@@ -1,0 +1,24 @@
+"""cdefs for our shims.h: a call and its NSPR error code in one, sslexp.h's functions callable.
+
+The C is in ``shims.c``; the declarations must match ``shims.h``.  The
+header also refuses NSS headers older than 3.52.
+"""
+
+INCLUDES = """
+#include "shims.h"
+"""
+
+SOURCES = ("shims.c",)
+
+TYPES = """
+/* The NSS header version the extension was compiled against. */
+extern const char *const tlsapi_nss_compiled_version;
+"""
+
+FUNCTIONS = """
+PRInt32 tlsapi_nss_handshake(PRFileDesc *fd);
+PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd);
+SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
+                                            PRUint16 count);
+SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update);
+"""
