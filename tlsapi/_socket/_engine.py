@@ -1,7 +1,7 @@
-"""TLSWrappedSocket: the stream-socket API over any TLSWrappedBuffer.
+"""The engine under TLSWrappedSocket: every I/O loop, and the hard parts once.
 
-This class is written once for every backend.  The backend's buffer is a
-sans-I/O state machine: it takes ciphertext from ``receive_from_network``,
+TLSWrappedSocket (``_facade``) is written once for every backend.  The
+backend's buffer is a sans-I/O state machine: it takes ciphertext from ``receive_from_network``,
 gives ciphertext back through ``peek_outgoing``/``consume_outgoing``, and
 raises WantReadError when it cannot go on without more bytes from the peer.
 Everything that touches the operating system lives here.  The hard parts:
@@ -80,7 +80,7 @@ read from the socket again after its end of file.
 An OSError from the socket (connection reset, broken pipe) stays an
 OSError: it is the transport's failure, not TLS's.  It never leaves a
 half-state behind: ciphertext counts as sent only once the socket took it,
-received bytes reach the buffer only whole, and the locks are released.
+received bytes reach the buffer only whole, and the turns are given back.
 
 Network reads go in 256 KiB chunks (many records per syscall and per
 call into the library) into one scratch buffer per thread (``recv_into``
@@ -104,18 +104,38 @@ parent closing its copy must not end the child's session.  Call
 ``unwrap()`` for an orderly end.  As with ``socket.socket``, files from
 ``makefile()`` keep the connection open until they are closed too.
 
+States
+------
+The wrapper's lifecycle is one ``_State`` (below), changed only by
+``_enter``, whose table says which moves exist: OK; BROKEN once a TLS
+error ended the session (the buffer raises it again on every call; no
+close_notify is attempted); CLOSING after ``close()`` while ``makefile()``
+files still use the connection; CLOSED once the socket is closed;
+UNWRAPPED once ``unwrap()`` handed it back.  What the transport did
+(end of file seen, the peer stopped reading, ciphertext the socket has not
+taken yet) is kept apart: those are facts about one direction of the byte
+stream, not about the wrapper, and a half-closed connection goes on.
+
 Threads
 -------
 One thread may receive while another sends (a common pattern with
-blocking sockets).  A short lock guards every call into the buffer; one
-thread at a time sends pending ciphertext (peek, send, consume must not
-interleave) and one at a time reads from the socket.  Two lost wakeups
-need care, because either thread may be the one the handshake needs:
+blocking sockets).  The buffer serialises every call into it with its own
+lock, so the wrapper adds none around those calls.  What the wrapper must
+order itself is the I/O: one thread at a time sends pending ciphertext
+(peek, send, consume must not interleave) and one at a time reads from the
+socket.  Each is a *turn*, not a lock held while others poll for it.
+Two lost wakeups need care, because either thread may be the one the
+handshake needs:
 
-* Sending: a reader never waits behind a writer blocked on a full socket
-  (if the peer did the same, both would wait forever); it leaves its
-  bytes to that writer, which therefore checks for new bytes each time it
-  lets go of the send lock.
+* Sending (trio's rule: send first, one blocking send at a time, then
+  re-check).  A flusher that may block on the socket announces itself as
+  FLUSH; when it gives the turn back it looks again for ciphertext and
+  sends that too.  A reader never waits behind it (if the peer did the
+  same, both would wait forever): it leaves its bytes to that flusher.
+  A writer waits on a condition until the turn is free, then re-checks
+  (its bytes may already be out).  The quick, never-blocking attempt after
+  a read (NUDGE) does not re-check, so everyone waits for it: it is over
+  at once and says so on the condition.
 * Receiving: a call that needs bytes while another thread is reading
   waits until that thread *fed the buffer* (a counter and a condition),
   then calls again: the bytes it needs may be in, and the peer may send
@@ -126,28 +146,20 @@ need care, because either thread may be the one the handshake needs:
 from __future__ import annotations
 
 import contextlib
+import enum
 import errno
-import io
 import math
 import select
 import socket as _socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
 
 if TYPE_CHECKING:
-    from typing_extensions import Buffer
-
-    from ._buffer import TLSWrappedBuffer
-    from ._ciphers import CipherSuite
-    from ._context import ClientContext, ServerContext
-    from ._protocols import NextProtocol
-    from ._versions import TLSVersion
-
-__all__ = ["TLSWrappedSocket"]
+    from .._buffer import TLSWrappedBuffer
 
 _T = TypeVar("_T")
 
@@ -158,7 +170,7 @@ RECV_CHUNK = 256 * 1024  # network bytes per recv_into (about 16 records)
 SEND_CHUNK = 256 * 1024  # plaintext handed to the buffer per write()
 FLUSH_CHUNK = 512 * 1024  # ciphertext offered to the socket per send()
 PENDING_HIGH_WATER = 512 * 1024  # non-blocking send() accepts nothing above this
-_DISCARD_SIZE = 16 * 1024  # read size while unwrap() waits for close_notify
+DISCARD_SIZE = 16 * 1024  # read size while unwrap() waits for close_notify
 _HEADER = 5  # TLS record header: type, version (2), length (2)
 
 _HAVE_POLL = hasattr(select, "poll")
@@ -226,356 +238,83 @@ class _RecordTracker:
         return self.skip if self.skip else _HEADER - len(self.header)
 
 
-class TLSWrappedSocket:
-    """A TLS connection over a connected stream socket (see the module docstring)."""
+class _State(enum.Enum):
+    """The wrapper's lifecycle (see "States" in the module docstring)."""
+
+    OK = "ok"
+    BROKEN = "broken"  # a TLS error ended the session
+    CLOSING = "closing"  # close() was called; makefile() files still use the connection
+    CLOSED = "closed"  # the socket is closed
+    UNWRAPPED = "unwrapped"  # unwrap() handed the socket back
+
+
+# Every move there is.  A TLS error after close() leaves CLOSING as it is:
+# close() already gave up close_notify, the buffer remembers the error, and
+# the socket must still close when the last file does.
+_MOVES: dict[_State, frozenset[_State]] = {
+    _State.OK: frozenset({_State.BROKEN, _State.CLOSING, _State.CLOSED, _State.UNWRAPPED}),
+    _State.BROKEN: frozenset({_State.CLOSING, _State.CLOSED}),
+    _State.CLOSING: frozenset({_State.CLOSED, _State.UNWRAPPED}),
+    _State.CLOSED: frozenset(),
+    _State.UNWRAPPED: frozenset(),
+}
+_RELEASED = frozenset({_State.CLOSED, _State.UNWRAPPED})  # the socket is no longer ours
+
+
+class _Sender(enum.Enum):
+    """Who holds the send turn (see "Threads" in the module docstring)."""
+
+    FLUSH = "flush"  # may block on the socket; re-checks for ciphertext when done
+    NUDGE = "nudge"  # one attempt that never waits and does not re-check
+
+
+class SocketEngine:
+    """The I/O loops over one socket and one buffer; TLSWrappedSocket is the API on top."""
 
     def __init__(self, socket: _socket.socket, buffer: TLSWrappedBuffer) -> None:
-        if socket.type != _socket.SOCK_STREAM:
-            raise ConfigurationError(f"TLS needs a stream socket, not {socket.type!r}")
         self._socket = socket
         self._buffer = buffer
         self._timeout: float | None = socket.gettimeout()
         self._apply_timeout()
-        self._lock = threading.Lock()  # every call into the buffer
-        self._send_lock = threading.Lock()  # one thread sends pending ciphertext at a time
+        self._state = _State.OK
+        self._state_lock = threading.Lock()  # moves are check-then-set
+        self._sender: _Sender | None = None  # who holds the send turn
+        self._send_turn = threading.Condition(threading.Lock())  # guards _sender; turn given back
         self._recv_lock = threading.Lock()  # one thread reads the socket at a time
         self._unsent: memoryview | None = None  # peeked ciphertext the socket has not taken
-        self._sender_blocks = False  # a _flush() holds _send_lock (and re-checks after)
         self._records = _RecordTracker()
         self._exact_records = False  # unwrap(): never read past a record's end
         self._eof = False  # the socket reported end of file
         self._fed = 0  # how many times the buffer was fed (see _fill)
         self._fed_changed = threading.Condition(threading.Lock())  # _fed moved or a reader left
-        self._failed = False  # a TLS error ended the connection
         # The peer stopped reading (EPIPE/ECONNRESET on send): what we queue can
         # never arrive, but its last words (an alert saying why) may still be read.
         self._send_error: OSError | None = None
-        self._closed = False  # close() was called (files from makefile may still use us)
-        self._released = False  # the socket was closed or handed back by unwrap()
-        self._io_refs = 0  # open makefile() files
 
-    # -- socket identity and options ----------------------------------------
+    # -- the lifecycle ------------------------------------------------------------
 
-    @property
-    def family(self) -> int:
-        return self._socket.family
+    def _enter(self, new: _State) -> bool:
+        """Move to ``new`` if ``_MOVES`` allows it from here; False (and no change) if not."""
+        with self._state_lock:
+            if new not in _MOVES[self._state]:
+                return False
+            self._state = new
+            return True
 
-    @property
-    def type(self) -> int:
-        return self._socket.type
+    def _release(self, new: _State) -> None:
+        """Give up the socket: closed (CLOSED) or handed back (UNWRAPPED)."""
+        if self._enter(new):
+            self._unsent = None
+            if new is _State.CLOSED:
+                self._socket.close()
 
-    @property
-    def proto(self) -> int:
-        return self._socket.proto
-
-    def fileno(self) -> int:
-        return self._socket.fileno()
-
-    def getpeername(self) -> Any:
-        return self._socket.getpeername()
-
-    def getsockname(self) -> Any:
-        return self._socket.getsockname()
-
-    def setsockopt(self, level: int, optname: int, value: int | Buffer) -> None:
-        self._socket.setsockopt(level, optname, value)
-
-    @overload
-    def getsockopt(self, level: int, optname: int) -> int: ...
-    @overload
-    def getsockopt(self, level: int, optname: int, buflen: int) -> bytes: ...
-    def getsockopt(self, level: int, optname: int, buflen: int | None = None) -> int | bytes:
-        if buflen is None:
-            return self._socket.getsockopt(level, optname)
-        return self._socket.getsockopt(level, optname, buflen)
-
-    def gettimeout(self) -> float | None:
-        return self._timeout
-
-    def settimeout(self, value: float | None) -> None:
-        if value is not None:
-            value = float(value)
-            if value < 0 or math.isnan(value):
-                raise ValueError("Timeout value out of range")
-        self._timeout = value
-        if not self._released:
-            self._apply_timeout()
-
-    def setblocking(self, flag: bool) -> None:
-        self.settimeout(None if flag else 0.0)
-
-    def getblocking(self) -> bool:
-        return self._timeout != 0.0
+    def _check_usable(self) -> None:
+        if self._state in _RELEASED:
+            raise OSError(errno.EBADF, "the TLS socket is closed (or was unwrapped)")
 
     def _apply_timeout(self) -> None:
         # Blocking: let the OS block.  Timeout or non-blocking: we poll ourselves.
         self._socket.settimeout(None if self._timeout is None else 0.0)
-
-    # -- what the TLS buffer knows --------------------------------------------
-
-    @property
-    def context(self) -> ClientContext | ServerContext:
-        return self._buffer.context
-
-    @property
-    def server_hostname(self) -> str | None:
-        return self._buffer.server_hostname
-
-    def cipher(self) -> CipherSuite | int | None:
-        return self._buffer.cipher()
-
-    def negotiated_protocol(self) -> NextProtocol | bytes | None:
-        return self._buffer.negotiated_protocol()
-
-    @property
-    def negotiated_tls_version(self) -> TLSVersion | int | None:
-        return self._buffer.negotiated_tls_version
-
-    def getpeercert(self) -> list[bytes] | None:
-        """The peer's chain as DER, leaf first (None before the handshake or without one)."""
-        return self._buffer.getpeercert()
-
-    def outgoing_bytes_buffered(self) -> int:
-        """Ciphertext accepted but not yet taken by the socket (non-zero only after a short write)."""
-        with self._lock:
-            return self._buffer.outgoing_bytes_buffered()
-
-    # -- TLS operations -----------------------------------------------------------
-
-    def do_handshake(self) -> None:
-        """Run the handshake now (otherwise the first recv or send runs it)."""
-        self._check_usable()
-        deadline = self._deadline()
-        self._call("handshake", deadline, self._buffer.do_handshake)
-        self._flush("handshake", deadline)
-
-    def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
-        """Up to ``bufsize`` bytes of application data; ``b""`` after the peer's close_notify."""
-        self._check_flags(flags, "recv")
-        self._check_usable()
-        data = self._call("read", self._deadline(), self._buffer.read, bufsize)
-        self._flush_quietly()
-        return data
-
-    def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
-        """Read into ``buffer`` (at most ``nbytes``, 0 = its size); 0 after close_notify."""
-        self._check_flags(flags, "recv_into")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recv_into")
-        self._check_usable()
-        count = self._call("read", self._deadline(), self._buffer.readinto, buffer, nbytes or None)
-        self._flush_quietly()
-        return count
-
-    def send(self, data: Buffer, flags: int = 0) -> int:
-        """Send application data; returns how many bytes were accepted (see the module docstring)."""
-        self._check_flags(flags, "send")
-        self._check_usable()
-        with memoryview(data) as view:
-            return self._send(view.cast("B"), self._deadline())
-
-    def sendall(self, data: Buffer, flags: int = 0) -> None:
-        """Send all of ``data``; one deadline for the whole call."""
-        self._check_flags(flags, "sendall")
-        self._check_usable()
-        deadline = self._deadline()
-        with memoryview(data) as view, view.cast("B") as octets:
-            count = self._send(octets, deadline)
-            while count < len(octets):
-                count += self._send(octets[count:], deadline)
-
-    def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
-        """Send a file's contents (read in chunks: TLS cannot use os.sendfile)."""
-        if self._timeout == 0.0:
-            raise ValueError("non-blocking sockets are not supported")
-        if count is not None and count <= 0:
-            raise ValueError(f"count must be a positive integer (got {count!r})")
-        if offset:
-            file.seek(offset)
-        total = 0
-        try:
-            while count is None or total < count:
-                size = SEND_CHUNK if count is None else min(SEND_CHUNK, count - total)
-                data = file.read(size)
-                if not data:
-                    break
-                self.sendall(data)
-                total += len(data)
-        finally:
-            if total and hasattr(file, "seek"):
-                file.seek(offset + total)
-        return total
-
-    def shutdown(self, how: int) -> None:
-        """Shut down the connection; SHUT_WR and SHUT_RDWR send close_notify first."""
-        self._check_usable()
-        if how in (_socket.SHUT_WR, _socket.SHUT_RDWR) and self._established() and not self._failed:
-            deadline = self._deadline()
-            self._call("write", deadline, self._buffer.shutdown)
-            self._flush("write", deadline)
-        self._socket.shutdown(how)
-
-    def unwrap(self) -> _socket.socket:
-        """End TLS (close_notify both ways) and return the plain socket, which stays open."""
-        self._check_usable()
-        if not self._established():
-            raise TLSError("unwrap() needs a finished handshake: there is no TLS session to end")
-        deadline = self._deadline()
-        self._discard_buffered()
-        self._call("shutdown", deadline, self._buffer.shutdown)
-        self._flush("shutdown", deadline)
-        self._exact_records = True
-        try:
-            while self._call("shutdown", deadline, self._buffer.read, _DISCARD_SIZE):
-                pass  # application data after our close_notify: dropped, as SSL_shutdown does
-        finally:
-            self._exact_records = False
-        sock = self._socket
-        self._released = self._closed = True
-        sock.settimeout(self._timeout)
-        return sock
-
-    def _discard_buffered(self) -> None:
-        """Drop application data the buffer already holds (unwrap() discards it anyway).
-
-        Done before close_notify because OpenSSL's SSL_shutdown, which
-        ssl.SSLObject.unwrap() calls twice, fails the connection with
-        APPLICATION_DATA_AFTER_CLOSE_NOTIFY when it meets unread data.
-        """
-        try:
-            while True:
-                with self._lock:
-                    if not self._buffer.read(_DISCARD_SIZE):
-                        return
-        except WantReadError:
-            return  # everything that had arrived is gone; no I/O here
-        except TLSError:
-            self._failed = True
-            raise
-
-    # -- closing ------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the socket (no close_notify: see the module docstring); makefile() files keep it open."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._io_refs <= 0:
-            self._real_close()
-
-    def _real_close(self) -> None:
-        if not self._released:
-            self._released = True
-            self._unsent = None
-            self._socket.close()
-
-    def __enter__(self) -> TLSWrappedSocket:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        if self._released:
-            state = "closed"
-        else:
-            try:
-                state = f"fd={self._socket.fileno()}, peer={self._socket.getpeername()!r}"
-            except OSError:
-                state = f"fd={self._socket.fileno()}"
-        backend = type(self._buffer).__module__
-        return f"<tlsapi.TLSWrappedSocket {state}, {backend}>"
-
-    # -- makefile -------------------------------------------------------------------
-
-    @overload
-    def makefile(
-        self,
-        mode: Literal["r", "w", "rw", "wr"] = "r",
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> io.TextIOWrapper: ...
-    @overload
-    def makefile(
-        self,
-        mode: Literal["b", "rb", "br", "wb", "bw", "rwb", "rbw", "wrb", "wbr", "brw", "bwr"],
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> io.BufferedIOBase | io.RawIOBase: ...
-    @overload
-    def makefile(
-        self,
-        mode: str,
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> io.BufferedIOBase | io.RawIOBase | io.TextIOWrapper: ...
-    def makefile(
-        self,
-        mode: str = "r",
-        buffering: int | None = None,
-        *,
-        encoding: str | None = None,
-        errors: str | None = None,
-        newline: str | None = None,
-    ) -> io.BufferedIOBase | io.RawIOBase | io.TextIOWrapper:
-        """A file object over the connection, as ``socket.makefile`` (timeouts apply)."""
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError(f"invalid mode {mode!r} (only r, w, b allowed)")
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        binary = "b" in mode
-        raw_mode = ("r" if reading else "") + ("w" if writing else "")
-        # SocketIO only calls recv_into, send, fileno and _decref_socketios.
-        raw = _socket.SocketIO(self, raw_mode)  # type: ignore[arg-type]
-        self._io_refs += 1
-        if buffering is None or buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if not binary:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffered: io.BufferedIOBase
-        if reading and writing:
-            buffered = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffered = io.BufferedReader(raw, buffering)
-        else:
-            buffered = io.BufferedWriter(raw, buffering)
-        if binary:
-            return buffered
-        # typeshed wants a .name on the buffer; socket.makefile passes the same objects.
-        text: io.TextIOWrapper = io.TextIOWrapper(buffered, encoding, errors, newline)  # type: ignore[arg-type]
-        text.mode = mode  # type: ignore[misc]
-        return text
-
-    def _decref_socketios(self) -> None:
-        """A makefile() file was closed (called by socket.SocketIO)."""
-        if self._io_refs > 0:
-            self._io_refs -= 1
-        if self._closed and self._io_refs <= 0:
-            self._real_close()
-
-    # -- the engine ---------------------------------------------------------------------
-
-    def _check_usable(self) -> None:
-        if self._released:
-            raise OSError(errno.EBADF, "the TLS socket is closed (or was unwrapped)")
-
-    @staticmethod
-    def _check_flags(flags: int, method: str) -> None:
-        if flags:
-            raise ValueError(
-                f"non-zero flags not allowed in calls to {method}() on TLSWrappedSocket"
-            )
 
     def _established(self) -> bool:
         return self._buffer.negotiated_tls_version is not None
@@ -584,42 +323,41 @@ class TLSWrappedSocket:
         timeout = self._timeout
         return None if timeout is None else time.monotonic() + timeout
 
+    # -- the retry loop -----------------------------------------------------------
+
     def _call(self, op: str, deadline: float | None, fn: Callable[..., _T], *args: Any) -> _T:
         """Call ``fn`` on the buffer until it succeeds, doing the I/O it asks for."""
         while True:
+            # Read before the call: a feed that lands after it then shows in _fill.
+            fed = self._fed
             try:
-                with self._lock:
-                    fed = self._fed
-                    result = fn(*args)
+                return fn(*args)
             except WantReadError:
                 # A handshake flight (or alert, key update) must reach the peer before it answers.
                 # Non-blocking and stuck: read what is there; _fill raises WantWriteError if nothing.
                 with contextlib.suppress(WantWriteError):
-                    self._flush(op, deadline, wait_for_other_sender=False)
+                    self._flush(op, deadline, reader=True)
                 self._fill(op, deadline, fed)
-                continue
             except WantWriteError:
-                if not self.outgoing_bytes_buffered():
+                if not self._buffer.outgoing_bytes_buffered():
                     raise TLSError(
                         f"{type(self._buffer).__name__} asked for output space "
                         "but holds no output: a backend bug"
                     ) from None
                 self._flush(op, deadline)
-                continue
             except TLSError:
-                self._failed = True
+                self._enter(_State.BROKEN)
                 self._flush_quietly()  # the alert that tells the peer why
                 raise
-            return result
 
     def _send(self, data: memoryview, deadline: float | None) -> int:
         """Accept and send what the rules allow; return the plaintext count (see the docstring)."""
         if self._timeout == 0.0:
-            before = self.outgoing_bytes_buffered()
+            before = self._buffer.outgoing_bytes_buffered()
             try:
                 self._flush("write", deadline)
             except WantWriteError:
-                after = self.outgoing_bytes_buffered()
+                after = self._buffer.outgoing_bytes_buffered()
                 if after == before or after >= PENDING_HIGH_WATER:
                     raise
         else:
@@ -640,42 +378,67 @@ class TLSWrappedSocket:
             raise
         return count
 
-    def _flush(
-        self, op: str, deadline: float | None, *, wait_for_other_sender: bool = True
-    ) -> None:
-        """Send all pending ciphertext, waiting for the socket as the timeout allows."""
+    def _discard_buffered(self) -> None:
+        """Drop application data the buffer already holds (unwrap() discards it anyway).
+
+        Done before close_notify because OpenSSL's SSL_shutdown, which
+        ssl.SSLObject.unwrap() calls twice, fails the connection with
+        APPLICATION_DATA_AFTER_CLOSE_NOTIFY when it meets unread data.
+        """
+        try:
+            while self._buffer.read(DISCARD_SIZE):
+                pass
+        except WantReadError:
+            return  # everything that had arrived is gone; no I/O here
+        except TLSError:
+            self._enter(_State.BROKEN)
+            raise
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _flush(self, op: str, deadline: float | None, *, reader: bool = False) -> None:
+        """Send all pending ciphertext, waiting for the socket as the timeout allows.
+
+        A ``reader`` leaves its bytes to a FLUSH sender already at work.
+        """
         while True:
-            if not self._acquire_sender(wait_for_other_sender):
+            if not self._take_send_turn(_Sender.FLUSH, op, deadline, reader=reader):
                 return  # the thread sending now takes our bytes too (it re-checks below)
-            self._sender_blocks = True
             try:
                 self._send_pending(op, deadline)
             finally:
-                self._sender_blocks = False
-                self._send_lock.release()
-            # A thread that skipped while we held the lock may have queued bytes after
+                self._give_send_turn()
+            # A reader that skipped while we held the turn may have queued bytes after
             # our last peek: without this check they would wait for a later call.
-            if not self.outgoing_bytes_buffered():
+            if not self._buffer.outgoing_bytes_buffered():
                 return
 
-    def _acquire_sender(self, wait: bool) -> bool:
-        """Take ``_send_lock``; unless ``wait``, give up only to a flusher that re-checks."""
-        if self._send_lock.acquire(blocking=False):
+    def _take_send_turn(
+        self, kind: _Sender, op: str, deadline: float | None, *, reader: bool = False
+    ) -> bool:
+        """Become the sender; False when we need not (see "Threads" in the module docstring)."""
+        with self._send_turn:
+            while self._sender is not None:
+                if kind is _Sender.NUDGE or (reader and self._sender is _Sender.FLUSH):
+                    return False
+                # Non-blocking: the sender never blocks, so its turn is short.
+                if deadline is None or self._timeout == 0.0:
+                    self._send_turn.wait()
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"The {op} operation timed out")
+                self._send_turn.wait(remaining)
+            self._sender = kind
             return True
-        if wait:
-            self._send_lock.acquire()
-            return True
-        # A reader must not wait behind a writer blocked on a full socket (if the
-        # peer does the same, both wait forever), but it may skip only while such
-        # a _flush() holds the lock: that one sends our bytes after its own.
-        # _flush_quietly() never waits, so it is worth waiting for.
-        while not self._send_lock.acquire(timeout=0.005):
-            if self._sender_blocks:
-                return False
-        return True
+
+    def _give_send_turn(self) -> None:
+        with self._send_turn:
+            self._sender = None
+            self._send_turn.notify_all()
 
     def _send_pending(self, op: str, deadline: float | None) -> None:
-        """The body of _flush (``_send_lock`` held): peek, send, consume until empty."""
+        """The body of _flush (send turn held): peek, send, consume until empty."""
         if self._send_error is not None:
             self._drop_pending()
             if op in ("write", "shutdown"):
@@ -684,8 +447,7 @@ class TLSWrappedSocket:
         while True:
             unsent = self._unsent
             if unsent is None:
-                with self._lock:
-                    chunk = self._buffer.peek_outgoing(FLUSH_CHUNK)
+                chunk = self._buffer.peek_outgoing(FLUSH_CHUNK)
                 if not chunk:
                     return
                 unsent = self._unsent = memoryview(chunk)
@@ -699,38 +461,36 @@ class TLSWrappedSocket:
                 self._drop_pending()
                 raise
             # Counted as sent only now that the socket took it.
-            with self._lock:
-                self._buffer.consume_outgoing(sent)
+            self._buffer.consume_outgoing(sent)
             self._unsent = unsent[sent:] if sent < len(unsent) else None
 
     def _drop_pending(self) -> None:
-        """Forget ciphertext that can no longer be sent (``_send_lock`` held)."""
-        with self._lock:
-            self._buffer.consume_outgoing(self._buffer.outgoing_bytes_buffered())
+        """Forget ciphertext that can no longer be sent (send turn held)."""
+        self._buffer.consume_outgoing(self._buffer.outgoing_bytes_buffered())
         self._unsent = None
 
     def _flush_quietly(self) -> None:
         """Send pending ciphertext if the socket takes it right now; never wait, never raise."""
-        if self._released or not self.outgoing_bytes_buffered():
+        if self._state in _RELEASED or not self._buffer.outgoing_bytes_buffered():
             return
-        if not self._send_lock.acquire(blocking=False):
+        if not self._take_send_turn(_Sender.NUDGE, "write", None):
             return
         try:
-            with self._lock:
-                chunk = self._unsent or self._buffer.peek_outgoing(FLUSH_CHUNK)
+            chunk = self._unsent or self._buffer.peek_outgoing(FLUSH_CHUNK)
             if self._timeout is None:
                 if not _MSG_DONTWAIT and not _wait_for(self._socket, True, 0):
                     return
                 sent = self._socket.send(chunk, _MSG_DONTWAIT)
             else:
                 sent = self._socket.send(chunk)
-            with self._lock:
-                self._buffer.consume_outgoing(sent)
+            self._buffer.consume_outgoing(sent)
             self._unsent = memoryview(chunk)[sent:] if sent < len(chunk) else None
         except OSError:
             pass  # the next real call meets the same error, with nothing lost
         finally:
-            self._send_lock.release()
+            self._give_send_turn()
+
+    # -- receiving --------------------------------------------------------------------
 
     def _fill(self, op: str, deadline: float | None, fed: int) -> None:
         """Read one chunk from the socket into the buffer (end of file included).
@@ -785,23 +545,21 @@ class TLSWrappedSocket:
             try:
                 count = self._socket.recv_into(view)
             except BlockingIOError:
-                if self._timeout == 0.0 and self.outgoing_bytes_buffered():
+                if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
                     # Our unsent bytes, not the peer's silence, are what holds things up.
                     self._wait(op, deadline, write=True)
                 self._wait(op, deadline, write=False)
                 continue
             break
+        # The count moves only after the buffer holds the bytes (see _call).
         if count == 0:
             self._eof = True
-            with self._lock:
-                self._buffer.receive_from_network(b"")
-                self._fed += 1
-            return
-        received = view[:count]
-        self._records.feed(received)
-        with self._lock:
+            self._buffer.receive_from_network(b"")
+        else:
+            received = view[:count]
+            self._records.feed(received)
             self._buffer.receive_from_network(received)
-            self._fed += 1
+        self._fed += 1
 
     def _wait(self, op: str, deadline: float | None, *, write: bool) -> None:
         """Wait until the socket is ready, or raise Want*Error / socket.timeout."""
