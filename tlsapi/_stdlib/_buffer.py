@@ -25,11 +25,10 @@ from .._errors import TLSError
 from .._hostname import ServerName
 from .._policy import check_peer_chain
 from ._ciphers import suite_number
-from ._context import TaggedSSLObject
 from ._errors import translate
 
 if TYPE_CHECKING:
-    from ._context import StdlibClientContext, StdlibServerContext
+    from .._context import ClientContext, ServerContext
 
 __all__ = ["StdlibBuffer"]
 
@@ -51,7 +50,7 @@ _WRITE_PIECE = 1 << 14
 class StdlibBuffer(TLSWrappedBuffer):
     def __init__(
         self,
-        context: StdlibClientContext | StdlibServerContext,
+        context: ClientContext | ServerContext,
         ssl_context: ssl.SSLContext,
         server_name: ServerName | None,
         server_side: bool,
@@ -73,13 +72,14 @@ class StdlibBuffer(TLSWrappedBuffer):
         self._stopped_reading: TLSError | object | None = None
         self._pending_output = b""  # taken from _out_bio, not yet consumed
         self._output_offset = 0
-        self._ssl: TaggedSSLObject = ssl_context.wrap_bio(  # type: ignore[assignment]
+        self._ssl = ssl_context.wrap_bio(
             self._in_bio,
             self._out_bio,
             server_side=server_side,
             server_hostname=server_name.name if server_name else None,
         )
-        self._ssl.tlsapi_buffer = self
+        # The context's TaggedSSLObject: its SNI callback finds this buffer here.
+        self._ssl.tlsapi_buffer = self  # type: ignore[attr-defined]
 
     def _failed(self, exc: ssl.SSLError) -> TLSError:
         """The one error path: an ssl exception (or a callback's) as a TLSError."""

@@ -18,12 +18,12 @@ from .._errors import ConfigurationError
 from .._hostname import ServerName
 from .._protocols import protocol_bytes
 from .._versions import TLSVersion
+from ._buffer import StdlibBuffer
 from ._ciphers import openssl_cipher_string
 from ._sni import ServerNameScreen, illegal_parameter_alert, is_hello_retry_request
 
 if TYPE_CHECKING:
     from .._credentials import Certificate
-    from ._buffer import StdlibBuffer
 
 __all__ = ["StdlibClientContext", "StdlibServerContext"]
 
@@ -265,8 +265,6 @@ class StdlibClientContext(ClientContext):
         self._ssl_context = build_ssl_context(configuration, server_side=False)
 
     def _wrap_buffers(self, server_name: ServerName | None) -> StdlibBuffer:
-        from ._buffer import StdlibBuffer
-
         return StdlibBuffer(self, self._ssl_context, server_name, server_side=False)
 
 
@@ -316,6 +314,4 @@ class StdlibServerContext(ServerContext):
         return None
 
     def _wrap_buffers(self) -> StdlibBuffer:
-        from ._buffer import StdlibBuffer
-
         return StdlibBuffer(self, self._ssl_context, None, server_side=True)
