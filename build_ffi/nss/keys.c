@@ -39,7 +39,7 @@
 #include <secport.h>
 
 SECKEYPrivateKey *tlsapi_nss_import_encrypted_pkcs8(PK11SlotInfo *slot, const SECItem *der,
-                                                       SECItem *password, CERTCertificate *cert)
+                                                    SECItem *password, CERTCertificate *cert)
 {
     SECKEYEncryptedPrivateKeyInfo epki;
     SECKEYPrivateKey *key = NULL;
@@ -89,8 +89,11 @@ done:
 PRBool tlsapi_nss_key_matches_cert(SECKEYPrivateKey *key, CERTCertificate *cert)
 {
     static unsigned char digest_bytes[32] = {
-        0x74, 0x6c, 0x73, 0x61, 0x70, 0x69, 0x20, 0x6b, 0x65, 0x79, 0x20, 0x63, 0x68, 0x65, 0x63, 0x6b,
-        0x74, 0x6c, 0x73, 0x61, 0x70, 0x69, 0x20, 0x6b, 0x65, 0x79, 0x20, 0x63, 0x68, 0x65, 0x63, 0x6b,
+        /* "tlsapi key check", twice */
+        0x74, 0x6c, 0x73, 0x61, 0x70, 0x69, 0x20, 0x6b,
+        0x65, 0x79, 0x20, 0x63, 0x68, 0x65, 0x63, 0x6b,
+        0x74, 0x6c, 0x73, 0x61, 0x70, 0x69, 0x20, 0x6b,
+        0x65, 0x79, 0x20, 0x63, 0x68, 0x65, 0x63, 0x6b,
     };
     SECItem digest = { siBuffer, digest_bytes, sizeof(digest_bytes) };
     SECItem signature = { siBuffer, NULL, 0 };
@@ -112,10 +115,10 @@ PRBool tlsapi_nss_key_matches_cert(SECKEYPrivateKey *key, CERTCertificate *cert)
 }
 
 int tlsapi_nss_legacy_pem_decrypt(unsigned long mechanism, unsigned int key_length,
-                                     const unsigned char *password, unsigned int password_length,
-                                     const unsigned char *iv, unsigned int iv_length,
-                                     const unsigned char *data, unsigned int data_length,
-                                     unsigned char *out)
+                                  const unsigned char *password, unsigned int password_length,
+                                  const unsigned char *iv, unsigned int iv_length,
+                                  const unsigned char *data, unsigned int data_length,
+                                  unsigned char *out)
 {
     unsigned char key_bytes[64], block[16 + 1024 + 8];
     unsigned int have = 0, previous = 0, n;
@@ -166,7 +169,8 @@ int tlsapi_nss_legacy_pem_decrypt(unsigned long mechanism, unsigned int key_leng
     if (context == NULL) {
         goto done;
     }
-    if (PK11_CipherOp(context, out, &part, (int)data_length, data, (int)data_length) != SECSuccess) {
+    if (PK11_CipherOp(context, out, &part, (int)data_length, data, (int)data_length) !=
+        SECSuccess) {
         goto done;
     }
     if (PK11_DigestFinal(context, out + part, &final_part, data_length - (unsigned int)part) !=

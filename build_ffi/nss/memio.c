@@ -310,7 +310,7 @@ static PRStatus PR_CALLBACK tlsapi_nss_memio_m_close(PRFileDesc *fd)
 }
 
 static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_recv(PRFileDesc *fd, void *buf, PRInt32 amount,
-                                               PRIntn flags, PRIntervalTime timeout)
+                                                   PRIntn flags, PRIntervalTime timeout)
 {
     (void)timeout;
     if (fd->secret == NULL || flags != 0) {
@@ -326,7 +326,7 @@ static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_read(PRFileDesc *fd, void *buf, PR
 }
 
 static PRInt32 PR_CALLBACK tlsapi_nss_memio_m_send(PRFileDesc *fd, const void *buf, PRInt32 amount,
-                                               PRIntn flags, PRIntervalTime timeout)
+                                                   PRIntn flags, PRIntervalTime timeout)
 {
     (void)flags;
     (void)timeout;
@@ -377,7 +377,8 @@ static PRStatus PR_CALLBACK tlsapi_nss_memio_m_getsockopt(PRFileDesc *fd, PRSock
     }
 }
 
-static PRStatus PR_CALLBACK tlsapi_nss_memio_m_setsockopt(PRFileDesc *fd, const PRSocketOptionData *data)
+static PRStatus PR_CALLBACK tlsapi_nss_memio_m_setsockopt(PRFileDesc *fd,
+                                                          const PRSocketOptionData *data)
 {
     (void)fd;
     (void)data;

@@ -16,6 +16,7 @@ extern const char *const tlsapi_nss_compiled_version;
 """
 
 FUNCTIONS = """
+PRInt32 tlsapi_nss_error_code(void);
 PRInt32 tlsapi_nss_handshake(PRFileDesc *fd);
 PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd);
 SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,

@@ -173,8 +173,8 @@ static PRUint64 tlsapi_nss_list_constraints(CERTCertList *list, CERTCertificate 
 }
 
 PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
-                                         CERTCertList *anchors, CERTCertList *presented,
-                                         PRTime when)
+                                      CERTCertList *anchors, CERTCertList *presented,
+                                      PRTime when)
 {
     PRUint64 no_revocation[2] = {
         CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
@@ -190,7 +190,8 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
     {
         PRUint64 constraints = tlsapi_nss_list_constraints(presented, cert) +
                                tlsapi_nss_list_constraints(anchors, cert);
-        if (constraints != 0 && constraints * tlsapi_nss_count_names(cert) > TLSAPI_NSS_MAX_NAME_CHECKS) {
+        if (constraints != 0 &&
+            constraints * tlsapi_nss_count_names(cert) > TLSAPI_NSS_MAX_NAME_CHECKS) {
             PR_SetError(SEC_ERROR_OUT_OF_SEARCH_LIMITS, 0);
             return SEC_ERROR_OUT_OF_SEARCH_LIMITS;
         }
@@ -225,7 +226,8 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
         PRErrorCode code = PR_GetError();
         return code < 0 ? code : SEC_ERROR_LIBRARY_FAILURE;
     }
-    if (out[0].value.pointer.cert != NULL && tlsapi_nss_not_yet_valid(out[0].value.pointer.cert, when)) {
+    if (out[0].value.pointer.cert != NULL &&
+        tlsapi_nss_not_yet_valid(out[0].value.pointer.cert, when)) {
         result = SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE;
     }
     if (out[1].value.pointer.chain != NULL) {
