@@ -38,7 +38,7 @@ from tlsapi import (
     TLSWrappedSocket,
 )
 from tlsapi.testing import peers
-from tlsapi.testing.conformance._support import lacks
+from tlsapi.testing.conformance._support import skip_if_lacks
 from tlsapi.testing.peers import (
     ALL_CLIENTS,
     ALL_SERVERS,
@@ -228,11 +228,10 @@ def _connect(context: ClientContext, server: PeerServer, server_name: str) -> TL
 # -- checks ---------------------------------------------------------------------------
 
 
-def _unsupported(
-    backend: Backend, case: Case, role: Capability, attempt: Callable[[], object]
-) -> bool:
-    """True (after checking that the backend refuses properly) when it lacks what ``case`` needs."""
-    return any(lacks(backend, need, attempt) for need in (role, *case.capabilities()))
+def _require(backend: Backend, case: Case, role: Capability, attempt: Callable[[], object]) -> None:
+    """Skip (after checking that the backend refuses properly) when it lacks what ``case`` needs."""
+    for need in (role, *case.capabilities()):
+        skip_if_lacks(backend, need, attempt)
 
 
 def _expected_version(backend: Backend, case: Case) -> TLSVersion:
@@ -274,8 +273,7 @@ def test_client_against_server_program(
         inner_protocols=offered if case.alpn else (),
         certificate_chain=client_identity.certificate_chain() if case.client_cert else None,
     )
-    if _unsupported(backend, case, Capability.CLIENT, lambda: backend.client_context(config)):
-        return
+    _require(backend, case, Capability.CLIENT, lambda: backend.client_context(config))
     context = backend.client_context(config)
     token = _token()
     with run_server(
@@ -332,8 +330,7 @@ def test_client_bulk_echo(backend: Backend, program: PeerProgram, env: PeerEnvir
     """1 MiB through a real server and back: many records each way, byte for byte."""
     require_program(program)
     config = env.pki.client_config()
-    if lacks(backend, Capability.CLIENT, lambda: backend.client_context(config)):
-        return
+    skip_if_lacks(backend, Capability.CLIENT, lambda: backend.client_context(config))
     context = backend.client_context(config)
     with run_server(program, env.server_files) as server:
         try:
@@ -364,8 +361,7 @@ def test_client_without_required_certificate_is_refused(
     """A program that requires a client certificate refuses us without one: a TLSError, no hang."""
     require_program(program)
     config = env.pki.client_config()
-    if lacks(backend, Capability.CLIENT, lambda: backend.client_context(config)):
-        return
+    skip_if_lacks(backend, Capability.CLIENT, lambda: backend.client_context(config))
     context = backend.client_context(config)
     with run_server(program, env.server_files, client_auth=ClientAuth.REQUIRE) as server:
         with _connect(context, server, "localhost") as tls, pytest.raises(TLSError) as caught:
@@ -438,8 +434,7 @@ def test_server_against_client_program(
         inner_protocols=(NextProtocol.HTTP1,) if case.alpn else (),
         trust_store=pki.trust_store() if case.client_cert else None,
     )
-    if _unsupported(backend, case, Capability.SERVER, lambda: backend.server_context(config)):
-        return
+    _require(backend, case, Capability.SERVER, lambda: backend.server_context(config))
     context = backend.server_context(config)
     request = _token() + b"\n"
     with (
@@ -494,8 +489,7 @@ def test_client_program_refuses_wrong_name(
     """The programs really check our certificate: a name it lacks fails on both sides."""
     require_program(program)
     config = env.pki.server_config()
-    if lacks(backend, Capability.SERVER, lambda: backend.server_context(config)):
-        return
+    skip_if_lacks(backend, Capability.SERVER, lambda: backend.server_context(config))
     with (
         EchoServer(backend.server_context(config)) as server,
         run_client(

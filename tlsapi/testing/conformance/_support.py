@@ -31,6 +31,8 @@ __all__ = [
     "assert_handshake_failure",
     "lacks",
     "refuses_key_type",
+    "skip_if_lacks",
+    "skip_if_refuses_key_type",
 ]
 
 # Every backend must serve these key types; others (P-384, Ed25519) a backend
@@ -58,6 +60,18 @@ def lacks(backend: Backend, capability: Capability, *attempts: Callable[[], obje
     return True
 
 
+def skip_if_lacks(
+    backend: Backend, capability: Capability, *attempts: Callable[[], object]
+) -> None:
+    """Skip the test, naming backend and capability, when ``backend`` lacks ``capability``.
+
+    The ConfigurationError contract is asserted first (see :func:`lacks`), so
+    a backend that claims nothing and refuses nothing still fails.
+    """
+    if lacks(backend, capability, *attempts):
+        pytest.skip(f"backend {backend.name!r} lacks {capability.value!r} (refused as required)")
+
+
 def refuses_key_type(backend: Backend, key_type: KeyType, pki: PKI) -> bool:
     """True when ``backend`` refuses (ConfigurationError) a server key of an optional type."""
     if Capability.SERVER not in backend.capabilities:
@@ -69,6 +83,12 @@ def refuses_key_type(backend: Backend, key_type: KeyType, pki: PKI) -> bool:
             raise
         return True
     return False
+
+
+def skip_if_refuses_key_type(backend: Backend, key_type: KeyType, pki: PKI) -> None:
+    """Skip the test when ``backend`` refuses an optional server key type (see refuses_key_type)."""
+    if refuses_key_type(backend, key_type, pki):
+        pytest.skip(f"backend {backend.name!r} refuses {key_type.name} server keys")
 
 
 def assert_caused_by(error: BaseException, original: BaseException) -> None:

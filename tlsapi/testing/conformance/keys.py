@@ -18,7 +18,7 @@ from ..._config import TLSConfiguration
 from ..._credentials import Certificate, PrivateKey
 from ..._errors import ConfigurationError
 from ..pki import PKI, KeyType
-from ._support import Peers, lacks, refuses_key_type
+from ._support import Peers, skip_if_lacks, skip_if_refuses_key_type
 
 __all__ = ["TestPrivateKeys"]
 
@@ -65,8 +65,8 @@ def _works(backend: Backend, pki: PKI, config: TLSConfiguration) -> None:
     assert client.getpeercert()[0] == pki.server_identity.cert_der  # type: ignore[index]
 
 
-def _server_backend(backend: Backend) -> Backend | None:
-    return backend if Capability.SERVER in backend.capabilities else None
+def _require_server(backend: Backend, pki: PKI) -> None:
+    skip_if_lacks(backend, Capability.SERVER, lambda: backend.server_context(pki.server_config()))
 
 
 class TestPrivateKeys:
@@ -75,8 +75,7 @@ class TestPrivateKeys:
         self, backend: Backend, key_pkis: dict[KeyType, PKI], key_type: KeyType
     ) -> None:
         pki = key_pkis[key_type]
-        if refuses_key_type(backend, key_type, pki):
-            return
+        skip_if_refuses_key_type(backend, key_type, pki)
         _works(
             backend,
             pki,
@@ -95,14 +94,12 @@ class TestPrivateKeys:
         encoding: str,
         password: Password,
     ) -> None:
-        if _server_backend(backend) is None:
-            return
         pki = key_pkis[key_type]
+        _require_server(backend, pki)
         key = pki.server_identity.private_key(password, key_format, encoding)
         assert key.is_encrypted
         config = _server_with(Peers.for_backend(backend, pki), pki, key)
-        if lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config)):
-            return
+        skip_if_lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config))
         _works(backend, pki, config)
 
     @pytest.mark.parametrize(("key_type", "key_format"), DER_FORMATS, ids=str)
@@ -119,8 +116,7 @@ class TestPrivateKeys:
         )
         assert key.is_encrypted
         config = _server_with(Peers.for_backend(backend, pki), pki, key)
-        if lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config)):
-            return
+        skip_if_lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config))
         _works(backend, pki, config)
 
     @pytest.mark.parametrize(
@@ -131,9 +127,8 @@ class TestPrivateKeys:
     def test_wrong_password(
         self, backend: Backend, key_pkis: dict[KeyType, PKI], key_type: KeyType, key_format: str
     ) -> None:
-        if _server_backend(backend) is None:
-            return
         pki = key_pkis[key_type]
+        _require_server(backend, pki)
         data = pki.server_identity.key_bytes(SECRET, key_format)
         key = PrivateKey.from_buffer(data, password=b"not the password")
         with pytest.raises(ConfigurationError):
@@ -141,15 +136,13 @@ class TestPrivateKeys:
 
     @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
     def test_missing_password(self, backend: Backend, pki: PKI, key_format: str) -> None:
-        if _server_backend(backend) is None:
-            return
+        _require_server(backend, pki)
         key = PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET, key_format))
         with pytest.raises(ConfigurationError):
             backend.server_context(_server_with(Peers.for_backend(backend, pki), pki, key))
 
     def test_password_callback_raising(self, backend: Backend, pki: PKI) -> None:
-        if _server_backend(backend) is None:
-            return
+        _require_server(backend, pki)
 
         def ask() -> bytes:
             raise KeyError("no terminal to ask on")
@@ -159,8 +152,7 @@ class TestPrivateKeys:
             backend.server_context(_server_with(Peers.for_backend(backend, pki), pki, key))
 
     def test_password_callback_returning_garbage(self, backend: Backend, pki: PKI) -> None:
-        if _server_backend(backend) is None:
-            return
+        _require_server(backend, pki)
         key = PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET), password=lambda: 42)  # type: ignore[arg-type,return-value]
         with pytest.raises(ConfigurationError):
             backend.server_context(_server_with(Peers.for_backend(backend, pki), pki, key))
@@ -185,8 +177,7 @@ class TestPrivateKeys:
 
         key = PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET), password=ask)
         config = _server_with(Peers.for_backend(backend, pki), pki, key)
-        if lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config)):
-            return
+        skip_if_lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config))
         _works(backend, pki, config)
         assert calls, "the password callback was never called"
 
@@ -233,8 +224,7 @@ class TestPrivateKeys:
         config = pki.server_config(
             certificate_chain=(chain, PrivateKey.from_file(encrypted, password=SECRET))
         )
-        if lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config)):
-            return
+        skip_if_lacks(backend, Capability.ENCRYPTED_KEYS, lambda: backend.server_context(config))
         _works(backend, pki, config)
 
     def test_der_certificates(self, backend: Backend, pki: PKI) -> None:

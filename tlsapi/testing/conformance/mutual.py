@@ -12,28 +12,27 @@ from ..._errors import CertificateError, CertificateErrorReason
 from ..._versions import TLSVersion
 from ..pki import PKI, Identity
 from ..pump import transfer
-from ._support import Peers, assert_handshake_failure, lacks
+from ._support import Peers, assert_handshake_failure, lacks, skip_if_lacks
 
 __all__ = ["TestMutualTLS"]
 
 R = CertificateErrorReason
 
 
-def _no_client_auth(peers: Peers) -> bool:
+def _require_client_auth(peers: Peers) -> None:
     pki = peers.pki
     client_config = pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
     server_config = pki.server_config(trust_store=pki.trust_store())
-    client_lacks = lacks(
+    skip_if_lacks(
         peers.client_backend,
         Capability.CLIENT_CERTIFICATES,
         lambda: peers.client_backend.client_context(client_config),
     )
-    server_lacks = lacks(
+    skip_if_lacks(
         peers.server_backend,
         Capability.CLIENT_CERTIFICATES,
         lambda: peers.server_backend.server_context(server_config),
     )
-    return client_lacks or server_lacks
 
 
 def _client(peers: Peers, identity: Identity | None) -> TLSConfiguration:
@@ -60,8 +59,8 @@ def _server_refuses(peers: Peers, identity: Identity, reason: R) -> None:
 class TestMutualTLS:
     @pytest.mark.parametrize("version", VERSIONS, ids=str)
     def test_good_client_certificate(self, peers: Peers, pki: PKI, version: TLSVersion) -> None:
-        if _no_client_auth(peers) or version not in _versions(peers):
-            return
+        _require_client_auth(peers)
+        _require_version(peers, version)
         pinned = {"highest_supported_version": version}
         client, server = peers.connect(
             _client(peers, pki.client_identity).update(**pinned), _strict_server(peers, **pinned)
@@ -72,8 +71,7 @@ class TestMutualTLS:
         assert transfer(client, server, b"authenticated") == b"authenticated"
 
     def test_full_client_chain_is_reported(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         _, server = peers.connect(_client(peers, pki.client_identity), _strict_server(peers))
         chain = server.getpeercert()
         if Capability.FULL_PEER_CHAIN in peers.server_backend.capabilities:
@@ -83,8 +81,8 @@ class TestMutualTLS:
 
     @pytest.mark.parametrize("version", VERSIONS, ids=str)
     def test_no_client_certificate(self, peers: Peers, version: TLSVersion) -> None:
-        if _no_client_auth(peers) or version not in _versions(peers):
-            return
+        _require_client_auth(peers)
+        _require_version(peers, version)
         pinned = {"highest_supported_version": version}
         outcome = peers.outcome(
             _client(peers, None).update(**pinned), _strict_server(peers, **pinned)
@@ -92,14 +90,12 @@ class TestMutualTLS:
         assert_handshake_failure(outcome)
 
     def test_client_certificate_from_another_ca(self, peers: Peers, other_pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         stranger = other_pki.issue(names=("client.test",), ips=(), eku=("client",))
         _server_refuses(peers, stranger, R.UNTRUSTED_ISSUER)
 
     def test_expired_client_certificate(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         now = datetime.datetime.now(datetime.timezone.utc)
         old = pki.issue(
             names=("client.test",),
@@ -111,27 +107,23 @@ class TestMutualTLS:
         _server_refuses(peers, old, R.EXPIRED)
 
     def test_client_certificate_for_servers_only(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         server_only = pki.issue(names=("client.test",), ips=(), eku=("server",))
         _server_refuses(peers, server_only, R.BAD_USAGE)
 
     def test_client_certificate_without_eku(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         plain = pki.issue(names=("client.test",), ips=(), eku=())
         _, server = peers.connect(_client(peers, plain), _strict_server(peers))
         assert server.getpeercert()[0] == plain.cert_der  # type: ignore[index]
 
     def test_client_certificate_not_asked_for(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         _, server = peers.connect(_client(peers, pki.client_identity))
         assert server.getpeercert() is None
 
     def test_one_byte_at_a_time(self, peers: Peers, pki: PKI) -> None:
-        if _no_client_auth(peers):
-            return
+        _require_client_auth(peers)
         client, server = peers.connect(
             _client(peers, pki.client_identity), _strict_server(peers), chunk_size=1
         )
@@ -140,12 +132,15 @@ class TestMutualTLS:
 
     @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
     def test_encrypted_client_key(self, peers: Peers, pki: PKI, key_format: str) -> None:
-        if _no_client_auth(peers) or Capability.ENCRYPTED_KEYS not in (
-            peers.client_backend.capabilities
-        ):
-            return
+        _require_client_auth(peers)
         identity = pki.client_identity
         chain = identity.certificate_chain(password=b"client secret", key_format=key_format)
+        client_config = peers.client_config(certificate_chain=chain)
+        skip_if_lacks(
+            peers.client_backend,
+            Capability.ENCRYPTED_KEYS,
+            lambda: peers.client_backend.client_context(client_config),
+        )
         _, server = peers.connect(
             peers.client_config(certificate_chain=chain), _strict_server(peers)
         )
@@ -159,6 +154,7 @@ class TestMutualTLS:
             backend.client_context(config)
 
 
-def _versions(peers: Peers) -> list[TLSVersion]:
-    both = peers.client_backend.capabilities & peers.server_backend.capabilities
-    return [TLSVersion.TLSv1_2] + ([TLSVersion.TLSv1_3] if Capability.TLSv1_3 in both else [])
+def _require_version(peers: Peers, version: TLSVersion) -> None:
+    for side in (peers.client_backend, peers.server_backend):
+        if version is TLSVersion.TLSv1_3 and Capability.TLSv1_3 not in side.capabilities:
+            pytest.skip(f"backend {side.name!r} lacks {Capability.TLSv1_3.value!r}")
