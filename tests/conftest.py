@@ -1,9 +1,13 @@
 """Fixtures for the whole suite: the backends under test and throwaway PKIs.
 
-``backend`` runs a test once per available backend (ids are backend names);
+``backend`` runs a test once per backend (ids are backend names);
 ``client_backend`` and ``server_backend`` together run it for every pair.
-``TLSAPI_TEST_BACKENDS=stdlib,gnutls`` restricts the backends; naming one
-that is not available fails the tests that use it (never a silent skip).
+The backends under test are every one registered in the ``tlsapi.backends``
+entry-point group: one that is installed but does not load or is not
+available fails the tests that use it, with its reason (never a silent
+drop).  ``TLSAPI_TEST_BACKENDS=stdlib,gnutls`` names the backends to test
+instead, the only way to leave an installed one out; naming one that is not
+available fails likewise.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 import pytest
 
 import tlsapi
+from tlsapi._registry import discover_backends
 from tlsapi.testing.conformance.fixtures import other_pki, peers, pki, rsa_pki
 from tlsapi.testing.conformance.sockets import loopback_tcp
 
@@ -25,10 +30,26 @@ def _backend_names() -> list[str]:
     requested = os.environ.get(ENV_BACKENDS, "").strip()
     if requested:
         return [name.strip() for name in requested.split(",") if name.strip()]
-    return [b.name for b in tlsapi.available_backends()]
+    # Every registered backend, usable or not: an installed one whose library
+    # fails to load must fail the run, not vanish from it.
+    available = [b.name for b in tlsapi.available_backends()]
+    return available + sorted(set(discover_backends()) - set(available))
 
 
 BACKEND_NAMES = _backend_names()
+
+
+def pytest_report_header() -> list[str]:
+    lines = [f"tlsapi backends under test: {', '.join(BACKEND_NAMES) or 'none'}"]
+    records = discover_backends()
+    lines += [
+        f"  {name}: NOT AVAILABLE ({record.why_not}); its tests fail"
+        for name in BACKEND_NAMES
+        if (record := records.get(name)) is not None and not record.available
+    ]
+    return lines
+
+
 # No backend at all must fail loudly, not collect zero tests.
 _PARAMS = BACKEND_NAMES or ["<none available>"]
 

@@ -16,6 +16,7 @@ import functools
 import sys
 import tempfile
 import warnings
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,17 @@ def test_every_selected_case_runs(backend: tlsapi.Backend) -> None:
     assert set(not_run) == set(UNSERVABLE), "\n".join(
         f"  {cid}: {detail}" for cid, detail in sorted(not_run.items())
     )
+
+
+def test_verifier_comes_from_the_backend(backend: tlsapi.Backend) -> None:
+    """A backend outside this distribution names its verifier by entry point, not by a table."""
+    if backend.name in limbo.BUILTIN_VERIFIERS:
+        pytest.skip(f"backend {backend.name!r} ships with tlsapi; its verifier is built in")
+    names = {ep.name for ep in entry_points(group=limbo.VERIFIER_ENTRY_POINT_GROUP)}
+    assert backend.name in names, (
+        f"backend {backend.name!r} declares no {limbo.VERIFIER_ENTRY_POINT_GROUP!r} entry point"
+    )
+    assert limbo.verifier_for(backend.name) is not None
 
 
 def test_never_accepts_what_the_library_rejects(backend: tlsapi.Backend) -> None:

@@ -33,18 +33,22 @@ purpose serverAuth, at the case's time.  It is any object with
     def verify(self, case: LimboCase, workdir: Path) -> Verdict
 
 ``verifier_for(backend_name)`` finds one, in this order: a factory given to
-``register_verifier(backend_name, factory)``; an entry point named after the
-backend in the group ``tlsapi.testing.limbo_verifiers`` (value: a factory
-returning the verifier), so a backend distribution plugs its verifier in
-without touching this file, e.g. in its pyproject.toml::
+``register_verifier(backend_name, factory)`` (for a test session's own
+override); an entry point named after the backend in the group
+``tlsapi.testing.limbo_verifiers`` (value: a factory returning the
+verifier), declared by the backend's distribution beside its
+``tlsapi.backends`` entry point, in its pyproject.toml::
 
     [project.entry-points."tlsapi.testing.limbo_verifiers"]
-    gnutls = "tlsapi_gnutls.testing:limbo_verifier"    # certtool --verify ...
+    gnutls = "tlsapi_gnutls.testing:limbo_verifier"
 
-and last the built-in table ``BUILTIN_VERIFIERS``: ``stdlib``: ``openssl
-verify`` (:class:`OpenSSLVerifier`); ``gnutls``: ``certtool --verify``
-(:class:`CerttoolVerifier`); ``nss``: ``vfychain -pp``, no name check
-(:class:`VfychainVerifier`, a base a backend can extend).  A verifier is run
+That is the one way in for a backend distribution: tlsapi's GnuTLS and NSS
+backends use it like any third party (their verifiers live in their own
+``testing`` modules).  Only the stdlib backend, which ships in this
+distribution, is built in (``BUILTIN_VERIFIERS``: ``openssl verify``,
+:class:`OpenSSLVerifier`).  :class:`CerttoolVerifier` and
+:class:`VfychainVerifier` wrap the GnuTLS and NSS command-line tools for a
+backend that wants to use or extend them.  A verifier is run
 with the settings the backend uses by default (purpose, hostname rules,
 default depth), so that "stricter than the library" is allowed and "more
 lenient than the library" is caught.  A verdict with ``conclusive=False``
@@ -82,10 +86,12 @@ __all__ = [
     "ENV_LIMBO_PATH",
     "VERIFIER_ENTRY_POINT_GROUP",
     "CaseResult",
+    "CerttoolVerifier",
     "LibraryVerifier",
     "LimboCase",
     "OpenSSLVerifier",
     "Verdict",
+    "VfychainVerifier",
     "default_limbo_path",
     "load_cases",
     "read_differences",
@@ -632,11 +638,8 @@ class VfychainVerifier:
         return Verdict(code == 0 and "Chain is good!" in output, output[-300:])
 
 
-BUILTIN_VERIFIERS: dict[str, Callable[[], LibraryVerifier]] = {
-    "stdlib": OpenSSLVerifier,
-    "gnutls": CerttoolVerifier,
-    "nss": VfychainVerifier,
-}
+# Only the backend shipped with this distribution: the others come by entry point.
+BUILTIN_VERIFIERS: dict[str, Callable[[], LibraryVerifier]] = {"stdlib": OpenSSLVerifier}
 _REGISTERED: dict[str, Callable[[], LibraryVerifier]] = {}
 
 
