@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ..._backend import Backend
+from ..._buffer import TLSWrappedBuffer
 from ..._errors import TLSError, WantReadError, WantWriteError
 from ..pki import PKI
 from ..pump import pump, read_available
@@ -33,6 +34,26 @@ NOT_TLS = [
 ]
 
 
+# Other protocols' first words: every backend, client or server, must refuse
+# them as soon as they arrive, without waiting for more bytes or end of file.
+OTHER_PROTOCOLS = {
+    "http-request": b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    "ssh-banner": b"SSH-2.0-OpenSSH_9.0\r\n",
+    "http-response": b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+    "smtp-banner": b"220 mail.example.com ESMTP ready\r\n",
+}
+
+
+def _fails_before_eof(buffer: TLSWrappedBuffer, data: bytes) -> TLSError:
+    """``data`` arrives (no end of file): the next handshake step must be a TLSError."""
+    with pytest.raises(TLSError) as info:
+        buffer.receive_from_network(data)
+        buffer.do_handshake()
+    assert not isinstance(info.value, (WantReadError, WantWriteError)), info.value
+    assert str(info.value)
+    return info.value
+
+
 def _fails_with_tls_error(step: object) -> TLSError:
     """Call ``step`` (a do_handshake/read) until it raises something other than want-read."""
     with pytest.raises(TLSError) as info:
@@ -45,17 +66,28 @@ class TestBadInput:
     @pytest.mark.parametrize("garbage", NOT_TLS, ids=range(len(NOT_TLS)))
     def test_server_receives_garbage(self, peers: Peers, garbage: bytes) -> None:
         _, server = peers.pair()
-        server.receive_from_network(garbage)
-        server.receive_from_network(b"")  # and then the connection closes
-        _fails_with_tls_error(server.do_handshake)
+        _fails_before_eof(server, garbage)
 
     @pytest.mark.parametrize("garbage", NOT_TLS, ids=range(len(NOT_TLS)))
     def test_client_receives_garbage(self, peers: Peers, garbage: bytes) -> None:
         client, _ = peers.pair()
         with pytest.raises(WantReadError):
             client.do_handshake()
-        client.receive_from_network(garbage)
-        client.receive_from_network(b"")
+        _fails_before_eof(client, garbage)
+
+    @pytest.mark.parametrize("words", OTHER_PROTOCOLS.values(), ids=list(OTHER_PROTOCOLS))
+    def test_server_hears_another_protocol(self, peers: Peers, words: bytes) -> None:
+        _, server = peers.pair()
+        _fails_before_eof(server, words)
+        # Sticky, and still without end of file.
+        _fails_with_tls_error(server.do_handshake)
+
+    @pytest.mark.parametrize("words", OTHER_PROTOCOLS.values(), ids=list(OTHER_PROTOCOLS))
+    def test_client_hears_another_protocol(self, peers: Peers, words: bytes) -> None:
+        client, _ = peers.pair()
+        with pytest.raises(WantReadError):
+            client.do_handshake()
+        _fails_before_eof(client, words)
         _fails_with_tls_error(client.do_handshake)
 
     def test_random_bytes_into_server(self, peers: Peers) -> None:
