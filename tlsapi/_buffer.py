@@ -2,27 +2,43 @@
 
 The public methods here hold the semantic rules of PEP 543 once for every
 backend: implicit handshake before the first read or write, ``b""`` forever
-after the peer's close_notify, no writes after ``shutdown()``, raw values
-turned into enums with unknown ones passed through.  A backend implements the
-``_``-prefixed hooks; they drive the C library over two ByteQueues:
+after the peer's close_notify, no writes after ``shutdown()``, a fatal error
+raised again by every later call, raw values turned into enums with unknown
+ones passed through.  A backend implements the ``_``-prefixed hooks, which
+drive its library; the rules live here, in one state machine.
 
-    receive_from_network(data) --> _incoming --> library reads (pull)
-    library writes (push)      --> _outgoing --> peek_outgoing / consume_outgoing
+The state machine (``_State``, transitions in ``_TRANSITIONS``; h11's rule:
+every change of state goes through ``_enter``)::
 
-``receive_from_network(b"")`` tells the buffer that the transport reached
-end of file (as in h11): a read that then finds no close_notify raises
-RaggedEOF, and a handshake that cannot finish raises RaggedEOF too.
+    HANDSHAKING --> OPEN --> (STOP_HELD -->) PEER_CLOSED
+    any of them --> FAILED
+
+* HANDSHAKING until the backend's ``_handshake`` returns.
+* OPEN: reads and writes go to the backend.
+* STOP_HELD: a read took data and then met what ends reading (the peer's
+  close_notify, or a fatal error) in the same call.  The backend reports it
+  with ``_stop_after_data`` and returns the data; the next read delivers the
+  stop.  So the caller sees every byte before the end, and the end once.
+* PEER_CLOSED: close_notify read: reads return ``b""`` forever; writes go on
+  (TLS allows a half-closed connection).
+* FAILED: ``_first_failure`` is raised by every call (a held error fails
+  writes at once: the library's session is no longer usable).
+Our own close_notify (``shutdown()``) is the one other fact, ``_shutdown_sent``:
+it stops writes and nothing else.
+
+The network side.  ``receive_from_network(b"")`` tells the buffer that the
+transport reached end of file (as in h11): a read that then finds no
+close_notify raises RaggedEOF, and so does a handshake that cannot finish.
+Incoming bytes go to ``_receive`` (default: the ``_incoming`` queue, for a
+library that pulls from Python; a backend whose library keeps them in its
+own storage overrides ``_receive`` and ``_incoming_size``).  Outgoing bytes
+take one path for every backend: ``_flush_library_output`` moves what the
+library wrote into ``_outgoing`` (a ByteQueue: no copy for ``bytes``, and a
+peek at one whole chunk is that very object), and peek_outgoing /
+consume_outgoing work on that queue.
 
 Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
-the same method again with the same arguments".  Any other TLSError from a
-hook is fatal: it is kept and raised again by every later call.
-
-A backend whose library keeps the network bytes in its own storage may
-override the network-side hooks instead (``_receive``, ``_incoming_size``,
-and ``_peek_outgoing``, ``_consume_outgoing`` and ``_outgoing_size``
-together), keeping their rules: peek leaves bytes in place, consuming more than is buffered is a
-ValueError.  The GnuTLS and NSS backends do, to move no byte through Python
-per record.
+the same method again with the same arguments".
 
 Threads and re-entry.  cffi and the ``ssl`` module release the GIL inside
 every C call, so nothing else stops two threads from running the library on
@@ -32,23 +48,24 @@ calls from several threads are serialised, never interleaved.  A call made
 from inside another call on the same thread (an ``sni_callback`` that reads
 or writes the connection it was given) cannot wait for itself: it raises
 RuntimeError.  Backends run user code through ``_run_callback`` so that this
-is detected; the hooks below always run with the lock held.  Uncontended,
-the lock costs one non-blocking acquire and one release per call (measured
-with ``tlsapi bench``: see the README).
+is detected; the hooks always run with the lock held, and a method a backend
+adds takes it with ``_exclusive()``.  Uncontended, the lock costs one
+non-blocking acquire and one release per call (see the README).
 
 A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
 escaping a call leaves the library in an unknown state: it propagates as it
 is, and the connection is failed from then on.
 
-The base class's attributes (``_lock``, ``_context``, ``_server_hostname``,
-``_incoming``, ``_outgoing``, ``_transport_eof``, ``_handshake_done``,
-``_shutdown_sent``, ``_peer_closed``, ``_first_failure``) are shared state
-that backends may read; a backend must not reuse these names for its own.
+The base class's attributes (``_lock``, ``_state``, ``_context``,
+``_server_hostname``, ``_incoming``, ``_outgoing``, ``_transport_eof``,
+``_handshake_done``, ``_shutdown_sent``, ``_held_stop``, ``_first_failure``)
+are shared state that backends may read; only this module changes them.
 """
 
 from __future__ import annotations
 
 import abc
+import enum
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,6 +93,28 @@ _get_ident = threading.get_ident
 _T = TypeVar("_T")
 
 
+class _State(enum.Enum):
+    HANDSHAKING = "handshaking"
+    OPEN = "open"
+    STOP_HELD = "stop held behind data already read"
+    PEER_CLOSED = "closed by the peer"
+    FAILED = "failed"
+
+
+_HANDSHAKING = _State.HANDSHAKING
+_OPEN = _State.OPEN
+_STOP_HELD = _State.STOP_HELD
+_PEER_CLOSED = _State.PEER_CLOSED
+_FAILED = _State.FAILED
+_TRANSITIONS: dict[_State, frozenset[_State]] = {
+    _HANDSHAKING: frozenset({_OPEN, _FAILED}),
+    _OPEN: frozenset({_STOP_HELD, _PEER_CLOSED, _FAILED}),
+    _STOP_HELD: frozenset({_PEER_CLOSED, _FAILED}),
+    _PEER_CLOSED: frozenset({_FAILED}),
+    _FAILED: frozenset(),
+}
+
+
 class TLSWrappedBuffer(abc.ABC):
     """One TLS connection over in-memory buffers (no I/O of its own)."""
 
@@ -87,10 +126,12 @@ class TLSWrappedBuffer(abc.ABC):
         self._server_hostname = server_hostname
         self._incoming = ByteQueue()
         self._outgoing = ByteQueue()
-        self._transport_eof = False
-        self._handshake_done = False
+        self._state = _HANDSHAKING
+        self._handshake_done = False  # it finished once (FAILED does not say whether)
         self._shutdown_sent = False
-        self._peer_closed = False
+        self._transport_eof = False
+        # In STOP_HELD: the error that ended reading, or None for close_notify.
+        self._held_stop: TLSError | None = None
         # The first fatal error; every later call raises it again, so a
         # broken connection never half-works or reports a vaguer error.
         self._first_failure: TLSError | None = None
@@ -105,6 +146,70 @@ class TLSWrappedBuffer(abc.ABC):
     def server_hostname(self) -> str | None:
         """The name given to wrap_buffers (client), or the SNI the client sent (server)."""
         return self._server_hostname
+
+    # -- the state machine: every change of state goes through here ----------
+
+    def _enter(self, state: _State) -> None:
+        if state not in _TRANSITIONS[self._state]:
+            raise RuntimeError(f"tlsapi bug: no transition from {self._state} to {state}")
+        self._state = state
+
+    def _stop_after_data(self, error: TLSError | None) -> None:
+        """For a backend's read hook that returns data and met the end of reading after it.
+
+        ``error`` is what ended it, or None for the peer's close_notify; the
+        next read reports it (see the module docstring).
+        """
+        self._held_stop = error
+        self._enter(_STOP_HELD)
+
+    def _remember(self, error: TLSError) -> None:
+        if isinstance(error, (WantReadError, WantWriteError)) or self._state is _FAILED:
+            return
+        self._first_failure = error
+        self._enter(_FAILED)
+
+    def _interrupted(self, exc: BaseException) -> None:
+        """An exception left a call: a TLSError fails the connection, and so does a KeyboardInterrupt."""
+        if isinstance(exc, TLSError):
+            self._remember(exc)
+        elif not isinstance(exc, Exception):
+            # KeyboardInterrupt and friends mid-call: the library's state is unknown.
+            failure = TLSError(
+                f"this TLS connection was interrupted by {type(exc).__name__} in the middle "
+                "of an operation and cannot be used any more"
+            )
+            failure.__cause__ = exc
+            self._remember(failure)
+
+    def _end_of_reading(self) -> int:
+        """A read outside OPEN (and past the handshake): 0 for ``b""``, or raises."""
+        state = self._state
+        if state is _STOP_HELD:
+            error = self._held_stop
+            if error is None:
+                self._enter(_PEER_CLOSED)
+                return 0
+            self._held_stop = None
+            self._remember(error)
+        elif state is _PEER_CLOSED:
+            return 0
+        assert self._first_failure is not None
+        raise self._first_failure
+
+    def _ready_to_write(self) -> None:
+        """Before a write outside OPEN: handshake, or raise what stops writing."""
+        state = self._state
+        if state is _HANDSHAKING:
+            self._run_handshake()
+        elif state is _STOP_HELD and self._held_stop is not None:
+            # A held error: the session is unusable for writing already.
+            error, self._held_stop = self._held_stop, None
+            self._remember(error)
+            raise error
+        elif state is _FAILED:
+            assert self._first_failure is not None
+            raise self._first_failure
 
     # -- one call at a time -------------------------------------------------
 
@@ -139,47 +244,27 @@ class TLSWrappedBuffer(abc.ABC):
         finally:
             self._callback_thread = None
 
-    def _interrupted(self, exc: BaseException) -> None:
-        """KeyboardInterrupt and friends mid-call: the library's state is unknown from now on."""
-        if isinstance(exc, TLSError):
-            self._remember(exc)
-        elif not isinstance(exc, Exception) and self._first_failure is None:
-            failure = TLSError(
-                f"this TLS connection was interrupted by {type(exc).__name__} in the middle "
-                "of an operation and cannot be used any more"
-            )
-            failure.__cause__ = exc
-            self._first_failure = failure
-
-    def _remember(self, error: TLSError) -> None:
-        if not isinstance(error, (WantReadError, WantWriteError)) and self._first_failure is None:
-            self._first_failure = error
-
-    # -- the TLS state machine --------------------------------------------
+    # -- the TLS connection --------------------------------------------------
 
     def do_handshake(self) -> None:
         """Run the handshake; raises WantReadError until it has the peer's messages."""
-        if not self._lock.acquire(False):
-            self._wait_for_turn()
-        try:
+        with self._exclusive():
             self._run_handshake()
-        except BaseException as exc:
-            self._interrupted(exc)
-            raise
-        finally:
-            self._lock.release()
 
     def _run_handshake(self) -> None:
         """The handshake, with the lock held."""
-        if self._handshake_done:
-            return
-        if self._first_failure is not None:
+        state = self._state
+        if state is _HANDSHAKING:
+            self._handshake()
+            self._handshake_done = True
+            self._enter(_OPEN)
+        elif state is _FAILED and not self._handshake_done:
+            assert self._first_failure is not None
             raise self._first_failure
-        self._handshake()
-        self._handshake_done = True
 
-    # These are the hot path: the common argument types skip the memoryview
-    # wrapping, and the handshake check is one attribute test.
+    # These are the hot path: in OPEN a call costs one identity test beyond
+    # the lock and the backend's hook; the common argument types skip the
+    # memoryview wrapping.
 
     def read(self, amt: int = DEFAULT_READ_SIZE) -> bytes:
         """Up to ``amt`` bytes of application data; ``b""`` after close_notify."""
@@ -191,15 +276,14 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            if self._peer_closed:
-                return b""
-            if not self._handshake_done:
+            if self._state is not _OPEN:
+                if self._state is not _HANDSHAKING:
+                    self._end_of_reading()
+                    return b""
                 self._run_handshake()
-            elif self._first_failure is not None:
-                raise self._first_failure
             data = self._read(amt if amt <= MAX_READ_SIZE else MAX_READ_SIZE)
             if not data:
-                self._peer_closed = True
+                self._enter(_PEER_CLOSED)
             return data
         except BaseException as exc:
             self._interrupted(exc)
@@ -225,15 +309,13 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            if self._peer_closed:
-                return 0
-            if not self._handshake_done:
+            if self._state is not _OPEN:
+                if self._state is not _HANDSHAKING:
+                    return self._end_of_reading()
                 self._run_handshake()
-            elif self._first_failure is not None:
-                raise self._first_failure
             count = self._readinto(target)
             if count == 0:
-                self._peer_closed = True
+                self._enter(_PEER_CLOSED)
             return count
         except BaseException as exc:
             self._interrupted(exc)
@@ -250,10 +332,8 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            if not self._handshake_done:
-                self._run_handshake()
-            elif self._first_failure is not None:
-                raise self._first_failure
+            if self._state is not _OPEN:
+                self._ready_to_write()
             if not len(data):
                 return 0
             return self._write(data)
@@ -268,8 +348,8 @@ class TLSWrappedBuffer(abc.ABC):
         with self._exclusive():
             if self._shutdown_sent:
                 return
-            if self._first_failure is not None:
-                raise self._first_failure
+            if self._state is not _HANDSHAKING:  # before the handshake there is nothing to close
+                self._ready_to_write()
             self._shutdown()
             self._shutdown_sent = True
 
@@ -301,7 +381,8 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            return self._peek_outgoing(amt)
+            self._flush_library_output()
+            return self._outgoing.peek(amt)
         finally:
             lock.release()
 
@@ -311,7 +392,10 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            self._consume_outgoing(amt)
+            outgoing = self._outgoing
+            if amt < 0 or amt > len(outgoing):
+                raise ValueError(f"cannot consume {amt} bytes: {len(outgoing)} are buffered")
+            outgoing.consume(amt)
         finally:
             lock.release()
 
@@ -324,7 +408,8 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            return self._outgoing_size()
+            self._flush_library_output()
+            return len(self._outgoing)
         finally:
             lock.release()
 
@@ -365,32 +450,18 @@ class TLSWrappedBuffer(abc.ABC):
     # -- hooks for backends (called with the lock held) ------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
+        """Bytes from the peer (non-empty): by default queued in ``_incoming``."""
         self._incoming.append(data)
+
+    def _incoming_size(self) -> int:
+        """Received bytes the library has not consumed yet."""
+        return len(self._incoming)
 
     def _receive_eof(self) -> None:
         """The transport reached end of file (``_transport_eof`` is already set)."""
 
     def _flush_library_output(self) -> None:
-        """Move bytes the library holds into ``_outgoing`` (only for libraries that keep their own)."""
-
-    # A backend whose library keeps the network bytes itself overrides these
-    # four together (see the module docstring).
-
-    def _peek_outgoing(self, amt: int) -> bytes:
-        self._flush_library_output()
-        return self._outgoing.peek(amt)
-
-    def _consume_outgoing(self, amt: int) -> None:
-        if amt < 0 or amt > len(self._outgoing):
-            raise ValueError(f"cannot consume {amt} bytes: {len(self._outgoing)} are buffered")
-        self._outgoing.consume(amt)
-
-    def _outgoing_size(self) -> int:
-        self._flush_library_output()
-        return len(self._outgoing)
-
-    def _incoming_size(self) -> int:
-        return len(self._incoming)
+        """Append what the library wrote since the last call to ``_outgoing``."""
 
     @abc.abstractmethod
     def _handshake(self) -> None: ...

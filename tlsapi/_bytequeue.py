@@ -57,6 +57,13 @@ class ByteQueue:
             wanted -= len(chunk)
         return b"".join(parts)
 
+    def peek_view(self, amount: int) -> memoryview:
+        """Up to ``amount`` bytes from the front chunk alone, without a copy (left in the queue)."""
+        if amount <= 0 or not self._size:
+            return memoryview(b"")
+        offset = self._offset
+        return memoryview(self._chunks[0])[offset : offset + amount]
+
     def consume(self, amount: int) -> None:
         """Drop ``amount`` bytes from the front (at most what is queued)."""
         amount = min(amount, self._size)

@@ -1,22 +1,21 @@
 """StdlibBuffer: TLSWrappedBuffer over ssl.SSLObject and two MemoryBIOs.
 
 Incoming bytes go into the input MemoryBIO, and OpenSSL's output is taken
-from the output MemoryBIO (which cannot peek) as one bytes object when the
-caller asks for it; the base class's two queues stay unused.
+from the output MemoryBIO as one bytes object into the base class's
+``_outgoing`` queue when the caller asks for it.
 
 A MemoryBIO never gives back memory: its buffer stays as large as the most
 it ever held.  So that an idle connection keeps no large buffer, neither BIO
 is given more than about ``_BIO_LIMIT`` bytes at once: received bytes beyond
-that wait in ``_backlog`` (views of the caller's bytes, or copies of other
-buffers) and go in when OpenSSL wants more (``_top_up``), and a large write
-is encrypted a piece at a time, each piece's records taken out of the output
+that wait in the base class's ``_incoming`` queue (no copy for ``bytes``)
+and go in when OpenSSL wants more (``_top_up``), and a large write is
+encrypted a piece at a time, each piece's records taken out of the output
 BIO before the next.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,7 +37,6 @@ _WIRE_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.
 # SSLObject.read(len, buffer) returns a count (typeshed says bytes); made once
 # here because subscripting Callable on every call costs half a microsecond.
 _ReadInto = Callable[[int, Any], int]
-_CLOSE_NOTIFY = object()  # a readinto met the peer's close_notify after its data
 # A plaintext TLS record: alert, TLS 1.2 record version, fatal, bad_certificate (42).
 _BAD_CERTIFICATE_ALERT = bytes((21, 3, 3, 0, 2, 2, 42))
 # The most either MemoryBIO is given at once (see the module docstring), and
@@ -58,20 +56,12 @@ class StdlibBuffer(TLSWrappedBuffer):
         super().__init__(context, server_name.name if server_name else None)
         self._in_bio = ssl.MemoryBIO()
         self._out_bio = ssl.MemoryBIO()
-        # Received bytes not yet in _in_bio (oldest first), their total, and the
-        # transport's EOF waiting behind them.
-        self._backlog: deque[memoryview] = deque()
-        self._backlog_size = 0
+        # The transport's EOF, waiting behind received bytes not yet in _in_bio.
         self._eof_after_backlog = False
         self._callback_error: BaseException | None = None
         # Plaintext OpenSSL had decrypted but we had not read when shutdown()
         # ran; served before anything else (see _shutdown).
         self._held_plaintext = b""
-        # What ended a multi-record readinto after it had data (close_notify
-        # or an error), for the next read to report.
-        self._stopped_reading: TLSError | object | None = None
-        self._pending_output = b""  # taken from _out_bio, not yet consumed
-        self._output_offset = 0
         self._ssl = ssl_context.wrap_bio(
             self._in_bio,
             self._out_bio,
@@ -97,75 +87,38 @@ class StdlibBuffer(TLSWrappedBuffer):
     # -- network side --------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
-        if not self._backlog and self._in_bio.pending + len(data) <= _BIO_LIMIT:
+        if not self._incoming and self._in_bio.pending + len(data) <= _BIO_LIMIT:
             self._in_bio.write(data)
             return
-        # A memoryview's memory may be reused by its owner once we return: copy it.
-        self._backlog.append(memoryview(data if type(data) is bytes else bytes(data)))
-        self._backlog_size += len(data)
+        self._incoming.append(data)  # copies a memoryview: its owner may reuse the memory
         self._top_up()
 
     def _receive_eof(self) -> None:
-        if self._backlog:
+        if self._incoming:
             self._eof_after_backlog = True
         else:
             self._in_bio.write_eof()
 
     def _top_up(self) -> bool:
-        """Move backlog into _in_bio up to _BIO_LIMIT; True if anything moved."""
-        backlog = self._backlog
+        """Move queued bytes into _in_bio up to _BIO_LIMIT; True if anything moved."""
+        incoming = self._incoming
         moved = False
-        while backlog and self._in_bio.pending < _BIO_LIMIT:
-            room = _BIO_LIMIT - self._in_bio.pending
-            head = backlog[0]
-            if len(head) <= room:
-                backlog.popleft()
-            else:
-                backlog[0], head = head[room:], head[:room]
-            self._in_bio.write(head)
-            self._backlog_size -= len(head)
+        while incoming and self._in_bio.pending < _BIO_LIMIT:
+            with incoming.peek_view(_BIO_LIMIT - self._in_bio.pending) as piece:
+                self._in_bio.write(piece)
+                incoming.consume(len(piece))
             moved = True
-        if not backlog and self._eof_after_backlog:
+        if not incoming and self._eof_after_backlog:
             self._eof_after_backlog = False
             self._in_bio.write_eof()
         return moved
 
-    # The outgoing side: what OpenSSL wrote is taken from the MemoryBIO as
-    # one bytes object and handed out from there (a peek of all of it is that
-    # very object); the base class's queue would add a deque trip per record.
-
-    def _take_output(self) -> bytes:
-        pending = self._pending_output
+    def _flush_library_output(self) -> None:
         if self._out_bio.pending:
-            pending = (
-                pending[self._output_offset :] + self._out_bio.read()
-                if pending
-                else self._out_bio.read()
-            )
-            self._pending_output, self._output_offset = pending, 0
-        return pending
-
-    def _peek_outgoing(self, amt: int) -> bytes:
-        pending = self._take_output()
-        offset = self._output_offset
-        if amt >= len(pending) - offset:
-            return pending if offset == 0 else pending[offset:]
-        return pending[offset : offset + max(amt, 0)]
-
-    def _consume_outgoing(self, amt: int) -> None:
-        available = len(self._pending_output) - self._output_offset
-        if amt < 0 or amt > available:
-            raise ValueError(f"cannot consume {amt} bytes: {available} are buffered")
-        if amt == available:
-            self._pending_output, self._output_offset = b"", 0
-        else:
-            self._output_offset += amt
-
-    def _outgoing_size(self) -> int:
-        return len(self._take_output()) - self._output_offset
+            self._outgoing.append(self._out_bio.read())
 
     def _incoming_size(self) -> int:
-        return self._in_bio.pending + self._backlog_size
+        return self._in_bio.pending + len(self._incoming)
 
     # -- TLS -------------------------------------------------------------------
 
@@ -208,11 +161,6 @@ class StdlibBuffer(TLSWrappedBuffer):
         raise error
 
     def _read(self, amt: int) -> bytes:
-        if self._stopped_reading is not None:
-            stop, self._stopped_reading = self._stopped_reading, None
-            if stop is _CLOSE_NOTIFY:
-                return b""
-            raise stop  # type: ignore[misc]
         if self._held_plaintext:
             data, self._held_plaintext = (
                 self._held_plaintext[:amt],
@@ -235,11 +183,6 @@ class StdlibBuffer(TLSWrappedBuffer):
             data = self._read(len(target))
             target[: len(data)] = data
             return len(data)
-        if self._stopped_reading is not None:
-            stop, self._stopped_reading = self._stopped_reading, None
-            if stop is _CLOSE_NOTIFY:
-                return 0
-            raise stop  # type: ignore[misc]
         read = cast(_ReadInto, self._ssl.read)
         size = len(target)
         while True:
@@ -253,11 +196,11 @@ class StdlibBuffer(TLSWrappedBuffer):
                     raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
             except ssl.SSLError as exc:
                 raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
-        if count == size or not (self._in_bio.pending or self._backlog):
+        if count == size or not (self._in_bio.pending or self._incoming):
             return count
         # SSL_read returns one record per call: take the whole records that are
         # already here, so that a large readinto crosses the layers above once.
-        # What ends the loop after data is kept for the next call.
+        # What ends the loop after data is held by the core for the next call.
         with memoryview(target) as view:
             while count < size:
                 try:
@@ -267,13 +210,13 @@ class StdlibBuffer(TLSWrappedBuffer):
                         continue
                     break
                 except ssl.SSLZeroReturnError:
-                    self._stopped_reading = _CLOSE_NOTIFY
+                    self._stop_after_data(None)
                     break
                 except ssl.SSLError as exc:
-                    self._stopped_reading = self._failed(exc)
+                    self._stop_after_data(self._failed(exc))
                     break
                 if not got:  # OpenSSL answers close_notify with 0, not always an exception
-                    self._stopped_reading = _CLOSE_NOTIFY
+                    self._stop_after_data(None)
                     break
                 count += got
         return count
@@ -285,19 +228,16 @@ class StdlibBuffer(TLSWrappedBuffer):
             except ssl.SSLError as exc:
                 raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
         # A piece at a time, each piece's records taken out of the BIO at once.
-        pieces = [self._take_output()[self._output_offset :]]
         written = 0
         try:
             with memoryview(data) as view:
                 for start in range(0, len(view), _WRITE_PIECE):
                     written += self._ssl.write(view[start : start + _WRITE_PIECE])
-                    pieces.append(self._out_bio.read())
+                    self._flush_library_output()
         except ssl.SSLError as exc:
             if not written:
                 raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
             # What was taken is reported; OpenSSL raises the error again next time.
-        finally:
-            self._pending_output, self._output_offset = b"".join(pieces), 0
         return written
 
     def _shutdown(self) -> None:
