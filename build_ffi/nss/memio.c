@@ -239,15 +239,12 @@ static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, P
    NSS hands back one record's plaintext per PR_Read; while room is left and received
    ciphertext is queued, read on, so a large buffer takes several records in one call.
    What ends the loop after data was read (0 for close_notify or the transport's end, or
-   an error other than would-block) is held and is the next call's result: every caller
-   sees exactly the results unbatched reads would give, in the same order. */
+   an error other than would-block) is noted in `stopped`/`stop_code` and the data is
+   returned; the Python side reports it to tlsapi's core, which makes it the next read's
+   result (one rule for every backend: see tlsapi/_buffer.py). */
 PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount)
 {
     PRInt32 rv, total;
-    if (state->holding) {
-        state->holding = 0;
-        return state->held;
-    }
     rv = PR_Read(fd, buf, amount);
     if (rv <= 0) {
         return rv == 0 ? 0 : tlsapi_nss_error_code();
@@ -264,32 +261,19 @@ PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRIn
             if (code == PR_WOULD_BLOCK_ERROR) {
                 break; /* a partial record: the next read waits for the rest as usual */
             }
-            state->held = code;
+            state->stop_code = code;
         } else {
-            state->held = 0;
+            state->stop_code = 0;
         }
-        state->holding = 1;
+        state->stopped = 1;
         break;
     }
     return total;
 }
 
-/* An error a read held back (negative), or 0: a write or a shutdown reports it first. */
-PRInt32 tlsapi_nss_memio_held_error(tlsapi_nss_memio *state)
-{
-    if (state->holding && state->held < 0) {
-        state->holding = 0;
-        return state->held;
-    }
-    return 0;
-}
-
 PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *buf, PRInt32 amount)
 {
-    PRInt32 rv = tlsapi_nss_memio_held_error(state);
-    if (rv < 0) {
-        return rv;
-    }
+    PRInt32 rv;
     if (amount > 0) {
         /* Room for every record at once: a bulk write then allocates once, not per
            doubling (best effort: send grows the buffer itself if this fails). */

@@ -27,8 +27,8 @@ typedef struct {
     size_t in_offset;     /* bytes of chunks[head] NSS has read */
     int eof;              /* the application reported the transport's end of file */
     int eof_delivered;    /* recv answered 0: NSS saw the end without a close_notify */
-    int holding;          /* a read met `held` after returning data: the next read's result */
-    PRInt32 held;
+    int stopped;          /* the last read met `stop_code` after the data it returned */
+    PRInt32 stop_code;    /* 0: close_notify or the transport's end; else an NSPR error */
     /* C only: */
     size_t out_cap;
     tlsapi_nss_memio_chunk *chunks;
@@ -48,8 +48,6 @@ int tlsapi_nss_memio_feed(tlsapi_nss_memio *state, const char *data, size_t size
 void tlsapi_nss_memio_taken(tlsapi_nss_memio *state);
 /* The bytes the state has allocated: for tests. */
 size_t tlsapi_nss_memio_capacity(tlsapi_nss_memio *state);
-/* An error a read held back (negative), or 0. */
-PRInt32 tlsapi_nss_memio_held_error(tlsapi_nss_memio *state);
 
 /* PR_Read and PR_Write returning the count or the (negative) NSPR error code. */
 PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount);

@@ -19,8 +19,8 @@ typedef struct {
     size_t in_offset;
     int eof;
     int eof_delivered;
-    int holding;
-    PRInt32 held;
+    int stopped;
+    PRInt32 stop_code;
     ...;
 } tlsapi_nss_memio;
 """
@@ -31,7 +31,6 @@ void tlsapi_nss_memio_state_release(tlsapi_nss_memio *state);
 int tlsapi_nss_memio_feed(tlsapi_nss_memio *state, const char *data, size_t size);
 void tlsapi_nss_memio_taken(tlsapi_nss_memio *state);
 size_t tlsapi_nss_memio_capacity(tlsapi_nss_memio *state);
-PRInt32 tlsapi_nss_memio_held_error(tlsapi_nss_memio *state);
 
 PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount);
 PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *buf, PRInt32 amount);

@@ -1,4 +1,4 @@
-"""The memory I/O layer in C: records batched into one read, held results, no bytes kept idle."""
+"""The memory I/O layer in C: records batched into one read, the stop after data reported to the core, no bytes kept idle."""
 
 from __future__ import annotations
 

@@ -397,7 +397,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def _write(self, data: bytes | bytearray | memoryview) -> int:
         # One record per gnutls_record_send, looped in C; our push never blocks.
         size = len(data)
-        code: int = _send(self._transport, data if type(data) is bytes else _from_buffer(data), size)
+        code: int = _send(
+            self._transport, data if type(data) is bytes else _from_buffer(data), size
+        )
         if code > 0:
             return code
         if code == 0:
@@ -418,8 +420,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         with self._exclusive():
             if not self._handshake_done:
                 raise TLSError("key_update() needs a finished handshake")
-            if self._first_failure is not None:
-                raise self._first_failure
+            self._ready_to_write()  # a failed connection, or a fatal error held behind data
             if self._tls_version_number() != 0x0304:
                 raise TLSError("key_update() needs TLS 1.3")
             flags = lib.GNUTLS_KU_PEER if request_peer_update else 0

@@ -20,8 +20,9 @@ queued, NSS returns it, and it becomes WantReadError.  End of file:
 queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
 close_notify without asking recv again, so ``eof_delivered`` tells a ragged
 EOF from a clean close.  A read that meets 0 or an error after it has data
-holds that result for the next call (see ``tlsapi_nss_read``), so the results
-are those of one record per call.
+returns the data and notes the stop (``stopped``, ``stop_code``); ``_after_data``
+reports it to the core (``_stop_after_data``), which makes it the next read's
+result, as for every backend.
 """
 
 from __future__ import annotations
@@ -130,7 +131,10 @@ class NSSBuffer(TLSWrappedBuffer):
             if self._server_name is not None:
                 ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
             if profile.key is not None:
-                ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
+                ok &= (
+                    lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle)
+                    == 0
+                )
         ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
         if not ok:
             raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
@@ -306,13 +310,29 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
         if count > 0:
-            if not state.in_size:
-                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+            self._after_data(state)
             return _unpack(scratch, count)
         if count == 0:
             self._closed()
             return b""
         raise self._failure(count, "read")
+
+    def _after_data(self, state: Any) -> None:
+        """A read returned data: report what ended it, if anything, to the core."""
+        if not state.in_size:
+            self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+        if state.stopped:
+            state.stopped = 0
+            code = int(state.stop_code)
+            if code == 0:
+                ragged = state.eof_delivered
+                self._stop_after_data(
+                    RaggedEOF("the peer closed the connection without a TLS close_notify alert")
+                    if ragged
+                    else None
+                )
+            elif not self._refused_renegotiation(code):
+                self._stop_after_data(self._failure(code, "read"))
 
     def _readinto(self, target: bytearray | memoryview) -> int:
         if type(target) is memoryview and target.readonly:
@@ -326,8 +346,7 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, _from_buffer(target), size)
         if count > 0:
-            if not state.in_size:
-                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+            self._after_data(state)
             return count
         if count == 0:
             self._closed()
@@ -343,8 +362,6 @@ class NSSBuffer(TLSWrappedBuffer):
         # encrypts before returning); other buffers through ffi.from_buffer.
         buffer = data if type(data) is bytes else _from_buffer(data)
         count = _tls_write(self._fd, self._memio, buffer, size)
-        if count < 0 and self._refused_renegotiation(count):  # held back by a read
-            count = _tls_write(self._fd, self._memio, buffer, size)
         if count >= 0:
             return count
         raise self._failure(count, "write")
@@ -352,9 +369,7 @@ class NSSBuffer(TLSWrappedBuffer):
     def _shutdown(self) -> None:
         if self._fd is None:
             return  # a server that never saw a ClientHello has nothing to close
-        code = lib.tlsapi_nss_memio_held_error(self._memio)
-        if not code or self._refused_renegotiation(code):
-            code = lib.tlsapi_nss_shutdown(self._fd)
+        code = lib.tlsapi_nss_shutdown(self._fd)
         if code:
             raise self._failure(code, "shutdown")
 
@@ -366,13 +381,9 @@ class NSSBuffer(TLSWrappedBuffer):
     def _key_update(self, request_peer_update: bool) -> None:
         if not self._handshake_done:
             raise TLSError("key_update() needs a finished handshake")
-        if self._first_failure is not None:
-            raise self._first_failure
-        state = self._memio
-        if state.holding and state.held < 0:
-            # A read already met a fatal error: the next read reports it, and NSS has
-            # answered it with an alert, so no KeyUpdate goes after that.
-            raise self._failure(state.held, "key update")
+        # A failed connection, or a read that met a fatal error (NSS has answered it
+        # with an alert): no KeyUpdate goes after that.
+        self._ready_to_write()
         if lib.tlsapi_nss_key_update(self._fd, request_peer_update) != 0:
             raise TLSError(f"NSS cannot update the keys: {error_text(lib.PR_GetError())}")
 
