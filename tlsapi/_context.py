@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import abc
 import socket as _socket
+import threading
 import warnings
-from typing import TYPE_CHECKING, Any
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._config import TLSConfiguration
 from ._errors import ConfigurationError, InsecureConfigurationWarning
@@ -25,6 +28,9 @@ __all__ = ["ClientContext", "ServerContext"]
 
 
 _LEGACY_VERSIONS = (TLSVersion.MINIMUM_SUPPORTED, TLSVersion.TLSv1, TLSVersion.TLSv1_1)
+# How many configurations returned by an sni_callback a server context keeps built.
+SNI_CACHE_SIZE = 64
+_T = TypeVar("_T")
 
 
 class _DefaultBackendDispatch(abc.ABCMeta):
@@ -111,10 +117,34 @@ class ServerContext(_Context):
             raise ConfigurationError(
                 "a server needs a certificate_chain (or an sni_callback that supplies one)"
             )
+        self._sni_cache: OrderedDict[TLSConfiguration, object] = OrderedDict()
+        self._sni_cache_lock = threading.Lock()
 
     def wrap_buffers(self) -> TLSWrappedBuffer:
         """A new server-side connection over memory buffers."""
         return self._wrap_buffers()
+
+    def _built_for(
+        self, configuration: TLSConfiguration, build: Callable[[TLSConfiguration], _T]
+    ) -> _T:
+        """What ``build`` makes of a configuration an sni_callback returned, cached.
+
+        One policy for every backend: built once per configuration (compared by
+        value), the least recently used dropped beyond ``SNI_CACHE_SIZE``, so a
+        callback that makes a new configuration per connection costs a build
+        each time but never grows memory.
+        """
+        with self._sni_cache_lock:
+            built = self._sni_cache.get(configuration)
+            if built is not None:
+                self._sni_cache.move_to_end(configuration)
+                return cast(_T, built)
+        built = build(configuration)  # outside the lock: building may be slow
+        with self._sni_cache_lock:
+            self._sni_cache[configuration] = built
+            while len(self._sni_cache) > SNI_CACHE_SIZE:
+                self._sni_cache.popitem(last=False)
+        return built
 
     def wrap_socket(self, socket: _socket.socket) -> TLSWrappedSocket:
         """A TLS connection over an accepted stream socket."""

@@ -6,7 +6,6 @@ import contextlib
 import os
 import ssl
 import tempfile
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -272,18 +271,10 @@ class StdlibServerContext(ServerContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._ssl_context = build_ssl_context(configuration, server_side=True)
-        # Contexts for configurations an sni_callback returned, built once each.
-        self._sni_contexts: dict[TLSConfiguration, ssl.SSLContext] = {}
-        self._sni_lock = threading.Lock()
         self._ssl_context.sni_callback = self._on_server_name
 
     def _context_for(self, config: TLSConfiguration) -> ssl.SSLContext:
-        with self._sni_lock:
-            context = self._sni_contexts.get(config)
-            if context is None:
-                context = build_ssl_context(config, server_side=True)
-                self._sni_contexts[config] = context
-            return context
+        return self._built_for(config, lambda c: build_ssl_context(c, server_side=True))
 
     def _on_server_name(
         self, ssl_object: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext

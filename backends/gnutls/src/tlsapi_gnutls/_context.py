@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from tlsapi import ClientContext, ServerContext, TLSConfiguration
 from tlsapi.backend_api import ServerName
 
@@ -13,9 +10,6 @@ from ._buffer import GnuTLSBuffer
 from ._settings import ConnectionSettings
 
 __all__ = ["GnuTLSClientContext", "GnuTLSServerContext"]
-
-# Configurations an sni_callback returned, with their credentials parsed once.
-_SNI_CACHE_SIZE = 32
 
 
 class GnuTLSClientContext(ClientContext):
@@ -37,24 +31,14 @@ class GnuTLSServerContext(ServerContext):
         super().__init__(configuration)
         initialize()
         self._settings = ConnectionSettings(configuration, server=True)
-        self._sni_lock = threading.Lock()
-        self._sni_settings: OrderedDict[TLSConfiguration, ConnectionSettings] = OrderedDict()
 
     def _wrap_buffers(self) -> GnuTLSBuffer:
         return GnuTLSBuffer(self, self._settings, server=True, settings_for=self._settings_for)
 
     def _settings_for(self, config: TLSConfiguration) -> ConnectionSettings:
-        """Settings for a configuration an sni_callback returned (cached, bounded)."""
+        """Settings for a configuration an sni_callback returned (the core's bounded cache)."""
         if config is self._configuration:
             return self._settings
-        with self._sni_lock:
-            settings = self._sni_settings.get(config)
-            if settings is not None:
-                self._sni_settings.move_to_end(config)
-                return settings
-        settings = ConnectionSettings(config, server=True, with_priority=False)
-        with self._sni_lock:
-            self._sni_settings[config] = settings
-            while len(self._sni_settings) > _SNI_CACHE_SIZE:
-                self._sni_settings.popitem(last=False)
-        return settings
+        return self._built_for(
+            config, lambda c: ConnectionSettings(c, server=True, with_priority=False)
+        )

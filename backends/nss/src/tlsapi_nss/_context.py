@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from tlsapi import ClientContext, ConfigurationError, ServerContext, TLSConfiguration
 from tlsapi.backend_api import ServerName
 
@@ -26,9 +24,6 @@ class NSSServerContext(ServerContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
         self._profile = Profile(configuration, server_side=True)
-        # Profiles for configurations an sni_callback returned, built once each.
-        self._sni_profiles: dict[TLSConfiguration, Profile] = {}
-        self._sni_lock = threading.Lock()
 
     def _profile_for(self, configuration: TLSConfiguration) -> Profile:
         if not isinstance(configuration, TLSConfiguration):
@@ -38,12 +33,7 @@ class NSSServerContext(ServerContext):
             )
         if configuration == self._configuration:
             return self._profile
-        with self._sni_lock:
-            profile = self._sni_profiles.get(configuration)
-            if profile is None:
-                profile = Profile(configuration, server_side=True)
-                self._sni_profiles[configuration] = profile
-            return profile
+        return self._built_for(configuration, lambda c: Profile(c, server_side=True))
 
     def _wrap_buffers(self) -> NSSBuffer:
         return NSSBuffer(self, self._profile, None, profile_for=self._profile_for)
