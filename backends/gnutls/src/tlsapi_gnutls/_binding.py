@@ -19,6 +19,7 @@ from ._gnutls import lib as _lib
 
 __all__ = [
     "MINIMUM_VERSION",
+    "datum",
     "def_extern",
     "ffi",
     "initialize",
@@ -85,3 +86,15 @@ def initialize() -> None:
             reason = ffi.string(lib.gnutls_strerror(code)).decode("utf-8", "replace")
             raise TLSError(f"gnutls_global_init failed: {reason}")
         _initialized = True
+
+
+def datum(data: bytes) -> Any:
+    """A gnutls_datum_t over ``data``, valid for as long as the returned object lives.
+
+    The struct holds a bare pointer: the from_buffer cdata that pins ``data``
+    (outside CPython objects may move) must outlive it, so the returned
+    object's destructor keeps a reference to it.
+    """
+    owner = ffi.from_buffer("unsigned char[]", data)
+    datum = ffi.new("gnutls_datum_t *", (owner, len(data)))
+    return ffi.gc(datum, lambda _: owner)

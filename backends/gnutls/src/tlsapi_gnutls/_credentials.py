@@ -11,22 +11,10 @@ from typing import Any
 
 from tlsapi import Certificate, ConfigurationError, PrivateKey, TrustStore
 
-from ._binding import ffi, lib
+from ._binding import datum, ffi, lib
 from ._errors import check_configuration, describe
 
 __all__ = ["Credentials"]
-
-
-def _datum(data: bytes) -> Any:
-    """A gnutls_datum_t over ``data``, valid for as long as the returned object lives.
-
-    The struct holds a bare pointer: the from_buffer cdata that pins ``data``
-    (outside CPython objects may move) must outlive it, so the returned
-    object's destructor keeps a reference to it.
-    """
-    owner = ffi.from_buffer("unsigned char[]", data)
-    datum = ffi.new("gnutls_datum_t *", (owner, len(data)))
-    return ffi.gc(datum, lambda _: owner)
 
 
 class Credentials:
@@ -73,7 +61,7 @@ class Credentials:
         where = f" from {store.source!r}" if store.source else ""
         for position, der in enumerate(store.certificates, 1):
             code = lib.gnutls_certificate_set_x509_trust_mem(
-                self.cdata, _datum(der), lib.GNUTLS_X509_FMT_DER
+                self.cdata, datum(der), lib.GNUTLS_X509_FMT_DER
             )
             check_configuration(code, f"trust store{where}: certificate #{position} is not usable")
             self.trust_count += code
@@ -89,7 +77,7 @@ class Credentials:
             for position, certificate in enumerate(certificates):
                 code = lib.gnutls_pcert_import_x509_raw(
                     ffi.addressof(pcerts, position),
-                    _datum(certificate.der),
+                    datum(certificate.der),
                     lib.GNUTLS_X509_FMT_DER,
                     0,
                 )
@@ -127,7 +115,7 @@ class Credentials:
         data = key.data
         fmt = lib.GNUTLS_X509_FMT_PEM if key.is_pem else lib.GNUTLS_X509_FMT_DER
         c_password = ffi.NULL if password is None else ffi.new("char[]", password)
-        code = lib.gnutls_privkey_import_x509_raw(privkey, _datum(data), fmt, c_password, 0)
+        code = lib.gnutls_privkey_import_x509_raw(privkey, datum(data), fmt, c_password, 0)
         if code < 0:
             lib.gnutls_privkey_deinit(privkey)
             where = f" {key.source!r}" if key.source else ""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tlsapi.backend_api import check_peer_chain
 
-from ._binding import ffi, lib
+from ._binding import datum, ffi, lib
 from ._errors import describe, reason_for_status, status_text
 
 if TYPE_CHECKING:
@@ -50,18 +50,6 @@ class ChainVerdict:
     text: str
 
 
-def _datum(data: bytes) -> Any:
-    """A gnutls_datum_t over ``data``, valid for as long as the returned object lives.
-
-    The struct holds a bare pointer: the from_buffer cdata that pins ``data``
-    (outside CPython objects may move) must outlive it, so the returned
-    object's destructor keeps a reference to it.
-    """
-    owner = ffi.from_buffer("unsigned char[]", data)
-    datum = ffi.new("gnutls_datum_t *", (owner, len(data)))
-    return ffi.gc(datum, lambda _: owner)
-
-
 def verify_server_chain(anchors_pem: bytes, chain_pem: bytes, peer_name: str) -> ChainVerdict:
     """Verify ``chain_pem`` (leaf first) for ``peer_name`` against ``anchors_pem``."""
     list_ptr = ffi.new("gnutls_x509_trust_list_t *")
@@ -73,12 +61,12 @@ def verify_server_chain(anchors_pem: bytes, chain_pem: bytes, peer_name: str) ->
     count = ffi.new("unsigned int *")
     try:
         code = lib.gnutls_x509_trust_list_add_trust_mem(
-            trust_list, _datum(anchors_pem), ffi.NULL, lib.GNUTLS_X509_FMT_PEM, 0, 0
+            trust_list, datum(anchors_pem), ffi.NULL, lib.GNUTLS_X509_FMT_PEM, 0, 0
         )
         if code <= 0:
             return ChainVerdict(False, -1, f"no usable trust anchor: {describe(code)}")
         code = lib.gnutls_x509_crt_list_import2(
-            certs_ptr, count, _datum(chain_pem), lib.GNUTLS_X509_FMT_PEM, 0
+            certs_ptr, count, datum(chain_pem), lib.GNUTLS_X509_FMT_PEM, 0
         )
         if code < 0:
             return ChainVerdict(False, -1, f"the chain cannot be parsed: {describe(code)}")
