@@ -22,7 +22,7 @@ Where the backend lacks a role (``Capability.CLIENT``/``SERVER``) the stdlib
 backend plays it.  Where it lacks a capability, the tests check that asking
 for it is a ConfigurationError, as the contract requires, instead of the
 feature.  The fixtures ``pki``, ``rsa_pki``, ``other_pki`` (a fresh PKI per
-module), ``peers`` and ``loopback_tcp`` come with the star import.
+module), ``peers``, ``loopback_tcp`` and ``tls_pair`` come with the star import.
 """
 
 import pytest
@@ -45,6 +45,10 @@ _MODULES = (
     "semantics",
     "sni",
     "sockets",
+    "sockets_blocking",
+    "sockets_closing",
+    "sockets_interop",
+    "sockets_nonblocking",
     "threads",
     "transfer",
     "validation",
@@ -68,7 +72,11 @@ from .mutual import TestMutualTLS  # noqa: E402
 from .policy import TestVerificationPolicy  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
-from .sockets import TestSocket, loopback_tcp  # noqa: E402
+from .sockets import TestSocket, loopback_tcp, tls_pair  # noqa: E402
+from .sockets_blocking import TestSocketBlocking, TestSocketTimeouts  # noqa: E402
+from .sockets_closing import TestSocketClosing  # noqa: E402
+from .sockets_interop import TestSocketInterop  # noqa: E402
+from .sockets_nonblocking import TestSocketNonBlocking  # noqa: E402
 from .threads import TestReentry, TestThreads  # noqa: E402
 from .transfer import TestTransfer  # noqa: E402
 from .validation import TestHostnames, TestInsecureMode, TestValidation  # noqa: E402
@@ -94,6 +102,11 @@ __all__ = [
     "TestSNI",
     "TestShutdown",
     "TestSocket",
+    "TestSocketBlocking",
+    "TestSocketClosing",
+    "TestSocketInterop",
+    "TestSocketNonBlocking",
+    "TestSocketTimeouts",
     "TestThreads",
     "TestTransfer",
     "TestValidation",
@@ -106,5 +119,6 @@ __all__ = [
     "peers",
     "pki",
     "rsa_pki",
+    "tls_pair",
     "unraisable",
 ]
