@@ -19,12 +19,15 @@ What to subclass (all from ``tlsapi``):
   a backend implements the ``_``-prefixed hooks that drive its library: the
   handshake (``_handshake``), the application data (``_read``,
   ``_readinto``, ``_write``), our close_notify (``_shutdown``), the network
-  side (``_receive``, ``_receive_eof`` and the output hooks), and what the
-  handshake negotiated (``_cipher_number``, ``_negotiated_protocol``,
-  ``_tls_version_number``, ``_peer_chain``).  It runs user code (an
-  ``sni_callback``) through ``_run_callback``, wraps a method of its own in
-  ``_exclusive()``, and reports library events (an error, a stop met after
-  data) through the base class's methods for them.  Which hook is called
+  side (``_receive``, ``_incoming_size``, ``_receive_eof``, and
+  ``_flush_library_output``, which appends what the library wrote to the
+  ``_outgoing`` queue), and what the handshake negotiated
+  (``_cipher_number``, ``_negotiated_protocol``, ``_tls_version_number``,
+  ``_peer_chain``).  It raises a TLSError for a failure (the core keeps it
+  and fails the connection), reports a close_notify or error met after data
+  it returns with ``_stop_after_data``, runs user code (an ``sni_callback``)
+  through ``_run_callback``, and wraps a method of its own in
+  ``_exclusive()`` (checking ``_ready_to_write()`` first if it sends).  Which hook is called
   when, with what lock held and what it may raise: the docstring of
   ``tlsapi/_buffer.py`` and of each hook there.
 * :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the
