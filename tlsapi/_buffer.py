@@ -382,7 +382,12 @@ class TLSWrappedBuffer(abc.ABC):
             self._wait_for_turn()
         try:
             self._flush_library_output()
-            return self._outgoing.peek(amt)
+            outgoing = self._outgoing
+            if not outgoing.size:
+                return b""
+            if outgoing.size <= amt and len(outgoing.chunks) == 1 and not outgoing.offset:
+                return outgoing.chunks[0]  # the common case: all of one chunk, no copy
+            return outgoing.peek(amt)
         finally:
             lock.release()
 
@@ -393,9 +398,13 @@ class TLSWrappedBuffer(abc.ABC):
             self._wait_for_turn()
         try:
             outgoing = self._outgoing
-            if amt < 0 or amt > len(outgoing):
-                raise ValueError(f"cannot consume {amt} bytes: {len(outgoing)} are buffered")
-            outgoing.consume(amt)
+            if amt == outgoing.size:  # the common case: everything peeked was sent
+                outgoing.chunks.clear()
+                outgoing.offset = outgoing.size = 0
+            elif 0 <= amt < outgoing.size:
+                outgoing.consume(amt)
+            else:
+                raise ValueError(f"cannot consume {amt} bytes: {outgoing.size} are buffered")
         finally:
             lock.release()
 
@@ -409,7 +418,7 @@ class TLSWrappedBuffer(abc.ABC):
             self._wait_for_turn()
         try:
             self._flush_library_output()
-            return len(self._outgoing)
+            return self._outgoing.size
         finally:
             lock.release()
 

@@ -21,36 +21,38 @@ __all__ = ["ByteQueue"]
 
 
 class ByteQueue:
-    __slots__ = ("_chunks", "_offset", "_size")
+    __slots__ = ("chunks", "offset", "size")
 
     def __init__(self) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._offset = 0  # bytes of _chunks[0] already consumed
-        self._size = 0
+        # Read-only outside this class: TLSWrappedBuffer's hot paths read them
+        # directly (a method call costs as much as the work on a small record).
+        self.chunks: deque[bytes] = deque()
+        self.offset = 0  # bytes of chunks[0] already consumed
+        self.size = 0
 
     def __len__(self) -> int:
-        return self._size
+        return self.size
 
     def append(self, data: Buffer) -> None:
         chunk = data if type(data) is bytes else bytes(data)
         if chunk:
-            self._chunks.append(chunk)
-            self._size += len(chunk)
+            self.chunks.append(chunk)
+            self.size += len(chunk)
 
     def peek(self, amount: int) -> bytes:
         """Up to ``amount`` bytes from the front, left in the queue."""
-        if amount <= 0 or not self._size:
+        if amount <= 0 or not self.size:
             return b""
-        first = self._chunks[0]
-        offset = self._offset
+        first = self.chunks[0]
+        offset = self.offset
         available = len(first) - offset
-        if available >= amount or len(self._chunks) == 1:
+        if available >= amount or len(self.chunks) == 1:
             if offset == 0 and amount >= len(first):
                 return first
             return first[offset : offset + amount]
         parts = [memoryview(first)[offset:]]
         wanted = amount - available
-        for chunk in itertools.islice(self._chunks, 1, None):
+        for chunk in itertools.islice(self.chunks, 1, None):
             if wanted <= 0:
                 break
             parts.append(memoryview(chunk)[:wanted])
@@ -59,33 +61,33 @@ class ByteQueue:
 
     def peek_view(self, amount: int) -> memoryview:
         """Up to ``amount`` bytes from the front chunk alone, without a copy (left in the queue)."""
-        if amount <= 0 or not self._size:
+        if amount <= 0 or not self.size:
             return memoryview(b"")
-        offset = self._offset
-        return memoryview(self._chunks[0])[offset : offset + amount]
+        offset = self.offset
+        return memoryview(self.chunks[0])[offset : offset + amount]
 
     def consume(self, amount: int) -> None:
         """Drop ``amount`` bytes from the front (at most what is queued)."""
-        amount = min(amount, self._size)
-        self._size -= amount
-        chunks = self._chunks
+        amount = min(amount, self.size)
+        self.size -= amount
+        chunks = self.chunks
         while amount:
-            remaining = len(chunks[0]) - self._offset
+            remaining = len(chunks[0]) - self.offset
             if amount < remaining:
-                self._offset += amount
+                self.offset += amount
                 return
             chunks.popleft()
-            self._offset = 0
+            self.offset = 0
             amount -= remaining
 
     def readinto(self, destination: Buffer) -> int:
         """Move as many bytes as fit into ``destination``; return how many."""
         with memoryview(destination) as raw:
             target = raw.cast("B") if raw.format != "B" or raw.ndim != 1 else raw
-            wanted = min(len(target), self._size)
+            wanted = min(len(target), self.size)
             copied = 0
-            offset = self._offset
-            for chunk in self._chunks:
+            offset = self.offset
+            for chunk in self.chunks:
                 if copied == wanted:
                     break
                 count = min(len(chunk) - offset, wanted - copied)
@@ -96,6 +98,6 @@ class ByteQueue:
         return copied
 
     def clear(self) -> None:
-        self._chunks.clear()
-        self._offset = 0
-        self._size = 0
+        self.chunks.clear()
+        self.offset = 0
+        self.size = 0
