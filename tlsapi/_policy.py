@@ -43,6 +43,7 @@ IndexError.  The CLI's certificate summary (``tlsapi._cli._x509``) uses it too.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 from ._errors import CertificateError, CertificateErrorReason
@@ -268,6 +269,14 @@ def _key_usage_bits(data: bytes, value: Element) -> int:
 
 def read_certificate(der: bytes) -> CertificateFacts:
     """The facts the policy needs from one DER certificate (DERError if unreadable)."""
+    return _read_certificate(bytes(der))
+
+
+# A client meets the same server's chain again and again: the facts of the last
+# certificates read are kept (parsing one costs ~30 us, a tenth of a handshake's
+# Python time).  A certificate that cannot be read is not kept: DERError again.
+@functools.lru_cache(maxsize=128)
+def _read_certificate(der: bytes) -> CertificateFacts:
     certificate = _expect(der, read_element(der, 0), SEQUENCE, "Certificate")
     if certificate[2] != len(der):
         raise DERError("trailing bytes after the certificate")
