@@ -39,10 +39,13 @@ _WIRE_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.
 _ReadInto = Callable[[int, Any], int]
 # A plaintext TLS record: alert, TLS 1.2 record version, fatal, bad_certificate (42).
 _BAD_CERTIFICATE_ALERT = bytes((21, 3, 3, 0, 2, 2, 42))
-# The most either MemoryBIO is given at once (see the module docstring), and
-# the plaintext encrypted per piece of a large write (its records fit in that).
+# The most the input MemoryBIO is given at once (see the module docstring), and
+# the plaintext encrypted per piece of a large write (the output BIO then holds
+# about that much).  Measured: larger pieces gain little bulk speed and an idle
+# pair of connections then keeps over 256 KiB (tests: TestMemory).
 _BIO_LIMIT = 1 << 15
-_WRITE_PIECE = 1 << 14
+_RECORD_SIZE = 16384 + 256 + 5  # the largest TLS record, header included
+_WRITE_PIECE = 1 << 16
 
 
 class StdlibBuffer(TLSWrappedBuffer):
@@ -87,28 +90,37 @@ class StdlibBuffer(TLSWrappedBuffer):
     # -- network side --------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
-        if not self._incoming and self._in_bio.pending + len(data) <= _BIO_LIMIT:
-            self._in_bio.write(data)
-            return
+        if not self._incoming.size:
+            room = _BIO_LIMIT - self._in_bio.pending
+            if len(data) <= room:
+                self._in_bio.write(data)
+                return
+            if room > 0:  # what fits goes in now, the rest waits (copied: see append)
+                with memoryview(data) as view:
+                    self._in_bio.write(view[:room])
+                    data = bytes(view[room:])
         self._incoming.append(data)  # copies a memoryview: its owner may reuse the memory
-        self._top_up()
+        if self._in_bio.pending < _BIO_LIMIT:
+            self._top_up()
 
     def _receive_eof(self) -> None:
-        if self._incoming:
+        if self._incoming.size:
             self._eof_after_backlog = True
         else:
             self._in_bio.write_eof()
 
     def _top_up(self) -> bool:
         """Move queued bytes into _in_bio up to _BIO_LIMIT; True if anything moved."""
-        incoming = self._incoming
+        incoming, in_bio = self._incoming, self._in_bio
+        room = _BIO_LIMIT - in_bio.pending
         moved = False
-        while incoming and self._in_bio.pending < _BIO_LIMIT:
-            with incoming.peek_view(_BIO_LIMIT - self._in_bio.pending) as piece:
-                self._in_bio.write(piece)
-                incoming.consume(len(piece))
+        while incoming.size and room > 0:
+            piece = incoming.peek_view(room)  # a view of a queued chunk: no copy here
+            in_bio.write(piece)
+            incoming.consume(len(piece))
+            room -= len(piece)
             moved = True
-        if not incoming and self._eof_after_backlog:
+        if not incoming.size and self._eof_after_backlog:
             self._eof_after_backlog = False
             self._in_bio.write_eof()
         return moved
@@ -118,7 +130,7 @@ class StdlibBuffer(TLSWrappedBuffer):
             self._outgoing.append(self._out_bio.read())
 
     def _incoming_size(self) -> int:
-        return self._in_bio.pending + len(self._incoming)
+        return self._in_bio.pending + self._incoming.size
 
     # -- TLS -------------------------------------------------------------------
 
@@ -196,13 +208,16 @@ class StdlibBuffer(TLSWrappedBuffer):
                     raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
             except ssl.SSLError as exc:
                 raise self._failed(exc)  # noqa: B904 (_failed sets __cause__)
-        if count == size or not (self._in_bio.pending or self._incoming):
+        if count == size or not (self._in_bio.pending or self._incoming.size):
             return count
         # SSL_read returns one record per call: take the whole records that are
         # already here, so that a large readinto crosses the layers above once.
         # What ends the loop after data is held by the core for the next call.
+        incoming, in_bio = self._incoming, self._in_bio
         with memoryview(target) as view:
             while count < size:
+                if incoming.size and in_bio.pending < _RECORD_SIZE:
+                    self._top_up()  # before OpenSSL runs dry: no exception per top-up
                 try:
                     got = read(size - count, view[count:])
                 except ssl.SSLWantReadError:
