@@ -279,8 +279,14 @@ class TestThreads:
         assert back and back == b"w" * len(back), "the receiver's data arrived corrupted"
 
 
-def _with_sni_callback(peers: Peers, callback: Any) -> TLSConfiguration:
-    return peers.server_config(sni_callback=callback)
+def _hello_delivered(peers: Peers, callback: Any) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+    """A pair whose server has ``callback`` as sni_callback and the client's hello."""
+    config = peers.server_config(sni_callback=callback)
+    if lacks(peers.server_backend, Capability.SNI_CALLBACK, lambda: peers.server_context(config)):
+        pytest.skip(f"{peers.server_backend.name} has no sni_callback")
+    client, server = peers.pair(server=config)
+    _deliver_client_hello(client, server)
+    return client, server
 
 
 def _deliver_client_hello(client: TLSWrappedBuffer, server: TLSWrappedBuffer) -> None:
@@ -319,13 +325,7 @@ class TestReentry:
                 seen.append(exc)
                 raise
 
-        config = _with_sni_callback(peers, callback)
-        if lacks(
-            peers.server_backend, Capability.SNI_CALLBACK, lambda: peers.server_context(config)
-        ):
-            pytest.skip(f"{peers.server_backend.name} has no sni_callback")
-        client, server = peers.pair(server=config)
-        _deliver_client_hello(client, server)
+        client, server = _hello_delivered(peers, callback)
         with pytest.raises(TLSError) as raised:
             server.do_handshake()
         assert len(seen) == 1, f"the callback ran {len(seen)} times"
@@ -345,13 +345,7 @@ class TestReentry:
             calls.append(name)
             raise KeyboardInterrupt
 
-        config = _with_sni_callback(peers, callback)
-        if lacks(
-            peers.server_backend, Capability.SNI_CALLBACK, lambda: peers.server_context(config)
-        ):
-            pytest.skip(f"{peers.server_backend.name} has no sni_callback")
-        client, server = peers.pair(server=config)
-        _deliver_client_hello(client, server)
+        client, server = _hello_delivered(peers, callback)
         with pytest.raises(KeyboardInterrupt):
             server.do_handshake()
         # The connection is failed, not retried: a TLSError from now on, no second call.
@@ -375,13 +369,7 @@ class TestReentry:
             entered.set()
             assert release.wait(DEADLINE)
 
-        config = _with_sni_callback(peers, callback)
-        if lacks(
-            peers.server_backend, Capability.SNI_CALLBACK, lambda: peers.server_context(config)
-        ):
-            pytest.skip(f"{peers.server_backend.name} has no sni_callback")
-        client, server = peers.pair(server=config)
-        _deliver_client_hello(client, server)
+        client, server = _hello_delivered(peers, callback)
         workers = Workers()
 
         def other_thread() -> None:
