@@ -325,7 +325,7 @@ class TestReentry:
                 seen.append(exc)
                 raise
 
-        client, server = _hello_delivered(peers, callback)
+        _client, server = _hello_delivered(peers, callback)
         with pytest.raises(TLSError) as raised:
             server.do_handshake()
         assert len(seen) == 1, f"the callback ran {len(seen)} times"
@@ -345,7 +345,7 @@ class TestReentry:
             calls.append(name)
             raise KeyboardInterrupt
 
-        client, server = _hello_delivered(peers, callback)
+        _client, server = _hello_delivered(peers, callback)
         with pytest.raises(KeyboardInterrupt):
             server.do_handshake()
         # The connection is failed, not retried: a TLSError from now on, no second call.
