@@ -498,6 +498,15 @@ def test_serve_bad_certificate_file_is_one_line(tmp_path: Path) -> None:
 # -- tlsapi bench ---------------------------------------------------------------------
 
 
+ASYNCIO = "asyncio_http_round_trips_per_s"
+MEMORY_KEY = "memory_kib_per_connection"
+
+
+def _has_adapter() -> bool:
+    adapter = getattr(tlsapi, "SSLContext", None)
+    return isinstance(adapter, type) and issubclass(adapter, ssl.SSLContext)
+
+
 def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
     names = _names_under_test()
     assert main(["bench", "--quick", "--json", *_backend_args()]) == 0
@@ -505,6 +514,9 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["settings"]["quick"] is True
     assert data["settings"]["reference"] == "raw-ssl"
     assert data["settings"]["clock"]["in_memory"] in ("thread CPU time", "wall clock")
+    assert data["settings"]["clock"]["asyncio"] == "wall clock"
+    assert data["settings"]["asyncio_request_size"] == 300
+    assert data["settings"]["asyncio_response_size"] == 2048
     assert {s["key"] for s in data["subjects"]} == {"raw-ssl", *names}
     metric_keys = {m["key"] for m in data["metrics"]}
     assert metric_keys == {
@@ -512,20 +524,29 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
         "buffer_bulk_mb_per_s",
         "echo_round_trips_per_s",
         "socket_bulk_mb_per_s",
-        "memory_kib_per_connection",
+        ASYNCIO,
+        MEMORY_KEY,
     }
     for subject in data["subjects"]:
         assert subject["version"] == "TLSv1.3"
         for key in metric_keys:
             result = data["results"][subject["key"]][key]
             assert result["error"] is None
-            assert set(result) == {"best", "median", "samples", "ratio", "error"}
-            if key == "memory_kib_per_connection" and not sys.platform.startswith("linux"):
+            assert set(result) == {"best", "median", "samples", "ratio", "error", "unavailable"}
+            if key == MEMORY_KEY and not sys.platform.startswith("linux"):
                 assert result["best"] is None  # RSS needs /proc
+                assert result["unavailable"]
                 continue
-            assert result["best"] > 0 or key == "memory_kib_per_connection"
+            if key == ASYNCIO and subject["key"] != "raw-ssl" and not _has_adapter():
+                # No ssl-compatible adapter in this tree: a reason, not a figure or a failure.
+                assert "tlsapi.SSLContext" in result["unavailable"]
+                assert result["best"] is None
+                assert result["ratio"] is None
+                continue
+            assert result["unavailable"] is None
+            assert result["best"] > 0 or key == MEMORY_KEY
             assert result["ratio"] is not None
-    for key in metric_keys - {"memory_kib_per_connection"}:
+    for key in metric_keys - {MEMORY_KEY}:
         assert len(data["results"]["raw-ssl"][key]["samples"]) == 2
         assert data["results"]["raw-ssl"][key]["ratio"] == 1.0
 
@@ -537,6 +558,32 @@ def test_bench_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "ssl (raw)" in out
     assert re.search(rf"^\s+ssl \(raw\)\s+{re.escape(name)}\s*$", out, re.MULTILINE)
     assert re.search(r"^handshakes/s\s+[\d,.]+\s+[\d,.]+ \(\d+\.\d\dx\)$", out, re.MULTILINE)
+    asyncio_row = re.search(
+        r"^asyncio HTTP/1\.1, round trips/s\s+[\d,.]+\s+(.+)$", out, re.MULTILINE
+    )
+    assert asyncio_row, out
+    if _has_adapter():
+        assert re.fullmatch(r"[\d,.]+ \(\d+\.\d\dx\)", asyncio_row[1])
+    else:
+        assert asyncio_row[1] == "n/a"
+    assert "wall-clock" in out
+
+
+def test_bench_asyncio_without_the_adapter_is_na_with_a_reason(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tlsapi without tlsapi.SSLContext still benchmarks: that row says n/a and why."""
+    monkeypatch.delattr(tlsapi, "SSLContext", raising=False)
+    name = _names_under_test()[0]
+    assert main(["bench", "--quick", "--rounds", "1", "--backend", name]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^asyncio HTTP/1\.1, round trips/s\s+[\d,.]+\s+n/a$", out, re.MULTILINE)
+    assert re.search(
+        rf"^  {re.escape(name)}, asyncio HTTP/1\.1, round trips/s: .*tlsapi\.SSLContext",
+        out,
+        re.MULTILINE,
+    )
+    assert "errors:" not in out
 
 
 def test_bench_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,8 @@
 
 In memory: SSLObject over two MemoryBIOs per end.  Over sockets: SSLSocket,
 the ssl module's own socket path, since that is what a user of ``ssl``
-would compare TLSWrappedSocket with.
+would compare TLSWrappedSocket with.  Under asyncio: a plain SSLContext
+handed to asyncio (which drives an SSLObject itself).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ssl
 import time
 from typing import Any
 
+from ._asyncio import http_round_trip_rate
 from ._credentials import BenchCredentials
 from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, run_socket_pair, timed_loop
 
@@ -23,7 +25,10 @@ _End = tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]  # (tls, incoming, out
 class RawSSLSubject(Subject):
     key = "raw-ssl"
     label = "ssl (raw)"
-    kind = "the ssl module used directly (SSLObject + MemoryBIO; SSLSocket over sockets)"
+    kind = (
+        "the ssl module used directly (SSLObject + MemoryBIO; SSLSocket over sockets;"
+        " asyncio with a plain SSLContext)"
+    )
 
     def __init__(self, credentials: BenchCredentials) -> None:
         self.library_version = ssl.OPENSSL_VERSION
@@ -154,3 +159,12 @@ class RawSSLSubject(Subject):
                 return total / (time.perf_counter() - start)
 
         return run_socket_pair(serve, client)
+
+    def asyncio_rate(self, duration: float) -> float:
+        def check(ssl_object: object) -> None:
+            if type(ssl_object) is not ssl.SSLObject:
+                raise TypeError(f"asyncio used {type(ssl_object).__name__}, not ssl.SSLObject")
+
+        return http_round_trip_rate(
+            self._client, self._server, self._hostname, duration, check=check
+        )

@@ -7,6 +7,7 @@ import ssl
 from typing import Any
 
 from .._version import __version__
+from ._asyncio import REQUEST, RESPONSE
 from ._runner import ALL_METRICS, BenchRun
 from ._subject import CLOCK_NAME, ECHO_SIZE, PAYLOAD_SIZE
 
@@ -36,10 +37,13 @@ def as_json(run: BenchRun) -> dict[str, Any]:
             "memory_connections": settings.memory_connections,
             "write_size": PAYLOAD_SIZE,
             "echo_size": ECHO_SIZE,
+            "asyncio_request_size": len(REQUEST),
+            "asyncio_response_size": len(RESPONSE),
             "tls_version": "TLSv1.3",
             "key_type": "ECDSA P-256",
             "statistic": "best of the rounds",
-            "clock": {"in_memory": CLOCK_NAME, "loopback": "wall clock"},
+            "clock": {"in_memory": CLOCK_NAME, "loopback": "wall clock", "asyncio": "wall clock"},
+            "asyncio": "client and server in one event loop, one keep-alive connection",
             "reference": run.reference,
         },
         "metrics": [
@@ -64,6 +68,7 @@ def as_json(run: BenchRun) -> dict[str, Any]:
                     "samples": run.results[s.key][m.key].samples,
                     "ratio": run.ratio(s.key, m.key),
                     "error": run.results[s.key][m.key].error,
+                    "unavailable": run.results[s.key][m.key].unavailable,
                 }
                 for m in ALL_METRICS
             }

@@ -3,7 +3,10 @@
 The machine is shared and noisy, so no figure is taken alone: each round
 runs every metric for every subject in turn (the order rotated from round to
 round, so no subject always goes first or last), and a subject's figure is
-its best round.  Ratios compare figures from the same run.
+its best round.  Ratios compare figures from the same run.  A figure a
+subject cannot give in this install (the asyncio figure without tlsapi's
+ssl-compatible adapter, memory without /proc) is "unavailable" with a
+reason; that is not a failure, unlike an error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .._backend import Backend
 from ._credentials import BenchCredentials, make_credentials
 from ._memory import measure_in_subprocess
 from ._raw import RawSSLSubject
-from ._subject import Subject
+from ._subject import Subject, Unavailable
 from ._tlsapi import BackendSubject
 
 __all__ = ["METRICS", "Metric", "Result", "Settings", "make_subject", "run_benchmark"]
@@ -74,6 +77,13 @@ METRICS: tuple[Metric, ...] = (
         True,
         lambda s, c: s.socket_bulk_rate(c.socket_bytes) / 1e6,
     ),
+    Metric(
+        "asyncio_http_round_trips_per_s",
+        "asyncio HTTP/1.1, round trips/s",
+        "1/s",
+        True,
+        lambda s, c: s.asyncio_rate(c.duration),
+    ),
 )
 MEMORY = Metric(
     "memory_kib_per_connection",
@@ -91,17 +101,22 @@ class Result:
 
     samples: list[float] = dataclasses.field(default_factory=list)
     error: str | None = None
+    unavailable: str | None = None  # why this install cannot take the figure (not a failure)
     higher_is_better: bool = True
 
     @property
+    def skipped(self) -> bool:
+        return self.error is not None or self.unavailable is not None
+
+    @property
     def best(self) -> float | None:
-        if self.error is not None or not self.samples:
+        if self.skipped or not self.samples:
             return None
         return max(self.samples) if self.higher_is_better else min(self.samples)
 
     @property
     def median(self) -> float | None:
-        if self.error is not None or not self.samples:
+        if self.skipped or not self.samples:
             return None
         return statistics.median(self.samples)
 
@@ -139,6 +154,21 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _sample(
+    metric: Metric, subject: Subject, settings: Settings, result: Result, keep: bool = True
+) -> None:
+    """Take one sample into ``result`` (or record why it cannot be taken); a warm-up's is not kept."""
+    try:
+        value = metric.measure(subject, settings)
+    except Unavailable as exc:
+        result.unavailable = str(exc)
+    except Exception as exc:
+        result.error = _describe(exc)
+    else:
+        if keep:
+            result.samples.append(value)
+
+
 def run_benchmark(
     backends: Sequence[Backend],
     settings: Settings,
@@ -169,10 +199,7 @@ def run_benchmark(
         )
         for metric in METRICS:
             for subject in live:
-                try:
-                    metric.measure(subject, warmup)
-                except Exception as exc:
-                    results[subject.key][metric.key].error = _describe(exc)
+                _sample(metric, subject, warmup, results[subject.key][metric.key], keep=False)
 
         for round_index in range(settings.rounds):
             progress(f"round {round_index + 1} of {settings.rounds}")
@@ -181,12 +208,8 @@ def run_benchmark(
             for metric in METRICS:
                 for subject in order:
                     result = results[subject.key][metric.key]
-                    if result.error:
-                        continue
-                    try:
-                        result.samples.append(metric.measure(subject, settings))
-                    except Exception as exc:
-                        result.error = _describe(exc)
+                    if not result.skipped:
+                        _sample(metric, subject, settings, result)
 
         progress("memory per connection (a child process per subject)")
         for subject in live:
@@ -196,6 +219,8 @@ def run_benchmark(
             except Exception as exc:
                 result.error = _describe(exc)
                 continue
-            if value is not None:
+            if value is None:
+                result.unavailable = "resident set size needs /proc (Linux)"
+            else:
                 result.samples.append(value / 1024)
     return BenchRun(settings, subjects, negotiated, results)

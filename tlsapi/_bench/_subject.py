@@ -7,7 +7,9 @@ no adapter layer is measured.  Timed loops run for at least ``duration``
 seconds and return a rate; set-up (contexts, connections for bulk) is
 outside the timed part, a connection's creation is inside a handshake.
 In-memory rates are per second of this thread's CPU time (see timed_loop);
-the loopback rate, which involves two threads and the kernel, is wall-clock.
+the loopback rate, which involves two threads and the kernel, is wall-clock,
+and so is the asyncio figure (``_asyncio``: one workload for every subject,
+since there the ``ssl.SSLContext`` handed to asyncio is what differs).
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ECHO_SIZE", "PAYLOAD_SIZE", "Subject", "run_socket_pair", "timed_loop"]
+__all__ = [
+    "ECHO_SIZE",
+    "PAYLOAD_SIZE",
+    "Subject",
+    "Unavailable",
+    "run_socket_pair",
+    "timed_loop",
+]
 
 PAYLOAD_SIZE = 1 << 20  # 1 MiB writes for bulk
 ECHO_SIZE = 64
@@ -38,6 +47,10 @@ def _pick_clock() -> tuple[Callable[[], float], str]:
 
 
 _cpu_clock, CLOCK_NAME = _pick_clock()
+
+
+class Unavailable(Exception):  # not an error: a figure this install cannot take
+    """A figure this subject cannot give here (shown as "n/a" with the reason, not a failure)."""
 
 
 class Subject(abc.ABC):
@@ -63,6 +76,10 @@ class Subject(abc.ABC):
     @abc.abstractmethod
     def socket_bulk_rate(self, total: int) -> float:
         """Bytes per second over a 127.0.0.1 socket to a thread running the same subject."""
+
+    @abc.abstractmethod
+    def asyncio_rate(self, duration: float) -> float:
+        """HTTP/1.1-sized round trips per second through asyncio streams over 127.0.0.1."""
 
     @abc.abstractmethod
     def connected_pairs(self, count: int) -> list[Any]:

@@ -1,5 +1,9 @@
 """A tlsapi backend under test: TLSWrappedBuffer pairs in memory, TLSWrappedSocket over sockets.
 
+Under asyncio, the ssl-compatible adapter ``tlsapi.SSLContext(..., backend=name)``
+(asyncio takes only ``ssl.SSLContext`` objects); where this tlsapi has no
+adapter, that figure is unavailable ("n/a" with the reason), not a failure.
+
 The loops use the API as DESIGN.md documents it (peek_outgoing and
 consume_outgoing to move bytes, readinto for bulk), the way an application
 or a framework integration would.
@@ -8,6 +12,7 @@ or a framework integration would.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from typing import Any
 
@@ -16,8 +21,9 @@ from .._buffer import TLSWrappedBuffer
 from .._ciphers import CipherSuite
 from .._errors import WantReadError, WantWriteError
 from .._versions import TLSVersion
+from ._asyncio import http_round_trip_rate
 from ._credentials import BenchCredentials
-from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, run_socket_pair, timed_loop
+from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, Unavailable, run_socket_pair, timed_loop
 
 __all__ = ["BackendSubject"]
 
@@ -43,6 +49,8 @@ class BackendSubject(Subject):
         self._hostname = credentials.hostname
         self._client = backend.client_context(credentials.client_config)
         self._server = backend.server_context(credentials.server_config)
+        self._credentials = credentials
+        self._adapter_contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None
 
     # -- in memory -------------------------------------------------------------
 
@@ -161,3 +169,37 @@ class BackendSubject(Subject):
                 return total / (time.perf_counter() - start)
 
         return run_socket_pair(serve, client)
+
+    # -- under asyncio, through the ssl-compatible adapter ------------------------------
+
+    def _adapter(self) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+        """Client and server adapter contexts, set up as the raw subject sets up ``ssl``'s."""
+        if self._adapter_contexts is None:
+            import tlsapi
+
+            # Looked up, not imported by name: the adapter may be missing from this tlsapi.
+            adapter = getattr(tlsapi, "SSLContext", None)
+            if not (isinstance(adapter, type) and issubclass(adapter, ssl.SSLContext)):
+                raise Unavailable(
+                    "this tlsapi has no ssl-compatible adapter (tlsapi.SSLContext) for asyncio"
+                )
+            credentials = self._credentials
+            client = adapter(ssl.PROTOCOL_TLS_CLIENT, backend=self.key)
+            client.load_verify_locations(cadata=credentials.root_pem.decode("ascii"))
+            server = adapter(ssl.PROTOCOL_TLS_SERVER, backend=self.key)
+            server.load_cert_chain(credentials.chain_file, credentials.key_file)
+            for context in (client, server):
+                context.minimum_version = ssl.TLSVersion.TLSv1_3
+                context.maximum_version = ssl.TLSVersion.TLSv1_3
+            self._adapter_contexts = (client, server)
+        return self._adapter_contexts
+
+    def asyncio_rate(self, duration: float) -> float:
+        client, server = self._adapter()
+
+        def check(ssl_object: object) -> None:
+            # The adapter's object, not OpenSSL's by way of a fallback.
+            if ssl_object is None or type(ssl_object) is ssl.SSLObject:
+                raise TypeError(f"asyncio used {type(ssl_object).__name__}, not the tlsapi adapter")
+
+        return http_round_trip_rate(client, server, self._hostname, duration, check=check)

@@ -2,8 +2,11 @@
 
 Figures: TLS 1.3 handshakes per second (ECDSA P-256, both ends in memory);
 bulk MB/s through a buffer pair (1 MiB writes); 64-byte echo round trips per
-second (in memory); bulk MB/s over a loopback socket to a thread; memory
-per connection (RSS, in a child process, Linux only).  Rounds are
+second (in memory); bulk MB/s over a loopback socket to a thread;
+HTTP/1.1-sized round trips per second through asyncio streams (client and
+server in one event loop; tlsapi backends through tlsapi.SSLContext, the
+ssl-compatible adapter); memory per connection (RSS, in a child process,
+Linux only).  Rounds are
 interleaved across subjects and each figure is the best round; the table
 shows each figure's ratio to the raw ssl module in the same run.  The exit
 status is 1 if any measurement failed.
@@ -18,6 +21,7 @@ import sys
 from typing import Any
 
 from .._bench import ALL_METRICS, MEMORY, BenchRun, Settings, as_json, run_benchmark
+from .._bench._asyncio import REQUEST, RESPONSE
 from .._bench._subject import CLOCK_NAME, PAYLOAD_SIZE
 from .._registry import available_backends, backend
 from ._common import CommandError, load_pki, render_table
@@ -63,6 +67,7 @@ def as_table(run: BenchRun) -> str:
         ["cipher", *(run.negotiated.get(s.key, {}).get("cipher", "-") for s in run.subjects)],
     ]
     notes: list[str] = []
+    unavailable: list[str] = []
     for metric in ALL_METRICS:
         row = [metric.label]
         for subject in run.subjects:
@@ -70,6 +75,10 @@ def as_table(run: BenchRun) -> str:
             if result.error:
                 row.append("error")
                 notes.append(f"{subject.label}, {metric.label}: {result.error}")
+                continue
+            if result.unavailable:
+                row.append("n/a")
+                unavailable.append(f"{subject.label}, {metric.label}: {result.unavailable}")
                 continue
             best = result.best
             if best is None:
@@ -93,14 +102,19 @@ def as_table(run: BenchRun) -> str:
         f"{MEMORY.label.split(',')[0]} (lower is better).",
         (
             "In-memory figures count this thread's CPU time (other load on the machine does "
-            "not lower them); loopback is wall-clock."
+            "not lower them); loopback and asyncio are wall-clock."
             if CLOCK_NAME == "thread CPU time"
             else "All figures are wall-clock (no fine-grained thread CPU clock here)."
         ),
         f"MB = 10^6 bytes; bulk uses {PAYLOAD_SIZE // (1 << 20)} MiB writes; loopback sends "
         f"{settings.socket_bytes // (1 << 20)} MiB to a thread; memory counts both ends "
         f"({settings.memory_connections} connections, RSS, in a child process).",
+        f"asyncio: {len(REQUEST)}-byte requests, {len(RESPONSE)}-byte responses, one keep-alive "
+        "connection, client and server in one event loop; tlsapi backends through "
+        "tlsapi.SSLContext (the ssl-compatible adapter).",
     ]
+    if unavailable:
+        lines += ["", "n/a:", *(f"  {note}" for note in sorted(set(unavailable)))]
     if notes:
         lines += ["", "errors:", *(f"  {note}" for note in notes)]
     return "\n".join(lines)
