@@ -73,7 +73,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bytequeue import ByteQueue
 from ._ciphers import CipherSuite
-from ._errors import TLSError, WantReadError, WantWriteError
+from ._errors import NotTLSError, TLSError, WantReadError, WantWriteError
+from ._nottls import QUOTED, not_tls
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
 
@@ -365,6 +366,8 @@ class TLSWrappedBuffer(abc.ABC):
             self._wait_for_turn()
         try:
             if len(chunk):
+                if self._peer_start is not None and self._refuses_start(chunk):
+                    return
                 self._receive(chunk)
             elif not self._transport_eof:
                 self._transport_eof = True
@@ -374,6 +377,27 @@ class TLSWrappedBuffer(abc.ABC):
             raise
         finally:
             lock.release()
+
+    # The peer's first bytes, kept until two have been checked (then None).
+    _peer_start: bytes | None = b""
+
+    def _refuses_start(self, received: bytes | memoryview) -> bool:
+        """Refuse a peer whose first bytes cannot begin TLS, before the backend sees them.
+
+        One rule for every backend (libraries disagree: some wait for more,
+        some blame the version).  The connection fails with NotTLSError (the
+        next call raises it) and these and later bytes are dropped; no alert
+        is sent, as OpenSSL does: the peer would not understand one.
+        """
+        assert self._peer_start is not None
+        start = self._peer_start + bytes(received[: QUOTED - len(self._peer_start)])
+        reason = not_tls(start)
+        if reason is None:
+            self._peer_start = start if len(start) < 2 else None
+            return False
+        self._peer_start = start  # still refused: whatever comes later is dropped too
+        self._remember(NotTLSError(reason))
+        return True
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to ``amt`` bytes waiting to go to the peer, left in place."""

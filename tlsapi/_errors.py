@@ -15,6 +15,7 @@ __all__ = [
     "CertificateErrorReason",
     "ConfigurationError",
     "InsecureConfigurationWarning",
+    "NotTLSError",
     "RaggedEOF",
     "TLSError",
     "WantReadError",
@@ -44,6 +45,13 @@ class WantWriteError(TLSError, ssl.SSLWantWriteError):
 
 class RaggedEOF(TLSError, ssl.SSLEOFError):
     """The transport closed without a TLS close_notify alert (possible truncation)."""
+
+
+class NotTLSError(TLSError):
+    """The peer answered with something that is not TLS (an HTTP server, an SSH banner).
+
+    Raised by every backend for the same first bytes; the message quotes them.
+    """
 
 
 class CertificateErrorReason(str, enum.Enum):

@@ -65,10 +65,18 @@ def _load_chain(context: ssl.SSLContext, chain: tuple[tuple[Certificate, ...], P
             context.load_cert_chain(chain_path, key_path, password=password)
         except ssl.SSLError as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            if reason == "KEY_VALUES_MISMATCH":
-                message = "the private key does not match the certificate"
-            elif password is not None and reason in ("BAD_DECRYPT", "bad decrypt"):
-                message = "the password does not decrypt the private key"
+            # A key of another type than the leaf's is NO_CERTIFICATE_ASSIGNED to OpenSSL.
+            if reason in ("KEY_VALUES_MISMATCH", "NO_CERTIFICATE_ASSIGNED"):
+                message = (
+                    "the private key does not match the certificate "
+                    "(the key must be the first (leaf) certificate's)"
+                )
+            elif password is not None and key.key_format.endswith("-encrypted"):
+                # Our own parser already accepted the PEM: what OpenSSL calls
+                # "PEM lib" or "bad decrypt" here is a password that does not fit.
+                message = (
+                    f"the private key cannot be decrypted: wrong password? (OpenSSL: {reason})"
+                )
             else:
                 message = f"OpenSSL cannot use the certificate chain or key ({reason})"
             raise ConfigurationError(message) from exc

@@ -40,6 +40,7 @@ _MODULES = (
     "linear",
     "malformed",
     "memory",
+    "mistakes",
     "mutual",
     "policy",
     "semantics",
@@ -68,6 +69,7 @@ from .keys import TestPrivateKeys, key_pkis  # noqa: E402
 from .linear import TestLinearTime, linear_time_backends  # noqa: E402
 from .malformed import TestMalformedHello  # noqa: E402
 from .memory import TestMemory  # noqa: E402
+from .mistakes import TestMistakes  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
 from .policy import TestVerificationPolicy  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
@@ -94,6 +96,7 @@ __all__ = [
     "TestLinearTime",
     "TestMalformedHello",
     "TestMemory",
+    "TestMistakes",
     "TestMutualTLS",
     "TestPasswordRules",
     "TestPrivateKeys",

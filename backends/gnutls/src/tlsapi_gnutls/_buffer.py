@@ -295,8 +295,13 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         GnuTLS leaves this to the application (gnutls-serv does it too); not when
         the peer ended the connection itself or the transport failed.
         """
-        if code not in _NO_ALERT_CODES:
-            lib.gnutls_alert_send_appropriate(self._session, code)
+        if code in _NO_ALERT_CODES or (
+            # A record cut short by the peer's close: RaggedEOF, as on every backend;
+            # an alert would only meet a closed socket (and a reset instead of the error).
+            self._transport_eof and code == lib.GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+        ):
+            return
+        lib.gnutls_alert_send_appropriate(self._session, code)
 
     def _received_server_name(self) -> str | None:
         data = ffi.new("char[256]")

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
 from tlsapi.backend_api import ServerName
 
-from ._clienthello import HelloDecodeError, HelloReader, MalformedHello, not_tls
+from ._clienthello import HelloDecodeError, HelloReader, MalformedHello
 from ._errors import error_name, error_text, translate
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
@@ -74,9 +74,6 @@ _MIN_DH_BITS = 2048
 
 
 class NSSBuffer(TLSWrappedBuffer):
-    # The first bytes received, kept until two have been checked by not_tls (then None).
-    _start: bytes | None = b""
-
     def __init__(
         self,
         context: ClientContext | ServerContext,
@@ -209,8 +206,6 @@ class NSSBuffer(TLSWrappedBuffer):
     def _receive(self, data: bytes | memoryview) -> None:
         # A memoryview is copied: the caller may reuse its memory once we return.
         received = data if type(data) is bytes else bytes(data)
-        if self._start is not None and self._refuses_start(received):
-            return  # never seen by NSS
         chunk: Any = received
         if not _BYTES_STAY_PUT:
             chunk = _from_buffer(chunk)
@@ -228,24 +223,6 @@ class NSSBuffer(TLSWrappedBuffer):
         chunks.append(chunk)
         if self._hello_reader is not None:
             self._hello_reader.feed(received)  # each byte looked at once, as it arrives
-
-    def _refuses_start(self, received: bytes) -> bool:
-        """Refuse a peer that speaks another protocol before NSS, which would wait, sees it.
-
-        The connection fails at once (the next call raises, as for any fatal
-        error; the bytes are dropped, then and later) and no alert is sent,
-        as OpenSSL does: the peer would not understand one.
-        """
-        assert self._start is not None
-        start = (self._start + received[:24])[:24]
-        reason = not_tls(start)
-        if reason is None:
-            self._start = start if len(start) < 2 else None
-            return False
-        self._hello_reader = None
-        self._remember(TLSError(reason))  # the first failure stays the one raised
-        self._start = start  # still refused: whatever comes later is dropped too
-        return True
 
     def _receive_eof(self) -> None:
         self._memio.eof = 1

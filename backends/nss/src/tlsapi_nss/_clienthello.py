@@ -17,9 +17,9 @@ the record header in progress and the handshake message gathered so far
 stay queued for NSS (in the C memory I/O), which reads them afterwards.
 
 Bytes that cannot start a TLS record at all (an HTTP request, an SSH
-banner: see ``not_tls``) are refused before anyone reads them, for every
-NSS connection, client or server: NSS itself would take their bytes 3-4 as
-a record length and wait for more.  Other bytes that are not a ClientHello
+banner) never get here: tlsapi's core refuses them for every backend
+(NotTLSError), where NSS itself would take their bytes 3-4 as a record
+length and wait for more.  Other bytes that are not a ClientHello
 are left to NSS to reject (MalformedHello).  What this module parses itself it also judges
 (HelloDecodeError: the caller answers with a fatal decode_error alert, as
 RFC 8446 section 6 asks of anything that does not parse): a server_name or
@@ -34,7 +34,6 @@ __all__ = [
     "HelloDecodeError",
     "HelloReader",
     "MalformedHello",
-    "not_tls",
     "read_client_hello",
 ]
 
@@ -52,40 +51,6 @@ _MAX_HELLO = 1 << 17
 # Nor one spread over more record bytes than this: each record costs 5 header bytes,
 # so a hello in tiny records would otherwise keep up to six times its size queued.
 _MAX_RECEIVED = 2 * _MAX_HELLO
-
-
-# The content types a record may carry: change_cipher_spec, alert, handshake,
-# application_data (heartbeat is never negotiated by us).
-_CONTENT_TYPES = frozenset({20, 21, 22, 23})
-_HTTP_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ")
-
-
-def not_tls(start: bytes) -> str | None:
-    """Why ``start``, the first bytes from the peer, cannot begin TLS; None if it may.
-
-    Only the first two bytes decide (a content type, then version major 3),
-    so a peer speaking another protocol is refused as soon as they arrive.
-    An SSLv2-style hello (high bit set) is refused too: no backend of ours
-    negotiates with one.
-    """
-    if start[0] in _CONTENT_TYPES and (len(start) < 2 or start[1] == 3):
-        return None
-    return f"the peer did not speak TLS (it sent {start[:24]!r}{_guess(start)})"
-
-
-def _guess(start: bytes) -> str:
-    """What the peer may have spoken instead, for the error message."""
-    if start.startswith(b"HTTP/"):
-        return ": an HTTP response?"
-    if start.startswith(_HTTP_METHODS):
-        return ": an HTTP request?"
-    if start.startswith(b"SSH-"):
-        return ": an SSH banner?"
-    if start[:3].isdigit() and start[3:4] in (b" ", b"-"):
-        return ": a mail or FTP server's greeting?"
-    if start[0] & 0x80:
-        return ": an SSLv2-style hello, which is not accepted"
-    return ""
 
 
 class ClientHello:
