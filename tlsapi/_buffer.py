@@ -451,7 +451,7 @@ class TLSWrappedBuffer(abc.ABC):
     # Before the handshake these are None without taking the lock, so that an
     # sni_callback may look at them.
 
-    def cipher(self) -> CipherSuite | int | None:
+    def cipher(self) -> CipherSuite | None:
         if not self._handshake_done:
             return None
         with self._exclusive():

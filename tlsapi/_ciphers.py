@@ -3,7 +3,8 @@
 The members are every suite that OpenSSL, GnuTLS or NSS implements, named as
 in the IANA registry (regenerate with tools/gen_cipher_suites.py).  A suite
 that is not listed still works: configurations accept any IANA number, and
-a negotiated suite that is not listed comes back as a plain ``int``.
+a negotiated suite that is not listed comes back as a ``CipherSuite`` named
+``UNKNOWN_0x....`` (equal to its number, like every member).
 """
 
 from __future__ import annotations
@@ -284,12 +285,28 @@ class CipherSuite(enum.IntEnum):
     # END generated
 
     @classmethod
-    def from_number(cls, number: int) -> CipherSuite | int:
-        """The member for an IANA number, or the number itself when unknown."""
+    def from_number(cls, number: int) -> CipherSuite:
+        """The member for an IANA number; for an unknown one, a member named ``UNKNOWN_0x....``.
+
+        So ``.name`` works on whatever a connection negotiated, and the value
+        still compares equal to its number (an IntEnum).  The unknown members
+        are made once per number and are not listed by iteration.
+        """
         try:
             return cls(number)
         except ValueError:
-            return number
+            pass
+        member = _UNKNOWN.get(number)
+        if member is None:
+            member = int.__new__(cls, number)
+            member._name_ = f"UNKNOWN_0x{number:04X}"
+            member._value_ = number
+            member = _UNKNOWN.setdefault(number, member)
+        return member
+
+
+# The pseudo-members for numbers no member has, by number (see from_number).
+_UNKNOWN: dict[int, CipherSuite] = {}
 
 
 # Forward-secret AEAD suites only, strongest first, TLS 1.3 before TLS 1.2.
@@ -328,6 +345,8 @@ def weakness(suite: int) -> str | None:
     try:
         name = CipherSuite(suite).name
     except ValueError:
+        return None
+    if suite in _UNKNOWN:
         return None
     for marker, reason in _WEAK_MARKERS.items():
         if marker in name:

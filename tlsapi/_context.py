@@ -104,8 +104,15 @@ class ClientContext(_Context):
 
         return TLSWrappedSocket(socket, self.wrap_buffers(server_hostname))
 
-    @abc.abstractmethod
-    def _wrap_buffers(self, server_name: ServerName | None) -> TLSWrappedBuffer: ...
+    if TYPE_CHECKING:
+        # Not abstract to type checkers: ``ClientContext(config)`` is a real call that
+        # returns the default backend's context (the metaclass), which mypy cannot see.
+        def _wrap_buffers(self, server_name: ServerName | None) -> TLSWrappedBuffer:
+            raise NotImplementedError
+    else:
+
+        @abc.abstractmethod
+        def _wrap_buffers(self, server_name): ...
 
 
 class ServerContext(_Context):
@@ -152,5 +159,11 @@ class ServerContext(_Context):
 
         return TLSWrappedSocket(socket, self.wrap_buffers())
 
-    @abc.abstractmethod
-    def _wrap_buffers(self) -> TLSWrappedBuffer: ...
+    if TYPE_CHECKING:
+        # Not abstract to type checkers: see ClientContext._wrap_buffers.
+        def _wrap_buffers(self) -> TLSWrappedBuffer:
+            raise NotImplementedError
+    else:
+
+        @abc.abstractmethod
+        def _wrap_buffers(self): ...

@@ -80,6 +80,8 @@ class CertificateError(TLSError, ssl.SSLCertVerificationError):
     ``ssl.SSLCertVerificationError``).
     """
 
+    reason: CertificateErrorReason  # narrower than ssl.SSLError's str, for type checkers
+
     def __init__(
         self,
         message: str,

@@ -38,6 +38,28 @@ class TLSVersion(enum.Enum):
     def _rank(self) -> int:
         return _RANK[self]
 
+    # Ordered like ssl.TLSVersion's concrete versions (TLSv1 < ... < TLSv1_3), with
+    # MINIMUM_SUPPORTED below and MAXIMUM_SUPPORTED above them all.
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, TLSVersion):
+            return NotImplemented
+        return _RANK[self] < _RANK[other]
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, TLSVersion):
+            return NotImplemented
+        return _RANK[self] <= _RANK[other]
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, TLSVersion):
+            return NotImplemented
+        return _RANK[self] > _RANK[other]
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, TLSVersion):
+            return NotImplemented
+        return _RANK[self] >= _RANK[other]
+
 
 _WIRE = {
     TLSVersion.TLSv1: 0x0301,

@@ -94,7 +94,7 @@ class TLSWrappedSocket(SocketEngine):
     def server_hostname(self) -> str | None:
         return self._buffer.server_hostname
 
-    def cipher(self) -> CipherSuite | int | None:
+    def cipher(self) -> CipherSuite | None:
         return self._buffer.cipher()
 
     def negotiated_protocol(self) -> NextProtocol | bytes | None:
