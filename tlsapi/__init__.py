@@ -10,6 +10,7 @@ Choose a backend explicitly with ``tlsapi.backend("gnutls").client_context(confi
 see ``tlsapi.available_backends()`` and the ``tlsapi backends`` command.
 """
 
+from ._adapter import SSLContext, extract_from_ssl, inject_into_ssl
 from ._backend import Backend, Capability
 from ._buffer import TLSWrappedBuffer
 from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite
@@ -48,6 +49,7 @@ __all__ = [
     "NotTLSError",
     "PrivateKey",
     "RaggedEOF",
+    "SSLContext",
     "ServerContext",
     "TLSConfiguration",
     "TLSError",
@@ -61,4 +63,6 @@ __all__ = [
     "available_backends",
     "backend",
     "default_backend",
+    "extract_from_ssl",
+    "inject_into_ssl",
 ]

@@ -1,0 +1,83 @@
+"""Fixtures for the adapter's tests: a PKI written to files, and contexts made from it."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import tlsapi
+from tlsapi.testing.pki import PKI
+
+
+@dataclass(frozen=True)
+class Files:
+    root: Path  # the CA that issued everything below
+    chain: Path  # server leaf + intermediate
+    key: Path
+    client_chain: Path
+    client_key: Path
+    other_root: Path  # an unrelated CA
+
+
+@pytest.fixture(scope="module")
+def files(pki: PKI, other_pki: PKI, tmp_path_factory: pytest.TempPathFactory) -> Files:
+    directory = tmp_path_factory.mktemp("adapter-pki")
+    server = pki.server_identity.write(directory, "server")
+    client = pki.client_identity.write(directory, "client")
+    return Files(
+        root=pki.write_root(directory),
+        chain=server.chain,
+        key=server.key,
+        client_chain=client.chain,
+        client_key=client.key,
+        other_root=other_pki.write_root(directory, "other-root.pem"),
+    )
+
+
+ContextFactory = Callable[..., ssl.SSLContext]
+
+
+def make_server(
+    files: Files,
+    backend: tlsapi.Backend | None,
+    *,
+    alpn: list[str] | None = None,
+    client_ca: Path | None = None,
+) -> ssl.SSLContext:
+    """A server context: tlsapi's with ``backend``, the ssl module's with None."""
+    if backend is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    else:
+        context = tlsapi.SSLContext(ssl.PROTOCOL_TLS_SERVER, backend=backend)
+    context.load_cert_chain(files.chain, files.key)
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    if client_ca is not None:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def make_client(
+    files: Files,
+    backend: tlsapi.Backend | None,
+    *,
+    alpn: list[str] | None = None,
+    ca: Path | None = None,
+    identity: bool = False,
+) -> ssl.SSLContext:
+    """A client context trusting ``ca`` (default: the PKI's root)."""
+    if backend is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        context = tlsapi.SSLContext(ssl.PROTOCOL_TLS_CLIENT, backend=backend)
+    context.load_verify_locations(ca or files.root)
+    if alpn:
+        context.set_alpn_protocols(alpn)
+    if identity:
+        context.load_cert_chain(files.client_chain, files.client_key)
+    return context

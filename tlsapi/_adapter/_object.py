@@ -1,0 +1,337 @@
+"""SSLObject: ``ssl.SSLObject``'s interface over a tlsapi ``TLSWrappedBuffer``.
+
+asyncio's SSL protocol and trio's SSLStream drive an SSLObject with two
+``ssl.MemoryBIO``s: they put what arrived in ``incoming`` and send what
+appears in ``outgoing``.  Each call here first moves ``incoming`` into the
+buffer, runs the buffer's operation, then moves what the buffer produced
+into ``outgoing`` (also when the call raises: an alert must still go out).
+Errors are tlsapi's, which are the ``ssl`` module's classes too
+(WantReadError is an ``ssl.SSLWantReadError``, CertificateError an
+``ssl.SSLCertVerificationError``, RaggedEOF an ``ssl.SSLEOFError``).
+
+``_Connection`` holds what SSLObject and the socket's connection object share:
+the questions about the negotiated session, answered as ``ssl`` answers them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import ssl
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .._ciphers import CipherSuite
+from .._errors import ConfigurationError, TLSError, WantReadError, WantWriteError
+from .._protocols import NextProtocol
+from .._versions import TLSVersion
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
+    from .._buffer import TLSWrappedBuffer
+    from ._context import SSLContext
+
+__all__ = ["SSLObject", "connection_of"]
+
+_OUT_CHUNK = 1 << 20
+_DISCARD = 65536
+
+# buffer -> its adapter connection, for the sni_callback (tlsapi calls it with the buffer).
+_CONNECTIONS: weakref.WeakKeyDictionary[TLSWrappedBuffer, _Connection] = weakref.WeakKeyDictionary()
+
+_BITS = re.compile(r"_(?:AES|CAMELLIA|ARIA|SM4)_(\d+)_")
+
+
+def connection_of(buffer: TLSWrappedBuffer) -> _Connection | None:
+    return _CONNECTIONS.get(buffer)
+
+
+def _openssl_name(number: int) -> str | None:
+    from .._stdlib._ciphers import _tables
+
+    return _tables()[0].get(number)
+
+
+def _secret_bits(name: str) -> int:
+    match = _BITS.search(name)
+    if match:
+        return int(match.group(1))
+    return 256 if "CHACHA20" in name else 0
+
+
+class _Connection:
+    """What an SSLObject and an SSLSocket's connection answer about the session."""
+
+    _buffer: TLSWrappedBuffer
+    _context: SSLContext
+    _server_side: bool
+    _server_hostname: str | None
+    _decoded_peer: dict[str, Any] | None
+
+    def _setup(
+        self,
+        context: SSLContext,
+        buffer: TLSWrappedBuffer,
+        server_side: bool,
+        server_hostname: str | None,
+    ) -> None:
+        self._context = context
+        self._buffer = buffer
+        self._server_side = server_side
+        self._server_hostname = None if server_side else server_hostname
+        self._decoded_peer = None
+        self._held = bytearray()  # plaintext pending() decrypted ahead of read()
+        _CONNECTIONS[buffer] = self
+
+    def ssl_owner(self) -> Any:
+        """What ssl's sni_callback receives as its first argument."""
+        return self
+
+    # The context may be replaced, as in ssl, from an sni_callback.
+    @property
+    def context(self) -> SSLContext:
+        return self._context
+
+    @context.setter
+    def context(self, ctx: SSLContext) -> None:
+        from ._context import SSLContext
+
+        if not isinstance(ctx, SSLContext):
+            raise TypeError(
+                "the context of a tlsapi connection must be a tlsapi.SSLContext, "
+                f"not {type(ctx).__module__}.{type(ctx).__qualname__}"
+            )
+        self._context = ctx
+
+    @property
+    def server_side(self) -> bool:
+        return self._server_side
+
+    @property
+    def server_hostname(self) -> str | None:
+        return self._server_hostname
+
+    @property
+    def session(self) -> None:
+        return None
+
+    @session.setter
+    def session(self, session: ssl.SSLSession | None) -> None:
+        if session is not None:
+            raise ConfigurationError(
+                "session=: tlsapi backends do not resume TLS sessions; pass session=None"
+            )
+
+    @property
+    def session_reused(self) -> bool:
+        return False
+
+    def _established(self) -> bool:
+        return self._buffer.negotiated_tls_version is not None
+
+    def _verifies_peer(self) -> bool:
+        return self._context.verify_mode != ssl.CERT_NONE
+
+    def getpeercert(self, binary_form: bool = False) -> Any:
+        """The peer's certificate: DER, or ssl's dict (``{}`` when it was not verified)."""
+        if not self._established():
+            raise ValueError("handshake not done yet")
+        chain = self._buffer.getpeercert()
+        if not chain:
+            return None
+        if binary_form:
+            return chain[0]
+        if not self._verifies_peer():
+            return {}
+        if self._decoded_peer is None:
+            from ._certdict import decode_certificate
+
+            self._decoded_peer = decode_certificate(chain[0])
+        return self._decoded_peer
+
+    def get_unverified_chain(self) -> list[bytes]:
+        """The chain the peer sent, DER, leaf first (Python 3.13's name)."""
+        if not self._established():
+            return []
+        return list(self._buffer.getpeercert() or ())
+
+    def get_verified_chain(self) -> list[bytes]:
+        """The peer's chain as validated, DER, leaf first; [] when it was not validated.
+
+        tlsapi backends report the chain the peer sent; the trust anchor it
+        chained to is not part of it.
+        """
+        if not self._verifies_peer():
+            return []
+        return self.get_unverified_chain()
+
+    def selected_alpn_protocol(self) -> str | None:
+        protocol = self._buffer.negotiated_protocol()
+        if protocol is None:
+            return None
+        raw = protocol.value if isinstance(protocol, NextProtocol) else protocol
+        return raw.decode("ascii", "replace")
+
+    def selected_npn_protocol(self) -> None:
+        return None
+
+    def version(self) -> str | None:
+        version = self._buffer.negotiated_tls_version
+        if version is None:
+            return None
+        return version.value if isinstance(version, TLSVersion) else f"0x{version:04X}"
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """(name, protocol, secret bits) as ssl gives them; the name is OpenSSL's where known."""
+        suite = self._buffer.cipher()
+        if suite is None:
+            return None
+        iana = CipherSuite(suite).name if isinstance(suite, CipherSuite) else f"0x{suite:04X}"
+        name = _openssl_name(int(suite)) or iana
+        return (name, self.version() or "", _secret_bits(iana))
+
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
+        """On a server, the negotiated suite (backends do not report the client's whole offer)."""
+        if not self._server_side:
+            return None
+        current = self.cipher()
+        return None if current is None else [current]
+
+    def compression(self) -> None:
+        return None
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        if cb_type not in ssl.CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        return None  # no tlsapi backend exposes the Finished message
+
+    def verify_client_post_handshake(self) -> None:
+        raise TLSError(
+            "verify_client_post_handshake: no tlsapi backend offers TLS 1.3 post-handshake "
+            "authentication; require the client certificate in the handshake instead"
+        )
+
+    def _take_held(self, amt: int) -> bytes:
+        data = bytes(self._held[:amt])
+        del self._held[:amt]
+        return data
+
+    def _fill_held(self) -> int:
+        """Decrypt what is already there (no I/O), for pending(); ssl's pending never raises."""
+        if self._established():
+            # An error comes again from the next read.
+            with contextlib.suppress(TLSError, ValueError):
+                self._held += self._buffer.read(_DISCARD)
+        return len(self._held)
+
+
+class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
+    """``ssl.SSLObject`` over a tlsapi buffer; made by ``tlsapi.SSLContext.wrap_bio``."""
+
+    # ssl.SSLObject has no public constructor; neither has this one.
+    def __init__(  # noqa: PLR0917
+        self,
+        context: SSLContext,
+        buffer: TLSWrappedBuffer,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool,
+        server_hostname: str | None,
+    ) -> None:
+        self._setup(context, buffer, server_side, server_hostname)
+        self._incoming = incoming
+        self._outgoing = outgoing
+        self._eof_given = False
+        self._unwrapping = False
+
+    # -- moving bytes --------------------------------------------------------------
+
+    def _feed(self) -> None:
+        incoming = self._incoming
+        if incoming.pending:
+            self._buffer.receive_from_network(incoming.read())
+        if incoming.eof and not self._eof_given:
+            self._eof_given = True
+            self._buffer.receive_from_network(b"")
+
+    def _flush(self) -> None:
+        buffer = self._buffer
+        while data := buffer.peek_outgoing(_OUT_CHUNK):
+            self._outgoing.write(data)
+            buffer.consume_outgoing(len(data))
+
+    # -- TLS operations ------------------------------------------------------------
+
+    def do_handshake(self) -> None:
+        self._feed()
+        try:
+            self._buffer.do_handshake()
+        finally:
+            self._flush()
+
+    def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        """Up to ``len`` bytes (into ``buffer`` when given: returns the count); b"" after close_notify."""
+        if buffer is not None:
+            view = memoryview(buffer).cast("B")
+            if len <= 0 or len > view.nbytes:
+                len = view.nbytes
+            if self._held:
+                data = self._take_held(len)
+                view[: data.__len__()] = data
+                return data.__len__()
+        elif len < 0:
+            raise ValueError("size should not be negative")
+        elif self._held:
+            return self._take_held(len)
+        self._feed()
+        try:
+            if buffer is not None:
+                return self._buffer.readinto(view, len)
+            return self._buffer.read(len)
+        finally:
+            self._flush()
+
+    def write(self, data: Buffer) -> int:
+        self._feed()
+        view = memoryview(data).cast("B")
+        total = view.nbytes
+        count = 0
+        try:
+            while True:
+                # WantWriteError: a bounded backend; its output goes to the BIO, then on.
+                with contextlib.suppress(WantWriteError):
+                    count += self._buffer.write(view[count:])
+                if count >= total:
+                    return total
+                self._flush()
+        finally:
+            self._flush()
+
+    def pending(self) -> int:
+        self._feed()
+        try:
+            return self._fill_held()
+        finally:
+            self._flush()
+
+    def unwrap(self) -> None:
+        """Send close_notify, then wait (SSLWantReadError) for the peer's."""
+        if not self._established():
+            raise TLSError("unwrap() before the handshake finished: there is no TLS session")
+        self._feed()
+        try:
+            if not self._unwrapping:
+                self._buffer.shutdown()
+                self._unwrapping = True
+            self._held.clear()
+            while self._buffer.read(_DISCARD):
+                pass  # data after our close_notify is dropped, as SSL_shutdown does
+        except WantReadError:
+            raise
+        finally:
+            self._flush()
+
+    def __repr__(self) -> str:
+        side = "server" if self._server_side else "client"
+        return f"<tlsapi.SSLObject {side}, backend {self._context.backend.name}>"

@@ -1,0 +1,1 @@
+"""Short runnable examples of tlsapi (the test suite runs each one)."""
