@@ -12,8 +12,8 @@ intermediate):
 
 - ``port``: ``/`` a small page (:data:`SMALL_BODY`), ``/large.bin`` a
   random body of ``large_size`` bytes (:attr:`NginxServer.large_body`),
-  ``/info`` one line of what nginx saw (TLS version, ALPN as nginx's
-  ``$http2``, HTTP version);
+  ``/info`` one line of what nginx saw (TLS version, ALPN, HTTP
+  version);
 - ``client_cert_port``: requires a client certificate chaining to
   ``pki``'s root; ``/`` answers with the client's subject and nginx's
   verdict.
@@ -143,7 +143,7 @@ http {{
         root {d}/www;
         location = /info {{
             default_type text/plain;
-            return 200 "$ssl_protocol alpn=$http2 $server_protocol\\n";
+            return 200 "$ssl_protocol alpn=$ssl_alpn_protocol $server_protocol\\n";
         }}
     }}
     server {{
