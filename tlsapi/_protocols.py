@@ -7,11 +7,20 @@ import enum
 __all__ = ["NextProtocol"]
 
 
-class NextProtocol(enum.Enum):
+class NextProtocol(bytes, enum.Enum):
     """Well-known ALPN protocol identifiers (IANA registry).
 
     Any other protocol may be given as plain ``bytes``; a negotiated protocol
     that is not listed here comes back as ``bytes``.
+
+    Members *are* their wire bytes (a ``bytes`` subclass), so a negotiated
+    protocol compares and hashes like them: ``NextProtocol.H2 == b"h2"``, and
+    ``{b"h2": ...}[NextProtocol.H2]`` works.  They never equal a ``str``
+    (``NextProtocol.H2 != "h2"``), exactly as ``b"h2" != "h2"``: an unlisted
+    protocol comes back as raw ``bytes``, which cannot equal a ``str`` either,
+    so ``negotiated_protocol() == "h2"`` would work for some protocols and
+    silently fail for others.  Compare with bytes or members, or decode:
+    ``protocol.decode()`` gives ``"h2"`` for a member and raw bytes alike.
     """
 
     H2 = b"h2"
