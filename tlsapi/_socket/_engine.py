@@ -319,6 +319,10 @@ class SocketEngine:
     def _established(self) -> bool:
         return self._buffer.negotiated_tls_version is not None
 
+    def _phase(self, op: str) -> str:
+        """``op`` for messages, or "handshake" while a read or write is running it implicitly."""
+        return op if self._established() else "handshake"
+
     def _deadline(self) -> float | None:
         timeout = self._timeout
         return None if timeout is None else time.monotonic() + timeout
@@ -333,6 +337,7 @@ class SocketEngine:
             try:
                 return fn(*args)
             except WantReadError:
+                op = self._phase(op)  # so a timeout in sendall's handshake says "handshake"
                 # A handshake flight (or alert, key update) must reach the peer before it answers.
                 # Non-blocking and stuck: read what is there; _fill raises WantWriteError if nothing.
                 with contextlib.suppress(WantWriteError):
@@ -344,7 +349,7 @@ class SocketEngine:
                         f"{type(self._buffer).__name__} asked for output space "
                         "but holds no output: a backend bug"
                     ) from None
-                self._flush(op, deadline)
+                self._flush(self._phase(op), deadline)
             except TLSError:
                 self._enter(_State.BROKEN)
                 self._flush_quietly()  # the alert that tells the peer why
@@ -361,7 +366,8 @@ class SocketEngine:
                 if after == before or after >= PENDING_HIGH_WATER:
                     raise
         else:
-            self._flush("write", deadline)  # a timeout here: nothing accepted, the error stands
+            # A timeout here: nothing accepted, the error stands.
+            self._flush(self._phase("write"), deadline)
         if not data:
             self._call("write", deadline, self._buffer.do_handshake)
             return 0

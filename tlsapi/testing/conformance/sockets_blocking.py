@@ -293,3 +293,16 @@ class TestSocketTimeouts:
         client.setblocking(True)
         assert client.gettimeout() is None
         assert client.getblocking()
+
+    @pytest.mark.parametrize("call", ["sendall", "send", "recv"])
+    def test_implicit_handshake_timeout_says_handshake(
+        self, peers: Peers, loopback_tcp: TCPPairs, call: str
+    ) -> None:
+        """A timeout while sendall (or send, recv) runs the handshake names the handshake."""
+        raw_client, _silent = loopback_tcp()
+        raw_client.settimeout(SHORT_TIMEOUT)
+        client = peers.client_context().wrap_socket(raw_client, "localhost")
+        method = getattr(client, call)
+        with pytest.raises(TimeoutError, match="The handshake operation timed out"):
+            method(10) if call == "recv" else method(b"hello")
+        client.close()
