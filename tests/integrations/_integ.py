@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +23,8 @@ class PKIFiles:
 
 def adapter_context(protocol: ssl._SSLMethod, backend: tlsapi.Backend) -> ssl.SSLContext:
     """An ``ssl.SSLContext`` whose TLS is ``backend``'s (tlsapi's adapter)."""
-    if os.environ.get("INTEG_PLAIN_SSL"):
-        return ssl.SSLContext(protocol)
-    return tlsapi.SSLContext(protocol, backend=backend)
+    context: ssl.SSLContext = tlsapi.SSLContext(protocol, backend=backend)
+    return context
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,8 +138,6 @@ def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError:
 def assert_refused(exc: BaseException, reason: tlsapi.CertificateErrorReason) -> None:
     """``exc`` wraps tlsapi's CertificateError (so the adapter verified) with ``reason``."""
     error = certificate_error(exc)
-    if os.environ.get("INTEG_PLAIN_SSL"):
-        return
     assert isinstance(error, tlsapi.CertificateError), repr(error)
     assert error.reason == reason, repr(error)
 
@@ -152,6 +148,4 @@ UNKNOWN_CA = tlsapi.CertificateErrorReason.UNTRUSTED_ISSUER
 
 def is_adapter_object(ssl_object: object) -> bool:
     """Whether a library's ssl object came from tlsapi's adapter (not from OpenSSL)."""
-    if os.environ.get("INTEG_PLAIN_SSL"):
-        return True
     return type(ssl_object).__module__.startswith("tlsapi")
