@@ -233,3 +233,72 @@ class TestPlugins:
         _registry.discover_backends(refresh=True)
         with pytest.raises(tlsapi.ConfigurationError, match=r"unavailable: libtls 0\.1 is older"):
             tlsapi.backend("tooold")
+
+
+class TestEnvironmentAndFileMistakes:
+    """Issue 10: a name in another case works; a missing or misspelt configuration is refused."""
+
+    def test_backend_variable_matches_any_case(self, tmp_path: Path) -> None:
+        empty = tmp_path / "config.toml"
+        empty.write_text("")
+        answer = _choose({"TLSAPI_BACKEND": "STDLIB", "TLSAPI_CONFIG": str(empty)}, tmp_path)
+        assert answer == "stdlib | TLSAPI_BACKEND=STDLIB in the environment"
+
+    def test_configured_backend_matches_any_case(self, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text('[tlsapi]\nbackend = "StdLib"\n')
+        assert _choose({"TLSAPI_CONFIG": str(config)}, tmp_path).startswith("stdlib | ")
+
+    def test_config_variable_naming_a_missing_file_is_an_error(self, tmp_path: Path) -> None:
+        missing = tmp_path / "no-such-dir" / "config.toml"
+        answer = _choose({"TLSAPI_CONFIG": str(missing)}, tmp_path)
+        assert answer.startswith("refused: TLSAPI_CONFIG=")
+        assert f"the tlsapi configuration file {missing} does not exist" in answer
+
+    def test_missing_per_user_file_is_fine(self, tmp_path: Path) -> None:
+        # Only an explicitly named file must exist; the usual places are optional.
+        assert not _choose({}, tmp_path).startswith("refused")
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ('[tlsapi]\nbackend = "stdlib"\nbakend = "nss"\n', "unknown key 'bakend' in [tlsapi]"),
+            ('[tlsapi]\nbackend = "stdlib"\n\n[gnutsl]\nx = 1\n', "unknown table [gnutsl]"),
+            ('backend = "stdlib"\n', "unknown top-level key 'backend'"),
+            ('tlsapi = "stdlib"\n', "'tlsapi' must be a table"),
+        ],
+        ids=["key-in-tlsapi", "table", "top-level-key", "tlsapi-not-a-table"],
+    )
+    def test_unknown_settings_are_errors_naming_the_file(
+        self, tmp_path: Path, text: str, expected: str
+    ) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text(text)
+        answer = _choose({"TLSAPI_CONFIG": str(config)}, tmp_path)
+        assert answer.startswith(f"refused: {config}: {expected}"), answer
+
+    def test_unknown_key_in_a_per_user_file_is_an_error(self, tmp_path: Path) -> None:
+        user = tmp_path / ".config" / "tlsapi" / "config.toml"
+        user.parent.mkdir(parents=True)
+        user.write_text('[tlsapi]\ndefault = "nss"\n')
+        assert _choose({}, tmp_path) == (
+            f"refused: {user}: unknown key 'default' in [tlsapi] (known: backend)"
+        )
+
+    def test_backend_tables_are_left_to_their_backends(self, tmp_path: Path) -> None:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            '[tlsapi]\nbackend = "stdlib"\n\n[nss]\ndatabase = "sql:/x"\n\n'
+            "[gnutls]\nanything = 1\n\n[schannel]\nanything = 2\n"
+        )
+        assert _choose({"TLSAPI_CONFIG": str(config)}, tmp_path).startswith("stdlib | ")
+
+    def test_install_hint_works_from_a_checkout(self) -> None:
+        # tlsapi is not on PyPI: the hint names directories, never 'tlsapi[...]'.
+        hint = _registry.install_hint()
+        assert "tlsapi[" not in hint
+        root = _registry.checkout_root()
+        assert root is not None  # the suite runs from the checkout
+        for name in ("gnutls", "nss"):
+            assert f"pip install {root / 'backends' / name}" in hint
+            assert (root / "backends" / name / "pyproject.toml").is_file()

@@ -5,12 +5,17 @@ Backend or a callable returning one.  A plugin that fails to import or load
 its library is recorded with the reason (and logged), never raised from
 ``import tlsapi``.  The default backend is, in order:
 
-1. ``TLSAPI_BACKEND=name`` in the environment (that one, or an error);
+1. ``TLSAPI_BACKEND=name`` in the environment (that one, or an error; any case);
 2. ``backend = "name"`` in the ``[tlsapi]`` table of a TOML configuration
    file: system-wide first, then per-user, the later one winning (or
-   ``TLSAPI_CONFIG=path`` for exactly one file);
+   ``TLSAPI_CONFIG=path`` for exactly one file, which must exist);
 3. the first available backend in this platform's priority order;
 4. an error that says what to install.
+
+A configuration file may hold ``[tlsapi]`` (whose only key is ``backend``)
+and one table per backend (``[gnutls]``, ``[nss]``, ...: read by that
+backend); anything else is a ConfigurationError naming the key and the file,
+since a misspelt setting silently ignored is a setting the user thinks holds.
 """
 
 from __future__ import annotations
@@ -55,12 +60,41 @@ _PRIORITY = {
     "win32": ("schannel", "stdlib"),
 }
 _DEFAULT_PRIORITY = ("gnutls", "nss", "stdlib")
+_TLSAPI_KEYS = frozenset({"backend"})
 
+# Backend directories under a checkout, with what building each needs.
 _INSTALL_HINT = {
-    "darwin": "pip install 'tlsapi[securetransport]'",
-    "win32": "pip install 'tlsapi[schannel]'",
+    "darwin": (("securetransport", ""),),
+    "win32": (("schannel", ""),),
 }
-_DEFAULT_INSTALL_HINT = "pip install 'tlsapi[gnutls]' (needs GnuTLS >= 3.6) or 'tlsapi[nss]'"
+_DEFAULT_INSTALL_HINT = (
+    ("gnutls", " (needs GnuTLS >= 3.6 and libgnutls28-dev)"),
+    ("nss", " (needs libnss3-dev and libnspr4-dev)"),
+)
+
+
+def checkout_root() -> Path | None:
+    """The source checkout tlsapi runs from (editable install), or None."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "backends").is_dir():
+        return root
+    return None
+
+
+def install_hint() -> str:
+    """A command that installs this platform's native backend.
+
+    tlsapi is not on PyPI, so the hint names the checkout's backend
+    directories (``pip install 'tlsapi[gnutls]'`` would fail to resolve).
+    """
+    root = checkout_root()
+    where = str(root / "backends") if root else "backends"
+    hints = [
+        f"pip install {where}/{name}{needs}"
+        for name, needs in _INSTALL_HINT.get(sys.platform, _DEFAULT_INSTALL_HINT)
+    ]
+    suffix = "" if root else " (from a tlsapi checkout)"
+    return " or ".join(hints) + suffix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +170,10 @@ def backend(name: str) -> Backend:
     records = discover_backends()
     record = records.get(name)
     if record is None:
+        # Names are matched in any case ("NSS" is nss); an exact match wins.
+        same = [r for n, r in records.items() if n.lower() == name.lower()]
+        record = same[0] if len(same) == 1 else None
+    if record is None:
         known = ", ".join(sorted(records)) or "none"
         raise ConfigurationError(
             f"no tlsapi backend named {name!r} is installed (installed: {known})"
@@ -177,11 +215,18 @@ def load_user_configuration() -> tuple[dict[str, Any], list[Path]]:
             with open(path, "rb") as file:
                 data = tomllib.load(file)
         except FileNotFoundError:
+            if os.environ.get(ENV_CONFIG):
+                # Named explicitly: a typo must not fall back to no configuration.
+                raise ConfigurationError(
+                    f"{ENV_CONFIG}={os.environ[ENV_CONFIG]}: the tlsapi configuration "
+                    f"file {path} does not exist (create it, or unset {ENV_CONFIG})"
+                ) from None
             continue
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigurationError(
                 f"cannot read the tlsapi configuration file {path}: {exc}"
             ) from exc
+        _check_keys(data, path)
         used.append(path)
         for table, values in data.items():
             if isinstance(values, dict) and isinstance(merged.get(table), dict):
@@ -189,6 +234,45 @@ def load_user_configuration() -> tuple[dict[str, Any], list[Path]]:
             else:
                 merged[table] = values
     return merged, used
+
+
+def _backend_tables() -> set[str]:
+    """Tables a backend may own: every registered name and every platform's.
+
+    Entry-point names only: loading backends here would recurse (a backend
+    reads its table while it loads).
+    """
+    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    names.update(_DEFAULT_PRIORITY)
+    for priority in _PRIORITY.values():
+        names.update(priority)
+    return names
+
+
+def _check_keys(data: dict[str, Any], path: Path) -> None:
+    """Refuse what no one reads: unknown [tlsapi] keys, tables and top-level keys."""
+    backends = _backend_tables()
+    for key, value in data.items():
+        if key == "tlsapi" and isinstance(value, dict):
+            for unknown in sorted(set(value) - _TLSAPI_KEYS):
+                raise ConfigurationError(
+                    f"{path}: unknown key {unknown!r} in [tlsapi] "
+                    f"(known: {', '.join(sorted(_TLSAPI_KEYS))})"
+                )
+        elif key in backends and isinstance(value, dict):
+            continue  # that backend's own settings, checked by it
+        elif isinstance(value, dict):
+            raise ConfigurationError(
+                f"{path}: unknown table [{key}] (known: [tlsapi] and backend tables "
+                f"{', '.join(f'[{name}]' for name in sorted(backends))})"
+            )
+        elif key == "tlsapi" or key in backends:
+            raise ConfigurationError(f"{path}: {key!r} must be a table ([{key}])")
+        else:
+            raise ConfigurationError(
+                f"{path}: unknown top-level key {key!r} (settings go in a table, "
+                'e.g. [tlsapi] backend = "nss")'
+            )
 
 
 def choose_default_backend() -> tuple[Backend, str]:
@@ -219,7 +303,7 @@ def choose_default_backend() -> tuple[Backend, str]:
         record = records[name]
         if record.available and record.backend is not None:
             return record.backend, "the only kind of backend available"
-    hint = _INSTALL_HINT.get(sys.platform, _DEFAULT_INSTALL_HINT)
+    hint = install_hint()
     details = "; ".join(f"{n}: {r.why_not}" for n, r in sorted(records.items())) or "none installed"
     raise ConfigurationError(f"no usable tlsapi backend ({details}); install one: {hint}")
 

@@ -71,7 +71,8 @@ def test_registered_under_the_entry_point() -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="gnutls is the default on Linux")
 def test_default_on_linux(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("TLSAPI_BACKEND", raising=False)
-    monkeypatch.setenv("TLSAPI_CONFIG", str(tmp_path / "absent.toml"))
+    (tmp_path / "empty.toml").write_text("")  # no site or user choice (a missing file is refused)
+    monkeypatch.setenv("TLSAPI_CONFIG", str(tmp_path / "empty.toml"))
     backend, why = choose_default_backend()
     assert backend.name == "gnutls", why
 
