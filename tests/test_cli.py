@@ -627,3 +627,48 @@ def test_serve_http_answers_a_bare_close_notify_with_close_notify_only(
     assert status == 0, err
     assert "closed by the client before a request" in out
     assert "Traceback" not in err
+
+
+# A child interpreter where `cryptography` cannot be imported (a finder that
+# refuses it, as if it were not installed), then the tlsapi command.
+_WITHOUT_CRYPTOGRAPHY = """
+import sys
+
+class _Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name == "cryptography" or name.startswith("cryptography."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Absent())
+sys.modules.pop("cryptography", None)
+from tlsapi._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve", "--once", "--port", "0"], ["demo", "--backend", "stdlib"], ["bench", "--quick"]],
+    ids=lambda command: command[0],
+)
+def test_without_cryptography_one_line_says_what_to_install(
+    command: list[str], tmp_path: Path
+) -> None:
+    child = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_CRYPTOGRAPHY, *command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert child.returncode == 1, child.stderr
+    lines = child.stderr.splitlines()
+    assert len(lines) == 1, child.stderr  # no traceback
+    assert lines[0].startswith(f"tlsapi {command[0]}: error: ")
+    assert "pip install 'cryptography>=42'" in lines[0]
+    # tlsapi is not on PyPI: the extra is offered only as a path to this checkout.
+    assert "'tlsapi[" not in lines[0]
+    root = Path(tlsapi.__file__).resolve().parent.parent
+    assert f"pip install -e '{root}[cli]'" in lines[0]

@@ -11,6 +11,7 @@ from .._backend import Backend
 from .._ciphers import CipherSuite
 from .._errors import ConfigurationError
 from .._protocols import NextProtocol
+from .._registry import checkout_root
 from .._versions import TLSVersion
 
 if TYPE_CHECKING:
@@ -161,8 +162,18 @@ def load_pki() -> type[PKI]:
     try:
         from tlsapi.testing.pki import PKI
     except ImportError as exc:
+        missing = (exc.name or "cryptography").partition(".")[0]
+        command = (
+            "pip install 'cryptography>=42'"
+            if missing == "cryptography"
+            else f"pip install {missing}"
+        )
+        # tlsapi is not on PyPI: 'tlsapi[cli]' resolves only as a path to the checkout.
+        root = checkout_root()
+        if root is not None and missing == "cryptography":
+            command += f" (or the cli extra: pip install -e '{root}[cli]')"
         raise CommandError(
-            f"throwaway certificates need the 'cryptography' and 'trustme' packages ({exc}); "
-            "install them with: pip install 'tlsapi[cli]'"
+            f"throwaway certificates need the {missing!r} package ({exc}); "
+            f"install it with: {command}"
         ) from None
     return PKI

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._backend import Backend
 from .._config import TLSConfiguration
@@ -44,6 +44,9 @@ from ._common import (
 )
 from ._credentials import chain_from_files
 from ._x509 import summarize
+
+if TYPE_CHECKING:
+    from tlsapi.testing.pki import PKI  # needs cryptography: imported by load_pki()
 
 __all__ = ["register", "run"]
 
@@ -111,8 +114,6 @@ def _configuration(args: argparse.Namespace, scratch: Path) -> tuple[TLSConfigur
                 status=2,
             )
     else:
-        from tlsapi.testing.pki import PKI
-
         pki: PKI = load_pki()(name="tlsapi serve")
         chain = pki.server_identity.certificate_chain()
         ca_path = pki.write_root(scratch, "ca.pem")
