@@ -115,19 +115,6 @@ def other_root(other_pki: PKI, tmp_path: Path) -> str:
     return str(other_pki.write_root(tmp_path, "other-root.pem"))
 
 
-# Adapter bug (tlsapi/_adapter/_context.py): inject_into_ssl() itself recurses
-# forever.  ssl.py's property setters (verify_mode, minimum_version, ...) call
-# super(SSLContext, SSLContext) with the module global, which after injection
-# is the adapter, whose setters delegate back to ssl.SSLContext's: aiohttp's
-# _make_ssl_context -> ssl.create_default_context -> verify_mode setter loops.
-# truststore keeps super(original, original).  Strict: remove when fixed.
-INJECT_RECURSION = pytest.mark.xfail(
-    raises=RecursionError,
-    strict=True,
-    reason="adapter: ssl.SSLContext property setters recurse once injected",
-)
-
-
 class _SNIAdapter(requests.adapters.HTTPAdapter):  # type: ignore[misc]
     """Connects as if to another name (the server is the same)."""
 
@@ -136,7 +123,6 @@ class _SNIAdapter(requests.adapters.HTTPAdapter):  # type: ignore[misc]
         super().init_poolmanager(*args, **kwargs)
 
 
-@INJECT_RECURSION
 def test_requests_injected(
     injected: None, pki_files: PKIFiles, other_root: str, target: Target
 ) -> None:
@@ -160,7 +146,6 @@ def test_requests_injected(
     assert_refused(info.value, WRONG_HOST)
 
 
-@INJECT_RECURSION
 def test_requests_injected_tlsapi_serve(
     injected: None, backend: tlsapi.Backend, pki_files: PKIFiles, tlsapi_serve: int
 ) -> None:

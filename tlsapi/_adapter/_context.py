@@ -19,7 +19,7 @@ import re
 import ssl
 import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 from .._backend import Backend, Capability
 from .._ciphers import weakness
@@ -43,6 +43,13 @@ __all__ = ["SSLContext"]
 
 # The original class, even after inject_into_ssl(); Any: its C descriptors are used directly.
 _SSL: Any = ssl.SSLContext
+# The C type under it.  ssl.SSLContext's own Python setters name the class
+# through the module global (super(SSLContext, SSLContext)), which is ours once
+# injected: calling them from ours would recurse, so we use the C ones.  And a
+# plain ssl context (the stdlib backend's) setting verify_mode and the like then
+# reaches our setters: they pass such a context straight to the C descriptor,
+# which is all ssl's setter would have done.
+_C: Any = ssl.SSLContext.__mro__[1]
 
 # ssl.TLSVersion -> tlsapi.TLSVersion; SSLv3 has no counterpart (no backend may speak it).
 _VERSIONS = {
@@ -76,7 +83,9 @@ _HARMLESS_OPTIONS = (
 _REQUIRED_OPTIONS = _option("OP_NO_SSLv2") | _option("OP_NO_SSLv3") | _option("OP_NO_COMPRESSION")
 # Honoured by narrowing the version range.
 _VERSION_OPTIONS = _option("OP_NO_TLSv1_2") | _option("OP_NO_TLSv1_3")
-_ALLOWED_OPTIONS = _HARMLESS_OPTIONS | _REQUIRED_OPTIONS | _VERSION_OPTIONS
+# What ssl sets in every new context (OpenSSL's bug workarounds among them) is the baseline.
+_DEFAULT_OPTIONS = int(ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).options)
+_ALLOWED_OPTIONS = _HARMLESS_OPTIONS | _REQUIRED_OPTIONS | _VERSION_OPTIONS | _DEFAULT_OPTIONS
 
 # verify_flags: OpenSSL's default (trusted first) and the strictness flags that
 # Python 3.13 and urllib3 set by default; every tlsapi backend already refuses
@@ -135,6 +144,9 @@ class SSLContext(ssl.SSLContext):
 
     # Set on the classes inject_into_ssl() makes, for contexts made without backend=.
     _injected_backend: Backend | None = None
+    # ssl's own class, for code that needs a real OpenSSL context while injected
+    # (the stdlib backend: tlsapi._stdlib._ciphers.plain_ssl_context).
+    _ssl_original: ClassVar[type[ssl.SSLContext]] = _SSL
 
     def __new__(
         cls,
@@ -192,9 +204,9 @@ class SSLContext(ssl.SSLContext):
             )
 
     def _version_range(self) -> tuple[TLSVersion, TLSVersion]:
-        low = _VERSIONS[ssl.TLSVersion(_SSL.minimum_version.__get__(self))]
-        high = _VERSIONS[ssl.TLSVersion(_SSL.maximum_version.__get__(self))]
-        options = int(_SSL.options.__get__(self))
+        low = _VERSIONS[ssl.TLSVersion(_C.minimum_version.__get__(self))]
+        high = _VERSIONS[ssl.TLSVersion(_C.maximum_version.__get__(self))]
+        options = int(_C.options.__get__(self))
         if options & _option("OP_NO_TLSv1_3"):
             high = TLSVersion.TLSv1_2
         if options & _option("OP_NO_TLSv1_2") and not options & _option("OP_NO_TLSv1_3"):
@@ -222,7 +234,7 @@ class SSLContext(ssl.SSLContext):
         }
         if self._ciphers is not None:
             settings["ciphers"] = self._ciphers
-        verify_mode = _SSL.verify_mode.__get__(self)
+        verify_mode = _C.verify_mode.__get__(self)
         if server_side:
             if verify_mode == ssl.CERT_OPTIONAL:
                 raise ConfigurationError(
@@ -492,7 +504,8 @@ class SSLContext(ssl.SSLContext):
                 "use e.g. 'ECDHE+AESGCM:ECDHE+CHACHA20'"
             )
         self._require(Capability.CIPHER_SELECTION, "set_ciphers")
-        TLSConfiguration(ciphers=chosen)  # checked now
+        # Checked now by the backend itself: some libraries cannot take every list.
+        self._backend.client_context(TLSConfiguration(ciphers=chosen))
         _SSL.set_ciphers(self, cipherlist)  # so get_ciphers() shows the choice
         self._ciphers = chosen
         self._changed()
@@ -517,16 +530,19 @@ class SSLContext(ssl.SSLContext):
 
     @property  # type: ignore[override]
     def verify_mode(self) -> ssl.VerifyMode:
-        return ssl.VerifyMode(_SSL.verify_mode.__get__(self))
+        return ssl.VerifyMode(_C.verify_mode.__get__(self))
 
     @verify_mode.setter
     def verify_mode(self, value: ssl.VerifyMode) -> None:
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C.verify_mode.__set__(self, value)
+            return
         if value == ssl.CERT_OPTIONAL and self.protocol == ssl.PROTOCOL_TLS_SERVER:
             raise ConfigurationError(
                 "verify_mode=CERT_OPTIONAL on a server (ask for a client certificate, accept "
                 "none) is not supported by any tlsapi backend: use CERT_REQUIRED or CERT_NONE"
             )
-        _SSL.verify_mode.__set__(self, value)  # ssl's own rules (CERT_NONE vs check_hostname)
+        _C.verify_mode.__set__(self, value)  # ssl's own rules (CERT_NONE vs check_hostname)
         self._changed()
 
     @property
@@ -552,10 +568,13 @@ class SSLContext(ssl.SSLContext):
 
     @property  # type: ignore[override]
     def verify_flags(self) -> ssl.VerifyFlags:
-        return ssl.VerifyFlags(_SSL.verify_flags.__get__(self))
+        return ssl.VerifyFlags(_C.verify_flags.__get__(self))
 
     @verify_flags.setter
     def verify_flags(self, value: ssl.VerifyFlags) -> None:
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C.verify_flags.__set__(self, value)
+            return
         extra = int(value) & ~_ALLOWED_VERIFY_FLAGS
         if extra:
             names = ", ".join(f.name or hex(f.value) for f in ssl.VerifyFlags if f.value & extra)
@@ -563,14 +582,17 @@ class SSLContext(ssl.SSLContext):
                 f"verify_flags {names}: tlsapi backends do not check CRLs or take "
                 "OpenSSL verification flags; remove them"
             )
-        _SSL.verify_flags.__set__(self, value)
+        _C.verify_flags.__set__(self, value)
 
     @property  # type: ignore[override]
     def options(self) -> ssl.Options:
-        return ssl.Options(_SSL.options.__get__(self))
+        return ssl.Options(_C.options.__get__(self))
 
     @options.setter
     def options(self, options: ssl.Options) -> None:
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C.options.__set__(self, options)
+            return
         value = int(options)
         extra = value & ~_ALLOWED_OPTIONS
         if extra:
@@ -589,24 +611,30 @@ class SSLContext(ssl.SSLContext):
             raise ConfigurationError(
                 "OP_NO_TLSv1_2 together with OP_NO_TLSv1_3 leaves no version tlsapi offers"
             )
-        _SSL.options.__set__(self, value)
+        _C.options.__set__(self, value)
         self._changed()
 
     @property  # type: ignore[override]
     def minimum_version(self) -> ssl.TLSVersion:
-        return ssl.TLSVersion(_SSL.minimum_version.__get__(self))
+        return ssl.TLSVersion(_C.minimum_version.__get__(self))
 
     @minimum_version.setter
     def minimum_version(self, value: ssl.TLSVersion) -> None:
-        self._set_version(_SSL.minimum_version, value, "minimum_version")
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C.minimum_version.__set__(self, value)
+            return
+        self._set_version(_C.minimum_version, value, "minimum_version")
 
     @property  # type: ignore[override]
     def maximum_version(self) -> ssl.TLSVersion:
-        return ssl.TLSVersion(_SSL.maximum_version.__get__(self))
+        return ssl.TLSVersion(_C.maximum_version.__get__(self))
 
     @maximum_version.setter
     def maximum_version(self, value: ssl.TLSVersion) -> None:
-        self._set_version(_SSL.maximum_version, value, "maximum_version")
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C.maximum_version.__set__(self, value)
+            return
+        self._set_version(_C.maximum_version, value, "maximum_version")
 
     def _set_version(self, prop: Any, value: ssl.TLSVersion, name: str) -> None:
         if value == ssl.TLSVersion.SSLv3:
@@ -659,6 +687,9 @@ class SSLContext(ssl.SSLContext):
 
     @_msg_callback.setter
     def _msg_callback(self, callback: object) -> None:
+        if not isinstance(self, SSLContext):  # a plain ssl context: see _C
+            _C._msg_callback.__set__(self, callback)
+            return
         if callback is not None:
             raise ConfigurationError("_msg_callback (OpenSSL message tracing) is not offered")
 

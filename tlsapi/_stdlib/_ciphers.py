@@ -8,16 +8,29 @@ import ssl
 from .._ciphers import TLS13_SUITES, weakness
 from .._errors import ConfigurationError
 
-__all__ = ["TLS13_DEFAULTS", "openssl_cipher_string", "suite_number", "supported_suites"]
+__all__ = [
+    "TLS13_DEFAULTS",
+    "openssl_cipher_string",
+    "plain_ssl_context",
+    "suite_number",
+    "supported_suites",
+]
 
 # What OpenSSL offers for TLS 1.3 when nobody calls SSL_CTX_set_ciphersuites,
 # which the ssl module cannot call.
 TLS13_DEFAULTS = frozenset({0x1301, 0x1302, 0x1303})
 
 
+def plain_ssl_context(protocol: int) -> ssl.SSLContext:
+    """The ssl module's own context, also while tlsapi.inject_into_ssl() has replaced the class."""
+    cls = ssl.SSLContext
+    original: type[ssl.SSLContext] = getattr(cls, "_ssl_original", cls)
+    return original(protocol)
+
+
 @functools.lru_cache(maxsize=1)
 def _tables() -> tuple[dict[int, str], dict[str, int]]:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = plain_ssl_context(ssl.PROTOCOL_TLS_CLIENT)
     context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
     by_number: dict[int, str] = {}
     for entry in context.get_ciphers():
@@ -32,7 +45,7 @@ def suite_number(openssl_name: str) -> int | None:
 
 def supported_suites() -> tuple[int, ...]:
     """The suites OpenSSL offers at its configured security level, weak ones left out."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context = plain_ssl_context(ssl.PROTOCOL_TLS_CLIENT)
     context.set_ciphers("ALL")
     numbers = (entry["id"] & 0xFFFF for entry in context.get_ciphers())
     return tuple(n for n in numbers if weakness(n) is None)

@@ -18,7 +18,7 @@ from .._hostname import ServerName
 from .._protocols import protocol_bytes
 from .._versions import TLSVersion
 from ._buffer import StdlibBuffer
-from ._ciphers import openssl_cipher_string
+from ._ciphers import openssl_cipher_string, plain_ssl_context
 from ._sni import ServerNameScreen, illegal_parameter_alert, is_hello_retry_request
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ class TaggedSSLObject(ssl.SSLObject):
 
 def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLContext:
     """An ssl.SSLContext that does what ``config`` says (ConfigurationError if it cannot)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
+    context = plain_ssl_context(ssl.PROTOCOL_TLS_SERVER if server_side else ssl.PROTOCOL_TLS_CLIENT)
     context.sslobject_class = TaggedSSLObject
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION
     if server_side:
