@@ -86,9 +86,11 @@ def test_wrong_host_and_unknown_ca_refused(
                 await _fetch(_port(server), make_client(files, backend), 10, "wrong.example")
             assert isinstance(wrong_host.value, tlsapi.CertificateError)
             assert wrong_host.value.reason is tlsapi.CertificateErrorReason.HOSTNAME_MISMATCH
+            assert wrong_host.value.verify_code == 62  # X509_V_ERR_HOSTNAME_MISMATCH, as ssl
             with pytest.raises(ssl.SSLCertVerificationError) as unknown:
                 await _fetch(_port(server), make_client(files, backend, ca=files.other_root), 10)
             assert unknown.value.verify_message
+            assert unknown.value.verify_code in (18, 19, 20)  # as ssl: no trusted issuer
 
     asyncio.run(main())
 

@@ -78,8 +78,9 @@ def test_client_refuses_wrong_host(backend: tlsapi.Backend, files: Files) -> Non
 
     with _server(make_server(files, None), serve) as (port, errors):
         raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-        with pytest.raises(ssl.SSLCertVerificationError):
+        with pytest.raises(ssl.SSLCertVerificationError) as caught:
             make_client(files, backend).wrap_socket(raw, server_hostname="wrong.example")
+        assert caught.value.verify_code == 62  # X509_V_ERR_HOSTNAME_MISMATCH, as ssl
         raw.close()
     assert errors and isinstance(errors[0], (ssl.SSLError, OSError))
 

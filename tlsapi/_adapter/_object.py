@@ -22,7 +22,14 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .._ciphers import CipherSuite
-from .._errors import ConfigurationError, TLSError, WantReadError, WantWriteError
+from .._errors import (
+    CertificateError,
+    CertificateErrorReason,
+    ConfigurationError,
+    TLSError,
+    WantReadError,
+    WantWriteError,
+)
 from .._protocols import NextProtocol
 from .._versions import TLSVersion
 
@@ -41,6 +48,26 @@ _DISCARD = 65536
 _CONNECTIONS: weakref.WeakKeyDictionary[TLSWrappedBuffer, _Connection] = weakref.WeakKeyDictionary()
 
 _BITS = re.compile(r"_(?:AES|CAMELLIA|ARIA|SM4)_(\d+)_")
+
+
+# OpenSSL's X509_V_ERR_* numbers, which ssl.SSLCertVerificationError.verify_code carries.
+_VERIFY_CODES = {
+    CertificateErrorReason.BAD_SIGNATURE: 7,
+    CertificateErrorReason.NOT_YET_VALID: 9,
+    CertificateErrorReason.EXPIRED: 10,
+    CertificateErrorReason.SELF_SIGNED: 18,
+    CertificateErrorReason.UNTRUSTED_ISSUER: 20,
+    CertificateErrorReason.REVOKED: 23,
+    CertificateErrorReason.BAD_USAGE: 26,
+    CertificateErrorReason.HOSTNAME_MISMATCH: 62,
+    CertificateErrorReason.WEAK_KEY: 66,
+}
+
+
+def with_verify_code(error: CertificateError) -> None:
+    """Give a certificate error the verify_code ssl would (code that branches on it works)."""
+    if not error.verify_code:
+        error.verify_code = _VERIFY_CODES.get(error.reason, 0)
 
 
 def connection_of(buffer: TLSWrappedBuffer) -> _Connection | None:
@@ -267,6 +294,9 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
         self._feed()
         try:
             self._buffer.do_handshake()
+        except CertificateError as error:
+            with_verify_code(error)
+            raise
         finally:
             self._flush()
 
@@ -294,17 +324,21 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
 
     def write(self, data: Buffer) -> int:
         self._feed()
-        view = memoryview(data).cast("B")
-        total = view.nbytes
-        count = 0
+        buffer = self._buffer
         try:
-            while True:
-                # WantWriteError: a bounded backend; its output goes to the BIO, then on.
-                with contextlib.suppress(WantWriteError):
-                    count += self._buffer.write(view[count:])
-                if count >= total:
-                    return total
-                self._flush()
+            # The common case: the backend takes it all in one call.
+            total = len(data) if type(data) is bytes else memoryview(data).nbytes
+            try:
+                count = buffer.write(data)
+            except WantWriteError:
+                count = 0
+            if count < total:
+                view = memoryview(data).cast("B")
+                while count < total:
+                    self._flush()  # a bounded backend: its output goes to the BIO, then on
+                    with contextlib.suppress(WantWriteError):
+                        count += buffer.write(view[count:])
+            return total
         finally:
             self._flush()
 

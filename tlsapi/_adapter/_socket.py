@@ -16,9 +16,9 @@ import socket as _socket
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from .._errors import RaggedEOF
+from .._errors import CertificateError, RaggedEOF
 from .._socket import TLSWrappedSocket
-from ._object import _Connection
+from ._object import _Connection, with_verify_code
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -63,7 +63,11 @@ class _SocketConnection(_Connection):
         self._tls.settimeout(value)
 
     def do_handshake(self) -> None:
-        self._tls.do_handshake()
+        try:
+            self._tls.do_handshake()
+        except CertificateError as error:
+            with_verify_code(error)
+            raise
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         try:
