@@ -236,3 +236,18 @@ def test_sni_callback_sees_the_name_and_switches_context(
     server = End(server_context, True)
     with pytest.raises(ssl.SSLError):
         _handshake(client, server)
+
+
+def test_connections_are_freed(backend: tlsapi.Backend, files: Files) -> None:
+    """Nothing the adapter keeps (the sni_callback's registry) outlives a connection."""
+    import gc
+    import weakref
+
+    context = make_client(files, backend)
+    refs = []
+    for _ in range(3):
+        obj = context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+        refs.append((weakref.ref(obj), weakref.ref(obj._buffer)))  # type: ignore[attr-defined]
+        del obj
+    gc.collect()
+    assert all(obj() is None and buffer() is None for obj, buffer in refs)

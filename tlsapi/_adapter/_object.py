@@ -44,8 +44,12 @@ __all__ = ["SSLObject", "connection_of"]
 _OUT_CHUNK = 1 << 20
 _DISCARD = 65536
 
-# buffer -> its adapter connection, for the sni_callback (tlsapi calls it with the buffer).
-_CONNECTIONS: weakref.WeakKeyDictionary[TLSWrappedBuffer, _Connection] = weakref.WeakKeyDictionary()
+# buffer -> its adapter connection, for the sni_callback (tlsapi calls it with the
+# buffer).  The value is a weak reference: the connection holds the buffer, and a
+# strong value would keep both alive for ever.
+_CONNECTIONS: weakref.WeakKeyDictionary[TLSWrappedBuffer, weakref.ref[_Connection]] = (
+    weakref.WeakKeyDictionary()
+)
 
 _BITS = re.compile(r"_(?:AES|CAMELLIA|ARIA|SM4)_(\d+)_")
 
@@ -71,7 +75,8 @@ def with_verify_code(error: CertificateError) -> None:
 
 
 def connection_of(buffer: TLSWrappedBuffer) -> _Connection | None:
-    return _CONNECTIONS.get(buffer)
+    reference = _CONNECTIONS.get(buffer)
+    return None if reference is None else reference()
 
 
 def _openssl_name(number: int) -> str | None:
@@ -109,7 +114,7 @@ class _Connection:
         self._server_hostname = None if server_side else server_hostname
         self._decoded_peer = None
         self._held = bytearray()  # plaintext pending() decrypted ahead of read()
-        _CONNECTIONS[buffer] = self
+        _CONNECTIONS[buffer] = weakref.ref(self)
 
     def ssl_owner(self) -> Any:
         """What ssl's sni_callback receives as its first argument."""
