@@ -12,7 +12,13 @@ available fails likewise.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +83,26 @@ def client_backend(request: pytest.FixtureRequest) -> tlsapi.Backend:
 def server_backend(request: pytest.FixtureRequest) -> tlsapi.Backend:
     """Each backend under test as the server (combine with ``client_backend``)."""
     return _resolve(request.param)
+
+
+@pytest.fixture(scope="session")
+def update_system_trust() -> Callable[[], None]:
+    """Run update-ca-certificates, one process at a time across pytest-xdist workers.
+
+    Two runs at once append to the same ``ca-certificates.crt.new`` and leave a
+    truncated bundle behind (seen: 6 certificates instead of ~140), which breaks
+    every test that reads the system store meanwhile.
+    """
+    program = shutil.which("update-ca-certificates")
+
+    def run() -> None:
+        assert program is not None, "update-ca-certificates is not installed"
+        lock_path = Path(tempfile.gettempdir()) / "tlsapi-update-ca-certificates.lock"
+        with lock_path.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                subprocess.run([program], check=True, capture_output=True, timeout=300)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    return run

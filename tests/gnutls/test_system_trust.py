@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,23 +31,18 @@ pytestmark = [
 ]
 
 
-def _update() -> None:
-    assert UPDATE is not None
-    subprocess.run([UPDATE], check=True, capture_output=True, timeout=300)
-
-
 @pytest.fixture
-def system_ca() -> Iterator[PKI]:
+def system_ca(update_system_trust: Callable[[], None]) -> Iterator[PKI]:
     pki = PKI(name=f"tlsapi system-trust test {uuid.uuid4().hex[:8]}")
     path = LOCAL_CAS / f"tlsapi-test-{uuid.uuid4().hex}.crt"
     LOCAL_CAS.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pki.root_pem)
     try:
-        _update()
+        update_system_trust()
         yield pki
     finally:
         path.unlink(missing_ok=True)
-        _update()
+        update_system_trust()
 
 
 def _connect(gnutls: tlsapi.Backend, pki: PKI) -> BaseException | None:

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -117,7 +117,7 @@ def test_a_broken_trust_module_is_a_clear_error(
 
 
 @pytest.fixture
-def system_ca() -> Iterator[tuple[PKI, IdentityFiles]]:
+def system_ca(update_system_trust: Callable[[], None]) -> Iterator[tuple[PKI, IdentityFiles]]:
     """A CA added to the system store the way an administrator does it (root only)."""
     if UPDATE is None:
         pytest.skip("update-ca-certificates exists only on Debian-like systems")
@@ -131,11 +131,11 @@ def system_ca() -> Iterator[tuple[PKI, IdentityFiles]]:
     path.write_bytes(pki.root_pem)
     with tempfile.TemporaryDirectory() as directory:
         try:
-            subprocess.run([UPDATE], check=True, capture_output=True, timeout=300)
+            update_system_trust()
             yield pki, pki.issue().write(Path(directory))
         finally:
             path.unlink(missing_ok=True)
-            subprocess.run([UPDATE], check=True, capture_output=True, timeout=300)
+            update_system_trust()
 
 
 def test_a_ca_added_by_the_administrator_is_trusted(
