@@ -289,9 +289,13 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
 
     def _flush(self) -> None:
         buffer = self._buffer
-        while data := buffer.peek_outgoing(_OUT_CHUNK):
+        data = buffer.peek_outgoing(_OUT_CHUNK)
+        while data:
             self._outgoing.write(data)
             buffer.consume_outgoing(len(data))
+            if len(data) < _OUT_CHUNK:
+                break  # that was all of it: no second look (a call with the lock) needed
+            data = buffer.peek_outgoing(_OUT_CHUNK)
 
     # -- TLS operations ------------------------------------------------------------
 
