@@ -432,9 +432,40 @@ class TLSWrappedBuffer(abc.ABC):
         finally:
             lock.release()
 
+    def _take_outgoing(self) -> bytes:
+        """All the bytes waiting to go to the peer, consumed: peek + consume in one call.
+
+        For tlsapi's own layers that hand everything on at once (the ssl
+        adapter's MemoryBIO); the public pair keeps PEP 543's shape.
+        """
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_for_turn()
+        try:
+            self._flush_library_output()
+            outgoing = self._outgoing
+            if not outgoing.size:
+                return b""
+            chunks = outgoing.chunks
+            data = (
+                chunks[0]
+                if len(chunks) == 1 and not outgoing.offset
+                else outgoing.peek(outgoing.size)
+            )
+            chunks.clear()
+            outgoing.offset = outgoing.size = 0
+            return data
+        finally:
+            lock.release()
+
     def incoming_bytes_buffered(self) -> int:
-        with self._exclusive():
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_for_turn()
+        try:
             return self._incoming_size()
+        finally:
+            lock.release()
 
     def outgoing_bytes_buffered(self) -> int:
         lock = self._lock

@@ -251,3 +251,34 @@ def test_connections_are_freed(backend: tlsapi.Backend, files: Files) -> None:
         del obj
     gc.collect()
     assert all(obj() is None and buffer() is None for obj, buffer in refs)
+
+
+@pytest.mark.parametrize("size", [65536 + 3000, 200_000, 16384 * 5 + 1])
+@pytest.mark.parametrize("with_buffer", [False, True], ids=["read", "readinto"])
+def test_reads_until_want_read_get_every_byte(
+    backend: tlsapi.Backend, files: Files, size: int, with_buffer: bool
+) -> None:
+    # As asyncio and trio read: large reads until SSLWantReadError, the ciphertext
+    # delivered at once.  A read that stops short (read() hands out at most 64 KiB)
+    # must not make the next one answer "want read" while plaintext is still there.
+    client = End(make_client(files, backend), False)
+    server = End(make_server(files, None), True)
+    _handshake(client, server)
+    message = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    # 10,000-byte records: a 64 KiB read ends inside one, the rest of it held by
+    # the library while no ciphertext is left.
+    for start in range(0, size, 10_000):
+        server.obj.write(message[start : start + 10_000])
+    server.send_to(client)
+    received = bytearray()
+    target = bytearray(262144)
+    while True:
+        try:
+            if with_buffer:
+                count = client.obj.read(len(target), target)
+                received += target[:count]
+            else:
+                received += client.obj.read(262144)
+        except ssl.SSLWantReadError:
+            break
+    assert received == message

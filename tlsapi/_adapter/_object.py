@@ -21,6 +21,7 @@ import ssl
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from .._buffer import MAX_READ_SIZE, _State
 from .._ciphers import CipherSuite
 from .._errors import (
     CertificateError,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SSLObject", "connection_of"]
 
-_OUT_CHUNK = 1 << 20
+_OPEN = _State.OPEN
 _DISCARD = 65536
 
 # buffer -> its adapter connection, for the sni_callback (tlsapi calls it with the
@@ -258,6 +259,16 @@ class _Connection:
         return len(self._held)
 
 
+def _nothing_left(buffer: TLSWrappedBuffer) -> bool:
+    """No ciphertext left to decrypt and nothing held (a stop behind the data read).
+
+    Asked only after a read that filled less than its target: every backend
+    then decrypted all the whole records it had, so with no ciphertext left
+    the library holds no plaintext either.
+    """
+    return buffer._state is _OPEN and not buffer.incoming_bytes_buffered()
+
+
 class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
     """``ssl.SSLObject`` over a tlsapi buffer; made by ``tlsapi.SSLContext.wrap_bio``."""
 
@@ -276,26 +287,26 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
         self._outgoing = outgoing
         self._eof_given = False
         self._unwrapping = False
+        # The last read took less than it asked for, with the state OPEN and no
+        # ciphertext left in the buffer: until more arrives, the next read can only
+        # be "want read" (asyncio and trio read until they get it, every time).
+        self._drained = False
 
     # -- moving bytes --------------------------------------------------------------
 
     def _feed(self) -> None:
         incoming = self._incoming
         if incoming.pending:
+            self._drained = False
             self._buffer.receive_from_network(incoming.read())
         if incoming.eof and not self._eof_given:
             self._eof_given = True
             self._buffer.receive_from_network(b"")
 
     def _flush(self) -> None:
-        buffer = self._buffer
-        data = buffer.peek_outgoing(_OUT_CHUNK)
-        while data:
+        data = self._buffer._take_outgoing()  # peek + consume in one locked call
+        if data:
             self._outgoing.write(data)
-            buffer.consume_outgoing(len(data))
-            if len(data) < _OUT_CHUNK:
-                break  # that was all of it: no second look (a call with the lock) needed
-            data = buffer.peek_outgoing(_OUT_CHUNK)
 
     # -- TLS operations ------------------------------------------------------------
 
@@ -323,11 +334,19 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
             raise ValueError("size should not be negative")
         elif self._held:
             return self._take_held(len)
+        if self._drained and not self._incoming.pending and not self._incoming.eof:
+            raise WantReadError("more TLS records from the peer are needed")
         self._feed()
+        tls = self._buffer
         try:
             if buffer is not None:
-                return self._buffer.readinto(view, len)
-            return self._buffer.read(len)
+                count = tls.readinto(view, len)
+                self._drained = 0 < count < len and _nothing_left(tls)
+                return count
+            data = tls.read(len)
+            # read() hands out at most MAX_READ_SIZE: a full one may have left plaintext.
+            self._drained = 0 < data.__len__() < min(len, MAX_READ_SIZE) and _nothing_left(tls)
+            return data
         finally:
             self._flush()
 
