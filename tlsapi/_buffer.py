@@ -444,17 +444,7 @@ class TLSWrappedBuffer(abc.ABC):
         try:
             self._flush_library_output()
             outgoing = self._outgoing
-            if not outgoing.size:
-                return b""
-            chunks = outgoing.chunks
-            data = (
-                chunks[0]
-                if len(chunks) == 1 and not outgoing.offset
-                else outgoing.peek(outgoing.size)
-            )
-            chunks.clear()
-            outgoing.offset = outgoing.size = 0
-            return data
+            return outgoing.take_all() if outgoing.size else b""
         finally:
             lock.release()
 

@@ -97,6 +97,13 @@ class ByteQueue:
         self.consume(copied)
         return copied
 
+    def take_all(self) -> bytes:
+        """Everything queued, removed (the one chunk itself when there is one)."""
+        chunks = self.chunks
+        data = chunks[0] if len(chunks) == 1 and not self.offset else self.peek(self.size)
+        self.clear()
+        return data
+
     def clear(self) -> None:
         self.chunks.clear()
         self.offset = 0

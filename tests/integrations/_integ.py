@@ -146,6 +146,13 @@ WRONG_HOST = tlsapi.CertificateErrorReason.HOSTNAME_MISMATCH
 UNKNOWN_CA = tlsapi.CertificateErrorReason.UNTRUSTED_ISSUER
 
 
+def http_body(response: bytes) -> bytes:
+    """The body of a whole HTTP/1.1 response, which must be a 200."""
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return body
+
+
 def is_adapter_object(ssl_object: object) -> bool:
     """Whether a library's ssl object came from tlsapi's adapter (not from OpenSSL)."""
     return type(ssl_object).__module__.startswith("tlsapi")

@@ -8,7 +8,7 @@ import ssl
 from typing import Any
 
 import pytest
-from _integ import UNKNOWN_CA, WRONG_HOST, Contexts, Target, assert_refused
+from _integ import UNKNOWN_CA, WRONG_HOST, Contexts, Target, assert_refused, http_body
 
 anyio = pytest.importorskip("anyio")
 from anyio.streams.tls import TLSAttribute, TLSListener  # noqa: E402
@@ -42,20 +42,14 @@ async def _get(
         return stream.extra(TLSAttribute.alpn_protocol), bytes(data)
 
 
-def _body(response: bytes) -> bytes:
-    head, _, body = response.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return body
-
-
 def test_client(contexts: Contexts, target: Target, loop: str) -> None:
     async def main() -> None:
         alpn, response = await _get(contexts.client(alpn=["http/1.1"]), target.port, "/")
-        assert alpn == "http/1.1" and _body(response) == target.small_body
+        assert alpn == "http/1.1" and http_body(response) == target.small_body
         _, response = await _get(contexts.client(), target.port, "/large.bin")
-        assert hashlib.sha256(_body(response)).hexdigest() == target.large_sha256
+        assert hashlib.sha256(http_body(response)).hexdigest() == target.large_sha256
         _, response = await _get(contexts.client(mtls=True), target.mtls_port, target.mtls_path)
-        assert b"CN=client.test" in _body(response)
+        assert b"CN=client.test" in http_body(response)
 
     anyio.run(main, backend=loop)
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .._buffer import TLSWrappedBuffer
     from ._context import SSLContext
 
-__all__ = ["SSLObject", "connection_of"]
+__all__ = ["SSLObject", "connection_of", "read_target"]
 
 _OPEN = _State.OPEN
 _DISCARD = 65536
@@ -250,6 +250,11 @@ class _Connection:
         del self._held[:amt]
         return data
 
+    def _held_into(self, view: memoryview, amt: int) -> int:
+        data = self._take_held(amt)
+        view[: data.__len__()] = data
+        return data.__len__()
+
     def _fill_held(self) -> int:
         """Decrypt what is already there (no I/O), for pending(); ssl's pending never raises."""
         if self._established():
@@ -257,6 +262,12 @@ class _Connection:
             with contextlib.suppress(TLSError, ValueError):
                 self._held += self._buffer.read(_DISCARD)
         return len(self._held)
+
+
+def read_target(buffer: Any, amt: int) -> tuple[memoryview, int]:
+    """ssl's read(len, buffer): the buffer as bytes, and how much of it to fill."""
+    view = memoryview(buffer).cast("B")
+    return view, amt if 0 < amt <= view.nbytes else view.nbytes
 
 
 def _nothing_left(buffer: TLSWrappedBuffer) -> bool:
@@ -323,13 +334,9 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Up to ``len`` bytes (into ``buffer`` when given: returns the count); b"" after close_notify."""
         if buffer is not None:
-            view = memoryview(buffer).cast("B")
-            if len <= 0 or len > view.nbytes:
-                len = view.nbytes
+            view, len = read_target(buffer, len)
             if self._held:
-                data = self._take_held(len)
-                view[: data.__len__()] = data
-                return data.__len__()
+                return self._held_into(view, len)
         elif len < 0:
             raise ValueError("size should not be negative")
         elif self._held:

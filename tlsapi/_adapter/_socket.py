@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import CertificateError, RaggedEOF
 from .._socket import TLSWrappedSocket
-from ._object import _Connection, with_verify_code
+from ._object import _Connection, read_target, with_verify_code
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -72,13 +72,9 @@ class _SocketConnection(_Connection):
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         try:
             if buffer is not None:
-                view = memoryview(buffer).cast("B")
-                if len <= 0 or len > view.nbytes:
-                    len = view.nbytes
+                view, len = read_target(buffer, len)
                 if self._held:
-                    data = self._take_held(len)
-                    view[: data.__len__()] = data
-                    return data.__len__()
+                    return self._held_into(view, len)
                 return self._tls.recv_into(view, len)
             if self._held:
                 return self._take_held(len)

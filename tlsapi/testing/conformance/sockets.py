@@ -35,6 +35,7 @@ __all__ = [
     "SocketPairs",
     "TCPPairs",
     "TestSocket",
+    "finish_nonblocking_handshake",
     "handshake_both",
     "loopback_tcp",
     "recv_all",
@@ -145,6 +146,19 @@ def _wrapped(peers: Peers, tcp: TCPPairs) -> tuple[TLSWrappedSocket, TLSWrappedS
     return client, server
 
 
+def finish_nonblocking_handshake(client: TLSWrappedSocket) -> None:
+    """Drive a non-blocking socket's handshake to its end, waiting in a selector."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(client, selectors.EVENT_READ)
+        for _ in range(100):
+            try:
+                client.do_handshake()
+                return
+            except WantReadError:
+                assert selector.select(IO_TIMEOUT), "the handshake stalled"
+    pytest.fail("the non-blocking handshake never finished")
+
+
 class TestSocket:
     def test_blocking_echo(self, peers: Peers, loopback_tcp: TCPPairs) -> None:
         client, server = _wrapped(peers, loopback_tcp)
@@ -204,16 +218,7 @@ class TestSocket:
         with pytest.raises(WantReadError):
             client.do_handshake()
         job = Background(server.do_handshake)
-        with selectors.DefaultSelector() as selector:
-            selector.register(client, selectors.EVENT_READ)
-            for _ in range(100):
-                try:
-                    client.do_handshake()
-                    break
-                except WantReadError:
-                    assert selector.select(IO_TIMEOUT), "the handshake stalled"
-            else:
-                pytest.fail("the non-blocking handshake never finished")
+        finish_nonblocking_handshake(client)
         job.result()
         with pytest.raises(WantReadError):
             client.recv(10)
