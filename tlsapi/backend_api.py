@@ -55,11 +55,22 @@ Helpers for backends (``__all__``):
   already made, or None.
 * :func:`weak_signature_hash`: whether a chain holds an MD2/MD5/SHA-1
   signature (to name the library's refusal).
+* :class:`HelloReader` (with :class:`ClientHello`, :class:`MalformedHello`,
+  :class:`HelloDecodeError` and :func:`read_client_hello`): the server_name
+  and ALPN list of a ClientHello read incrementally as records arrive, for a
+  library with no SNI hook early enough to run ``sni_callback``.
 
 The conformance kit every backend must pass is :mod:`tlsapi.testing.conformance`.
 """
 
 from ._ciphers import weakness as cipher_weakness
+from ._clienthello import (
+    ClientHello,
+    HelloDecodeError,
+    HelloReader,
+    MalformedHello,
+    read_client_hello,
+)
 from ._hostname import ServerName, parse_server_hostname
 from ._pem import PemBlock, parse_pem
 from ._policy import check_peer_chain, find_weak_key, weak_signature_hash
@@ -67,6 +78,10 @@ from ._protocols import protocol_bytes
 from ._registry import load_user_configuration
 
 __all__ = [
+    "ClientHello",
+    "HelloDecodeError",
+    "HelloReader",
+    "MalformedHello",
     "PemBlock",
     "ServerName",
     "check_peer_chain",
@@ -76,5 +91,6 @@ __all__ = [
     "parse_pem",
     "parse_server_hostname",
     "protocol_bytes",
+    "read_client_hello",
     "weak_signature_hash",
 ]

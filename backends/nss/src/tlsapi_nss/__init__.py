@@ -17,8 +17,8 @@ def _unavailable(reason: str, version: str = "NSS (not loaded)") -> Backend:
 
     return Backend(
         name="nss",
-        client_context=ClientContext,  # type: ignore[type-abstract]
-        server_context=ServerContext,  # type: ignore[type-abstract]
+        client_context=ClientContext,
+        server_context=ServerContext,
         library_version=version,
         capabilities=frozenset(),
         unavailable_reason=reason,

@@ -35,9 +35,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
-from tlsapi.backend_api import ServerName
+from tlsapi.backend_api import HelloDecodeError, HelloReader, MalformedHello, ServerName
 
-from ._clienthello import HelloDecodeError, HelloReader, MalformedHello
 from ._errors import error_name, error_text, translate
 from ._lib import ffi, lib
 from ._runtime import RUNTIME

@@ -1,26 +1,28 @@
-"""Reading the server_name and ALPN list out of a ClientHello before NSS sees it.
+"""Reading the server_name and ALPN list out of a ClientHello before the library sees it.
 
 A server's ``sni_callback`` may hand back a configuration with another
-certificate, trust store or ALPN list.  NSS calls its SNI hook only after it
-has chosen the ALPN protocol, and not at all when the client sent no name,
-so the callback runs before NSS reads the ClientHello: this module finds the
-name in the records received, and the connection's NSS socket is then made
-from the chosen configuration.  The ALPN list is read for a second reason:
-NSS answers a client whose protocols it shares none of with a fatal
+certificate, trust store or ALPN list, so it must run before the library
+commits to one.  Some libraries give no hook early enough: NSS calls its SNI
+hook only after it has chosen the ALPN protocol (and not at all when the
+client sent no name), SChannel has no SNI hook and takes its credentials
+when the server's context is created.  Their backends read the hello
+themselves with this module, then make the connection from the chosen
+configuration.  NSS's backend reads the ALPN list for a second reason: NSS
+answers a client whose protocols it shares none of with a fatal
 no_application_protocol alert, where tlsapi (like OpenSSL) goes on without
-ALPN, so such a connection is made from a model socket without ALPN.
+ALPN.
 
 The reader is incremental, because a client may send its hello one byte at
 a time: ``HelloReader.feed`` looks at each received byte once, keeps only
 the record header in progress and the handshake message gathered so far
 (both bounded), and parses the hello once, when it is whole.  The raw bytes
-stay queued for NSS (in the C memory I/O), which reads them afterwards.
+stay queued for the library, which reads them afterwards.
 
 Bytes that cannot start a TLS record at all (an HTTP request, an SSH
 banner) never get here: tlsapi's core refuses them for every backend
-(NotTLSError), where NSS itself would take their bytes 3-4 as a record
+(NotTLSError), where a library may take their bytes 3-4 as a record
 length and wait for more.  Other bytes that are not a ClientHello
-are left to NSS to reject (MalformedHello).  What this module parses itself it also judges
+are left to the library to reject (MalformedHello).  What this module parses itself it also judges
 (HelloDecodeError: the caller answers with a fatal decode_error alert, as
 RFC 8446 section 6 asks of anything that does not parse): a server_name or
 ALPN extension that breaks RFC 6066 / RFC 7301 (an empty list, an empty
@@ -54,7 +56,7 @@ _MAX_RECEIVED = 2 * _MAX_HELLO
 
 
 class ClientHello:
-    """What the server needs to know before NSS reads the hello."""
+    """What the server needs to know before the library reads the hello."""
 
     def __init__(self, server_name: str | None, alpn: tuple[bytes, ...] | None) -> None:
         self.server_name = server_name
@@ -114,13 +116,13 @@ def _server_name(payload: memoryview) -> str | None:
         name_type = names.number(1)
         name = names.vector(2)
         if name_type != _HOST_NAME or found is not None:
-            continue  # NSS judges unknown types and repeated names
+            continue  # the library judges unknown types and repeated names
         if not name:
             raise HelloDecodeError(f"{what}: an empty host name")
         try:
             found = bytes(name).decode("ascii").lower()
         except UnicodeDecodeError:
-            # Not ours to judge: NSS reads the hello without a name from us.
+            # Not ours to judge: the library reads the hello without a name from us.
             raise MalformedHello("the server_name is not ASCII") from None
     return found
 

@@ -1,0 +1,1 @@
+"""cdef modules of the SChannel backend, one per Windows header (composed by ``build.py``)."""

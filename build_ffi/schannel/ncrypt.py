@@ -1,0 +1,11 @@
+"""cdefs for ncrypt.h (to be written)."""
+
+INCLUDES = """
+#include <ncrypt.h>
+"""
+
+TYPES = """
+"""
+
+FUNCTIONS = """
+"""

@@ -1,0 +1,11 @@
+"""cdefs for sspi.h (to be written)."""
+
+INCLUDES = """
+#include <sspi.h>
+"""
+
+TYPES = """
+"""
+
+FUNCTIONS = """
+"""
