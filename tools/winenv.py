@@ -81,7 +81,10 @@ def _missing_packages() -> list[str]:
     missing = []
     for package in APT_PACKAGES:
         status = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True
+            ["dpkg-query", "-W", "-f=${Status}", package],
+            check=False,
+            capture_output=True,
+            text=True,
         )
         if "install ok installed" not in status.stdout:
             missing.append(package)
