@@ -12,7 +12,6 @@ available fails likewise.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -21,6 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+try:
+    import fcntl
+except ImportError:  # Windows: update_system_trust is a Linux-only fixture
+    fcntl = None  # type: ignore[assignment]
 
 import tlsapi
 from tlsapi._registry import discover_backends
@@ -96,6 +100,7 @@ def update_system_trust() -> Callable[[], None]:
     program = shutil.which("update-ca-certificates")
 
     def run() -> None:
+        assert fcntl is not None, "update-ca-certificates is a Linux (Debian) program"
         assert program is not None, "update-ca-certificates is not installed"
         lock_path = Path(tempfile.gettempdir()) / "tlsapi-update-ca-certificates.lock"
         with lock_path.open("a") as lock:

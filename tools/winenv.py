@@ -289,16 +289,22 @@ def build(stage: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Everything after the first "--" goes to python.exe / pytest untouched.  (An
+    # argparse REMAINDER positional would also swallow a "--stage" written after
+    # the command.)
+    if "--" in argv:
+        split = argv.index("--")
+        ours, args = argv[:split], argv[split + 1 :]
+    else:
+        ours, args = argv, []
     parser = argparse.ArgumentParser(prog="winenv", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=("setup", "build", "python", "pytest"))
     parser.add_argument(
         "--stage", type=Path, default=DEFAULT_STAGE, help="where to stage the packages"
     )
-    parser.add_argument(
-        "args", nargs=argparse.REMAINDER, help="after --: arguments for python.exe / pytest"
-    )
-    options = parser.parse_args(argv)
-    args = options.args[1:] if options.args[:1] == ["--"] else options.args
+    options, extra = parser.parse_known_args(ours)
+    args = extra + args
     stage = options.stage.resolve()
     if options.command == "setup":
         setup()
