@@ -10,6 +10,6 @@ __all__ = ["__version__", "load_backend"]
 
 
 def load_backend() -> Backend:
-    from ._schannel import ffi, lib  # noqa: F401  (placeholder until _backend exists)
+    from ._binding import ffi, lib  # noqa: F401  (placeholder until _backend exists)
 
     raise ImportError("tlsapi-schannel is being written")
