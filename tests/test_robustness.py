@@ -22,7 +22,6 @@ from __future__ import annotations
 import gc
 import os
 import random
-import resource
 import sys
 import threading
 from collections.abc import Callable
@@ -472,13 +471,47 @@ def test_peer_vanishes_mid_stream(
 
 
 def _rss() -> int:
-    """Resident set size now (Linux), or the peak where only that is known."""
+    """Resident set size now (Linux, Windows), or the peak where only that is known."""
+    if sys.platform == "win32":
+        return _windows_working_set()
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
+        import resource
+
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _windows_working_set() -> int:
+    """The working set (Windows' resident set) from K32GetProcessMemoryInfo."""
+    import ctypes
+    from ctypes import wintypes
+
+    class Counters(ctypes.Structure):
+        _fields_ = [
+            ("cb", wintypes.DWORD),
+            ("PageFaultCount", wintypes.DWORD),
+            ("PeakWorkingSetSize", ctypes.c_size_t),
+            ("WorkingSetSize", ctypes.c_size_t),
+            ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+            ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+            ("PagefileUsage", ctypes.c_size_t),
+            ("PeakPagefileUsage", ctypes.c_size_t),
+        ]
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+    kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    counters = Counters()
+    counters.cb = ctypes.sizeof(counters)
+    if not kernel32.K32GetProcessMemoryInfo(
+        kernel32.GetCurrentProcess(), ctypes.byref(counters), counters.cb
+    ):
+        raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
+    return int(counters.WorkingSetSize)
 
 
 @pytest.mark.slow
