@@ -43,6 +43,16 @@ typedef long HRESULT;
 typedef struct HINSTANCE__ *HMODULE;
 typedef INT_PTR (*FARPROC)(void);
 
+typedef wchar_t *PWSTR;
+typedef BYTE BOOLEAN;
+
+/* subauth.h */
+typedef struct _UNICODE_STRING {
+    USHORT Length;
+    USHORT MaximumLength;
+    PWSTR Buffer;
+} UNICODE_STRING, *PUNICODE_STRING;
+
 typedef struct _OSVERSIONINFOW {
     DWORD dwOSVersionInfoSize;
     DWORD dwMajorVersion;
