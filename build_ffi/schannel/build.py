@@ -25,7 +25,7 @@ MODULE_NAME = "tlsapi_schannel._schannel"
 # windows first: its INCLUDES set the macros the SDK headers read (SECURITY_WIN32,
 # SCHANNEL_USE_BLACKLISTS) and declares the base types every other module uses;
 # wincrypt before schannel, whose credential structures hold certificate contexts.
-CDEF_MODULES = ("windows", "wincrypt", "ncrypt", "sspi", "schannel")
+CDEF_MODULES = ("windows", "wincrypt", "ncrypt", "bcrypt", "sspi", "schannel")
 # The import libraries (MSVC and mingw-w64 both have them).
 LIBRARIES = ("secur32", "crypt32", "ncrypt", "bcrypt", "advapi32", "kernel32")
 
