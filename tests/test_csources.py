@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,15 +34,29 @@ CDEF_NAMES = {"INCLUDES", "TYPES", "FUNCTIONS", "SOURCES", "CUSTOMIZATIONS"}
 
 
 def _strings(path: Path) -> dict[str, object]:
-    """The module-level constants of a cdef module, read without importing it."""
+    """The module-level constants of a cdef module, read without importing it.
+
+    A constant composed at import time (schannel.py adds to TYPES what
+    wincrypt.py does not declare) is taken from the imported module instead.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     values: dict[str, object] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
             if isinstance(target, ast.Name) and target.id in CDEF_NAMES:
-                values[target.id] = ast.literal_eval(node.value)
+                try:
+                    values[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    values[target.id] = getattr(_import_cdef_module(path), target.id)
     return values
+
+
+def _import_cdef_module(path: Path) -> object:
+    name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module(name)
 
 
 def _without_comments(text: str) -> str:

@@ -96,6 +96,16 @@ def test_verifier_comes_from_the_backend(backend: tlsapi.Backend) -> None:
     assert limbo.verifier_for(backend.name) is not None
 
 
+def _require_verifier(verifier: limbo.LibraryVerifier) -> None:
+    """Fail when the verifier cannot run, except for a Linux program on Windows."""
+    unavailable = verifier.unavailable_reason()
+    if unavailable is not None and sys.platform == "win32":
+        # The Wine run has no Linux programs on its PATH (and cannot start
+        # them); a real Windows machine with openssl.exe on PATH runs the test.
+        pytest.skip(f"{verifier.name} cannot run on this Windows machine: {unavailable}")
+    assert unavailable is None, f"{verifier.name} cannot run here: {unavailable}"
+
+
 def test_never_accepts_what_the_library_rejects(backend: tlsapi.Backend) -> None:
     verifier = limbo.verifier_for(backend.name)
     if verifier is None:
@@ -103,8 +113,7 @@ def test_never_accepts_what_the_library_rejects(backend: tlsapi.Backend) -> None
             f"no library verifier for backend {backend.name!r}: register one "
             f"(entry point group {limbo.VERIFIER_ENTRY_POINT_GROUP!r}, see tlsapi.testing.limbo)"
         )
-    unavailable = verifier.unavailable_reason()
-    assert unavailable is None, f"{verifier.name} cannot run here: {unavailable}"
+    _require_verifier(verifier)
     cases = _cases_by_id()
     accepted = [cid for cid, r in _results(backend.name).items() if r.accepted]
     assert accepted, "the backend accepted no case at all: the run is not meaningful"
@@ -135,6 +144,7 @@ def test_library_verifier_is_not_a_rubber_stamp(backend: tlsapi.Backend) -> None
     verifier = limbo.verifier_for(backend.name)
     if verifier is None:
         pytest.skip(f"no library verifier for backend {backend.name!r}")
+    _require_verifier(verifier)
     cases = _cases_by_id()
     with tempfile.TemporaryDirectory(prefix="tlsapi-limbo-verify-") as directory:
         workdir = Path(directory)
@@ -159,7 +169,14 @@ def test_differences_are_listed_exactly(backend: tlsapi.Backend) -> None:
     path = DIFFERENCES / f"{backend.name}.txt"
     listed = limbo.read_differences(path) if path.is_file() else {}
     new = sorted(set(found) - set(listed))
-    fixed = sorted(set(listed) - set(found))
+    unconfirmed: set[str] = set()
+    if sys.platform != "linux":
+        # faketime exists only on Linux: a dated case that did not run here
+        # neither confirms nor refutes its listed difference.
+        unconfirmed = {
+            cid for cid, r in results.items() if r.status == "not-run" and "faketime" in r.detail
+        }
+    fixed = sorted(set(listed) - set(found) - unconfirmed)
     if not new and not fixed:
         return
     lines = [f"{path} does not match backend {backend.name!r}'s verdicts."]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any, Union
@@ -33,12 +35,42 @@ __all__ = [
     "refuses_key_type",
     "skip_if_lacks",
     "skip_if_refuses_key_type",
+    "skip_under_wine",
+    "wine_version",
 ]
 
 # Every backend must serve these key types; others (P-384, Ed25519) a backend
 # whose library cannot sign TLS handshakes with them may refuse, with a
 # ConfigurationError when the context is made.
 REQUIRED_KEY_TYPES = frozenset({KeyType.ECDSA_P256, KeyType.RSA_2048})
+
+
+@functools.cache
+def wine_version() -> str | None:
+    """Wine's version when this is a Windows process running under Wine, else None.
+
+    ntdll exports ``wine_get_version`` under Wine only.  Tests that meet a
+    Wine limitation (not a Windows one) skip through :func:`skip_under_wine`.
+    """
+    if sys.platform != "win32":
+        return None
+    import ctypes
+
+    ntdll = ctypes.WinDLL("ntdll")  # type: ignore[attr-defined,unused-ignore]
+    try:
+        get_version = ntdll.wine_get_version
+    except AttributeError:
+        return None
+    get_version.restype = ctypes.c_char_p
+    return str(get_version().decode("ascii"))
+
+
+def skip_under_wine(reason: str) -> None:
+    """Skip, saying ``reason``, when running under Wine; real Windows runs the test."""
+    version = wine_version()
+    if version is not None:
+        pytest.skip(f"Wine {version}: {reason}")
+
 
 ClientSpec = Union[TLSConfiguration, ClientContext, None]
 ServerSpec = Union[TLSConfiguration, ServerContext, None]

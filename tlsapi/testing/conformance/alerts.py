@@ -278,6 +278,8 @@ class TestAlertsAfterHandshake:
             peer_side, buffer_side = _connect(
                 buffer, context, server_side=role == "client", keylog=keylog
             )
+            # ssl keeps the key log open; Windows cannot delete an open file.
+            context.keylog_filename = None  # type: ignore[assignment]
             yield _Case(buffer, peer_side, buffer_side)
 
     def test_bad_tag_is_bad_record_mac(self, case: _Case) -> None:
