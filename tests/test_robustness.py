@@ -505,6 +505,12 @@ def _windows_working_set() -> int:
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
     kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+    kernel32.K32GetProcessMemoryInfo.argtypes = (
+        wintypes.HANDLE,
+        ctypes.POINTER(Counters),
+        wintypes.DWORD,
+    )
+    kernel32.K32GetProcessMemoryInfo.restype = wintypes.BOOL
     counters = Counters()
     counters.cb = ctypes.sizeof(counters)
     if not kernel32.K32GetProcessMemoryInfo(
