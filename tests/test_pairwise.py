@@ -29,6 +29,7 @@ from tlsapi.testing import PKI, KeyType, close, transfer
 from tlsapi.testing.conformance._support import (
     Peers,
     assert_handshake_failure,
+    pki_for_suite,
     refuses_key_type,
     skip_if_lacks,
 )
@@ -107,7 +108,13 @@ class TestPairwise:
         # probed: a single-suite configuration each side accepts) must interoperate.
         if not _both(pair, Capability.CIPHER_SELECTION):
             pytest.skip("cipher selection is not a capability of both backends")
-        pkis = {KeyType.ECDSA_P256: pki, KeyType.RSA_2048: rsa_pki}
+        # pki is RSA under TLSAPI_TEST_PKI_KEY=rsa2048: ECDSA suites get a PKI of their own.
+        pkis = {
+            KeyType.ECDSA_P256: pki_for_suite(
+                CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, pki, rsa_pki
+            ),
+            KeyType.RSA_2048: rsa_pki,
+        }
         tried, failures = [], []
         for suite in _candidate_suites(pair):
             kind = _certificate_kind(suite)

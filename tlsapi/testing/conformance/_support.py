@@ -32,10 +32,12 @@ __all__ = [
     "assert_caused_by",
     "assert_handshake_failure",
     "lacks",
+    "pki_for_suite",
     "refuses_key_type",
     "skip_if_lacks",
     "skip_if_refuses_key_type",
     "skip_under_wine",
+    "skip_unless_ec_pki",
     "wine_version",
 ]
 
@@ -70,6 +72,28 @@ def skip_under_wine(reason: str) -> None:
     version = wine_version()
     if version is not None:
         pytest.skip(f"Wine {version}: {reason}")
+
+
+@functools.cache
+def _ecdsa_pki() -> PKI:
+    return PKI(KeyType.ECDSA_P256, name="tlsapi ecdsa test")
+
+
+def pki_for_suite(suite: int, pki: PKI, rsa_pki: PKI) -> PKI:
+    """The PKI whose certificates a TLS 1.2 suite authenticates with.
+
+    ECDHE_ECDSA suites take ``pki`` when it is an EC PKI, else (with
+    TLSAPI_TEST_PKI_KEY=rsa2048) a PKI of their own; every other suite ``rsa_pki``.
+    """
+    if "_ECDSA_" not in getattr(suite, "name", ""):
+        return rsa_pki
+    return pki if pki.key_type is not KeyType.RSA_2048 else _ecdsa_pki()
+
+
+def skip_unless_ec_pki(pki: PKI, what: str) -> None:
+    """Skip a test about an EC-only format when TLSAPI_TEST_PKI_KEY made ``pki`` RSA."""
+    if pki.key_type is KeyType.RSA_2048:
+        pytest.skip(f"{what} holds EC keys only, and pki is RSA here (TLSAPI_TEST_PKI_KEY=rsa2048)")
 
 
 ClientSpec = Union[TLSConfiguration, ClientContext, None]

@@ -12,8 +12,8 @@ from ..._ciphers import DEFAULT_CIPHER_LIST, TLS13_SUITES, CipherSuite
 from ..._config import TLSConfiguration
 from ..._errors import CertificateError, ConfigurationError, TLSError
 from ..._versions import TLSVersion
-from ..pki import PKI
-from ._support import Peers, assert_handshake_failure, skip_if_lacks
+from ..pki import PKI, KeyType
+from ._support import Peers, assert_handshake_failure, pki_for_suite, skip_if_lacks
 
 __all__ = ["TestCiphers"]
 
@@ -51,7 +51,20 @@ WEAK = {
 
 
 def _pki_for(suite: int, pki: PKI, rsa_pki: PKI) -> PKI:
-    return rsa_pki if "_RSA_" in CipherSuite(suite).name else pki
+    return pki_for_suite(CipherSuite(suite), pki, rsa_pki)
+
+
+def _ecdhe_suites(pki: PKI) -> tuple[CipherSuite, CipherSuite]:
+    """(AES-256-GCM, AES-128-GCM) ECDHE suites that authenticate with ``pki``'s key type."""
+    if pki.key_type is KeyType.RSA_2048:
+        return (
+            CipherSuite.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+            CipherSuite.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        )
+    return (
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    )
 
 
 def _config_pair(
@@ -130,11 +143,8 @@ class TestCiphers:
         assert client.negotiated_tls_version is V13
 
     def test_overlap_is_chosen(self, peers: Peers) -> None:
-        client_suites = (
-            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-            CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        )
-        server_suites = (CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,)
+        client_suites = _ecdhe_suites(peers.pki)
+        server_suites = client_suites[1:]
         client_config = peers.client_config(ciphers=client_suites, highest_supported_version=V12)
         server_config = peers.server_config(ciphers=server_suites, highest_supported_version=V12)
         skip_if_lacks(
@@ -147,14 +157,9 @@ class TestCiphers:
         assert server.cipher() is server_suites[0]
 
     def test_no_common_suite(self, peers: Peers) -> None:
-        client_config = peers.client_config(
-            ciphers=(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,),
-            highest_supported_version=V12,
-        )
-        server_config = peers.server_config(
-            ciphers=(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,),
-            highest_supported_version=V12,
-        )
+        aes256, aes128 = _ecdhe_suites(peers.pki)
+        client_config = peers.client_config(ciphers=(aes256,), highest_supported_version=V12)
+        server_config = peers.server_config(ciphers=(aes128,), highest_supported_version=V12)
         skip_if_lacks(
             peers.server_backend,
             Capability.CIPHER_SELECTION,
@@ -168,7 +173,8 @@ class TestCiphers:
 
     def test_unknown_members_are_ignored(self, peers: Peers) -> None:
         # Suites a backend does not know are skipped as long as one usable suite remains.
-        suites = (0xFFFF, 0x0A0A, CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
+        usable = _ecdhe_suites(peers.pki)[1]
+        suites = (0xFFFF, 0x0A0A, usable)
         client_config = peers.client_config(ciphers=suites, highest_supported_version=V12)
         skip_if_lacks(
             peers.client_backend,
@@ -176,7 +182,7 @@ class TestCiphers:
             lambda: peers.client_backend.client_context(client_config),
         )
         client, server = peers.connect(client_config)
-        assert client.cipher() is CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        assert client.cipher() is usable
         assert server.cipher() is client.cipher()
 
     @pytest.mark.parametrize("suites", list(UNSUPPORTABLE.values()), ids=list(UNSUPPORTABLE))
@@ -222,7 +228,7 @@ class TestCiphers:
             peers.client_backend,
             Capability.CIPHER_SELECTION,
             lambda: peers.client_backend.client_context(
-                pki.client_config(ciphers=(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,))
+                pki.client_config(ciphers=(_ecdhe_suites(pki)[1],))
             ),
         )
         failures, negotiated = [], []
@@ -230,7 +236,7 @@ class TestCiphers:
             kind = _authentication(suite)
             if suite in TLS13_SUITES or kind is None:
                 continue
-            suite_pki = rsa_pki if kind == "rsa" else pki
+            suite_pki = _pki_for(suite, pki, rsa_pki)
             settings: dict[str, Any] = {
                 "ciphers": (suite,),
                 "lowest_supported_version": V12,

@@ -18,7 +18,7 @@ from ..._config import TLSConfiguration
 from ..._credentials import Certificate, PrivateKey
 from ..._errors import ConfigurationError
 from ..pki import PKI, KeyType
-from ._support import Peers, skip_if_lacks, skip_if_refuses_key_type
+from ._support import Peers, skip_if_lacks, skip_if_refuses_key_type, skip_unless_ec_pki
 
 __all__ = ["TestPrivateKeys"]
 
@@ -136,6 +136,8 @@ class TestPrivateKeys:
 
     @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
     def test_missing_password(self, backend: Backend, pki: PKI, key_format: str) -> None:
+        if key_format == "sec1":
+            skip_unless_ec_pki(pki, "the SEC 1 key format")
         _require_server(backend, pki)
         key = PrivateKey.from_buffer(pki.server_identity.key_bytes(SECRET, key_format))
         with pytest.raises(ConfigurationError):

@@ -12,7 +12,7 @@ from ..._errors import CertificateError, CertificateErrorReason
 from ..._versions import TLSVersion
 from ..pki import PKI, Identity
 from ..pump import transfer
-from ._support import Peers, assert_handshake_failure, lacks, skip_if_lacks
+from ._support import Peers, assert_handshake_failure, lacks, skip_if_lacks, skip_unless_ec_pki
 
 __all__ = ["TestMutualTLS"]
 
@@ -132,6 +132,8 @@ class TestMutualTLS:
 
     @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
     def test_encrypted_client_key(self, peers: Peers, pki: PKI, key_format: str) -> None:
+        if key_format == "sec1":
+            skip_unless_ec_pki(pki, "the SEC 1 key format")
         _require_client_auth(peers)
         identity = pki.client_identity
         chain = identity.certificate_chain(password=b"client secret", key_format=key_format)
