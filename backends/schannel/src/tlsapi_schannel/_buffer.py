@@ -327,11 +327,45 @@ class SChannelBuffer(TLSWrappedBuffer):
             if status in (_CONTINUE, _INCOMPLETE_CREDENTIALS):
                 continue
             if status == _INCOMPLETE:
+                self._check_record_lengths()
                 raise self._need_more("handshake")
-            raise failure(status, "handshake")
+            raise self._handshake_failure(status)
         else:
             raise TLSError("SChannel handshake failed: it did not finish in 64 rounds")
         self._finish_handshake()
+
+    def _check_record_lengths(self) -> None:
+        """Refuse a record longer than TLS allows instead of waiting for it (bounded input)."""
+        at, end = self._start, self._end
+        while end - at >= _HEADER:
+            length = self._in[at + 3] << 8 | self._in[at + 4]
+            if length > _RECORD - _HEADER:
+                raise TLSError(
+                    f"the peer sent a record of {length} bytes, more than TLS allows "
+                    f"({_RECORD - _HEADER}): not a TLS peer, or a corrupt stream"
+                )
+            at += _HEADER + length
+
+    def _handshake_failure(self, status: int) -> TLSError:
+        """SChannel refused the handshake; tlsapi's policy names why when it can.
+
+        The library may have refused the peer's certificate itself (Wine's GnuTLS
+        checks the key usage and key sizes): when the peer's chain is known and
+        tlsapi's policy rejects it too, that CertificateError is the clearer error.
+        """
+        error = failure(status, "handshake")
+        if not self._server:
+            try:
+                self._load_peer_certificate()
+                from tlsapi.backend_api import check_peer_chain
+
+                named = check_peer_chain(self._peer_chain(), "server's")
+            except TLSError:
+                named = None
+            if named is not None:
+                named.__cause__ = error
+                return named
+        return error
 
     def _first_alpn_input(self) -> Any:
         return self._server_alpn if self._server else self._settings.alpn_blob
@@ -464,6 +498,8 @@ class SChannelBuffer(TLSWrappedBuffer):
         record = self._in + start
         size = _HEADER + (record[3] << 8 | record[4])
         if available < size:
+            if size > _RECORD:
+                self._check_record_lengths()
             return False
         record_type = record[0]
         buffers = self._record_buffers

@@ -119,6 +119,23 @@ def _check_ciphers(config: TLSConfiguration) -> None:
         )
 
 
+# Wine's SChannel hands ALPN to GnuTLS, which silently drops names over 31 bytes and
+# lists over 8 names; Windows takes RFC 7301's 255 bytes.
+_WINE_ALPN_NAME = 31
+_WINE_ALPN_COUNT = 8
+
+
+def _check_alpn(protocols: Sequence[bytes]) -> None:
+    if not is_wine():
+        return
+    if len(protocols) > _WINE_ALPN_COUNT or any(len(p) > _WINE_ALPN_NAME for p in protocols):
+        raise ConfigurationError(
+            f"SChannel on {describe()} passes ALPN to GnuTLS, which takes at most "
+            f"{_WINE_ALPN_COUNT} protocols of at most {_WINE_ALPN_NAME} bytes (it would drop "
+            "the others silently); shorten the list, or run on Windows"
+        )
+
+
 def alpn_buffer(protocols: Sequence[bytes]) -> Any:
     """A SEC_APPLICATION_PROTOCOLS blob with one ALPN list (for SECBUFFER_APPLICATION_PROTOCOLS)."""
     wire = b"".join(bytes((len(p),)) + p for p in protocols)
@@ -225,6 +242,7 @@ class Settings:
         self.protocol_bits = bits
         self.kind = credential_kind()
         self.alpn: tuple[bytes, ...] = tuple(protocol_bytes(p) for p in config.inner_protocols)
+        _check_alpn(self.alpn)
         self.alpn_blob = alpn_buffer(self.alpn) if self.alpn and not server else None
         self.verify = config.validate_certificates and (
             not server or config.trust_store is not None
