@@ -35,6 +35,11 @@ __all__ = ["loopback_tcp", "other_pki", "peers", "pki", "rsa_pki"]
 
 ENV_BACKENDS = "TLSAPI_TEST_BACKENDS"
 
+# tests/wine drives a Windows process under Wine from Linux: only `nox -s wine`
+# runs it (it sets TLSAPI_WINE_TESTS=1 and checks that its tests ran), never
+# the plain Linux run nor the Windows process itself.
+collect_ignore = [] if os.environ.get("TLSAPI_WINE_TESTS") == "1" and os.name != "nt" else ["wine"]
+
 
 def _backend_names() -> list[str]:
     requested = os.environ.get(ENV_BACKENDS, "").strip()

@@ -1,0 +1,1 @@
+"""tests/wine: the Windows side in Wine against Linux peers (run by ``nox -s wine``)."""
