@@ -442,11 +442,61 @@ class TLSWrappedBuffer(abc.ABC):
         if not lock.acquire(False):
             self._wait_for_turn()
         try:
-            self._flush_library_output()
-            outgoing = self._outgoing
-            return outgoing.take_all() if outgoing.size else b""
+            return self._take_locked()
         finally:
             lock.release()
+
+    # The ssl adapter's SSLObject (asyncio's and trio's per-record calls) moves
+    # bytes in, runs one operation and moves everything out each time: these do
+    # the three in one locked call.  Each keeps the rules of the public methods it
+    # combines; on an exception the output (an alert) is left for _take_outgoing.
+
+    def _bio_read(self, received: bytes, amt: int) -> tuple[bytes, bytes]:
+        """receive_from_network(received) unless empty, read(amt) (amt > 0), _take_outgoing()."""
+        if self._transport_eof and received:
+            raise TLSError("bytes received after the transport's end of file")
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_for_turn()
+        try:
+            if received and (self._peer_start is None or not self._refuses_start(received)):
+                self._receive(received)
+            if self._state is not _OPEN:
+                if self._state is not _HANDSHAKING:
+                    self._end_of_reading()
+                    return b"", self._take_locked()
+                self._run_handshake()
+            data = self._read(amt if amt <= MAX_READ_SIZE else MAX_READ_SIZE)
+            if not data:
+                self._enter(_PEER_CLOSED)
+            return data, self._take_locked()
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
+        finally:
+            lock.release()
+
+    def _bio_write(self, data: bytes | bytearray | memoryview) -> tuple[int, bytes]:
+        """write(data) (bytes-shaped) and _take_outgoing()."""
+        if self._shutdown_sent:
+            raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
+        lock = self._lock
+        if not lock.acquire(False):
+            self._wait_for_turn()
+        try:
+            if self._state is not _OPEN:
+                self._ready_to_write()
+            return (self._write(data) if data else 0), self._take_locked()
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
+        finally:
+            lock.release()
+
+    def _take_locked(self) -> bytes:
+        self._flush_library_output()
+        outgoing = self._outgoing
+        return outgoing.take_all() if outgoing.size else b""
 
     def incoming_bytes_buffered(self) -> int:
         lock = self._lock

@@ -15,7 +15,6 @@ the questions about the negotiated session, answered as ``ssl`` answers them.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import ssl
 import weakref
@@ -258,9 +257,10 @@ class _Connection:
     def _fill_held(self) -> int:
         """Decrypt what is already there (no I/O), for pending(); ssl's pending never raises."""
         if self._established():
-            # An error comes again from the next read.
-            with contextlib.suppress(TLSError, ValueError):
+            try:  # noqa: SIM105 (contextlib.suppress costs more than a small read)
                 self._held += self._buffer.read(_DISCARD)
+            except (TLSError, ValueError):
+                pass  # the error comes again from the next read
         return len(self._held)
 
 
@@ -268,16 +268,6 @@ def read_target(buffer: Any, amt: int) -> tuple[memoryview, int]:
     """ssl's read(len, buffer): the buffer as bytes, and how much of it to fill."""
     view = memoryview(buffer).cast("B")
     return view, amt if 0 < amt <= view.nbytes else view.nbytes
-
-
-def _nothing_left(buffer: TLSWrappedBuffer) -> bool:
-    """No ciphertext left to decrypt and nothing held (a stop behind the data read).
-
-    Asked only after a read that filled less than its target: every backend
-    then decrypted all the whole records it had, so with no ciphertext left
-    the library holds no plaintext either.
-    """
-    return buffer._state is _OPEN and not buffer.incoming_bytes_buffered()
 
 
 class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
@@ -302,6 +292,9 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
         # ciphertext left in the buffer: until more arrives, the next read can only
         # be "want read" (asyncio and trio read until they get it, every time).
         self._drained = False
+        # The per-record calls, bound once (each lookup costs as much as a small step).
+        self._receive = buffer.receive_from_network
+        self._send = outgoing.write
 
     # -- moving bytes --------------------------------------------------------------
 
@@ -331,6 +324,10 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
         finally:
             self._flush()
 
+    # read and write are asyncio's and trio's per-record calls: each moves what
+    # arrived in, runs the operation and moves the output out in one call to the
+    # buffer (_bio_read, _bio_write) where it can.
+
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Up to ``len`` bytes (into ``buffer`` when given: returns the count); b"" after close_notify."""
         if buffer is not None:
@@ -341,43 +338,77 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
             raise ValueError("size should not be negative")
         elif self._held:
             return self._take_held(len)
-        if self._drained and not self._incoming.pending and not self._incoming.eof:
+        incoming = self._incoming
+        if incoming.pending:
+            self._drained = False
+            received = incoming.read()
+        elif self._drained and not incoming.eof:
             raise WantReadError("more TLS records from the peer are needed")
-        self._feed()
+        else:
+            received = b""
         tls = self._buffer
+        if buffer is None and len and not incoming.eof:
+            try:
+                data, output = tls._bio_read(received, len)
+            except BaseException:
+                self._flush()  # an alert
+                raise
+            if output:  # a TLS 1.3 KeyUpdate answer
+                self._send(output)
+            # read() hands out at most MAX_READ_SIZE: a full one may have left plaintext.
+            self._drained = (
+                0 < data.__len__() < min(len, MAX_READ_SIZE)
+                and tls._state is _OPEN
+                and not tls._incoming_size()
+            )
+            return data
+        # Into a buffer, a zero-length read, or the end of file to pass on.
+        if received:
+            self._receive(received)
+        if incoming.eof and not self._eof_given:
+            self._eof_given = True
+            self._receive(b"")
         try:
             if buffer is not None:
                 count = tls.readinto(view, len)
-                self._drained = 0 < count < len and _nothing_left(tls)
+                self._drained = 0 < count < len and tls._state is _OPEN and not tls._incoming_size()
                 return count
-            data = tls.read(len)
-            # read() hands out at most MAX_READ_SIZE: a full one may have left plaintext.
-            self._drained = 0 < data.__len__() < min(len, MAX_READ_SIZE) and _nothing_left(tls)
-            return data
+            return tls.read(len)
         finally:
             self._flush()
+
+    # Drained (above): the read fell short, the connection is open (no stop held
+    # behind the data) and no ciphertext is left.  Every backend then decrypted all
+    # the whole records it had, so the library holds no plaintext either.  The
+    # ciphertext count is read unlocked: an SSLObject is driven by one thread at a
+    # time, as ssl's is, and reading one integer changes no C state.
 
     def write(self, data: Buffer) -> int:
-        self._feed()
-        buffer = self._buffer
-        try:
-            # The common case: the backend takes it all in one call.
-            total = len(data) if type(data) is bytes else memoryview(data).nbytes
+        tls = self._buffer
+        if tls._state is not _OPEN:
+            self._feed()  # the implicit handshake may need what arrived
+        chunk = data if type(data) is bytes else memoryview(data).cast("B")
+        total = chunk.__len__()
+        count = 0
+        while True:
             try:
-                count = buffer.write(data)
-            except WantWriteError:
-                count = 0
-            if count < total:
-                view = memoryview(data).cast("B")
-                while count < total:
-                    self._flush()  # a bounded backend: its output goes to the BIO, then on
-                    with contextlib.suppress(WantWriteError):
-                        count += buffer.write(view[count:])
-            return total
-        finally:
-            self._flush()
+                # The common case: the backend takes it all in one call.
+                taken, output = tls._bio_write(chunk[count:] if count else chunk)
+            except WantWriteError:  # a bounded backend: its output goes to the BIO, then on
+                taken, output = 0, tls._take_outgoing()
+            except BaseException:
+                self._flush()  # an alert
+                raise
+            if output:
+                self._send(output)
+            count += taken
+            if count >= total:
+                return total
 
     def pending(self) -> int:
+        incoming = self._incoming
+        if self._drained and not incoming.pending and not incoming.eof:
+            return len(self._held)  # nothing more can be decrypted until bytes arrive
         self._feed()
         try:
             return self._fill_held()
