@@ -37,7 +37,14 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tlsapi import CertificateError, RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi import (
+    CertificateError,
+    CertificateErrorReason,
+    RaggedEOF,
+    TLSError,
+    TLSWrappedBuffer,
+    WantReadError,
+)
 from tlsapi.backend_api import HelloDecodeError, HelloReader, MalformedHello, ServerName
 
 from ._binding import ffi, lib
@@ -96,6 +103,17 @@ _ASC_FLAGS = int(
     | lib.ASC_REQ_EXTENDED_ERROR
     | lib.ASC_REQ_STREAM
 )
+
+# The alert a refused certificate gets (RFC 5246 §7.2.2): by tlsapi's reason.
+_BAD_CERTIFICATE = 42
+_ALERT_FOR_REASON = {
+    CertificateErrorReason.EXPIRED: 45,  # certificate_expired
+    CertificateErrorReason.NOT_YET_VALID: 45,
+    CertificateErrorReason.REVOKED: 44,  # certificate_revoked
+    CertificateErrorReason.UNTRUSTED_ISSUER: 48,  # unknown_ca
+    CertificateErrorReason.SELF_SIGNED: 48,
+    CertificateErrorReason.BAD_USAGE: 43,  # unsupported_certificate
+}
 
 _decrypt = lib.DecryptMessage
 _encrypt = lib.EncryptMessage
@@ -160,6 +178,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._cipher: int | None = None
         self._alpn: bytes | None = None
         self._peer_certificate: Any = None
+        self._verified = False
         # The ServerHello, read as it passes (for the suite where SChannel will not say).
         self._scanner: ServerHelloScanner | None = ServerHelloScanner()
         # A server reads the ClientHello first: sni_callback, and ALPN by our preference.
@@ -255,10 +274,13 @@ class SChannelBuffer(TLSWrappedBuffer):
             context.live = True
         return status
 
-    def _exchange(self, data_at: int, size: int, extra_input: Any = None) -> tuple[int, int]:
-        """ISC/ASC over ``size`` received bytes at ``_in + data_at``: (status, bytes consumed).
+    def _exchange(
+        self, data_at: int, size: int, extra_input: Any = None
+    ) -> tuple[int, int, list[bytes]]:
+        """ISC/ASC over ``size`` received bytes at ``_in + data_at``.
 
-        The tokens SChannel produced (handshake messages, alerts) go to ``_outgoing``.
+        Returns the status, how many bytes it consumed, and the tokens SChannel
+        produced (handshake messages, alerts) for the caller to send.
         """
         inputs = ffi.new("SecBuffer[3]")
         count = 0
@@ -280,29 +302,36 @@ class SChannelBuffer(TLSWrappedBuffer):
         outputs[2].BufferType = _EMPTY
         output_desc = ffi.new("SecBufferDesc *", (lib.SECBUFFER_VERSION, 3, outputs))
         status = self._security_call(input_desc if count else ffi.NULL, output_desc)
-        self._take_tokens(outputs, 3)
+        tokens = self._take_tokens(outputs, 3)
         if status in (_INCOMPLETE, _INCOMPLETE_CREDENTIALS) or not count:
-            return status, 0
+            return status, 0, tokens
         consumed = size
         for index in range(1, count):
             if inputs[index].BufferType == _EXTRA:
                 consumed = size - int(inputs[index].cbBuffer)
-        return status, consumed
+        return status, consumed, tokens
 
-    def _take_tokens(self, outputs: Any, count: int) -> None:
+    def _take_tokens(self, outputs: Any, count: int) -> list[bytes]:
+        """The bytes of the output buffers SChannel filled, each freed."""
+        tokens: list[bytes] = []
         for index in range(count):
             buffer = outputs[index]
             if buffer.pvBuffer == ffi.NULL:
                 continue
             if buffer.cbBuffer and buffer.BufferType in (_TOKEN, _ALERT):
                 token = _unpack(ffi.cast("char *", buffer.pvBuffer), buffer.cbBuffer)
-                self._outgoing.append(token)
+                tokens.append(token)
                 if self._server and self._scanner is not None:
                     self._scanner.feed(token)
                     if self._scanner.done:
                         self._scanner_done()
             lib.FreeContextBuffer(buffer.pvBuffer)
             buffer.pvBuffer = ffi.NULL
+        return tokens
+
+    def _send(self, tokens: list[bytes]) -> None:
+        for token in tokens:
+            self._outgoing.append(token)
 
     def _need_more(self, during: str) -> WantReadError:
         if self._transport_eof:
@@ -319,9 +348,12 @@ class SChannelBuffer(TLSWrappedBuffer):
             size = self._end - self._start
             if self._context_handle.live and not size:
                 raise self._need_more("handshake")
-            status, consumed = self._exchange(self._start, size, alpn_blob)
+            status, consumed, tokens = self._exchange(self._start, size, alpn_blob)
             alpn_blob = None
             self._start += consumed
+            if status in (_OK, _CONTINUE) and self._settings.verify and not self._verified:
+                self._verify_before_sending(tokens, finished=status == _OK)
+            self._send(tokens)
             if status == _OK:
                 break
             if status in (_CONTINUE, _INCOMPLETE_CREDENTIALS):
@@ -333,6 +365,29 @@ class SChannelBuffer(TLSWrappedBuffer):
         else:
             raise TLSError("SChannel handshake failed: it did not finish in 64 rounds")
         self._finish_handshake()
+
+    def _verify_before_sending(self, tokens: list[bytes], *, finished: bool) -> None:
+        """Validate the peer as soon as its certificate is known, before our next flight goes.
+
+        A refused peer then gets an alert instead of our Finished, so it fails
+        too rather than finishing a handshake we abandon.  Before our
+        ChangeCipherSpec (TLS 1.2: the flight starts with a plaintext handshake
+        record) the alert can go in the clear; otherwise the flight is dropped
+        and the closing transport tells the peer.
+        """
+        if self._peer_certificate is None:
+            self._load_peer_certificate()
+        if self._peer_certificate is None and not finished:
+            return  # not known yet: checked when it is, or when the handshake ends
+        try:
+            self._verify_peer()
+        except TLSError as error:
+            if tokens and tokens[0][:1] == b"\x16":
+                reason = error.reason if isinstance(error, CertificateError) else None
+                description = _ALERT_FOR_REASON.get(reason, _BAD_CERTIFICATE) if reason else 42
+                self._outgoing.append(bytes((21, 3, 3, 0, 2, 2, description)))
+            raise
+        self._verified = True
 
     def _check_record_lengths(self) -> None:
         """Refuse a record longer than TLS allows instead of waiting for it (bounded input)."""
@@ -439,8 +494,9 @@ class SChannelBuffer(TLSWrappedBuffer):
         if status != _OK:
             raise failure(status, "QueryContextAttributesW(SECPKG_ATTR_STREAM_SIZES)")
         self._sizes = (int(sizes.cbHeader), int(sizes.cbTrailer), int(sizes.cbMaximumMessage))
-        self._load_peer_certificate()
-        if self._settings.verify:
+        if self._peer_certificate is None:
+            self._load_peer_certificate()
+        if self._settings.verify and not self._verified:
             self._verify_peer()
         self._settle()
 
@@ -543,7 +599,8 @@ class SChannelBuffer(TLSWrappedBuffer):
             return
         # TLS 1.3: tickets and key updates go to SChannel as the EXTRA bytes.
         for _ in range(_MAX_ROUNDS):
-            status, consumed = self._exchange(self._start, extra)
+            status, consumed, tokens = self._exchange(self._start, extra)
+            self._send(tokens)
             self._start += consumed
             extra -= consumed
             if status == _OK or (status == _CONTINUE and not extra):
@@ -687,7 +744,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         outputs[0].BufferType = _TOKEN
         output_desc = ffi.new("SecBufferDesc *", (lib.SECBUFFER_VERSION, 1, outputs))
         status = self._security_call(ffi.NULL, output_desc)
-        self._take_tokens(outputs, 1)
+        self._send(self._take_tokens(outputs, 1))
         if status not in (_OK, _CONTINUE, _EXPIRED):
             raise failure(status, "shutdown")
 
