@@ -531,14 +531,21 @@ class SChannelBuffer(TLSWrappedBuffer):
             from tlsapi import TrustStore
 
             trust = TrustStore.system()
-        verify(
-            self._peer_certificate,
-            trust=trust,
-            server_name=None if self._server else self._server_name,
-            peer_is_server=not self._server,
-        )
-        from tlsapi.backend_api import check_peer_chain
+        from tlsapi.backend_api import check_peer_chain, find_weak_key
 
+        try:
+            verify(
+                self._peer_certificate,
+                trust=trust,
+                server_name=None if self._server else self._server_name,
+                peer_is_server=not self._server,
+            )
+        except CertificateError as refusal:
+            # Windows (and Wine) refuse a chain with a key too small to verify: say so.
+            named = find_weak_key(self._peer_chain(), whose)
+            if named is not None:
+                raise named from refusal
+            raise
         error = check_peer_chain(self._peer_chain(), whose)
         if error is not None:
             raise error
