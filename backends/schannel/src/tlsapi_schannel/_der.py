@@ -140,9 +140,11 @@ class CertificateFields(NamedTuple):
     dns_names: tuple[str, ...]
     ip_addresses: tuple[bytes, ...]
     self_issued: bool
+    key_usage: bytes | None  # the keyUsage BIT STRING's bits (unused-bits octet removed)
 
 
 _SAN = "2.5.29.17"
+_KEY_USAGE = "2.5.29.15"
 
 
 def certificate_fields(der: bytes) -> CertificateFields:
@@ -162,12 +164,17 @@ def certificate_fields(der: bytes) -> CertificateFields:
         raise DERError("expected the public key BIT STRING")
     dns: list[str] = []
     ips: list[bytes] = []
+    key_usage: bytes | None = None
     for field in fields[index + 6 :]:
         if field.tag != 0xA3:  # [3] extensions
             continue
         for extension in parse_one(field.content).children():
             parts = extension.children()
-            if decode_oid(parts[0]) != _SAN:
+            oid = decode_oid(parts[0])
+            if oid == _KEY_USAGE:
+                usage = parse_one(parts[-1].content)
+                key_usage = usage.content[1:] if usage.tag == 0x03 else b""
+            if oid != _SAN:
                 continue
             for name in sequence(parts[-1].content):
                 if name.tag == 0x82:  # [2] dNSName
@@ -181,4 +188,5 @@ def certificate_fields(der: bytes) -> CertificateFields:
         dns_names=tuple(dns),
         ip_addresses=tuple(ips),
         self_issued=issuer.encoded == subject.encoded,
+        key_usage=key_usage,
     )

@@ -17,8 +17,11 @@ legacy CAPI providers cannot.
 
 So on Windows the key is a *named* key in the Microsoft Software Key
 Storage Provider: ``NCryptImportKey(NCRYPT_PKCS8_PRIVATE_KEY_BLOB)`` with a
-unique name (``NCRYPTBUFFER_PKCS_KEY_NAME``, "tlsapi-<uuid4>"), finalized,
-attached through ``CERT_KEY_PROV_INFO_PROP_ID``, and deleted
+unique name (``NCRYPTBUFFER_PKCS_KEY_NAME``, "tlsapi-<uuid4>"; the import
+persists it), attached through ``CERT_KEY_PROV_INFO_PROP_ID`` (container =
+the key's name, provider = the KSP, ``dwProvType`` and ``dwKeySpec`` 0: the
+pattern aws-c-io's SChannel server credentials and mongo-c-driver's tests
+also use), and deleted
 (``NCryptDeleteKey``) when the identity is released (explicitly, by the
 garbage collector, or at interpreter exit).  The key file exists on disk
 (the user's key store) only while the identity lives; a process killed
@@ -96,7 +99,6 @@ _LEGACY_CIPHERS = {
 MS_KEY_STORAGE_PROVIDER = "Microsoft Software Key Storage Provider"
 MS_ENH_RSA_AES_PROV = "Microsoft Enhanced RSA and AES Cryptographic Provider"
 _PKCS_RSA_PRIVATE_KEY = 43  # wincrypt.h: ((LPCSTR) 43)
-_NTE_BAD_FLAGS = -2146893815  # 0x80090009
 
 
 def windows_error(code: int | None = None) -> str:
@@ -407,30 +409,16 @@ def _import_cng(plain: PlainKey) -> ImportedKey:
     key = ffi.new("NCRYPT_KEY_HANDLE *")
     handle = provider[0]
     try:
-        # Not finalized by the import: finalizing writes the named key to the store.
+        # With a name, the import itself persists the key (no NCryptFinalizeKey).
         status = lib.NCryptImportKey(
             handle, 0, "PKCS8_PRIVATEKEY", parameters, key, blob, len(plain.pkcs8),
-            lib.NCRYPT_DO_NOT_FINALIZE_FLAG | lib.NCRYPT_SILENT_FLAG,
+            lib.NCRYPT_OVERWRITE_KEY_FLAG | lib.NCRYPT_SILENT_FLAG,
         )  # fmt: skip
-        finalize = status == 0
-        if status == _NTE_BAD_FLAGS:
-            status = lib.NCryptImportKey(
-                handle, 0, "PKCS8_PRIVATEKEY", parameters, key, blob, len(plain.pkcs8),
-                lib.NCRYPT_SILENT_FLAG,
-            )  # fmt: skip
-            finalize = False
         if status != 0:
             raise ConfigurationError(
                 f"Windows refused to import the {plain.algorithm} private key into the "
                 f"{MS_KEY_STORAGE_PROVIDER} ({windows_error(status)})"
             )
-        if finalize:
-            status = lib.NCryptFinalizeKey(key[0], lib.NCRYPT_SILENT_FLAG)
-            if status != 0:
-                lib.NCryptFreeObject(key[0])
-                raise ConfigurationError(
-                    f"Windows refused to store the imported private key ({windows_error(status)})"
-                )
     except BaseException:
         lib.NCryptFreeObject(handle)
         raise

@@ -144,6 +144,24 @@ def _filetime(when: datetime.datetime | None) -> Any:
     return value
 
 
+def _unreadable_for_crypt32(ders: Sequence[bytes]) -> str | None:
+    """Why a certificate must not reach CertGetCertificateChain, or None.
+
+    A keyUsage extension with no bit at all (RFC 5280 4.2.1.3: at least one
+    MUST be set) makes Wine 8.0's crypt32 read past the decoded bit string
+    (a page fault in CRYPT_KeyUsageValid, verified with an x509-limbo case):
+    a peer could crash the process.  Such a certificate is invalid anyway.
+    """
+    for index, der in enumerate(ders):
+        try:
+            usage = certificate_fields(der).key_usage
+        except (DERError, IndexError):
+            continue  # crypt32 rejects what it cannot parse
+        if usage is not None and not usage.rstrip(b"\0"):
+            return f"certificate {index + 1} has a keyUsage extension with no bit set (RFC 5280)"
+    return None
+
+
 def _exclusive_engine(roots: Any) -> Any:
     """An engine trusting only ``roots`` (hExclusiveRoot), or None where that is refused."""
     if once("exclusive_root_refused", lambda: [False])[0]:
@@ -357,6 +375,10 @@ def evaluate(
     """
     whose = "server's" if peer_is_server else "client's"
     usage = _SERVER_AUTH if peer_is_server else _CLIENT_AUTH
+    sent = [certificate_der(cert_context), *_store_ders(cert_context.hCertStore)]
+    problem = _unreadable_for_crypt32([*sent, *trust.certificates])
+    if problem is not None:
+        return _error(R.BAD_USAGE, whose, problem)
     chain = _build(cert_context, trust, usage, when)
     try:
         elements = chain.elements()
@@ -455,6 +477,67 @@ def verify_chain(
         return evaluate(
             leaf[0], trust=trust, server_name=server_name, peer_is_server=peer_is_server, when=when
         )
+    finally:
+        if leaf[0] != ffi.NULL:
+            lib.CertFreeCertificateContext(leaf[0])
+        lib.CertCloseStore(store, 0)
+
+
+def library_verdict(
+    chain: Sequence[bytes],
+    *,
+    trust: TrustStore,
+    peer_name: str | None,
+    when: datetime.datetime | None = None,
+) -> tuple[bool, str]:
+    """Windows' own answer on a server chain, without our reading of it (x509-limbo).
+
+    The same chain building as ``evaluate`` (the exclusive-root engine, or
+    the anchored fallback where it is refused), then what a Windows program
+    doing manual validation asks (curl's schannel_verify.c does the same):
+    the chain's error status must be clear (revocation left out: no CRLs
+    here), and ``CertVerifyCertificateChainPolicy(CERT_CHAIN_POLICY_SSL)``
+    must pass with the peer's DNS name.  An IP address is not given to the
+    policy (it compares it with DNS names and the common name, never with
+    iPAddress names): the verdict does not judge IP names.
+    """
+    problem = _unreadable_for_crypt32([*chain, *trust.certificates])
+    if problem is not None:
+        return False, f"not given to crypt32: {problem}"
+    name = peer_name
+    try:
+        ipaddress.ip_address(peer_name or "")
+        name = None
+    except ValueError:
+        pass
+    store = open_memory_store()
+    leaf = ffi.new("PCCERT_CONTEXT *")
+    try:
+        for index, der in enumerate(chain):
+            add_certificate(
+                store, der, f"certificate {index + 1}", leaf if index == 0 else ffi.NULL
+            )
+        built = _build(leaf[0], trust, _SERVER_AUTH, when)
+        try:
+            flags = 0
+            status = int(built.context.TrustStatus.dwErrorStatus) & ~_bits(*_IGNORED)
+            if built.anchors is not None:
+                elements = built.elements()
+                ours = certificate_der(elements[-1].pCertContext) in built.anchors
+                if not ours or status & _bits("IS_PARTIAL_CHAIN"):
+                    return False, "the chain does not end in one of the trusted certificates"
+                status &= ~_bits("IS_UNTRUSTED_ROOT")
+                flags = int(lib.CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG)
+            if status:
+                return False, f"CertGetCertificateChain: {_describe_bits(status)}"
+            error = _policy(built, lib.AUTHTYPE_SERVER, name, 0, flags)
+        finally:
+            built.close()
+        unchecked = "" if name == peer_name else " (the IP address not judged)"
+        if error == 0:
+            return True, f"CERT_CHAIN_POLICY_SSL: success{unchecked}"
+        label = _POLICY_REASONS.get(error, (f"0x{error:08X}", R.OTHER))[0]
+        return False, f"CERT_CHAIN_POLICY_SSL: {label}"
     finally:
         if leaf[0] != ffi.NULL:
             lib.CertFreeCertificateContext(leaf[0])
