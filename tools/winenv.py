@@ -234,11 +234,18 @@ def setup() -> None:
 
 
 def wine_environment() -> dict[str, str]:
+    # No Mono/Gecko installer dialogs; and no winedbg: when it catches a crash,
+    # python.exe's exit status can come back as 0 (seen with Wine 8.0 under
+    # pytest), while without it the crash code does (0xC0000005 -> 5).
+    # TLSAPI_WINE_DEBUGGER=1 keeps winedbg for its native backtrace.
+    overrides = "mscoree,mshtml="
+    if os.environ.get("TLSAPI_WINE_DEBUGGER") != "1":
+        overrides += ";winedbg.exe=d"
     return {
         **os.environ,
         "WINEPREFIX": str(PREFIX),
         "WINEDEBUG": "-all",
-        "WINEDLLOVERRIDES": "mscoree,mshtml=",  # no Mono/Gecko installer dialogs
+        "WINEDLLOVERRIDES": overrides,
     }
 
 
@@ -285,16 +292,56 @@ def windows_python_popen(
 
 
 def run_windows_python(
-    args: Sequence[str], *, stage: Path | None = None, env: Mapping[str, str] | None = None
+    args: Sequence[str],
+    *,
+    stage: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    seen: list[bytes] | None = None,
 ) -> int:
-    """Run python.exe under Wine; its output relayed to ours, its status returned."""
+    """Run python.exe under Wine; its output relayed to ours, its status returned.
+
+    With ``seen``, the output's last 4 KiB are left in it (for a caller that
+    checks how the run ended).
+    """
     process = windows_python_popen(args, stage=stage, env=env, stdin=subprocess.DEVNULL)
     stdout = process.stdout
     assert stdout is not None
+    tail = b""
     for chunk in iter(lambda: stdout.read1(65536), b""):  # type: ignore[attr-defined]
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
+        tail = (tail + chunk)[-4096:]
+    if seen is not None:
+        seen.append(tail)
     return process.wait()
+
+
+PYTEST_DONE = "@@winenv: pytest finished with status"
+# pytest through a bootstrap that says how it ended: a crash that kills
+# python.exe cannot then pass for success whatever status Wine reports.
+_PYTEST_BOOTSTRAP = (
+    "import sys, pytest; status = int(pytest.main(sys.argv[1:])); "
+    f"print({PYTEST_DONE!r}, status, flush=True); sys.exit(status)"
+)
+
+
+def run_windows_pytest(
+    args: Sequence[str], *, stage: Path, env: Mapping[str, str] | None = None
+) -> int:
+    """pytest ``args`` in python.exe (cwd: the checkout); non-zero unless pytest itself finished."""
+    os.chdir(ROOT)
+    seen: list[bytes] = []
+    status = run_windows_python(
+        ["-c", _PYTEST_BOOTSTRAP, "-p", "no:cacheprovider", *args], stage=stage, env=env, seen=seen
+    )
+    if PYTEST_DONE.encode() not in seen[0]:
+        print(
+            f"winenv: python.exe ended (status {status}) before pytest finished: it crashed "
+            "under Wine (see the output above; TLSAPI_WINE_DEBUGGER=1 for a native backtrace)",
+            file=sys.stderr,
+        )
+        return status or 1
+    return status
 
 
 # -- build and stage -----------------------------------------------------------------------
@@ -421,8 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup()
     if options.command == "pytest":
         build(stage)
-        os.chdir(ROOT)
-        return run_windows_python(["-m", "pytest", "-p", "no:cacheprovider", *args], stage=stage)
+        return run_windows_pytest(args, stage=stage)
     return run_windows_python(args, stage=stage)
 
 
