@@ -95,18 +95,38 @@ def tests_securetransport(session: nox.Session) -> None:
     _tests(session, "securetransport")
 
 
+# Run by tests-schannel when TLSAPI_REQUIRE_TLS13=1 (the GitHub Windows job):
+# a Windows whose SChannel has TLS 1.3 must have the backend report it, or
+# every TLS 1.3 test would skip unseen.
+_REQUIRE_TLS13 = """
+import tlsapi
+backend = tlsapi.backend("schannel")
+if tlsapi.Capability.TLSv1_3 not in backend.capabilities:
+    raise SystemExit(f"TLSAPI_REQUIRE_TLS13=1 but schannel has no TLS 1.3 here: {dict(backend.details)}")
+print("schannel:", backend.library_version, sorted(map(str, backend.capabilities)))
+"""
+
+
 @nox.session(name="tests-schannel")
 def tests_schannel(session: nox.Session) -> None:
-    """The test suite for the SChannel backend (Windows)."""
+    """The test suite for the SChannel backend (Windows; under Wine on Linux: nox -s wine)."""
+    if os.environ.get("TLSAPI_REQUIRE_TLS13") == "1":
+        _install_core(session)
+        _install_backend(session, "schannel")
+        session.run("python", "-c", _REQUIRE_TLS13)
     _tests(session, "schannel")
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting, with the settings in pyproject.toml."""
-    session.install("ruff>=0.5")
+    """ruff (lint rules and formatting); the CI workflow against its schema and zizmor's audits."""
+    session.install("ruff>=0.5", "check-jsonschema>=0.29", "zizmor>=1.0")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.y*ml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    # --offline: no GitHub API (pinned SHAs are not looked up); exits non-zero on a finding.
+    session.run("zizmor", "--offline", *workflows)
 
 
 @nox.session
