@@ -170,6 +170,12 @@ class TestCatalogue:
     def test_wrong_extended_key_usage(self, pki: PKI, eku: tuple[str, ...]) -> None:
         _rejected(pki.issue(eku=eku).chain_der, pki.trust_store(), R.BAD_USAGE)
 
+    def test_empty_key_usage_never_reaches_crypt32(self, pki: PKI) -> None:
+        # RFC 5280 forbids it; Wine 8.0's crypt32 page-faults on it (CRYPT_KeyUsageValid).
+        leaf = pki.issue(key_usage=())
+        error = _rejected(leaf.chain_der, pki.trust_store(), R.BAD_USAGE)
+        assert "keyUsage extension with no bit set" in str(error)
+
     def test_untrusted_beats_expired(self, pki: PKI, other_pki: PKI) -> None:
         # Several defects: the reason OpenSSL's verifier (and the GnuTLS backend) gives first.
         leaf = other_pki.issue(not_before=_now() - 60 * DAY, not_after=_now() - DAY)

@@ -27,8 +27,9 @@ garbage collector, or at interpreter exit).  The key file exists on disk
 (the user's key store) only while the identity lives; a process killed
 outright leaves it behind under its ``tlsapi-`` name.
 
-Wine 8.0 (verified, see /tmp/schannel-findings.md of the session that wrote
-this): its schannel loads a key only for client credentials, and only from
+Wine 8.0 (read in Wine's dlls/secur32/schannel.c, verified by
+tests/schannel/test_certs_identity.py): its schannel loads a key only for
+client credentials (it has no AcceptSecurityContext at all), and only from
 the legacy rsaenh provider's registry container
 (``HKCU\\Software\\Wine\\Crypto\\RSA\\<container>``), after
 ``CryptAcquireCertificatePrivateKey`` succeeds; its NCrypt refuses PKCS#8

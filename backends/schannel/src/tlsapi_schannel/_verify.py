@@ -162,6 +162,13 @@ def _unreadable_for_crypt32(ders: Sequence[bytes]) -> str | None:
     return None
 
 
+_EDWARDS_OIDS = (b"\x06\x03\x2b\x65\x70", b"\x06\x03\x2b\x65\x71")  # id-Ed25519, id-Ed448
+
+
+def _has_edwards_curve(ders: Sequence[bytes]) -> bool:
+    return any(oid in der for der in ders for oid in _EDWARDS_OIDS)
+
+
 def _exclusive_engine(roots: Any) -> Any:
     """An engine trusting only ``roots`` (hExclusiveRoot), or None where that is refused."""
     if once("exclusive_root_refused", lambda: [False])[0]:
@@ -416,6 +423,11 @@ def evaluate(
                 return _error(R.HOSTNAME_MISMATCH, whose, problem)
         for names, reason in _AFTER_NAME:
             if status & _bits(*names):
+                if reason is R.BAD_SIGNATURE and _has_edwards_curve([*sent, *trust.certificates]):
+                    text += (
+                        "; the chain holds an Ed25519/Ed448 key, whose signatures crypt32 cannot "
+                        "verify (Windows has no Ed25519 certificates)"
+                    )
                 return _error(reason, whose, text)
         if status & lib.CERT_TRUST_IS_NOT_TIME_VALID:
             reason = _time_reason(chain, when)
