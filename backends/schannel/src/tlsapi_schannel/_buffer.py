@@ -115,6 +115,14 @@ _ALERT_FOR_REASON = {
     CertificateErrorReason.BAD_USAGE: 43,  # unsupported_certificate
 }
 
+# The SecBuffer types of a record, copied over the connection's buffers in one call.
+_DECRYPT_LAYOUT = ffi.new("SecBuffer[4]", [(0, _DATA, ffi.NULL)] + [(0, _EMPTY, ffi.NULL)] * 3)
+_ENCRYPT_LAYOUT = ffi.new(
+    "SecBuffer[4]",
+    [(0, t, ffi.NULL) for t in (_STREAM_HEADER, _DATA, _STREAM_TRAILER, _EMPTY)],
+)
+_LAYOUT_SIZE = ffi.sizeof("SecBuffer[4]")
+
 _decrypt = lib.DecryptMessage
 _encrypt = lib.EncryptMessage
 _memmove = ffi.memmove
@@ -566,13 +574,10 @@ class SChannelBuffer(TLSWrappedBuffer):
             return False
         record_type = record[0]
         buffers = self._record_buffers
-        buffers[0].BufferType = _DATA
-        buffers[0].pvBuffer = record
-        buffers[0].cbBuffer = size
-        for index in (1, 2, 3):
-            buffers[index].BufferType = _EMPTY
-            buffers[index].pvBuffer = ffi.NULL
-            buffers[index].cbBuffer = 0
+        _memmove(buffers, _DECRYPT_LAYOUT, _LAYOUT_SIZE)  # DATA, EMPTY x 3: one call
+        first = buffers[0]
+        first.pvBuffer = record
+        first.cbBuffer = size
         status = int(_decrypt(self._context_handle.handle, self._record_desc, 0, ffi.NULL))
         if status not in (_OK, _EXPIRED, _RENEGOTIATE):
             if status == _INCOMPLETE:
@@ -618,17 +623,18 @@ class SChannelBuffer(TLSWrappedBuffer):
         raise TLSError("SChannel did not finish a post-handshake message in 64 rounds")
 
     def _fill(self) -> int:
-        """Plaintext ready to read (decrypting records as needed); 0 at close_notify."""
+        """Plaintext ready to read (decrypting records as needed); 0 at close_notify, -1 for none yet."""
         while self._pt >= self._pt_end:
             if self._peer_closed:
                 return 0
             if not self._decrypt_record():
-                if self._transport_eof:
-                    raise RaggedEOF(
-                        "the peer closed the connection without a TLS close_notify alert"
-                    )
-                raise WantReadError("more data from the peer is needed")
+                return -1
         return self._pt_end - self._pt
+
+    def _nothing_to_read(self) -> TLSError:
+        if self._transport_eof:
+            return RaggedEOF("the peer closed the connection without a TLS close_notify alert")
+        return WantReadError("more data from the peer is needed")
 
     def _readinto(self, target: bytearray | memoryview) -> int:
         if type(target) is memoryview and target.readonly:
@@ -639,15 +645,15 @@ class SChannelBuffer(TLSWrappedBuffer):
         while got < wanted:
             try:
                 ready = self._fill()
-            except WantReadError:
-                if got:
-                    break
-                raise
             except TLSError as exc:
                 if got:
                     self._stop_after_data(exc)
                     break
                 raise
+            if ready < 0:
+                if got:
+                    break
+                raise self._nothing_to_read()
             if not ready:
                 if got:
                     self._stop_after_data(None)
@@ -665,15 +671,15 @@ class SChannelBuffer(TLSWrappedBuffer):
         while got < amt:
             try:
                 ready = self._fill()
-            except WantReadError:
-                if got:
-                    break
-                raise
             except TLSError as exc:
                 if got:
                     self._stop_after_data(exc)
                     break
                 raise
+            if ready < 0:
+                if got:
+                    break
+                raise self._nothing_to_read()
             if not ready:
                 if got:
                     self._stop_after_data(None)
@@ -710,18 +716,13 @@ class SChannelBuffer(TLSWrappedBuffer):
                 record = scratch + position
                 chunk = source if size == total else source[offset : offset + size]
                 _memmove(record + header, chunk, size)
-                buffers[0].BufferType = _STREAM_HEADER
+                _memmove(buffers, _ENCRYPT_LAYOUT, _LAYOUT_SIZE)  # HEADER, DATA, TRAILER, EMPTY
                 buffers[0].pvBuffer = record
                 buffers[0].cbBuffer = header
-                buffers[1].BufferType = _DATA
                 buffers[1].pvBuffer = record + header
                 buffers[1].cbBuffer = size
-                buffers[2].BufferType = _STREAM_TRAILER
                 buffers[2].pvBuffer = record + header + size
                 buffers[2].cbBuffer = trailer
-                buffers[3].BufferType = _EMPTY
-                buffers[3].pvBuffer = ffi.NULL
-                buffers[3].cbBuffer = 0
                 status = int(_encrypt(handle, 0, desc, 0))
                 if status != _OK:
                     raise failure(status, "write (EncryptMessage)")
