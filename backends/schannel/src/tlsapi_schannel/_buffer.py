@@ -106,6 +106,8 @@ _ASC_FLAGS = int(
 
 # The alert a refused certificate gets (RFC 5246 §7.2.2): by tlsapi's reason.
 _BAD_CERTIFICATE = 42
+_HANDSHAKE_FAILURE = 40
+_DECODE_ERROR = 50
 _ALERT_FOR_REASON = {
     CertificateErrorReason.EXPIRED: 45,  # certificate_expired
     CertificateErrorReason.NOT_YET_VALID: 45,
@@ -354,7 +356,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         alpn_blob = None if self._context_handle.live else self._first_alpn_input()
         for _ in range(_MAX_ROUNDS):
             size = self._end - self._start
-            if self._context_handle.live and not size:
+            if (self._context_handle.live or self._server) and not size:
                 raise self._need_more("handshake")
             status, consumed, tokens = self._exchange(self._start, size, alpn_blob)
             alpn_blob = None
@@ -392,7 +394,9 @@ class SChannelBuffer(TLSWrappedBuffer):
         except TLSError as error:
             if tokens and tokens[0][:1] == b"\x16":
                 reason = error.reason if isinstance(error, CertificateError) else None
-                description = _ALERT_FOR_REASON.get(reason, _BAD_CERTIFICATE) if reason else 42
+                description = (
+                    _ALERT_FOR_REASON.get(reason, _BAD_CERTIFICATE) if reason else _BAD_CERTIFICATE
+                )
                 self._outgoing.append(bytes((21, 3, 3, 0, 2, 2, description)))
             raise
         self._verified = True
@@ -430,6 +434,11 @@ class SChannelBuffer(TLSWrappedBuffer):
                 return named
         return error
 
+    def _refuse_hello(self, error: TLSError, description: int) -> None:
+        """Fail before SChannel saw the hello: a fatal alert in the clear, as SChannel would send."""
+        self._failed_hello = error
+        self._outgoing.append(bytes((21, 3, 1, 0, 2, 2, description)))
+
     def _first_alpn_input(self) -> Any:
         return self._server_alpn if self._server else self._settings.alpn_blob
 
@@ -445,8 +454,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         except HelloDecodeError as exc:
             self._hello_reader = None
             error = TLSError(f"the client's hello is malformed: {exc}")
-            error.__cause__ = exc
-            self._failed_hello = error
+            self._refuse_hello(error, _DECODE_ERROR)
             raise error from exc
         except MalformedHello:
             self._hello_reader = None  # SChannel says what is wrong with it
@@ -462,8 +470,7 @@ class SChannelBuffer(TLSWrappedBuffer):
                 chosen = self._run_callback(callback, self, hello.server_name, settings.config)
             except Exception as exc:
                 error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
-                error.__cause__ = exc
-                self._failed_hello = error
+                self._refuse_hello(error, _HANDSHAKE_FAILURE)
                 raise error from exc
             if chosen is not None:
                 assert self._settings_for is not None
@@ -615,7 +622,8 @@ class SChannelBuffer(TLSWrappedBuffer):
             self._send(tokens)
             self._start += consumed
             extra -= consumed
-            if status == _OK or (status == _CONTINUE and not extra):
+            # Done (what is left is records for DecryptMessage), or waiting for the rest.
+            if status in (_OK, _INCOMPLETE) or (status == _CONTINUE and not extra):
                 return
             if status == _CONTINUE:
                 continue
