@@ -149,6 +149,11 @@ def test_server_hello_scanner_finds_the_suite_at_every_cut() -> None:
         scanner.feed(stream[:cut])
         scanner.feed(stream[cut:])
         assert scanner.done and scanner.suite == 0xC02F, cut
+    empty_then_hello = b"\x16\x03\x03\x00\x00" + stream
+    scanner = ServerHelloScanner()
+    for byte in empty_then_hello:
+        scanner.feed(bytes((byte,)))
+    assert scanner.done and scanner.suite == 0xC02F
     for garbage in (b"\x17\x03\x03\x00\x01x", b"\x16\x03\x03\x00\x04\x01\x00\x00\x00"):
         scanner = ServerHelloScanner()
         scanner.feed(garbage)

@@ -56,6 +56,8 @@ class ServerHelloScanner:
 
     def _parse(self) -> None:
         hello = self._handshake
+        if not hello:
+            return  # an empty record: nothing yet
         if hello[0] != _SERVER_HELLO:
             self.done = True
             return
