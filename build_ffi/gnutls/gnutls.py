@@ -58,6 +58,7 @@ typedef enum { GNUTLS_NAME_DNS, ... } gnutls_server_name_type_t;
 typedef enum { GNUTLS_CRT_X509, ... } gnutls_certificate_type_t;
 typedef enum { GNUTLS_ALPN_MANDATORY, GNUTLS_ALPN_SERVER_PRECEDENCE, ... } gnutls_alpn_flags_t;
 typedef enum { GNUTLS_HANDSHAKE_CLIENT_HELLO, ... } gnutls_handshake_description_t;
+typedef enum { GNUTLS_CB_TLS_UNIQUE, ... } gnutls_channel_binding_t;
 typedef enum { GNUTLS_AL_WARNING, GNUTLS_AL_FATAL, ... } gnutls_alert_level_t;
 typedef enum {
     GNUTLS_A_CLOSE_NOTIFY,
@@ -211,6 +212,10 @@ unsigned int gnutls_session_get_verify_cert_status(gnutls_session_t session);
 int gnutls_certificate_verification_status_print(unsigned int status,
                                                  gnutls_certificate_type_t type,
                                                  gnutls_datum_t *out, unsigned int flags);
+
+/* channel binding */
+int gnutls_session_channel_binding(gnutls_session_t session, gnutls_channel_binding_t cbtype,
+                                   gnutls_datum_t *cb);
 
 /* the handshake and records */
 int gnutls_handshake(gnutls_session_t session);

@@ -132,6 +132,29 @@ static int tlsapi_gnutls_pull_timeout(gnutls_transport_ptr_t pointer, unsigned i
     return (t->in_len > 0 || t->eof) ? 1 : 0;
 }
 
+/* Every handshake message passes here before GnuTLS handles it (incoming) or
+   sends it (outgoing).  The client's Finished is kept: its verify_data is what the
+   ssl module's get_channel_binding("tls-unique") gives in a full handshake, under
+   TLS 1.3 too, where gnutls_session_channel_binding refuses tls-unique.  A
+   ClientHello goes on to Python's hook when the server has one (an sni_callback);
+   GnuTLS keeps one hook per session, so this is that one. */
+static int tlsapi_gnutls_hook(gnutls_session_t session, unsigned int htype, unsigned when,
+                              unsigned int incoming, const gnutls_datum_t *msg)
+{
+    tlsapi_gnutls_transport *t = gnutls_transport_get_ptr(session);
+    if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming == (unsigned int)t->server) {
+        if (msg->size <= TLSAPI_GNUTLS_FINISHED_MAX) {
+            memcpy(t->client_finished, msg->data, msg->size);
+            t->client_finished_len = msg->size;
+        } else {
+            t->client_finished_len = 0; /* not a Finished we know: none rather than a wrong one */
+        }
+    }
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && t->hello_hook != NULL)
+        return t->hello_hook(session, htype, when, incoming, msg);
+    return 0;
+}
+
 tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *error)
 {
     tlsapi_gnutls_transport *t = calloc(1, sizeof(*t));
@@ -150,6 +173,9 @@ tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *er
     gnutls_transport_set_pull_timeout_function(t->session, tlsapi_gnutls_pull_timeout);
     /* GnuTLS's only use of a clock here; a sans-I/O connection waits as long as its owner. */
     gnutls_handshake_set_timeout(t->session, 0);
+    t->server = (flags & GNUTLS_SERVER) != 0;
+    gnutls_handshake_set_hook_function(t->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_PRE,
+                                       tlsapi_gnutls_hook);
     return t;
 }
 

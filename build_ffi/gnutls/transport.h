@@ -13,6 +13,9 @@
 
 #include <gnutls/gnutls.h>
 
+/* The largest Finished verify_data: TLS 1.3's HMAC with SHA-384 is 48 bytes. */
+#define TLSAPI_GNUTLS_FINISHED_MAX 64
+
 typedef struct {
     /* Read (and the flags written) from Python: */
     gnutls_session_t session;
@@ -22,7 +25,13 @@ typedef struct {
     int eof;               /* the transport reached end of file */
     int starved;           /* pull found nothing and answered EAGAIN */
     int code;              /* why recv stopped, when its result carries TLSAPI_GNUTLS_STOPPED */
+    /* The verify_data of the client's last Finished (see tlsapi_gnutls_hook). */
+    unsigned char client_finished[TLSAPI_GNUTLS_FINISHED_MAX];
+    unsigned int client_finished_len;
+    /* Set from Python: where a ClientHello goes before GnuTLS parses it (or NULL). */
+    gnutls_handshake_hook_func hello_hook;
     /* C only: */
+    int server;
     char *out_buf;
     size_t out_cap;
     const char *in_data;   /* the window: in_len bytes from here */

@@ -20,12 +20,16 @@ typedef struct {
     int eof;            /* the transport reached end of file */
     int starved;        /* pull found nothing and answered EAGAIN */
     int code;           /* why recv stopped, when its result carries TLSAPI_GNUTLS_STOPPED */
+    unsigned char client_finished[...];  /* the client's Finished verify_data (tls-unique) */
+    unsigned int client_finished_len;
+    gnutls_handshake_hook_func hello_hook;  /* a ClientHello goes here first, if set */
     ...;
 } tlsapi_gnutls_transport;
 
 #define TLSAPI_GNUTLS_STOPPED ...
 #define TLSAPI_GNUTLS_NO_PROGRESS ...
 #define TLSAPI_GNUTLS_KEEP_OUTPUT ...
+#define TLSAPI_GNUTLS_FINISHED_MAX ...
 """
 
 FUNCTIONS = """

@@ -234,9 +234,12 @@ class _Connection:
         return None
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """tls-unique as ssl gives it where the backend can tell it (see _channel_binding)."""
         if cb_type not in ssl.CHANNEL_BINDING_TYPES:
             raise ValueError(f"{cb_type} channel binding type not implemented")
-        return None  # no tlsapi backend exposes the Finished message
+        if not self._established():
+            return None
+        return _channel_binding(self._buffer, cb_type)
 
     def verify_client_post_handshake(self) -> None:
         raise TLSError(
@@ -262,6 +265,27 @@ class _Connection:
             except (TLSError, ValueError):
                 pass  # the error comes again from the next read
         return len(self._held)
+
+
+def _channel_binding(buffer: TLSWrappedBuffer, cb_type: str) -> bytes | None:
+    """What ssl's get_channel_binding gives: the verify_data of the first Finished.
+
+    That is the client's Finished in a full handshake, under TLS 1.3 too (where
+    RFC 8446 leaves tls-unique undefined but OpenSSL, and so ssl, still give
+    it).  The stdlib backend asks its ssl object; a native backend offers
+    ``get_channel_binding`` where its library can tell (GnuTLS can; NSS has no
+    public call for it); otherwise None, as ssl answers when it has none.
+    """
+    from .._stdlib._buffer import StdlibBuffer
+
+    if isinstance(buffer, StdlibBuffer):
+        with buffer._exclusive():
+            return buffer._ssl.get_channel_binding(cb_type)
+    getter = getattr(buffer, "get_channel_binding", None)
+    if getter is None:
+        return None
+    value = getter(cb_type)
+    return value if isinstance(value, bytes) else None
 
 
 def read_target(buffer: Any, amt: int) -> tuple[memoryview, int]:

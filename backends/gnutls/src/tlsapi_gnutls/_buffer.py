@@ -194,12 +194,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             # reference, so the session does not keep its buffer alive.
             self._handle = ffi.new_handle(weakref.ref(self))
             lib.gnutls_session_set_ptr(self._session, self._handle)
-            lib.gnutls_handshake_set_hook_function(
-                self._session,
-                lib.GNUTLS_HANDSHAKE_CLIENT_HELLO,
-                lib.GNUTLS_HOOK_PRE,
-                lib.tlsapi_gnutls_client_hello_hook,
-            )
+            # The transport's own hook (every handshake message) hands the hello on.
+            self._transport.hello_hook = lib.tlsapi_gnutls_client_hello_hook
         self._apply_server_settings(settings)
 
     def _apply_server_settings(self, settings: ConnectionSettings) -> None:
@@ -419,6 +415,34 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if code < 0 and lib.gnutls_error_is_fatal(code):
             self._send_alert_for(code)
             raise_for_code(code, session=self._session)
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """RFC 5929's tls-unique as the ssl module gives it, None before the handshake.
+
+        That is the verify_data of the first Finished, the client's in a full
+        handshake (tlsapi resumes no sessions).  Under TLS 1.3, where tls-unique
+        is not defined and GnuTLS refuses it, ssl still gives the client's
+        Finished: so do we, kept by the transport's handshake hook.
+        """
+        if cb_type != "tls-unique":
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        with self._exclusive():
+            if not self._handshake_done:
+                return None
+            transport = self._transport
+            if self._tls_version_number() == 0x0304:
+                size = int(transport.client_finished_len)
+                return _unpack(ffi.cast("char *", transport.client_finished), size) or None
+            datum = ffi.new("gnutls_datum_t *")
+            code = lib.gnutls_session_channel_binding(
+                self._session, lib.GNUTLS_CB_TLS_UNIQUE, datum
+            )
+            if code < 0:
+                return None
+            try:
+                return _unpack(ffi.cast("char *", datum.data), datum.size) or None
+            finally:
+                lib.tlsapi_gnutls_free(datum.data)
 
     def key_update(self, request_peer_update: bool = True) -> None:
         """Send a TLS 1.3 KeyUpdate (asking the peer to update its keys too, by default)."""
