@@ -7,12 +7,21 @@ other, and holds the adapter to what ``ssl`` answers for the same session.
 
 from __future__ import annotations
 
+import _ssl
+import os
+import shutil
 import ssl
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import tlsapi
+from tlsapi._adapter._chain import rebuild
 from tlsapi._stdlib._buffer import StdlibBuffer
+from tlsapi.testing.pki import PKI
 
 from .conftest import Files, make_client, make_server
 from .test_bio import End, _handshake
@@ -34,6 +43,11 @@ def _pair(
     client = End(_pin(make_client(files, client_backend), version), False)
     server = End(_pin(make_server(files, server_backend), version), True)
     return client, server
+
+
+def _obj(end: End) -> Any:
+    """The end's SSLObject, with Python 3.13's methods (typeshed for 3.10 lacks them)."""
+    return end.obj
 
 
 def _gives_channel_binding(end: End) -> bool:
@@ -89,3 +103,116 @@ def test_channel_binding_both_ends_tlsapi(
         assert again_client.obj.get_channel_binding() not in (None, ours)
     else:
         assert ours is None
+
+
+# -- get_verified_chain(): leaf to trust anchor ---------------------------------------
+
+
+def _ssl_verified_chain(end: End) -> list[bytes]:
+    """What ssl's own SSLObject reports (3.13's get_verified_chain, DER)."""
+    chain = end.obj._sslobj.get_verified_chain()  # type: ignore[attr-defined]
+    return [certificate.public_bytes(_ssl.ENCODING_DER) for certificate in chain]
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_verified_chain_as_ssl_builds_it(
+    backend: tlsapi.Backend, files: Files, pki: PKI, side: str, version: ssl.TLSVersion
+) -> None:
+    """Ours in one role against ssl, and ssl in the same role against the same peer: same chain."""
+    ours_is_client = side == "client"
+
+    def pair(mine: tlsapi.Backend | None) -> tuple[End, End]:
+        client = End(
+            _pin(make_client(files, mine if ours_is_client else None, identity=True), version),
+            False,
+        )
+        server = End(
+            _pin(
+                make_server(files, None if ours_is_client else mine, client_ca=files.root), version
+            ),
+            True,
+        )
+        _handshake(client, server)
+        return client, server
+
+    client, server = pair(backend)
+    ours = client if ours_is_client else server
+    reference_client, reference_server = pair(None)
+    reference = _ssl_verified_chain(reference_client if ours_is_client else reference_server)
+
+    peer = pki.server_identity if ours_is_client else pki.client_identity
+    assert reference == [peer.cert_der, pki.intermediate_der, pki.root_der]  # leaf to root
+    assert _obj(ours).get_verified_chain() == reference
+    # What the peer sent (no root; the stdlib backend sees only the leaf before Python 3.13).
+    assert _obj(ours).get_unverified_chain() in (peer.chain_der, [peer.cert_der])
+
+
+def test_verified_chain_without_verification_is_empty(
+    backend: tlsapi.Backend, files: Files
+) -> None:
+    context = make_client(files, backend)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with pytest.warns(tlsapi.InsecureConfigurationWarning):
+        client = End(context, False)
+    server = End(make_server(files, None), True)
+    _handshake(client, server)
+    assert _obj(client).get_verified_chain() == []
+    assert _obj(client).get_unverified_chain()  # the peer's certificates are still there
+
+
+@pytest.fixture(scope="module")
+def system_ca(update_system_trust: Callable[[], None]) -> Iterator[PKI]:
+    """A CA the administrator added to the system store (update-ca-certificates)."""
+    if shutil.which("update-ca-certificates") is None or os.geteuid() != 0:
+        pytest.skip("adding a CA to the system store needs update-ca-certificates and root")
+    authority = PKI(name=f"tlsapi adapter system-trust {uuid.uuid4().hex[:8]}")
+    path = Path("/usr/local/share/ca-certificates") / f"tlsapi-adapter-{uuid.uuid4().hex}.crt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(authority.root_pem)
+    try:
+        update_system_trust()
+        yield authority
+    finally:
+        path.unlink(missing_ok=True)
+        update_system_trust()
+
+
+def test_verified_chain_ends_in_a_system_anchor(
+    backend: tlsapi.Backend, system_ca: PKI, tmp_path: Path
+) -> None:
+    if backend.name == "nss":
+        # NSS loads the system roots (p11-kit) once per process, before this CA was
+        # added; tests/nss/test_trust_sources.py checks that path in a child process.
+        pytest.skip("NSS in this process cannot see a CA added to the system store now")
+    client_context = tlsapi.SSLContext(ssl.PROTOCOL_TLS_CLIENT, backend=backend)
+    client_context.load_default_certs()
+    server_files = system_ca.server_identity.write(tmp_path, "server")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(server_files.chain, server_files.key)
+    client = End(client_context, False)
+    server = End(server_context, True)
+    _handshake(client, server)
+    assert _obj(client).get_verified_chain() == [
+        system_ca.server_identity.cert_der,
+        system_ca.intermediate_der,
+        system_ca.root_der,
+    ]
+
+
+def test_rebuild_follows_issuers_not_the_order_sent(pki: PKI, other_pki: PKI) -> None:
+    leaf = pki.server_identity.cert_der
+    anchors = [other_pki.root_der, pki.root_der]
+    # Out of order, with a stranger, the root sent too: the path is still leaf -> root.
+    sent = [leaf, other_pki.intermediate_der, pki.root_der, pki.intermediate_der]
+    assert rebuild(sent, anchors) == [leaf, pki.intermediate_der, pki.root_der]
+    # The intermediate trusted directly ends the path there.
+    assert rebuild([leaf, pki.intermediate_der], [pki.intermediate_der]) == [
+        leaf,
+        pki.intermediate_der,
+    ]
+    # No anchor known (the library's store could not be read): as far as the peer's links go.
+    assert rebuild([leaf, pki.intermediate_der], []) == [leaf, pki.intermediate_der]
+    # A certificate we cannot read stops the walk, never raises.
+    assert rebuild([b"not a certificate", leaf], anchors) == [b"not a certificate"]

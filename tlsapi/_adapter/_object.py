@@ -189,14 +189,16 @@ class _Connection:
         return list(self._buffer.getpeercert() or ())
 
     def get_verified_chain(self) -> list[bytes]:
-        """The peer's chain as validated, DER, leaf first; [] when it was not validated.
+        """The chain the verifier built, DER, leaf to trust anchor (Python 3.13's sense).
 
-        tlsapi backends report the chain the peer sent; the trust anchor it
-        chained to is not part of it.
+        [] when the peer was not verified.  See _chain for how each backend's is found.
         """
-        if not self._verifies_peer():
+        if not self._verifies_peer() or not self._established():
             return []
-        return self.get_unverified_chain()
+        from ._chain import verified_chain
+
+        trust = self._context._tls_context(self._server_side).configuration.trust_store
+        return verified_chain(self._buffer, trust)
 
     def selected_alpn_protocol(self) -> str | None:
         protocol = self._buffer.negotiated_protocol()
