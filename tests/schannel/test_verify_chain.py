@@ -41,7 +41,7 @@ _CERT_STORE_ADD_REPLACE_EXISTING = 3
 
 
 @contextlib.contextmanager
-def system_root(der: bytes) -> Iterator[None]:
+def system_root(der: bytes, store_name: str = "Root") -> Iterator[None]:
     assert sys.platform == "win32"
     crypt32 = ctypes.WinDLL("crypt32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
     crypt32.CertOpenStore.restype = ctypes.c_void_p
@@ -55,9 +55,9 @@ def system_root(der: bytes) -> Iterator[None]:
     crypt32.CertDeleteCertificateFromStore.argtypes = [ctypes.c_void_p]
     crypt32.CertCloseStore.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
     where = _CERT_SYSTEM_STORE_LOCAL_MACHINE  # the user's store would ask in a dialog
-    store = crypt32.CertOpenStore(_CERT_STORE_PROV_SYSTEM_W, 0, None, where, "Root")
+    store = crypt32.CertOpenStore(_CERT_STORE_PROV_SYSTEM_W, 0, None, where, store_name)
     if not store:
-        raise OSError(ctypes.get_last_error(), "cannot open the system Root store")
+        raise OSError(ctypes.get_last_error(), f"cannot open the system {store_name} store")
     context = ctypes.c_void_p()
     try:
         if not crypt32.CertAddEncodedCertificateToStore(
@@ -318,7 +318,8 @@ def system_pki() -> Iterator[PKI]:
         pytest.skip(
             f"Wine {wine_version()}'s Root system store ignores certificates added at run time "
             "(CertAddEncodedCertificateToStore succeeds, the store keeps only the host's roots), "
-            "so no private CA can be made system-trusted here; real Windows runs these"
+            "so no private CA can be made system-trusted here, and its chain engine ignores the "
+            "Disallowed store; real Windows runs these"
         )
     pki = PKI(KeyType.RSA_2048, name="tlsapi schannel system root")
     with system_root(pki.root_der):
@@ -336,6 +337,12 @@ class TestSystemTrustWithAnAddedRoot:
         _rejected(system_pki.issue().chain_der, trust, R.HOSTNAME_MISMATCH, "example.org")
         _rejected(system_pki.issue(eku=("client",)).chain_der, trust, R.BAD_USAGE)
         _rejected(system_pki.issue(issuer="self").chain_der, trust, R.SELF_SIGNED)
+
+    def test_disallowed_certificate_is_refused(self, system_pki: PKI) -> None:
+        # The Disallowed store is Windows' local revocation list.
+        leaf = system_pki.issue()
+        with system_root(leaf.cert_der, "Disallowed"):
+            _rejected(leaf.chain_der, TrustStore.system(), R.REVOKED)
 
     def test_custom_store_is_exclusive(self, system_pki: PKI, pki: PKI) -> None:
         _rejected(system_pki.issue().chain_der, pki.trust_store(), R.UNTRUSTED_ISSUER)

@@ -436,11 +436,15 @@ def evaluate(
             return _error(R.OTHER, whose, text)
         # The chain and the name are fine: the SSL policy has the last word.
         auth = lib.AUTHTYPE_SERVER if peer_is_server else lib.AUTHTYPE_CLIENT
-        flags = 0 if chain.anchors is None else int(lib.CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG)
+        # Revocation soft-fails (a revoked certificate was refused above from the chain's
+        # status): unknown or offline status must not fail the policy.
+        flags = int(lib.CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS)
+        if chain.anchors is not None:
+            flags |= int(lib.CERT_CHAIN_POLICY_ALLOW_UNKNOWN_CA_FLAG)
         name = None
         if server_name is not None and server_name.ip is None:
             name = server_name.name.rstrip(".")
-        error = _policy(chain, auth, name, 0, flags)
+        error = _policy(chain, auth, name, _IGNORE_REVOCATION, flags)
         if error:
             label, reason = _POLICY_REASONS.get(error, (f"0x{error:08X}", R.OTHER))
             return _error(
