@@ -1,9 +1,17 @@
 """Our certificate chain for SChannel (``load_identity``) and the peer's chain as sent (``peer_chain``).
 
 ``load_identity`` puts every certificate of the chain into one in-memory
-store (``CERT_STORE_PROV_MEMORY``): the leaf's context lives in that store,
-so when SChannel builds the chain it sends it finds the intermediates
-through the leaf's own ``hCertStore``.  The private key is decrypted and
+store (``CERT_STORE_PROV_MEMORY``): the leaf's context lives in that store
+(its ``hCertStore``), next to the intermediates, which is where a chain
+builder given the leaf looks first.  SChannel has no credential field for
+intermediates; whether it reads the leaf's own store when it builds the
+chain it sends is for the Windows runner to show (the conformance kit's
+chain-through-intermediate tests with an schannel server): .NET, which
+cannot count on it, adds missing intermediates to the user's
+"Intermediate Certification Authorities" store instead
+(``SslStreamCertificateContext.Windows``), a change to the machine we do
+not make.  Wine 8.0's client sends the leaf alone whatever the store holds
+(``gnutls_certificate_set_x509_key(creds, &crt, 1, key)``).  The private key is decrypted and
 imported where SChannel can open it by name (``_keys.py`` says where and
 why), checked against the certificate's public key first, and attached with
 ``CERT_KEY_PROV_INFO_PROP_ID``.  Contexts are created with
@@ -26,7 +34,7 @@ from typing import Any
 from tlsapi import Certificate, ConfigurationError, PrivateKey
 
 from ._binding import ffi, lib
-from ._der import DERError, certificate_fields, decode_oid, parse_one, sequence
+from ._der import DERError, certificate_fields, decode_oid, sequence
 from ._keys import (
     CURVES,
     OID_EC,
@@ -224,10 +232,3 @@ def peer_chain(cert_context: Any) -> list[bytes]:
         subject, issuer = found[1], found[2]
     chain.extend(item[0] for item in others)
     return chain
-
-
-def spki_of(der: bytes) -> bytes:
-    """The subjectPublicKeyInfo's DER of a certificate (for tests and diagnostics)."""
-    tbs = sequence(der)[0].children()
-    index = 1 if tbs[0].tag == 0xA0 else 0
-    return parse_one(tbs[index + 5].encoded).encoded
