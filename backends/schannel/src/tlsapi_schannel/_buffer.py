@@ -189,6 +189,8 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._alpn: bytes | None = None
         self._peer_certificate: Any = None
         self._verified = False
+        # The bytes of whole records SChannel had when it last answered SEC_E_INCOMPLETE_MESSAGE.
+        self._waiting_with = -1
         # The ServerHello, read as it passes (for the suite where SChannel will not say).
         self._scanner: ServerHelloScanner | None = ServerHelloScanner()
         # A server reads the ClientHello first: sni_callback, and ALPN by our preference.
@@ -358,9 +360,15 @@ class SChannelBuffer(TLSWrappedBuffer):
             size = self._end - self._start
             if (self._context_handle.live or self._server) and not size:
                 raise self._need_more("handshake")
+            if self._context_handle.live and self._whole_records() <= self._waiting_with:
+                # No record completed since SChannel asked for more: do not ask it again
+                # (per byte delivered, that would be quadratic in the flight's size).
+                self._check_record_lengths()
+                raise self._need_more("handshake")
             status, consumed, tokens = self._exchange(self._start, size, alpn_blob)
             alpn_blob = None
             self._start += consumed
+            self._waiting_with = -1
             if status in (_OK, _CONTINUE) and self._settings.verify and not self._verified:
                 self._verify_before_sending(tokens, finished=status == _OK)
             self._send(tokens)
@@ -369,6 +377,7 @@ class SChannelBuffer(TLSWrappedBuffer):
             if status in (_CONTINUE, _INCOMPLETE_CREDENTIALS):
                 continue
             if status == _INCOMPLETE:
+                self._waiting_with = self._whole_records()
                 self._check_record_lengths()
                 raise self._need_more("handshake")
             raise self._handshake_failure(status)
@@ -400,6 +409,16 @@ class SChannelBuffer(TLSWrappedBuffer):
                 self._outgoing.append(bytes((21, 3, 3, 0, 2, 2, description)))
             raise
         self._verified = True
+
+    def _whole_records(self) -> int:
+        """How many bytes from ``_start`` on form whole records."""
+        at, end = self._start, self._end
+        while end - at >= _HEADER:
+            size = _HEADER + (self._in[at + 3] << 8 | self._in[at + 4])
+            if end - at < size:
+                break
+            at += size
+        return at - self._start
 
     def _check_record_lengths(self) -> None:
         """Refuse a record longer than TLS allows instead of waiting for it (bounded input)."""
