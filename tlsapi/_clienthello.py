@@ -1,4 +1,4 @@
-"""Reading the server_name and ALPN list out of a ClientHello before the library sees it.
+"""Reading the server_name, ALPN and cipher suite lists out of a ClientHello before the library sees it.
 
 A server's ``sni_callback`` may hand back a configuration with another
 certificate, trust store or ALPN list, so it must run before the library
@@ -10,7 +10,8 @@ themselves with this module, then make the connection from the chosen
 configuration.  NSS's backend reads the ALPN list for a second reason: NSS
 answers a client whose protocols it shares none of with a fatal
 no_application_protocol alert, where tlsapi (like OpenSSL) goes on without
-ALPN.
+ALPN.  The cipher suites the client offered are kept too: no library we bind
+reports them, and the ssl adapter's ``shared_ciphers()`` needs them.
 
 The reader is incremental, because a client may send its hello one byte at
 a time: ``HelloReader.feed`` looks at each received byte once, keeps only
@@ -58,9 +59,17 @@ _MAX_RECEIVED = 2 * _MAX_HELLO
 class ClientHello:
     """What the server needs to know before the library reads the hello."""
 
-    def __init__(self, server_name: str | None, alpn: tuple[bytes, ...] | None) -> None:
+    def __init__(
+        self,
+        server_name: str | None,
+        alpn: tuple[bytes, ...] | None,
+        cipher_suites: tuple[int, ...] = (),
+    ) -> None:
         self.server_name = server_name
         self.alpn = alpn  # None: the client sent no ALPN extension
+        # The suites the client offered, by IANA number, in its order (GREASE values
+        # included): what the ssl adapter's shared_ciphers() intersects with the server's.
+        self.cipher_suites = cipher_suites
 
 
 class MalformedHello(ValueError):
@@ -147,10 +156,12 @@ def _parse(body: memoryview) -> ClientHello:
     reader = _Reader(body, MalformedHello, "the ClientHello")
     reader.take(2 + 32)  # legacy_version, random
     reader.vector(1)  # legacy_session_id
-    reader.vector(2)  # cipher_suites
+    suites = reader.vector(2)
+    # Two bytes each; an odd last byte is the library's to judge.
+    offered = tuple(int.from_bytes(suites[i : i + 2], "big") for i in range(0, len(suites) - 1, 2))
     reader.vector(1)  # legacy_compression_methods
     if not reader.left():
-        return ClientHello(None, None)  # no extensions at all
+        return ClientHello(None, None, offered)  # no extensions at all
     extensions = reader.whole_vector(2)
     name: str | None = None
     alpn: tuple[bytes, ...] | None = None
@@ -161,7 +172,7 @@ def _parse(body: memoryview) -> ClientHello:
             name = _server_name(payload)
         elif kind == _ALPN:
             alpn = _alpn(payload)
-    return ClientHello(name, alpn)
+    return ClientHello(name, alpn, offered)
 
 
 class HelloReader:

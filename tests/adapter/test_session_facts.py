@@ -21,6 +21,7 @@ import pytest
 import tlsapi
 from tlsapi._adapter._chain import rebuild
 from tlsapi._stdlib._buffer import StdlibBuffer
+from tlsapi.backend_api import ClientHello, HelloReader, read_client_hello
 from tlsapi.testing.pki import PKI
 
 from .conftest import Files, make_client, make_server
@@ -216,3 +217,75 @@ def test_rebuild_follows_issuers_not_the_order_sent(pki: PKI, other_pki: PKI) ->
     assert rebuild([leaf, pki.intermediate_der], []) == [leaf, pki.intermediate_der]
     # A certificate we cannot read stops the walk, never raises.
     assert rebuild([b"not a certificate", leaf], anchors) == [b"not a certificate"]
+
+
+# -- shared_ciphers(): what the client offered and the server enables -------------------
+
+SERVER_CIPHERS = (
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"
+)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
+@pytest.mark.parametrize(
+    "offer", [None, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"]
+)
+def test_shared_ciphers_as_ssl_gives_them(
+    backend: tlsapi.Backend, files: Files, version: ssl.TLSVersion, offer: str | None
+) -> None:
+    """One ssl client's offer against ssl's server and ours, set up with the same set_ciphers()."""
+
+    def serve(server_backend: tlsapi.Backend | None) -> tuple[End, End]:
+        client_context = make_client(files, None)
+        client_context.maximum_version = version
+        if offer is not None:
+            client_context.set_ciphers(offer)
+        server_context = make_server(files, server_backend)
+        server_context.set_ciphers(SERVER_CIPHERS)
+        client, server = End(client_context, False), End(server_context, True)
+        assert server.obj.shared_ciphers() is None  # nothing offered yet, as ssl says
+        _handshake(client, server)
+        return client, server
+
+    _, reference = serve(None)
+    client, ours = serve(backend)
+    expected = reference.obj.shared_ciphers()
+    assert expected  # what ssl's server shares with this client
+    assert ours.obj.shared_ciphers() == expected
+    assert ours.obj.cipher() == reference.obj.cipher()  # ssl's tuple for the chosen suite
+    assert client.obj.shared_ciphers() is None  # a client has none, in ssl too
+    if offer is not None:
+        names = {name for name, _, _ in expected}
+        assert "ECDHE-ECDSA-AES128-GCM-SHA256" in names
+        assert "ECDHE-ECDSA-AES256-GCM-SHA384" not in names  # enabled, but not offered
+
+
+def test_shared_ciphers_client_side_tlsapi_is_none(backend: tlsapi.Backend, files: Files) -> None:
+    client, server = _pair(files, backend, backend, ssl.TLSVersion.TLSv1_3)
+    _handshake(client, server)
+    assert client.obj.shared_ciphers() is None
+    shared = server.obj.shared_ciphers()
+    assert shared is not None and client.obj.cipher() in shared
+
+
+def test_hello_reader_keeps_the_offered_suites() -> None:
+    """The core's ClientHello reader, fed one byte at a time, has the suites the client sent."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305")
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = context.wrap_bio(incoming, outgoing, server_hostname="example.org")
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    flight = outgoing.read()
+    reader = HelloReader()
+    for index in range(len(flight)):
+        assert reader.result() is None
+        reader.feed(flight[index : index + 1])
+    hello = reader.result()
+    assert hello is not None and hello.server_name == "example.org"
+    # OpenSSL adds the renegotiation-info signalling value (RFC 5746) after the suites.
+    assert hello.cipher_suites == (0xC02B, 0xCCA9, 0x00FF)
+    assert read_client_hello(flight).cipher_suites == hello.cipher_suites  # type: ignore[union-attr]
+    # The older two-argument form still builds a hello (the API is unchanged).
+    assert ClientHello("a.example", None).cipher_suites == ()

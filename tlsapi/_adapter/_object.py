@@ -15,6 +15,7 @@ the questions about the negotiated session, answered as ``ssl`` answers them.
 
 from __future__ import annotations
 
+import functools
 import re
 import ssl
 import weakref
@@ -79,10 +80,26 @@ def connection_of(buffer: TLSWrappedBuffer) -> _Connection | None:
     return None if reference is None else reference()
 
 
-def _openssl_name(number: int) -> str | None:
-    from .._stdlib._ciphers import _tables
+@functools.lru_cache(maxsize=1)
+def _openssl_suites() -> dict[int, tuple[str, str, int]]:
+    """IANA number -> ssl's cipher tuple (OpenSSL's name, the suite's protocol, secret bits)."""
+    from .._stdlib._ciphers import plain_ssl_context
 
-    return _tables()[0].get(number)
+    context = plain_ssl_context(ssl.PROTOCOL_TLS_CLIENT)
+    context.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    return {
+        entry["id"] & 0xFFFF: (entry["name"], entry["protocol"], entry["strength_bits"])
+        for entry in context.get_ciphers()
+    }
+
+
+def _cipher_tuple(number: int) -> tuple[str, str, int]:
+    """A suite as ssl's cipher() and shared_ciphers() give it (OpenSSL's view where it knows it)."""
+    known = _openssl_suites().get(number)
+    if known is not None:
+        return known
+    iana = CipherSuite.from_number(number).name
+    return (iana, "TLSv1.3" if number >> 8 == 0x13 else "TLSv1.2", _secret_bits(iana))
 
 
 def _secret_bits(name: str) -> int:
@@ -217,20 +234,38 @@ class _Connection:
         return version.value if isinstance(version, TLSVersion) else f"0x{version:04X}"
 
     def cipher(self) -> tuple[str, str, int] | None:
-        """(name, protocol, secret bits) as ssl gives them; the name is OpenSSL's where known."""
+        """(name, protocol, secret bits) as ssl gives them: the protocol is the suite's own."""
         suite = self._buffer.cipher()
-        if suite is None:
-            return None
-        iana = CipherSuite(suite).name if isinstance(suite, CipherSuite) else f"0x{suite:04X}"
-        name = _openssl_name(int(suite)) or iana
-        return (name, self.version() or "", _secret_bits(iana))
+        return None if suite is None else _cipher_tuple(int(suite))
 
     def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
-        """On a server, the negotiated suite (backends do not report the client's whole offer)."""
-        if not self._server_side:
+        """On a server, the suites the client offered that this server enables, in its order.
+
+        As ssl gives them (OpenSSL's list, whatever version was negotiated).  None
+        on a client, before the handshake, and where the backend cannot tell what
+        the client offered.
+        """
+        if not self._server_side or not self._established():
             return None
-        current = self.cipher()
-        return None if current is None else [current]
+        buffer = self._buffer
+        from .._stdlib._buffer import StdlibBuffer
+
+        if isinstance(buffer, StdlibBuffer):
+            with buffer._exclusive():
+                return buffer._ssl.shared_ciphers()
+        offered_of = getattr(buffer, "offered_cipher_suites", None)
+        offered = None if offered_of is None else offered_of()
+        if offered is None:
+            return None
+        backend = self._context.backend
+        supported = set(backend.supported_ciphers)
+        configured = self._context._tls_context(True).configuration.ciphers
+        offer = set(offered)
+        return [
+            _cipher_tuple(number)
+            for number in (int(suite) for suite in configured)
+            if number in offer and (not supported or number in supported)
+        ]
 
     def compression(self) -> None:
         return None

@@ -49,6 +49,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSConfiguration, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi.backend_api import ClientHello, HelloReader, MalformedHello
 
 from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
@@ -141,6 +142,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._callback_error: BaseException | None = None
         self._hello_seen = False
         self._cipher_cache: int | None = None
+        # A server reads the ClientHello as it arrives for the cipher suites the client
+        # offered (GnuTLS does not report them); the reader goes once it has them.
+        self._hello_reader = HelloReader() if server else None
+        self._client_hello: ClientHello | None = None
 
         # Send our certificate even when its issuer is not among the CA names the
         # server lists: the server's verdict is clearer than silently sending none.
@@ -311,6 +316,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     # -- the network side -------------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
+        if self._hello_reader is not None:
+            self._read_offer(data)
         if type(data) is bytes:
             lent: object = data if _BYTES_STAY_PUT else _from_buffer(data)
             kept = _give(self._transport, lent, len(data), 1)
@@ -323,6 +330,25 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             self._borrowed = None  # copied (with what was left of a borrowed window)
         elif kept < 0:
             raise MemoryError("no memory for the ciphertext received")
+
+    def _read_offer(self, data: bytes | memoryview) -> None:
+        reader = self._hello_reader
+        assert reader is not None
+        reader.feed(data)
+        try:
+            hello = reader.result()
+        except MalformedHello:
+            hello = None  # GnuTLS judges the hello; the offer stays unknown
+        else:
+            if hello is None:
+                return  # not whole yet
+        self._client_hello = hello
+        self._hello_reader = None
+
+    def offered_cipher_suites(self) -> tuple[int, ...] | None:
+        """The cipher suites in the client's hello (a server, once it was read), else None."""
+        hello = self._client_hello
+        return None if hello is None else hello.cipher_suites
 
     def _receive_eof(self) -> None:
         self._transport.eof = 1  # pull returns 0 once the window is empty

@@ -35,7 +35,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
-from tlsapi.backend_api import HelloDecodeError, HelloReader, MalformedHello, ServerName
+from tlsapi.backend_api import (
+    ClientHello,
+    HelloDecodeError,
+    HelloReader,
+    MalformedHello,
+    ServerName,
+)
 
 from ._errors import error_name, error_text, translate
 from ._lib import ffi, lib
@@ -102,8 +108,11 @@ class NSSBuffer(TLSWrappedBuffer):
         self._cipher: int | None = None
         self._version: int | None = None
         self._sni_failure: TLSError | None = None
-        # A server that must see the ClientHello before NSS does reads it as it arrives.
-        self._hello_reader = HelloReader() if profile.reads_hello else None
+        # A server reads the ClientHello as it arrives: before NSS does when it must see
+        # it first (profile.reads_hello), and always for the suites the client offered,
+        # which NSS does not report.
+        self._hello_reader = HelloReader() if profile.server_side else None
+        self._client_hello: ClientHello | None = None
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -157,6 +166,7 @@ class NSSBuffer(TLSWrappedBuffer):
                 raise RaggedEOF("the peer closed the connection during the handshake")
             raise WantReadError("more data from the peer is needed")
         self._server_hostname = hello.server_name
+        self._client_hello = hello
         profile = self._profile
         callback = profile.config.sni_callback
         if callback is not None:
@@ -220,8 +230,27 @@ class NSSBuffer(TLSWrappedBuffer):
             else:
                 raise MemoryError("no memory to queue the bytes received")
         chunks.append(chunk)
-        if self._hello_reader is not None:
-            self._hello_reader.feed(received)  # each byte looked at once, as it arrives
+        reader = self._hello_reader
+        if reader is not None:
+            reader.feed(received)  # each byte looked at once, as it arrives
+            if self._fd is not None:  # NSS reads the hello itself: we only keep the offer
+                self._keep_offer(reader)
+
+    def _keep_offer(self, reader: HelloReader) -> None:
+        try:
+            hello = reader.result()
+        except MalformedHello:
+            hello = None  # NSS judges the hello; the offer stays unknown
+        else:
+            if hello is None:
+                return  # not whole yet
+        self._client_hello = hello
+        self._hello_reader = None
+
+    def offered_cipher_suites(self) -> tuple[int, ...] | None:
+        """The cipher suites in the client's hello (a server, once it was read), else None."""
+        hello = self._client_hello
+        return None if hello is None else hello.cipher_suites
 
     def _receive_eof(self) -> None:
         self._memio.eof = 1
