@@ -405,7 +405,7 @@ def wine(session: nox.Session) -> None:
     try:
         session.run(
             "python", winenv, "pytest", "--stage", str(stage), "--",
-            "-rs", *deselect, *selection, *session.posargs,
+            *deselect, *selection, *session.posargs,
             env=WINE_ENV,
         )  # fmt: skip
     except nox.command.CommandFailed:
@@ -415,7 +415,7 @@ def wine(session: nox.Session) -> None:
     # tests/wine/conftest.py fails a run in which no test passed.
     try:
         session.run(
-            "pytest", "-p", "no:cacheprovider", "-rs", "tests/wine", *session.posargs,
+            "pytest", "-p", "no:cacheprovider", "tests/wine", *session.posargs,
             env={
                 **WINE_ENV,
                 "TLSAPI_WINE_TESTS": "1",
