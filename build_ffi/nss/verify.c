@@ -17,7 +17,9 @@
  * exceed TLSAPI_NSS_MAX_NAME_CHECKS fails with SEC_ERROR_OUT_OF_SEARCH_LIMITS.
  * NSS accepts a certificate up to a day before its notBefore (clock-skew
  * slop, process-wide); we do not: a not-yet-valid certificate in the path
- * fails.  It returns 0 or the NSS error code.
+ * fails.  It returns 0 or the NSS error code; on success, when `verified` is
+ * not NULL, *verified is the path NSS built, leaf first, ending with its trust
+ * anchor (what ssl's get_verified_chain reports; the caller destroys it).
  *
  * tlsapi_nss_not_yet_valid is that strict notBefore test; tlsapi_nss_has_ip
  * looks for an IP address in the subjectAltName (CERT_VerifyCertName falls
@@ -174,7 +176,7 @@ static PRUint64 tlsapi_nss_list_constraints(CERTCertList *list, CERTCertificate 
 
 PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
                                       CERTCertList *anchors, CERTCertList *presented,
-                                      PRTime when)
+                                      PRTime when, CERTCertList **verified)
 {
     PRUint64 no_revocation[2] = {
         CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
@@ -254,6 +256,22 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
                 break;
             }
         }
+    }
+    if (verified != NULL) {
+        *verified = NULL;
+    }
+    if (result == 0 && verified != NULL && out[1].value.pointer.chain != NULL) {
+        CERTCertList *path = out[1].value.pointer.chain;
+        CERTCertificate *anchor = out[0].value.pointer.cert;
+        CERTCertListNode *last = CERT_LIST_TAIL(path);
+        /* The anchor ends the path, once (whether or not libpkix listed it). */
+        if (anchor != NULL &&
+            (CERT_LIST_END(last, path) || !CERT_CompareCerts(last->cert, anchor)) &&
+            CERT_AddCertToListTail(path, anchor) == SECSuccess) {
+            out[0].value.pointer.cert = NULL; /* the list owns it now */
+        }
+        *verified = path;
+        out[1].value.pointer.chain = NULL; /* the caller's now */
     }
     if (out[0].value.pointer.cert != NULL) {
         CERT_DestroyCertificate(out[0].value.pointer.cert);

@@ -13,7 +13,7 @@
 /* CERT_PKIXVerifyCert under our policy: 0 or the NSS error code (also set). */
 PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
                                       CERTCertList *anchors, CERTCertList *presented,
-                                      PRTime when);
+                                      PRTime when, CERTCertList **verified);
 /* The chain SSL_ConfigServerCert sends, exactly as given; NULL on failure. */
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count);
 /* Before its notBefore at `when` (0: now), with no clock-skew allowance. */

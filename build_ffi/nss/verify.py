@@ -15,7 +15,7 @@ TYPES = ""
 FUNCTIONS = """
 PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage usage,
                                       CERTCertList *anchors, CERTCertList *presented,
-                                      PRTime when);
+                                      PRTime when, CERTCertList **verified);
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count);
 PRBool tlsapi_nss_not_yet_valid(const CERTCertificate *cert, PRTime when);
 PRBool tlsapi_nss_has_ip(CERTCertificate *cert, const unsigned char *address,

@@ -4,7 +4,8 @@ Python 3.13's ``SSLObject.get_verified_chain()`` gives OpenSSL's verified
 chain: the peer's certificate, the intermediates that link it up, and the
 trust anchor at the end.  The stdlib backend asks its ssl object for exactly
 that.  A backend whose library reports the path it built offers
-``verified_chain()`` on its buffer.  For the others the chain is rebuilt
+``verified_chain()`` on its buffer (NSS: the path CERT_PKIXVerifyCert built,
+its anchor appended).  For the others the chain is rebuilt
 from what the library accepted: from the leaf, each next certificate is the
 one the peer sent whose subject is the current one's issuer, until a
 certificate is itself an anchor of the configured trust store or was issued

@@ -105,6 +105,7 @@ class NSSBuffer(TLSWrappedBuffer):
         self._chunks: deque[Any] = deque()
         self._callback_error: BaseException | None = None
         self._verify_error: TLSError | None = None
+        self._verified_chain: list[bytes] = []
         self._cipher: int | None = None
         self._version: int | None = None
         self._sni_failure: TLSError | None = None
@@ -246,6 +247,10 @@ class NSSBuffer(TLSWrappedBuffer):
                 return  # not whole yet
         self._client_hello = hello
         self._hello_reader = None
+
+    def verified_chain(self) -> list[bytes]:
+        """The path NSS's verifier built for the peer, DER, leaf to trust anchor ([] if none)."""
+        return list(self._verified_chain)
 
     def offered_cipher_suites(self) -> tuple[int, ...] | None:
         """The cipher suites in the client's hello (a server, once it was read), else None."""

@@ -72,7 +72,12 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             lib.certificateUsageSSLClient if buffer._server_side else lib.certificateUsageSSLServer
         )
         anchors = profile.anchors if profile.anchors is not None else ffi.NULL
-        code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0)
+        verified = ffi.new("CERTCertList **")
+        code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0, verified)
+        if verified[0] != ffi.NULL:
+            # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
+            buffer._verified_chain = _ders(verified[0])
+            lib.CERT_DestroyCertList(verified[0])
         name = buffer._server_name
         if code == 0 and name is not None and not buffer._server_side:
             if name.ip is not None:
