@@ -496,7 +496,13 @@ class TLSWrappedBuffer(abc.ABC):
     def _take_locked(self) -> bytes:
         self._flush_library_output()
         outgoing = self._outgoing
-        return outgoing.take_all() if outgoing.size else b""
+        if not outgoing.size:
+            return b""
+        chunks = outgoing.chunks
+        if len(chunks) == 1 and not outgoing.offset:  # the common case: one message, no copy
+            outgoing.size = 0
+            return chunks.pop()
+        return outgoing.take_all()
 
     def incoming_bytes_buffered(self) -> int:
         lock = self._lock
