@@ -79,6 +79,22 @@ typedef struct _SecPkgContext_ApplicationProtocol {
     unsigned char ProtocolId[...];
 } SecPkgContext_ApplicationProtocol;
 
+typedef struct _SEC_CHANNEL_BINDINGS {
+    ULONG dwInitiatorAddrType;
+    ULONG cbInitiatorLength;
+    ULONG dwInitiatorOffset;
+    ULONG dwAcceptorAddrType;
+    ULONG cbAcceptorLength;
+    ULONG dwAcceptorOffset;
+    ULONG cbApplicationDataLength;
+    ULONG dwApplicationDataOffset;
+} SEC_CHANNEL_BINDINGS;
+
+typedef struct _SecPkgContext_Bindings {
+    ULONG BindingsLength;
+    SEC_CHANNEL_BINDINGS *Bindings;
+} SecPkgContext_Bindings;
+
 #define SECBUFFER_VERSION ...
 #define SECBUFFER_EMPTY ...
 #define SECBUFFER_DATA ...
@@ -96,6 +112,7 @@ typedef struct _SecPkgContext_ApplicationProtocol {
 
 #define SECPKG_ATTR_STREAM_SIZES ...
 #define SECPKG_ATTR_APPLICATION_PROTOCOL ...
+#define SECPKG_ATTR_UNIQUE_BINDINGS ...
 
 #define ISC_REQ_REPLAY_DETECT ...
 #define ISC_REQ_SEQUENCE_DETECT ...

@@ -164,3 +164,18 @@ def test_shutdown_before_the_handshake_sends_nothing(schannel: tlsapi.Backend, p
     client = schannel.client_context(pki.client_config()).wrap_buffers("localhost")
     client.shutdown()
     assert client.outgoing_bytes_buffered() == 0
+
+
+def test_tls_unique_matches_the_peers(
+    schannel: tlsapi.Backend, stdlib: tlsapi.Backend, pki: PKI
+) -> None:
+    config = pki.client_config(highest_supported_version=TLSVersion.TLSv1_2)
+    client = schannel.client_context(config).wrap_buffers("localhost")
+    server = stdlib.server_context(pki.server_config()).wrap_buffers()
+    assert client.get_channel_binding() is None  # type: ignore[attr-defined]
+    handshake(client, server)
+    expected = server._ssl.get_channel_binding("tls-unique")  # type: ignore[attr-defined]
+    assert expected
+    assert client.get_channel_binding("tls-unique") == expected  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="not implemented"):
+        client.get_channel_binding("tls-server-end-point")  # type: ignore[attr-defined]

@@ -783,6 +783,37 @@ class SChannelBuffer(TLSWrappedBuffer):
         if status not in (_OK, _CONTINUE, _EXPIRED):
             raise failure(status, "shutdown")
 
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
+        """RFC 5929's tls-unique (SECPKG_ATTR_UNIQUE_BINDINGS), None before the handshake.
+
+        None too where SChannel has none to give (the ssl adapter's
+        get_channel_binding then answers None, as ssl does without one).
+        """
+        if cb_type != "tls-unique":
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        with self._exclusive():
+            if not self._handshake_done:
+                return None
+            bindings = ffi.new("SecPkgContext_Bindings *")
+            status = lib.QueryContextAttributesW(
+                self._context_handle.handle, lib.SECPKG_ATTR_UNIQUE_BINDINGS, bindings
+            )
+            if status != _OK or bindings.Bindings == ffi.NULL:
+                return None
+            try:
+                header = bindings.Bindings
+                data = _unpack(
+                    ffi.cast("char *", header) + header.dwApplicationDataOffset,
+                    header.cbApplicationDataLength,
+                )
+            finally:
+                lib.FreeContextBuffer(bindings.Bindings)
+            # The application data is "tls-unique:" followed by the Finished's verify_data.
+            prefix = b"tls-unique:"
+            return (
+                data[len(prefix) :] if data.startswith(prefix) and len(data) > len(prefix) else None
+            )
+
     # -- what was negotiated ------------------------------------------------------------
 
     def _cipher_number(self) -> int | None:
