@@ -6,9 +6,12 @@ the connection is TLS 1.2 (Wine's SChannel has no TLS 1.3).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tlsapi_schannel._buffer import _IDLE_KEEP, _RECORD, SChannelBuffer
 
 import tlsapi
@@ -218,3 +221,44 @@ def test_tls13_tickets_and_data_right_after_the_handshake(
 
 def stdlib_versions(schannel: tlsapi.Backend) -> set[TLSVersion]:
     return {TLSVersion.TLSv1_3} if tlsapi.Capability.TLSv1_3 in schannel.capabilities else set()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    damage=st.tuples(
+        st.integers(min_value=0, max_value=1 << 16),  # where the stream is cut
+        st.integers(min_value=0, max_value=(1 << 16) - 1),  # which byte is flipped
+        st.binary(max_size=64),  # junk after it
+        st.integers(min_value=1, max_value=4096),  # delivery size
+    )
+)
+def test_damaged_streams_fail_with_tls_errors_only(
+    schannel: tlsapi.Backend,
+    stdlib: tlsapi.Backend,
+    pki: PKI,
+    damage: tuple[int, int, bytes, int],
+) -> None:
+    """Truncated, altered or extended records: TLSError or want-read, never another exception."""
+    cut, flip, junk, chunk = damage
+    client, server = _pair(schannel, stdlib, pki, highest_supported_version=V12)
+    handshake(client, server)
+    server.write(b"payload" * 500)
+    stream = bytearray(server.peek_outgoing(1 << 20))
+    stream = stream[: cut % (len(stream) + 1)]
+    if stream:
+        stream[flip % len(stream)] ^= 0x5A
+    stream += junk
+    for at in range(0, len(stream), chunk):
+        client.receive_from_network(bytes(stream[at : at + chunk]))
+        try:
+            client.read(1 << 16)
+        except WantReadError:
+            pass
+        except tlsapi.TLSError:
+            break
+    client.receive_from_network(b"")
+    for _ in range(2):
+        with contextlib.suppress(tlsapi.TLSError):
+            client.read(1 << 16)
