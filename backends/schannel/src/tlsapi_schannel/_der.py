@@ -148,7 +148,19 @@ _KEY_USAGE = "2.5.29.15"
 
 
 def certificate_fields(der: bytes) -> CertificateFields:
-    """What we read from a certificate: its public key and its subjectAltName entries."""
+    """What we read from a certificate: its public key and its subjectAltName entries.
+
+    Any malformation is a DERError (a peer's certificate reaches this).
+    """
+    try:
+        return _certificate_fields(der)
+    except (IndexError, ValueError, UnicodeError) as exc:
+        if isinstance(exc, DERError):
+            raise
+        raise DERError(f"malformed certificate ({exc})") from None
+
+
+def _certificate_fields(der: bytes) -> CertificateFields:
     tbs = sequence(der)[0]
     if tbs.tag != 0x30:
         raise DERError("expected the TBSCertificate SEQUENCE")
