@@ -40,6 +40,18 @@ MiB = 1 << 20
 
 @pytest.fixture
 def pair(client_backend: tlsapi.Backend, server_backend: tlsapi.Backend, pki: PKI) -> Peers:
+    # A backend may lack a side (schannel under Wine has no server): it must then
+    # refuse that side with ConfigurationError, and the pair is skipped.
+    skip_if_lacks(
+        client_backend,
+        Capability.CLIENT,
+        lambda: client_backend.client_context(pki.client_config()),
+    )
+    skip_if_lacks(
+        server_backend,
+        Capability.SERVER,
+        lambda: server_backend.server_context(pki.server_config()),
+    )
     return Peers(client_backend, server_backend, pki)
 
 
