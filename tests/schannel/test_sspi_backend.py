@@ -11,7 +11,7 @@ from tlsapi_schannel._suites import ServerHelloScanner
 
 import tlsapi
 from tlsapi import Capability, ConfigurationError, TLSError, TLSVersion
-from tlsapi.testing import PKI, KeyType, handshake
+from tlsapi.testing import PKI, KeyType, handshake, pump
 
 WINE = wine_version()
 
@@ -179,3 +179,86 @@ def test_tls_unique_matches_the_peers(
     assert client.get_channel_binding("tls-unique") == expected  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="not implemented"):
         client.get_channel_binding("tls-server-end-point")  # type: ignore[attr-defined]
+
+
+def test_server_reads_the_hello_before_sspi(
+    schannel: tlsapi.Backend, stdlib: tlsapi.Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sni_callback, ALPN by our preference and the offered suites come from the ClientHello.
+
+    Under Wine, whose SChannel has no AcceptSecurityContext, the server context is
+    made anyway (the refusal patched out) to run everything up to that call,
+    which then fails with SChannel's status; on Windows the handshake finishes.
+    """
+    import tlsapi_schannel._context as contexts
+    from tlsapi_schannel._context import SChannelServerContext
+
+    if WINE is not None:
+        monkeypatch.setattr(contexts, "server_available", lambda: True)
+    pki = PKI(KeyType.RSA_2048)
+    seen: list[str | None] = []
+
+    def choose(
+        buffer: tlsapi.TLSWrappedBuffer, name: str | None, config: tlsapi.TLSConfiguration
+    ) -> tlsapi.TLSConfiguration:
+        seen.append(name)
+        return config.update(inner_protocols=(b"h2", b"http/1.1"))
+
+    server_config = pki.server_config(sni_callback=choose, inner_protocols=(b"http/1.1",))
+    server = SChannelServerContext(server_config).wrap_buffers()
+    client_config = pki.client_config(inner_protocols=(b"http/1.1", b"h2"))
+    client = stdlib.client_context(client_config).wrap_buffers("localhost")
+    with pytest.raises(tlsapi.WantReadError):
+        client.do_handshake()
+    hello = client.peek_outgoing(1 << 16)
+    client.consume_outgoing(len(hello))
+    head, last = hello[:-1], hello[-1:]
+    for at in range(0, len(head), 9):  # in pieces: the reader waits for the whole hello
+        server.receive_from_network(head[at : at + 9])
+        with pytest.raises(tlsapi.WantReadError):
+            server.do_handshake()
+    assert not seen
+    server.receive_from_network(last)
+    if WINE is not None:
+        with pytest.raises(TLSError, match=r"SEC_E_UNSUPPORTED_FUNCTION"):
+            server.do_handshake()
+    else:
+        with pytest.raises(tlsapi.WantReadError):
+            server.do_handshake()
+    assert seen == ["localhost"]
+    assert server.server_hostname == "localhost"
+    offered = server.offered_cipher_suites()  # type: ignore[attr-defined]
+    assert offered and all(isinstance(suite, int) for suite in offered)
+    if WINE is None:
+        pump(server, client)
+        handshake(client, server)
+        assert server.negotiated_protocol() == client.negotiated_protocol() == b"h2"
+
+
+def test_server_refuses_a_hello_when_sni_callback_raises(
+    stdlib: tlsapi.Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tlsapi_schannel._context as contexts
+    from tlsapi_schannel._context import SChannelServerContext
+
+    if WINE is not None:
+        monkeypatch.setattr(contexts, "server_available", lambda: True)
+    pki = PKI(KeyType.RSA_2048)
+    failure_cause = ZeroDivisionError("no")
+
+    def broken(*_: object) -> None:
+        raise failure_cause
+
+    server = SChannelServerContext(pki.server_config(sni_callback=broken)).wrap_buffers()
+    client = stdlib.client_context(pki.client_config()).wrap_buffers("localhost")
+    with pytest.raises(tlsapi.WantReadError):
+        client.do_handshake()
+    pump(client, server)
+    with pytest.raises(TLSError, match="sni_callback raised") as info:
+        server.do_handshake()
+    assert info.value.__cause__ is failure_cause
+    # A fatal handshake_failure alert, in the clear, as SChannel would send one.
+    assert server.peek_outgoing(100) == b"\x15\x03\x01\x00\x02\x02\x28"
+    with pytest.raises(TLSError) as again:
+        server.do_handshake()
+    assert again.value is info.value

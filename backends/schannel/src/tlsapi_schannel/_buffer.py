@@ -196,6 +196,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         # A server reads the ClientHello first: sni_callback, and ALPN by our preference.
         self._hello_reader = HelloReader() if self._server else None
         self._server_alpn: Any = None
+        self._offered_suites: tuple[int, ...] | None = None
         self._failed_hello: TLSError | None = None
         # The SecBuffers of a record, made once per connection.
         self._record_buffers = ffi.new("SecBuffer[4]")
@@ -482,6 +483,7 @@ class SChannelBuffer(TLSWrappedBuffer):
             raise self._need_more("handshake")
         self._hello_reader = None
         self._server_hostname = hello.server_name
+        self._offered_suites = hello.cipher_suites
         settings = self._settings
         callback = settings.config.sni_callback
         if callback is not None:
@@ -782,6 +784,10 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._send(self._take_tokens(outputs, 1))
         if status not in (_OK, _CONTINUE, _EXPIRED):
             raise failure(status, "shutdown")
+
+    def offered_cipher_suites(self) -> tuple[int, ...] | None:
+        """The cipher suites in the client's hello (a server, once it was read), else None."""
+        return self._offered_suites
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
         """RFC 5929's tls-unique (SECPKG_ATTR_UNIQUE_BINDINGS), None before the handshake.
