@@ -71,11 +71,34 @@ _CONTEXTS: dict[
 ] = {}
 
 
+def _newest(peers: Peers) -> TLSVersion:
+    """TLS 1.3 when both backends have it (schannel under Wine has not), else TLS 1.2."""
+    both = peers.client_backend.capabilities & peers.server_backend.capabilities
+    return TLSVersion.TLSv1_3 if Capability.TLSv1_3 in both else TLSVersion.TLSv1_2
+
+
+def _versions(peers: Peers) -> list[TLSVersion]:
+    return [v for v in VERSIONS.values() if v <= _newest(peers)]
+
+
 def _contexts(
     peers: Peers, version: TLSVersion
 ) -> tuple[tlsapi.ClientContext, tlsapi.ServerContext]:
     # Built once per backend, PKI and version: examples differ only in their bytes.
     key = (peers.client_backend.name + "/" + peers.server_backend.name, peers.pki.root_der, version)
+    if key not in _CONTEXTS and version is TLSVersion.TLSv1_3:
+        # A test pinned to TLS 1.3: a backend without it must refuse it, then skip.
+        pinned = {"lowest_supported_version": version, "highest_supported_version": version}
+        skip_if_lacks(
+            peers.client_backend,
+            Capability.TLSv1_3,
+            lambda: peers.client_context(peers.client_config(**pinned)),
+        )
+        skip_if_lacks(
+            peers.server_backend,
+            Capability.TLSv1_3,
+            lambda: peers.server_context(peers.server_config(**pinned)),
+        )
     if key not in _CONTEXTS:
         client = peers.client_context(
             peers.client_config(lowest_supported_version=version, highest_supported_version=version)
@@ -290,7 +313,7 @@ def test_garbage_before_the_handshake(
     backend: tlsapi.Backend, pki: PKI, side: str, garbage: bytes, chunks: list[int]
 ) -> None:
     peers = _peers_for(backend, pki, side)
-    client, server = _pair(peers, TLSVersion.TLSv1_3)
+    client, server = _pair(peers, _newest(peers))
     victim = client if side == "client" else server
     if side == "client":
         assert _step(client, client.do_handshake) == "want"
@@ -382,7 +405,7 @@ def test_garbage_after_the_handshake(
     backend: tlsapi.Backend, pki: PKI, side: str, garbage: bytes, chunks: list[int]
 ) -> None:
     peers = _peers_for(backend, pki, side)
-    client, server = _connected(peers, TLSVersion.TLSv1_3)
+    client, server = _connected(peers, _newest(peers))
     victim = client if side == "client" else server
     received = bytearray()
     _deliver(victim, garbage, chunks, _read_all(victim, received))
@@ -397,7 +420,7 @@ def test_oversized_input_in_one_call(backend: tlsapi.Backend, pki: PKI, side: st
     """4 MiB of zeros, then 4 MiB of 0x17 records claiming 64 KiB: refused, not buffered forever."""
     peers = _peers_for(backend, pki, side)
     for blob in (bytes(4 << 20), (b"\x17\x03\x03\xff\xff" + bytes(0xFFFF)) * 64):
-        client, server = _pair(peers, TLSVersion.TLSv1_3)
+        client, server = _pair(peers, _newest(peers))
         victim = client if side == "client" else server
         if side == "client":
             _step(client, client.do_handshake)
@@ -523,7 +546,7 @@ def _windows_working_set() -> int:
 @pytest.mark.slow
 def test_memory_stays_bounded_over_many_handshakes(backend: tlsapi.Backend, pki: PKI) -> None:
     peers = _peers_for(backend, pki, "client")
-    client_context, server_context = _contexts(peers, TLSVersion.TLSv1_3)
+    client_context, server_context = _contexts(peers, _newest(peers))
     total = SOAK_HANDSHAKES
     warm_up = max(100, total // 10)
     interval = max(1, (total - warm_up) // 10)
@@ -561,7 +584,8 @@ ROUNDS_PER_THREAD = 12
 
 def test_eight_threads_at_once(backend: tlsapi.Backend, pki: PKI) -> None:
     peers = _peers_for(backend, pki, "client")
-    contexts = {version: _contexts(peers, version) for version in VERSIONS.values()}
+    versions = _versions(peers)
+    contexts = {version: _contexts(peers, version) for version in versions}
     start = threading.Barrier(THREADS)
     errors: list[BaseException] = []
     finished: list[int] = []
@@ -571,7 +595,7 @@ def test_eight_threads_at_once(backend: tlsapi.Backend, pki: PKI) -> None:
         try:
             start.wait(timeout=60)
             for round_ in range(ROUNDS_PER_THREAD):
-                version = (TLSVersion.TLSv1_2, TLSVersion.TLSv1_3)[round_ % 2]
+                version = versions[round_ % len(versions)]
                 client_context, server_context = contexts[version]
                 client = client_context.wrap_buffers("localhost")
                 server = server_context.wrap_buffers()
