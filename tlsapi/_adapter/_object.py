@@ -418,7 +418,7 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
                 self._send(output)
             # read() hands out at most MAX_READ_SIZE: a full one may have left plaintext.
             self._drained = (
-                0 < data.__len__() < min(len, MAX_READ_SIZE)
+                0 < data.__len__() < (len if len < MAX_READ_SIZE else MAX_READ_SIZE)
                 and tls._state is _OPEN
                 and not tls._incoming_size()
             )

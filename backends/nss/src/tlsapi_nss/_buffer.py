@@ -316,11 +316,16 @@ class NSSBuffer(TLSWrappedBuffer):
         except AttributeError:
             scratch = _SCRATCH.buffer = ffi.new("char[]", _MAX_READ)
         state = self._memio
-        count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
+        size = amt if amt < _MAX_READ else _MAX_READ
+        count = _tls_read(self._fd, state, scratch, size)
         while count < 0 and self._refused_renegotiation(count):
-            count = _tls_read(self._fd, state, scratch, min(amt, _MAX_READ))
+            count = _tls_read(self._fd, state, scratch, size)
         if count > 0:
-            self._after_data(state)
+            # _after_data, written out: this is every small record's path.
+            if not state.in_size:
+                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+            if state.stopped:
+                self._report_stop(state)
             return _unpack(scratch, count)
         if count == 0:
             self._closed()
@@ -332,17 +337,21 @@ class NSSBuffer(TLSWrappedBuffer):
         if not state.in_size:
             self._chunks.clear()  # all read: an idle connection keeps no ciphertext
         if state.stopped:
-            state.stopped = 0
-            code = int(state.stop_code)
-            if code == 0:
-                ragged = state.eof_delivered
-                self._stop_after_data(
-                    RaggedEOF("the peer closed the connection without a TLS close_notify alert")
-                    if ragged
-                    else None
-                )
-            elif not self._refused_renegotiation(code):
-                self._stop_after_data(self._failure(code, "read"))
+            self._report_stop(state)
+
+    def _report_stop(self, state: Any) -> None:
+        """The read that returned data met a close or an error after it (``stopped``)."""
+        state.stopped = 0
+        code = int(state.stop_code)
+        if code == 0:
+            ragged = state.eof_delivered
+            self._stop_after_data(
+                RaggedEOF("the peer closed the connection without a TLS close_notify alert")
+                if ragged
+                else None
+            )
+        elif not self._refused_renegotiation(code):
+            self._stop_after_data(self._failure(code, "read"))
 
     def _readinto(self, target: bytearray | memoryview) -> int:
         if type(target) is memoryview and target.readonly:
