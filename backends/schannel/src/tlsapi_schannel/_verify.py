@@ -61,27 +61,34 @@ _IGNORE_ALL_BUT_NAME = (
     _IGNORE_REVOCATION | _IGNORE_UNKNOWN_CA | _IGNORE_WRONG_USAGE | _IGNORE_CERT_DATE_INVALID
 )
 
-# Policy errors (winerror.h), as the DWORD dwError holds them.
+# Policy errors (winerror.h) and their reasons, keyed by the DWORD dwError holds.
 _POLICY_REASONS: dict[int, tuple[str, CertificateErrorReason]] = {
-    0x800B0101: ("CERT_E_EXPIRED", R.EXPIRED),
-    0x800B0103: ("CERT_E_ROLE", R.UNTRUSTED_ISSUER),
-    0x800B0104: ("CERT_E_PATHLENCONST", R.UNTRUSTED_ISSUER),
-    0x800B0105: ("CERT_E_CRITICAL", R.OTHER),
-    0x800B0106: ("CERT_E_PURPOSE", R.BAD_USAGE),
-    0x800B0109: ("CERT_E_UNTRUSTEDROOT", R.UNTRUSTED_ISSUER),
-    0x800B010A: ("CERT_E_CHAINING", R.UNTRUSTED_ISSUER),
-    0x800B010C: ("CERT_E_REVOKED", R.REVOKED),
-    0x800B010D: ("CERT_E_UNTRUSTEDTESTROOT", R.UNTRUSTED_ISSUER),
-    0x800B010F: ("CERT_E_CN_NO_MATCH", R.HOSTNAME_MISMATCH),
-    0x800B0110: ("CERT_E_WRONG_USAGE", R.BAD_USAGE),
-    0x800B0111: ("TRUST_E_EXPLICIT_DISTRUST", R.REVOKED),
-    0x800B0112: ("CERT_E_UNTRUSTEDCA", R.UNTRUSTED_ISSUER),
-    0x800B0114: ("CERT_E_INVALID_NAME", R.BAD_USAGE),
-    0x80092010: ("CRYPT_E_REVOKED", R.REVOKED),
-    0x80096004: ("TRUST_E_CERT_SIGNATURE", R.BAD_SIGNATURE),
-    0x80096019: ("TRUST_E_BASIC_CONSTRAINTS", R.UNTRUSTED_ISSUER),
+    int(getattr(lib, name)) & 0xFFFFFFFF: (name, reason)
+    for name, reason in (
+        ("CERT_E_EXPIRED", R.EXPIRED),
+        ("CERT_E_ROLE", R.UNTRUSTED_ISSUER),
+        ("CERT_E_PATHLENCONST", R.UNTRUSTED_ISSUER),
+        ("CERT_E_CRITICAL", R.OTHER),
+        ("CERT_E_PURPOSE", R.BAD_USAGE),
+        ("CERT_E_UNTRUSTEDROOT", R.UNTRUSTED_ISSUER),
+        ("CERT_E_CHAINING", R.UNTRUSTED_ISSUER),
+        ("CERT_E_REVOKED", R.REVOKED),
+        ("CERT_E_UNTRUSTEDTESTROOT", R.UNTRUSTED_ISSUER),
+        ("CERT_E_CN_NO_MATCH", R.HOSTNAME_MISMATCH),
+        ("CERT_E_WRONG_USAGE", R.BAD_USAGE),
+        ("TRUST_E_EXPLICIT_DISTRUST", R.REVOKED),
+        ("CERT_E_UNTRUSTEDCA", R.UNTRUSTED_ISSUER),
+        ("CERT_E_INVALID_NAME", R.BAD_USAGE),
+        ("CRYPT_E_REVOKED", R.REVOKED),
+        ("TRUST_E_CERT_SIGNATURE", R.BAD_SIGNATURE),
+        ("TRUST_E_BASIC_CONSTRAINTS", R.UNTRUSTED_ISSUER),
+        ("TRUST_E_FAIL", R.OTHER),
+        ("CRYPT_E_NO_REVOCATION_CHECK", R.OTHER),
+        ("CRYPT_E_REVOCATION_OFFLINE", R.OTHER),
+    )
 }
-_CERT_E_CN_NO_MATCH = 0x800B010F
+_CERT_E_CN_NO_MATCH = int(lib.CERT_E_CN_NO_MATCH) & 0xFFFFFFFF
+_TRUST_E_FAIL = int(lib.TRUST_E_FAIL) & 0xFFFFFFFF
 
 # CERT_TRUST_* error bits in the order their reason is given (first match wins);
 # the name check comes after the usage bits.
@@ -283,7 +290,7 @@ def _policy(chain: _Chain, auth_type: int, name: str | None, checks: int, flags:
     status.cbSize = ffi.sizeof("CERT_CHAIN_POLICY_STATUS")
     policy = ffi.cast("LPCSTR", _CERT_CHAIN_POLICY_SSL)
     if not lib.CertVerifyCertificateChainPolicy(policy, chain.context, para, status):
-        return int(lib.GetLastError()) & 0xFFFFFFFF or 0x800B010B  # TRUST_E_FAIL
+        return int(lib.GetLastError()) & 0xFFFFFFFF or _TRUST_E_FAIL
     return int(status.dwError) & 0xFFFFFFFF
 
 
