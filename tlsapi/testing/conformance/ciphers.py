@@ -94,6 +94,22 @@ def _connect_pinned(
     return client, server
 
 
+def _skip_unless_both_select(
+    peers: Peers, client_config: TLSConfiguration, server_config: TLSConfiguration
+) -> None:
+    """Skip unless both ends can restrict their suites (each refusal checked first)."""
+    skip_if_lacks(
+        peers.client_backend,
+        Capability.CIPHER_SELECTION,
+        lambda: peers.client_backend.client_context(client_config),
+    )
+    skip_if_lacks(
+        peers.server_backend,
+        Capability.CIPHER_SELECTION,
+        lambda: peers.server_backend.server_context(server_config),
+    )
+
+
 class TestCiphers:
     @pytest.mark.parametrize("suite", TLS12_DEFAULTS, ids=lambda c: c.name)
     def test_single_tls12_suite(
@@ -147,11 +163,7 @@ class TestCiphers:
         server_suites = client_suites[1:]
         client_config = peers.client_config(ciphers=client_suites, highest_supported_version=V12)
         server_config = peers.server_config(ciphers=server_suites, highest_supported_version=V12)
-        skip_if_lacks(
-            peers.server_backend,
-            Capability.CIPHER_SELECTION,
-            lambda: peers.server_backend.server_context(server_config),
-        )
+        _skip_unless_both_select(peers, client_config, server_config)
         client, server = peers.connect(client_config, server_config)
         assert client.cipher() is server_suites[0]
         assert server.cipher() is server_suites[0]
@@ -160,11 +172,7 @@ class TestCiphers:
         aes256, aes128 = _ecdhe_suites(peers.pki)
         client_config = peers.client_config(ciphers=(aes256,), highest_supported_version=V12)
         server_config = peers.server_config(ciphers=(aes128,), highest_supported_version=V12)
-        skip_if_lacks(
-            peers.server_backend,
-            Capability.CIPHER_SELECTION,
-            lambda: peers.server_backend.server_context(server_config),
-        )
+        _skip_unless_both_select(peers, client_config, server_config)
         client_error, server_error = assert_handshake_failure(
             peers.outcome(client_config, server_config)
         )
