@@ -148,6 +148,28 @@ class TestLoad:
             load_identity((), rsa_leaf.private_key())
 
 
+class TestCngImport:
+    """The CNG path real Windows takes; under Wine its NCrypt refuses PKCS#8 (checked)."""
+
+    @pytest.mark.parametrize("kind", ["rsa", "ec"])
+    def test_named_cng_key(self, rsa_leaf: Identity, ec_pki: PKI, kind: str) -> None:
+        from tlsapi_schannel._keys import _import_cng, decrypt_key
+
+        leaf = rsa_leaf if kind == "rsa" else ec_pki.issue()
+        plain = decrypt_key(leaf.private_key())
+        if WINE is not None:
+            with pytest.raises(ConfigurationError, match="Software Key Storage Provider"):
+                _import_cng(plain)
+            pytest.skip(f"Wine {WINE}'s NCrypt cannot import PKCS#8 keys (refusal checked)")
+        key = _import_cng(plain)
+        try:
+            assert key.container.startswith("tlsapi-") and key.provider_type == 0
+            assert _key_exists(key)
+        finally:
+            key.close()
+        assert not _key_exists(key)
+
+
 class TestEncryptedKeys:
     @pytest.mark.parametrize("key_format", ["pkcs8", "pkcs1"])
     def test_encrypted_key(self, rsa_leaf: Identity, key_format: str) -> None:
