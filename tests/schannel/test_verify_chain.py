@@ -196,6 +196,27 @@ class TestCatalogue:
         _rejected(pki.issue().chain_der, store, R.UNTRUSTED_ISSUER)
 
 
+def test_exclusive_root_engine(pki: PKI) -> None:
+    from tlsapi_schannel._binding import lib
+    from tlsapi_schannel._certificates import add_certificate, open_memory_store
+    from tlsapi_schannel._verify import _exclusive_engine
+
+    roots = open_memory_store()
+    try:
+        add_certificate(roots, pki.root_der, "the root")
+        engine = _exclusive_engine(roots)
+        if wine_version() is not None:
+            assert engine is None
+            pytest.skip(
+                f"Wine {wine_version()} refuses CERT_CHAIN_ENGINE_CONFIG with hExclusiveRoot "
+                "(E_INVALIDARG; checked): custom trust uses the anchored-chain fallback there"
+            )
+        assert engine is not None
+        lib.CertFreeCertificateChainEngine(engine)
+    finally:
+        lib.CertCloseStore(roots, 0)
+
+
 class TestClientCertificates:
     def test_client_certificate_accepted(self, pki: PKI) -> None:
         leaf = pki.issue(eku=("client",))
