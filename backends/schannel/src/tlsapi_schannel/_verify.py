@@ -19,7 +19,8 @@ Trust:
   ``CERT_CHAIN_ENGINE_CONFIG``), the chain is built by the default engine
   with the roots as an additional store and accepted only if it ends in one
   of the given certificates, byte for byte; a chain ending in a system root
-  is refused.  No revocation checking (the other backends do none either).
+  is refused.  Nothing is fetched (no AIA download of missing issuers) and no
+  revocation is checked: the other backends do neither.
 
 The SSL policy reports only its first error, so the chain's status bits
 are read first (their reason, in the order OpenSSL's verifier meets the
@@ -223,6 +224,12 @@ def _build(
         if trust.is_system:
             flags = lib.CERT_CHAIN_REVOCATION_CHECK_CHAIN_EXCLUDE_ROOT
         else:
+            # Built from what the peer sent and the given roots alone: nothing fetched
+            # (no AIA issuer download, no root auto-update), as the other backends do.
+            flags = (
+                lib.CERT_CHAIN_CACHE_ONLY_URL_RETRIEVAL
+                | lib.CERT_CHAIN_DISABLE_AUTH_ROOT_AUTO_UPDATE
+            )
             roots = open_memory_store()
             chain.stores.append(roots)
             for index, der in enumerate(trust.certificates):
