@@ -62,6 +62,8 @@ def _limitations() -> str:
     notes = [
         "no per-connection cipher-suite list (SChannel follows the system's suite order: "
         "a non-default `ciphers` is a ConfigurationError)",
+        "no per-connection key-exchange groups (the system's curve order applies: "
+        "`key_exchange_groups` other than None is a ConfigurationError)",
         "a TLS 1.2 renegotiation request from the peer is ignored",
     ]
     if not tls13_available():

@@ -136,6 +136,18 @@ def _check_alpn(protocols: Sequence[bytes]) -> None:
         )
 
 
+def _check_groups(config: TLSConfiguration) -> None:
+    # SChannel takes no per-connection list of key-exchange groups (the curve order is a
+    # system setting, and Wine ignores it): only the library's defaults are honoured.
+    if getattr(config, "key_exchange_groups", None) is not None:
+        raise ConfigurationError(
+            "tlsapi-schannel cannot choose the key-exchange groups per connection: SChannel "
+            "takes the system's curve order (group policy, or Enable-TlsEccCurve / "
+            "Disable-TlsEccCurve in PowerShell); leave `key_exchange_groups` at None or use "
+            "another backend"
+        )
+
+
 def alpn_buffer(protocols: Sequence[bytes]) -> Any:
     """A SEC_APPLICATION_PROTOCOLS blob with one ALPN list (for SECBUFFER_APPLICATION_PROTOCOLS)."""
     wire = b"".join(bytes((len(p),)) + p for p in protocols)
@@ -234,6 +246,7 @@ class Settings:
         self.config = config
         self.server = server
         _check_ciphers(config)
+        _check_groups(config)
         self.versions = _versions_in_range(config)
         bits = 0
         for version, client, srv in _PROTOCOL_BITS:
