@@ -28,6 +28,7 @@ from ._errors import (
     WantReadError,
     WantWriteError,
 )
+from ._groups import NamedGroup
 from ._protocols import NextProtocol
 from ._registry import available_backends, backend, default_backend
 from ._socket import TLSWrappedSocket
@@ -45,6 +46,7 @@ __all__ = [
     "ClientContext",
     "ConfigurationError",
     "InsecureConfigurationWarning",
+    "NamedGroup",
     "NextProtocol",
     "NotTLSError",
     "PrivateKey",

@@ -31,6 +31,11 @@ class Capability(str, enum.Enum):
     IP_ADDRESS_VALIDATION = "ip-address-validation"
     KEY_UPDATE = "key-update"
     KEY_LOG = "key-log"
+    # key_exchange_groups honoured as a list in preference order (one group
+    # alone may still work without it: see the backend's details).
+    GROUP_SELECTION = "group-selection"
+    # negotiated_group() tells which group the handshake used.
+    NEGOTIATED_GROUP = "negotiated-group"
 
     def __str__(self) -> str:
         return self.value
@@ -45,7 +50,9 @@ class Backend:
     path); ``unavailable_reason`` is None when the backend can be used.
     ``supported_ciphers`` are the IANA numbers of the suites this backend
     can negotiate under the system's policy (weak suites excluded), in its
-    order of preference; empty means unknown.
+    order of preference; empty means unknown.  ``supported_groups`` are the
+    IANA numbers of the key-exchange groups ``key_exchange_groups`` may name
+    here; empty means unknown (or none can be chosen).
     """
 
     name: str
@@ -56,6 +63,7 @@ class Backend:
     details: Mapping[str, str] = dataclasses.field(default_factory=dict)
     unavailable_reason: str | None = None
     supported_ciphers: tuple[int, ...] = ()
+    supported_groups: tuple[int, ...] = ()
 
     certificate: ClassVar[type[Certificate]] = Certificate
     private_key: ClassVar[type[PrivateKey]] = PrivateKey

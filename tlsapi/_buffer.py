@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._bytequeue import ByteQueue
 from ._ciphers import CipherSuite
 from ._errors import NotTLSError, TLSError, WantReadError, WantWriteError
+from ._groups import NamedGroup
 from ._nottls import QUOTED, not_tls
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
@@ -557,6 +558,16 @@ class TLSWrappedBuffer(abc.ABC):
         with self._exclusive():
             return self._peer_chain()
 
+    def negotiated_group(self) -> NamedGroup | None:
+        """The key-exchange group the handshake used; None before it, without one (RSA key
+        transport, a resumption without (EC)DHE) or where the backend cannot tell (see
+        ``Capability.NEGOTIATED_GROUP``)."""
+        if not self._handshake_done:
+            return None
+        with self._exclusive():
+            number = self._negotiated_group()
+        return None if number is None else NamedGroup.from_number(number)
+
     # -- hooks for backends (called with the lock held) ------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
@@ -602,3 +613,7 @@ class TLSWrappedBuffer(abc.ABC):
 
     @abc.abstractmethod
     def _peer_chain(self) -> list[bytes] | None: ...
+
+    def _negotiated_group(self) -> int | None:
+        """The IANA number of the group the handshake used, or None (also: cannot tell)."""
+        return None

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, weakness
 from ._credentials import Certificate, PrivateKey, TrustStore
 from ._errors import ConfigurationError
+from ._groups import NamedGroup
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
 
@@ -87,6 +88,42 @@ def _tuple_of_protocols(value: Iterable[Any]) -> tuple[NextProtocol | bytes, ...
     return tuple(result)
 
 
+def _tuple_of_groups(value: Any) -> tuple[NamedGroup, ...] | None:
+    if value is None:
+        return None
+    usage = (
+        "key_exchange_groups must be None (the library's defaults) or a sequence of "
+        "NamedGroup members, IANA numbers or names, most preferred first, "
+        "e.g. (NamedGroup.X25519, NamedGroup.secp256r1)"
+    )
+    if isinstance(value, (str, bytes, int)):
+        raise ConfigurationError(f"{usage}, not {value!r}")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ConfigurationError(f"{usage}, not {type(value).__name__}") from None
+    result: list[NamedGroup] = []
+    for item in items:
+        if isinstance(item, str):
+            group = NamedGroup.from_name(item)
+        elif isinstance(item, int) and not isinstance(item, bool) and 0 < item <= 0xFFFF:
+            group = NamedGroup.from_number(int(item))
+        else:
+            raise ConfigurationError(
+                f"key_exchange_groups: {item!r} is not a NamedGroup, IANA number (1..0xFFFF) "
+                "or group name"
+            )
+        if group in result:
+            raise ConfigurationError(f"key_exchange_groups lists {group.name} twice")
+        result.append(group)
+    if not result:
+        raise ConfigurationError(
+            "key_exchange_groups is empty: no key exchange could ever be made "
+            "(None means the library's defaults)"
+        )
+    return tuple(result)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TLSConfiguration:
     """What a TLS client or server should do; immutable and hashable.
@@ -101,6 +138,13 @@ class TLSConfiguration:
     None on both ends, on every backend, as with the ``ssl`` module (no
     ``no_application_protocol`` alert): a program that needs a protocol
     checks ``negotiated_protocol()`` and closes the connection itself.
+
+    ``key_exchange_groups`` are the named groups for the (EC)DHE key exchange,
+    most preferred first (``NamedGroup`` members, IANA numbers or names such
+    as ``"x25519"``); None leaves the library's defaults.  A backend that
+    cannot offer exactly that list refuses it with ConfigurationError when
+    the context is made.  Like ``ciphers``, it is the context's own
+    configuration's: one returned by ``sni_callback`` does not change it.
     """
 
     validate_certificates: bool = True
@@ -111,6 +155,7 @@ class TLSConfiguration:
     highest_supported_version: TLSVersion = TLSVersion.MAXIMUM_SUPPORTED
     trust_store: Optional[TrustStore] = None
     sni_callback: Optional[SNICallback] = None
+    key_exchange_groups: Optional[tuple[Union[NamedGroup, int], ...]] = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen; normalise in place once
@@ -118,6 +163,7 @@ class TLSConfiguration:
             raise ConfigurationError("validate_certificates must be True or False")
         set_(self, "ciphers", _tuple_of_ciphers(self.ciphers))
         set_(self, "inner_protocols", _tuple_of_protocols(self.inner_protocols))
+        set_(self, "key_exchange_groups", _tuple_of_groups(self.key_exchange_groups))
         self._check_chain()
         for name in ("lowest_supported_version", "highest_supported_version"):
             if not isinstance(getattr(self, name), TLSVersion):

@@ -75,6 +75,20 @@ typedef enum { GNUTLS_KX_UNKNOWN, ... } gnutls_kx_algorithm_t;
 typedef enum { GNUTLS_SEC_PARAM_MEDIUM, ... } gnutls_sec_param_t;
 typedef enum { GNUTLS_CIPHER_UNKNOWN, ... } gnutls_cipher_algorithm_t;
 typedef enum { GNUTLS_MAC_UNKNOWN, GNUTLS_MAC_AEAD, ... } gnutls_mac_algorithm_t;
+typedef enum {
+    GNUTLS_GROUP_INVALID,
+    GNUTLS_GROUP_SECP256R1,
+    GNUTLS_GROUP_SECP384R1,
+    GNUTLS_GROUP_SECP521R1,
+    GNUTLS_GROUP_X25519,
+    GNUTLS_GROUP_X448,
+    GNUTLS_GROUP_FFDHE2048,
+    GNUTLS_GROUP_FFDHE3072,
+    GNUTLS_GROUP_FFDHE4096,
+    GNUTLS_GROUP_FFDHE6144,
+    GNUTLS_GROUP_FFDHE8192,
+    ...
+} gnutls_group_t;
 
 typedef enum {
     GNUTLS_CERT_INVALID,
@@ -177,12 +191,15 @@ const char *gnutls_cipher_get_name(gnutls_cipher_algorithm_t algorithm);
 const char *gnutls_mac_get_name(gnutls_mac_algorithm_t algorithm);
 const char *gnutls_kx_get_name(gnutls_kx_algorithm_t algorithm);
 const char *gnutls_protocol_get_name(gnutls_protocol_t version);
+int gnutls_priority_group_list(gnutls_priority_t pcache, const unsigned int **list);
+const char *gnutls_group_get_name(gnutls_group_t group);
 
 /* what was negotiated */
 gnutls_protocol_t gnutls_protocol_get_version(gnutls_session_t session);
 gnutls_kx_algorithm_t gnutls_kx_get(gnutls_session_t session);
 gnutls_cipher_algorithm_t gnutls_cipher_get(gnutls_session_t session);
 gnutls_mac_algorithm_t gnutls_mac_get(gnutls_session_t session);
+gnutls_group_t gnutls_group_get(gnutls_session_t session);
 char *gnutls_session_get_desc(gnutls_session_t session);
 const gnutls_datum_t *gnutls_certificate_get_peers(gnutls_session_t session,
                                                    unsigned int *list_size);

@@ -30,6 +30,11 @@ typedef enum {
     ssl_grp_ec_secp521r1 = 25,
     ssl_grp_ec_curve25519 = 29,
     ssl_grp_ffdhe_2048 = 256,
+    ssl_grp_ffdhe_3072 = 257,
+    ssl_grp_ffdhe_4096 = 258,
+    ssl_grp_ffdhe_6144 = 259,
+    ssl_grp_ffdhe_8192 = 260,
+    ssl_grp_none = 65537,
     ...
 } SSLNamedGroup;
 typedef enum {
@@ -47,6 +52,7 @@ typedef struct SSLChannelInfoStr {
     PRUint32 keaKeyBits;
     SSLKEAType keaType;
     SSLNamedGroup keaGroup;
+    SSLNamedGroup originalKeaGroup;
     PRBool resumed;
     ...;
 } SSLChannelInfo;

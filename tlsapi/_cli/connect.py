@@ -3,8 +3,9 @@
 It makes one connection, shows the certificate chain the server sent (a
 short summary read without any extra package: subject, issuer, validity,
 names, key type; ``--showcerts`` prints the PEM for ``openssl x509 -text``),
-the protocol version, cipher suite and ALPN protocol, and the verification
-verdict.  When verification fails, the reason is shown and the connection is
+the protocol version, cipher suite, key-exchange group (as ``openssl
+s_client``'s "Server Temp Key"; ``--groups`` limits what is offered) and ALPN
+protocol, and the verification verdict.  When verification fails, the reason is shown and the connection is
 made once more without verification, only to show what the server sent.
 The exit status is 0 for a verified (or ``--insecure``) connection, 1 otherwise.
 """
@@ -24,6 +25,7 @@ from .._config import TLSConfiguration
 from .._context import ClientContext
 from .._credentials import TrustStore
 from .._errors import CertificateError, InsecureConfigurationWarning, TLSError
+from .._groups import NamedGroup
 from .._pem import der_to_pem
 from .._socket import TLSWrappedSocket
 from ._common import (
@@ -78,6 +80,12 @@ def register(subparsers: Any) -> None:
         help="do NOT verify the server's certificate (prints a warning)",
     )
     add_version_options(parser)
+    parser.add_argument(
+        "--groups",
+        metavar="LIST",
+        help="offer only these key-exchange groups, most preferred first, separated by ':' "
+        "or ',' (e.g. X25519:P-256; default: the library's own list)",
+    )
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per network operation (default: 10)"
     )
@@ -136,9 +144,29 @@ def _print_chain(chain: list[bytes] | None, backend: Backend, showcerts: bool) -
         print(f"  (the {backend.name} backend reports only the leaf: it lacks full-peer-chain)")
 
 
-def _print_session(tls: TLSWrappedSocket, offered: str) -> None:
+def _parse_groups(text: str | None) -> tuple[NamedGroup, ...] | None:
+    if text is None:
+        return None
+    names = [part for part in text.replace(",", ":").split(":") if part.strip()]
+    if not names:
+        raise CommandError("--groups: give at least one group, e.g. X25519", status=2)
+    return tuple(NamedGroup.from_name(name) for name in names)
+
+
+def _format_group(tls: TLSWrappedSocket, backend: Backend) -> str:
+    group = tls.negotiated_group()
+    if group is not None:
+        return group.display_name
+    if Capability.NEGOTIATED_GROUP not in backend.capabilities:
+        return f"unknown (the {backend.name} backend cannot tell: it lacks negotiated-group)"
+    return "none (no ephemeral key exchange)"
+
+
+def _print_session(tls: TLSWrappedSocket, offered: str, backend: Backend) -> None:
     print(f"protocol:  {format_version(tls.negotiated_tls_version)}")
     print(f"cipher:    {format_cipher(tls.cipher())}")
+    # As openssl s_client's "Server Temp Key": the (EC)DHE group of the key exchange.
+    print(f"group:     {_format_group(tls, backend)}")
     print(f"ALPN:      {format_alpn(tls.negotiated_protocol())} (offered: {offered})")
 
 
@@ -176,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         trust_store=trust,
         certificate_chain=chain_from_files(args.cert, args.key) if args.cert else None,
         inner_protocols=alpn,
+        key_exchange_groups=_parse_groups(args.groups),
     ).update(**version_range(args))
     offered = ", ".join(format_alpn(p) for p in alpn) or "none"
     trust_text = (
@@ -199,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         peer = tls.getpeername()
         print(f"connected: {peer[0]} port {peer[1]}")
         _print_chain(tls.getpeercert(), backend, args.showcerts)
-        _print_session(tls, offered)
+        _print_session(tls, offered, backend)
         if args.insecure:
             print("verification: NOT DONE (--insecure): anyone in the middle could be this server")
         else:
@@ -230,6 +259,8 @@ def _show_unverified(
     with tls:
         print("what the server presented (second connection, NOT verified, no data sent):")
         _print_chain(tls.getpeercert(), backend, args.showcerts)
-        _print_session(tls, ", ".join(format_alpn(p) for p in config.inner_protocols) or "none")
+        _print_session(
+            tls, ", ".join(format_alpn(p) for p in config.inner_protocols) or "none", backend
+        )
         with contextlib.suppress(OSError, TLSError):
             tls.shutdown(socket.SHUT_WR)

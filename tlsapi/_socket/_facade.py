@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .._buffer import TLSWrappedBuffer
     from .._ciphers import CipherSuite
     from .._context import ClientContext, ServerContext
+    from .._groups import NamedGroup
     from .._protocols import NextProtocol
     from .._versions import TLSVersion
 
@@ -107,6 +108,10 @@ class TLSWrappedSocket(SocketEngine):
     def getpeercert(self) -> list[bytes] | None:
         """The peer's chain as DER, leaf first (None before the handshake or without one)."""
         return self._buffer.getpeercert()
+
+    def negotiated_group(self) -> NamedGroup | None:
+        """The key-exchange group the handshake used (see ``TLSWrappedBuffer.negotiated_group``)."""
+        return self._buffer.negotiated_group()
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext accepted but not yet taken by the socket (non-zero only after a short write)."""

@@ -11,6 +11,7 @@ import ssl
 from .._backend import Backend, Capability
 from ._ciphers import supported_suites
 from ._context import StdlibClientContext, StdlibServerContext
+from ._groups import supported_groups
 
 __all__ = ["load_backend"]
 
@@ -46,6 +47,7 @@ def load_backend() -> Backend:
         library_version=ssl.OPENSSL_VERSION,
         capabilities=frozenset(capabilities),
         supported_ciphers=supported_suites(),
+        supported_groups=supported_groups(),
         details={
             "trust_source": f"OpenSSL default verify paths ({trust})",
             "library": "OpenSSL via the Python ssl module",
@@ -58,6 +60,8 @@ def load_backend() -> Backend:
                     "key-size policy checks the leaf itself and OpenSSL's security level 2 the "
                     "rest (a P-224 intermediate passes); "
                 )
+                + "key_exchange_groups: one group only (set_ecdh_curve), and "
+                "negotiated_group() is always None (the ssl module cannot read it); "
                 + "a refusal by tlsapi's policy comes after OpenSSL finished the handshake: "
                 "the peer gets a plaintext bad_certificate alert only while it still waits "
                 "for our last flight (TLS 1.3 client, TLS 1.2 server), else the connection "

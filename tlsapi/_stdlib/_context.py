@@ -19,6 +19,7 @@ from .._protocols import protocol_bytes
 from .._versions import TLSVersion
 from ._buffer import StdlibBuffer
 from ._ciphers import openssl_cipher_string, plain_ssl_context
+from ._groups import apply_groups
 from ._sni import ServerNameScreen, illegal_parameter_alert, is_hello_retry_request
 
 if TYPE_CHECKING:
@@ -236,6 +237,7 @@ def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLCon
             context.maximum_version = highest
     except ValueError as exc:
         raise ConfigurationError(f"OpenSSL cannot use that version range: {exc}") from exc
+    apply_groups(context, config, tls12=lowest is not ssl.TLSVersion.TLSv1_3)
 
     if config.inner_protocols:
         try:

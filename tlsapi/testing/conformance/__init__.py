@@ -34,6 +34,7 @@ _MODULES = (
     "alpn",
     "ciphers",
     "errors",
+    "groups",
     "handshake",
     "hostile",
     "keys",
@@ -63,6 +64,7 @@ from .alpn import TestALPN  # noqa: E402
 from .ciphers import TestCiphers  # noqa: E402
 from .errors import TestBadInput  # noqa: E402
 from .fixtures import other_pki, peers, pki, rsa_pki  # noqa: E402
+from .groups import TestKeyExchangeGroups  # noqa: E402
 from .handshake import TestHandshake, TestVersions  # noqa: E402
 from .hostile import TestHostileServerName, TestPasswordRules, TestReadSize, unraisable  # noqa: E402
 from .keys import TestPrivateKeys, key_pkis  # noqa: E402
@@ -93,6 +95,7 @@ __all__ = [
     "TestHostileServerName",
     "TestHostnames",
     "TestInsecureMode",
+    "TestKeyExchangeGroups",
     "TestLinearTime",
     "TestMalformedHello",
     "TestMemory",

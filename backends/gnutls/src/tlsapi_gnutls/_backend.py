@@ -8,6 +8,7 @@ from tlsapi import Backend, Capability
 
 from ._binding import header_version, library_path, runtime_version, version_problem
 from ._context import GnuTLSClientContext, GnuTLSServerContext
+from ._groups import supported_groups
 from ._priority import supported_suites
 
 __all__ = ["make_backend"]
@@ -28,6 +29,7 @@ CAPABILITIES = frozenset(
         Capability.FULL_PEER_CHAIN,
         Capability.IP_ADDRESS_VALIDATION,
         Capability.KEY_UPDATE,
+        Capability.GROUP_SELECTION,
     }
 )
 
@@ -70,7 +72,9 @@ def make_backend() -> Backend:
         "crypto policy": "system default priorities + ours (GNUTLS_PRIORITY_INIT_DEF_APPEND)",
         "limitations": (
             "ALPN: at most 8 protocols of at most 31 bytes; a cipher list must be a product "
-            "of key exchanges x ciphers x MACs (else ConfigurationError); no session resumption"
+            "of key exchanges x ciphers x MACs (else ConfigurationError); no session resumption; "
+            "key_exchange_groups with TLS 1.2 DHE suites: ConfigurationError (a TLS 1.2 server "
+            "may send any DH group)"
         ),
     }
     return Backend(
@@ -82,4 +86,5 @@ def make_backend() -> Backend:
         details=details,
         unavailable_reason=problem,
         supported_ciphers=supported_suites() if problem is None else (),
+        supported_groups=supported_groups() if problem is None else (),
     )

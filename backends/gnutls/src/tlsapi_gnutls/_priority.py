@@ -1,4 +1,4 @@
-"""From a TLSConfiguration's versions and cipher suites to a gnutls_priority_t.
+"""From a TLSConfiguration's versions, cipher suites and groups to a gnutls_priority_t.
 
 The string we build is appended to the system's default priorities with
 gnutls_priority_init2(GNUTLS_PRIORITY_INIT_DEF_APPEND), so the distribution's
@@ -20,6 +20,7 @@ from tlsapi.backend_api import cipher_weakness
 
 from ._binding import ffi, lib
 from ._errors import describe
+from ._groups import check_enabled_groups, group_keywords
 from ._suites import SuiteInfo, suite_table
 
 __all__ = ["Priority", "supported_suites"]
@@ -124,6 +125,9 @@ class Priority:
         # bits; it also makes 2048 bits the smallest DH group a client accepts.
         # (The system default's profile is "low"; a system-wide
         # min-verification-profile above medium still wins, GnuTLS sees to that.)
+        parts += group_keywords(
+            config, tls12=any(v is not TLSVersion.TLSv1_3 for v, _, _ in versions)
+        )
         parts.append("%PROFILE_MEDIUM")
         if server:
             parts.append("%SERVER_PRECEDENCE")
@@ -151,6 +155,7 @@ class Priority:
             )
         self.cdata: Any = ffi.gc(pointer[0], lib.gnutls_priority_deinit)
         self.enabled_suites = self._read_enabled()
+        check_enabled_groups(config, self.cdata)
 
         allowed = self.enabled_suites & wanted
         if not allowed:

@@ -41,6 +41,7 @@ def load_backend() -> Backend:
     from . import _hooks  # noqa: F401  (defines the extern "Python" callbacks)
     from ._ciphers import supported_range, supported_suites
     from ._context import NSSClientContext, NSSServerContext
+    from ._groups import SUPPORTED_GROUPS
     from ._runtime import RUNTIME
 
     capabilities = {
@@ -56,6 +57,7 @@ def load_backend() -> Backend:
         Capability.FULL_PEER_CHAIN,
         Capability.IP_ADDRESS_VALIDATION,
         Capability.KEY_UPDATE,
+        Capability.GROUP_SELECTION,
     }
     if supported_range()[1] >= 0x0304:
         capabilities.add(Capability.TLSv1_3)
@@ -73,6 +75,7 @@ def load_backend() -> Backend:
         library_version=version,
         capabilities=frozenset(capabilities),
         supported_ciphers=supported_suites(),
+        supported_groups=SUPPORTED_GROUPS,
         details={
             "library": f"NSS {_lib.library_version()} with NSPR {nspr} "
             f"(compiled against NSS {_lib.compiled_version()})",
@@ -81,7 +84,8 @@ def load_backend() -> Backend:
             "limitations": (
                 "no session resumption (NSS's session cache is per process, so it is off); "
                 "Ed25519/Ed448 keys cannot be used; "
-                "server certificates are not checked for revocation"
+                "server certificates are not checked for revocation; "
+                "no X448 key exchange"
             ),
         },
     )

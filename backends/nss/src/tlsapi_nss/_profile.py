@@ -24,6 +24,7 @@ from tlsapi.backend_api import protocol_bytes
 from . import _credentials
 from ._ciphers import select, uses_dhe
 from ._errors import error_text
+from ._groups import apply_groups
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
 
@@ -172,6 +173,8 @@ class Profile:
             lib.tlsapi_nss_cipher_suite_order_set(model, order, len(selection.suites)),
             "set the cipher suites",
         )
+        dhe = selection.low < 0x0304 and any(uses_dhe(suite) for suite in selection.suites)
+        apply_groups(model, self.config, dhe=dhe)
         _enable_rsa_pss_pss(model)
         wire = alpn_wire(self.config) if alpn else b""
         if wire:
