@@ -262,3 +262,68 @@ def test_server_refuses_a_hello_when_sni_callback_raises(
     with pytest.raises(TLSError) as again:
         server.do_handshake()
     assert again.value is info.value
+
+
+def _records_of(messages: bytes, size: int) -> bytes:
+    return b"".join(
+        b"\x16\x03\x03"
+        + len(messages[at : at + size]).to_bytes(2, "big")
+        + messages[at : at + size]
+        for at in range(0, len(messages), size)
+    )
+
+
+def _message(kind: int, body: bytes) -> bytes:
+    return bytes((kind,)) + len(body).to_bytes(3, "big") + body
+
+
+def _hello_body(suite: int, extensions: bytes = b"") -> bytes:
+    body = b"\x03\x03" + b"r" * 32 + b"\x00" + suite.to_bytes(2, "big") + b"\x00"
+    return body + (len(extensions).to_bytes(2, "big") + extensions if extensions else b"")
+
+
+def _extension(kind: int, data: bytes) -> bytes:
+    return kind.to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+
+
+def test_scanner_reads_the_group_of_a_tls12_flight_at_every_cut() -> None:
+    flight = (
+        _message(2, _hello_body(0xC02F, _extension(0xFF01, b"\x00")))
+        + _message(11, b"c" * 3000)  # skipped, never stored
+        + _message(12, b"\x03\x00\x1d\x20" + b"k" * 32 + b"s" * 72)  # x25519
+        + _message(14, b"")
+    )
+    stream = _records_of(flight, 1000)
+    for cut in range(0, len(stream) + 1, 7):
+        scanner = ServerHelloScanner()
+        scanner.feed(stream[:cut])
+        scanner.feed(stream[cut:])
+        assert scanner.done and (scanner.suite, scanner.group) == (0xC02F, 0x001D), cut
+    # Finite-field DHE names no group; RSA key transport sends no ServerKeyExchange.
+    for middle in (_message(12, b"\x01\x00" + b"p" * 30), b""):
+        scanner = ServerHelloScanner()
+        scanner.feed(_records_of(_message(2, _hello_body(0x009E)) + middle + _message(14, b""), 50))
+        assert scanner.done and scanner.suite == 0x009E and scanner.group is None
+
+
+def test_scanner_reads_the_group_of_a_tls13_hello() -> None:
+    extensions = _extension(0x002B, b"\x03\x04") + _extension(
+        0x0033, b"\x00\x17\x00\x41" + b"q" * 65
+    )
+    stream = _records_of(_message(2, _hello_body(0x1301, extensions)), 40)
+    stream += b"\x14\x03\x03\x00\x01\x01" + b"\x17\x03\x03\x00\x10" + b"e" * 16
+    for cut in range(len(stream) + 1):
+        scanner = ServerHelloScanner()
+        for piece in (stream[:cut], stream[cut:]):
+            scanner.feed(piece)
+        assert scanner.done and (scanner.suite, scanner.group) == (0x1301, 0x0017), cut
+
+
+def test_the_negotiated_group_is_read_from_the_flight(
+    schannel: tlsapi.Backend, stdlib: tlsapi.Backend, pki: PKI
+) -> None:
+    client = schannel.client_context(pki.client_config()).wrap_buffers("localhost")
+    server = stdlib.server_context(pki.server_config()).wrap_buffers()
+    handshake(client, server)
+    # ECDHE with one of the curves both ends offer (secp256r1/384r1/521r1, x25519, x448).
+    assert client._negotiated_group() in (23, 24, 25, 29, 30)  # type: ignore[attr-defined]

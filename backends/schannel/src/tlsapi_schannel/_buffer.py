@@ -186,6 +186,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._sizes: tuple[int, int, int] | None = None
         self._version: int | None = None
         self._cipher: int | None = None
+        self._group: int | None = None
         self._alpn: bytes | None = None
         self._peer_certificate: Any = None
         self._verified = False
@@ -254,8 +255,11 @@ class SChannelBuffer(TLSWrappedBuffer):
         return self._end - self._start
 
     def _scanner_done(self) -> None:
-        if self._scanner is not None and self._scanner.suite is not None:
-            self._cipher = self._scanner.suite
+        scanner = self._scanner
+        if scanner is not None:
+            if scanner.suite is not None:
+                self._cipher = scanner.suite
+            self._group = scanner.group
         self._scanner = None
 
     # -- ISC / ASC ---------------------------------------------------------------------
@@ -511,12 +515,11 @@ class SChannelBuffer(TLSWrappedBuffer):
         info = ffi.new("SecPkgContext_ConnectionInfo *")
         if lib.QueryContextAttributesW(handle, lib.SECPKG_ATTR_CONNECTION_INFO, info) == _OK:
             self._version = protocol_version(int(info.dwProtocol))
+        if self._scanner is not None:
+            self._scanner_done()  # what the server's flight said (suite, group)
         suite = cipher_info_suite(handle)
         if suite is not None:
             self._cipher = suite
-        elif self._scanner is not None:
-            self._scanner_done()
-        self._scanner = None
         protocol = ffi.new("SecPkgContext_ApplicationProtocol *")
         status = lib.QueryContextAttributesW(handle, lib.SECPKG_ATTR_APPLICATION_PROTOCOL, protocol)
         if (
@@ -824,6 +827,10 @@ class SChannelBuffer(TLSWrappedBuffer):
 
     def _cipher_number(self) -> int | None:
         return self._cipher
+
+    def _negotiated_group(self) -> int | None:
+        """The group read from the server's flight (SChannel names none)."""
+        return self._group
 
     def _tls_version_number(self) -> int | None:
         return self._version

@@ -1,11 +1,17 @@
-"""The negotiated cipher suite's IANA number.
+"""The negotiated cipher suite's IANA number, and the key-exchange group.
 
-Windows says it through ``SECPKG_ATTR_CIPHER_INFO`` (``dwCipherSuite``).
+Windows says the suite through ``SECPKG_ATTR_CIPHER_INFO`` (``dwCipherSuite``).
 Where that attribute is missing (Wine 8.0 answers SEC_E_UNSUPPORTED_FUNCTION,
 and its SECPKG_ATTR_CONNECTION_INFO gives ALG_IDs that cannot tell the
 suites apart) the number is read from the ServerHello itself, which crosses
-the buffer in the clear: ``ServerHelloScanner`` looks at the server's first
-handshake records as they pass (bounded: it stops at the ServerHello).
+the buffer in the clear.  SChannel names no group at all, so that comes from
+the server's flight too: the key_share of a TLS 1.3 ServerHello, or the
+named curve of a TLS 1.2 ServerKeyExchange.
+
+``ServerHelloScanner`` reads the server's handshake messages as their
+records pass, message by message, keeping only the few bytes it needs (a
+certificate message is skipped, not stored): linear in the bytes and
+bounded in memory.  It stops at the first thing it cannot or need not read.
 """
 
 from __future__ import annotations
@@ -16,59 +22,139 @@ __all__ = ["ServerHelloScanner", "cipher_info_suite"]
 
 _HANDSHAKE = 22
 _SERVER_HELLO = 2
-# type(1) length(3) legacy_version(2) random(32) session_id length(1)
-_SESSION_ID_AT = 4 + 2 + 32
-# A ServerHello's fields up to the suite fit well within this; more means something else.
-_MAX_LOOK = 512
+_SERVER_KEY_EXCHANGE = 12
+_SERVER_HELLO_DONE = 14
+_SUPPORTED_VERSIONS = 0x002B
+_KEY_SHARE = 0x0033
+_NAMED_CURVE = 3
+_TLS13 = 0x0304
+# A ServerHello longer than this is not one we read (real ones are ~100-200 bytes).
+_MAX_HELLO = 4096
+# What a ServerKeyExchange's named curve needs: curve_type(1) named_curve(2).
+_KEY_EXCHANGE_HEAD = 3
 
 
 class ServerHelloScanner:
-    """Finds the cipher suite in a stream of TLS records that starts with a ServerHello."""
+    """The suite and group of a server's flight, read from its handshake records as they pass."""
 
-    __slots__ = ("_handshake", "_pending", "done", "suite")
+    __slots__ = (
+        "_body",
+        "_header",
+        "_keep",
+        "_pending",
+        "_skip",
+        "_want",
+        "done",
+        "group",
+        "suite",
+    )
 
     def __init__(self) -> None:
-        self._pending = bytearray()  # an incomplete record's bytes
-        self._handshake = bytearray()  # handshake payload collected so far
+        self._pending = bytearray()  # an incomplete record header
+        self._skip = 0  # record payload bytes still to come (of a record being read)
+        self._header = bytearray()  # the current handshake message's header (4 bytes)
+        self._body = bytearray()  # the part of its body we keep
+        self._want = 0  # body bytes still to come for the current message
+        self._keep = 0  # how much of the current message's body is kept
         self.suite: int | None = None
+        self.group: int | None = None
         self.done = False
 
     def feed(self, data: bytes | memoryview) -> None:
-        if self.done:
-            return
-        pending = self._pending
-        pending += data
-        while len(pending) >= 5 and not self.done:
-            length = pending[3] << 8 | pending[4]
-            if pending[0] != _HANDSHAKE:
-                self.done = True  # not a handshake record: nothing to learn here
-                break
-            if len(pending) < 5 + length:
-                break
-            self._handshake += pending[5 : 5 + length]
-            del pending[: 5 + length]
-            self._parse()
-        if len(pending) > _MAX_LOOK + 5 + (1 << 14):
-            self.done = True
-        if self.done:
-            self._pending = bytearray()
-            self._handshake = bytearray()
+        view = memoryview(data)
+        while view and not self.done:
+            if self._skip:  # inside a record's payload: handshake bytes
+                take = min(self._skip, len(view))
+                self._handshake_bytes(view[:take])
+                self._skip -= take
+                view = view[take:]
+                continue
+            need = 5 - len(self._pending)
+            self._pending += view[:need]
+            view = view[need:]
+            if len(self._pending) < 5:
+                return
+            record_type, length = self._pending[0], self._pending[3] << 8 | self._pending[4]
+            self._pending.clear()
+            if record_type != _HANDSHAKE:
+                self._finish()  # encrypted (TLS 1.3) or anything else: nothing more to learn
+                return
+            self._skip = length
 
-    def _parse(self) -> None:
-        hello = self._handshake
-        if not hello:
-            return  # an empty record: nothing yet
-        if hello[0] != _SERVER_HELLO:
-            self.done = True
-            return
-        if len(hello) <= _SESSION_ID_AT:
-            return
-        suite_at = _SESSION_ID_AT + 1 + hello[_SESSION_ID_AT]
-        if len(hello) >= suite_at + 2:
-            self.suite = hello[suite_at] << 8 | hello[suite_at + 1]
-            self.done = True
-        elif len(hello) > _MAX_LOOK:
-            self.done = True
+    def _handshake_bytes(self, data: memoryview) -> None:
+        while data and not self.done:
+            if len(self._header) < 4:
+                need = 4 - len(self._header)
+                self._header += data[:need]
+                data = data[need:]
+                if len(self._header) < 4:
+                    return
+                self._want = self._header[1] << 16 | self._header[2] << 8 | self._header[3]
+                self._keep = {
+                    _SERVER_HELLO: self._want,
+                    _SERVER_KEY_EXCHANGE: _KEY_EXCHANGE_HEAD,
+                }.get(self._header[0], 0)
+                self._body.clear()
+                kind = self._header[0]
+                if (
+                    kind == _SERVER_HELLO_DONE
+                    or (kind == _SERVER_HELLO and self._want > _MAX_HELLO)
+                    or (kind != _SERVER_HELLO and self.suite is None)  # not a server's flight
+                ):
+                    self._finish()
+                    return
+            kind = self._header[0]
+            take = min(self._want, len(data))
+            if len(self._body) < self._keep:
+                self._body += data[: min(take, self._keep - len(self._body))]
+            self._want -= take
+            data = data[take:]
+            if kind == _SERVER_KEY_EXCHANGE and len(self._body) >= _KEY_EXCHANGE_HEAD:
+                if self._body[0] == _NAMED_CURVE:
+                    self.group = self._body[1] << 8 | self._body[2]
+                self._finish()
+                return
+            if self._want:
+                return
+            if kind == _SERVER_HELLO:
+                if self._server_hello(bytes(self._body)):
+                    self._finish()
+                    return
+            elif kind == _SERVER_KEY_EXCHANGE:
+                self._finish()  # too short to name a curve
+                return
+            self._header.clear()
+
+    def _server_hello(self, body: bytes) -> bool:
+        """Read the suite (and a TLS 1.3 key_share's group); True when nothing more is to come."""
+        at = 2 + 32  # legacy_version, random
+        if len(body) <= at:
+            return True
+        at += 1 + body[at]  # session id
+        if len(body) < at + 3:
+            return True
+        self.suite = body[at] << 8 | body[at + 1]
+        at += 3  # suite, compression method
+        version = 0
+        if len(body) >= at + 2:
+            end = min(len(body), at + 2 + (body[at] << 8 | body[at + 1]))
+            at += 2
+            while at + 4 <= end:
+                kind, size = body[at] << 8 | body[at + 1], body[at + 2] << 8 | body[at + 3]
+                data = body[at + 4 : at + 4 + size]
+                if kind == _SUPPORTED_VERSIONS and len(data) == 2:
+                    version = data[0] << 8 | data[1]
+                elif kind == _KEY_SHARE and len(data) >= 2:
+                    self.group = data[0] << 8 | data[1]
+                at += 4 + size
+        # TLS 1.3: the rest is encrypted; TLS 1.2: the group comes in ServerKeyExchange.
+        return version == _TLS13
+
+    def _finish(self) -> None:
+        self.done = True
+        self._pending = bytearray()
+        self._header = bytearray()
+        self._body = bytearray()
 
 
 def cipher_info_suite(context: object) -> int | None:
