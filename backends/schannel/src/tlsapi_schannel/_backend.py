@@ -50,6 +50,10 @@ def _certificate_capabilities() -> set[Capability]:
 
 def _capabilities() -> frozenset[Capability]:
     capabilities = {Capability.TLSv1_2, Capability.CLIENT, Capability.ALPN}
+    # The group is read from the server's flight (a tlsapi that knows the capability).
+    negotiated_group = getattr(Capability, "NEGOTIATED_GROUP", None)
+    if negotiated_group is not None:
+        capabilities.add(negotiated_group)
     capabilities |= _certificate_capabilities()
     if tls13_available():
         capabilities.add(Capability.TLSv1_3)
