@@ -32,6 +32,8 @@ name, lengths that do not add up), and a hello beyond our size limit.
 
 from __future__ import annotations
 
+import struct
+
 __all__ = [
     "ClientHello",
     "HelloDecodeError",
@@ -151,14 +153,21 @@ def _alpn(payload: memoryview) -> tuple[bytes, ...]:
     return tuple(result)
 
 
-def _parse(body: memoryview) -> ClientHello:
-    """The fields of a whole ClientHello message body that the server needs."""
+def _parse(body: memoryview, with_extensions: bool = True) -> ClientHello:
+    """The fields of a whole ClientHello message body that the server needs.
+
+    Without ``with_extensions`` only the cipher suites are read (server_name and
+    ALPN are then None, and the extensions are not looked at).
+    """
     reader = _Reader(body, MalformedHello, "the ClientHello")
     reader.take(2 + 32)  # legacy_version, random
     reader.vector(1)  # legacy_session_id
     suites = reader.vector(2)
     # Two bytes each; an odd last byte is the library's to judge.
-    offered = tuple(int.from_bytes(suites[i : i + 2], "big") for i in range(0, len(suites) - 1, 2))
+    count = len(suites) // 2
+    offered: tuple[int, ...] = struct.unpack(f">{count}H", suites[: 2 * count])
+    if not with_extensions:
+        return ClientHello(None, None, offered)
     reader.vector(1)  # legacy_compression_methods
     if not reader.left():
         return ClientHello(None, None, offered)  # no extensions at all
@@ -180,11 +189,13 @@ class HelloReader:
 
     ``feed`` each received chunk in order; ``result()`` is the hello once it
     is whole, None before, and raises the MalformedHello met, if any.  Bytes
-    after the hello are not looked at.
+    after the hello are not looked at.  ``extensions=False``: a server that
+    only wants the offered cipher suites skips the extensions' parse.
     """
 
     __slots__ = (
         "_done",
+        "_extensions",
         "_failure",
         "_header",
         "_hello",
@@ -194,7 +205,9 @@ class HelloReader:
         "_wanted",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, extensions: bool = True) -> None:
+        # False: only the cipher suites are wanted (server_name and ALPN stay None).
+        self._extensions = extensions
         self._header = bytearray()  # the record header in progress (under 5 bytes)
         self._record_left = 0  # body bytes of the current record still to come
         self._message = bytearray()  # the handshake message gathered so far
@@ -263,7 +276,7 @@ class HelloReader:
             if self._wanted > 4:
                 return
         self._done = True
-        self._hello = _parse(memoryview(message)[4:])
+        self._hello = _parse(memoryview(message)[4:], self._extensions)
         self._message = bytearray()  # parsed: keep nothing
 
 

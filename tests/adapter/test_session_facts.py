@@ -290,5 +290,11 @@ def test_hello_reader_keeps_the_offered_suites() -> None:
     # OpenSSL adds the renegotiation-info signalling value (RFC 5746) after the suites.
     assert hello.cipher_suites == (0xC02B, 0xCCA9, 0x00FF)
     assert read_client_hello(flight).cipher_suites == hello.cipher_suites  # type: ignore[union-attr]
+    # A server that wants only the suites skips the extensions.
+    suites_only = HelloReader(extensions=False)
+    suites_only.feed(flight)
+    lean = suites_only.result()
+    assert lean is not None and lean.cipher_suites == hello.cipher_suites
+    assert lean.server_name is None and lean.alpn is None
     # The older two-argument form still builds a hello (the API is unchanged).
     assert ClientHello("a.example", None).cipher_suites == ()

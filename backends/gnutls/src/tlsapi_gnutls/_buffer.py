@@ -144,7 +144,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._cipher_cache: int | None = None
         # A server reads the ClientHello as it arrives for the cipher suites the client
         # offered (GnuTLS does not report them); the reader goes once it has them.
-        self._hello_reader = HelloReader() if server else None
+        self._hello_reader = HelloReader(extensions=False) if server else None
         self._client_hello: ClientHello | None = None
 
         # Send our certificate even when its issuer is not among the CA names the

@@ -112,7 +112,9 @@ class NSSBuffer(TLSWrappedBuffer):
         # A server reads the ClientHello as it arrives: before NSS does when it must see
         # it first (profile.reads_hello), and always for the suites the client offered,
         # which NSS does not report.
-        self._hello_reader = HelloReader() if profile.server_side else None
+        self._hello_reader = (
+            HelloReader(extensions=profile.reads_hello) if profile.server_side else None
+        )
         self._client_hello: ClientHello | None = None
         if not profile.reads_hello:
             self._open(profile, profile.model)
