@@ -7,9 +7,12 @@ The handshake behaviour every backend must show is in the conformance kit
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,3 +307,54 @@ def test_connect_groups_option(
     err = capsys.readouterr().err
     assert err.startswith("tlsapi connect: error: ConfigurationError: unknown key-exchange group")
     assert len(err.strip().splitlines()) == 1
+
+
+# -- an independent witness: openssl s_client ----------------------------------------------
+
+
+def test_server_group_as_openssl_s_client_sees_it(
+    backend: tlsapi.Backend, pki: PKI, tmp_path: Path
+) -> None:
+    """openssl s_client prefers X25519; our server wants P-384 and gets it ("Server Temp Key")."""
+    if Capability.SERVER not in backend.capabilities:
+        pytest.skip(f"{backend.name} has no server side")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed (Debian: openssl)")
+    p384 = NamedGroup.secp384r1
+    groups = (p384, NamedGroup.X25519)
+    if Capability.GROUP_SELECTION not in backend.capabilities:
+        groups = (p384,)  # one group is all it can pin
+    context = backend.server_context(pki.server_config(key_exchange_groups=groups))
+    ca_file = pki.write_root(tmp_path, "ca.pem")
+    reported: list[NamedGroup | None] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(20)
+        port = listener.getsockname()[1]
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            conn.settimeout(20)
+            with context.wrap_socket(conn) as tls:
+                tls.do_handshake()
+                reported.append(tls.negotiated_group())
+                with contextlib.suppress(tlsapi.TLSError, OSError):
+                    while tls.recv(4096):
+                        pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        argv = [openssl, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost"]
+        client = subprocess.run(
+            [*argv, "-CAfile", str(ca_file), "-groups", "X25519:P-384"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        thread.join(20)
+    assert "Verification: OK" in client.stdout, client.stdout + client.stderr
+    assert "Server Temp Key: ECDH, secp384r1, 384 bits" in client.stdout, client.stdout
+    expected = p384 if Capability.NEGOTIATED_GROUP in backend.capabilities else None
+    assert reported == [expected]

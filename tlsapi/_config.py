@@ -143,8 +143,10 @@ class TLSConfiguration:
     most preferred first (``NamedGroup`` members, IANA numbers or names such
     as ``"x25519"``); None leaves the library's defaults.  A backend that
     cannot offer exactly that list refuses it with ConfigurationError when
-    the context is made.  Like ``ciphers``, it is the context's own
-    configuration's: one returned by ``sni_callback`` does not change it.
+    the context is made.  Like ``ciphers``, set it on the context's own
+    configuration: one returned by ``sni_callback`` may come too late to
+    change it (gnutls and stdlib keep the context's; nss, which reads the
+    ClientHello first, takes the returned one).
     """
 
     validate_certificates: bool = True
