@@ -1,0 +1,1 @@
+"""cdef modules of the Secure Transport backend, one per Security/CoreFoundation header."""
