@@ -1,0 +1,361 @@
+/* gnutls_ceiling: the GnuTLS backend's ceiling, tlsapi bench's in-memory work
+ * done by GnuTLS alone, with no Python.
+ *
+ * The same work as tlsapi/_bench (see _tlsapi.py and _subject.py), both ends
+ * in this process over memory buffers (push/pull on a pipe per direction):
+ *
+ *   handshakes_per_s        a client and a server session made, TLS 1.3
+ *                           handshake to the end, both freed;
+ *   bulk_mb_per_s           1 MiB written by the client, read by the server
+ *                           into a 64 KiB buffer;
+ *   echo_round_trips_per_s  64 bytes client -> server -> client.
+ *
+ * What the backend sets, we set: its priority string for the default
+ * TLSConfiguration (TLS 1.3 only, the AEAD suites, %PROFILE_MEDIUM, the
+ * server's precedence) appended to the system's defaults; the client
+ * verifies the server's chain against the root in --ca, for --host and the
+ * serverAuth purpose (gnutls_session_set_verify_cert2, as the backend), so a
+ * wrong root fails the handshake (exit status 1); no handshake timeout.
+ * --group pins the key-exchange group the way the backend's
+ * key_exchange_groups does (-GROUP-ALL:+GROUP-...); "default" is GnuTLS's
+ * own choice, as the backend's default configuration leaves it.
+ *
+ * Built by `nox -s bench-ceiling` or tlsapi/_bench/ceiling.py with
+ * pkg-config gnutls and -Wall -Wextra -Werror.  Prints one JSON line.
+ */
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "ceiling.h"
+
+/* tlsapi_gnutls._priority.Priority for TLSConfiguration() limited to TLS 1.3. */
+#define CLIENT_PRIORITY                                                                 \
+    "-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
+    "-MAC-ALL:+AEAD:%PROFILE_MEDIUM"
+#define SERVER_PRIORITY CLIENT_PRIORITY ":%SERVER_PRECEDENCE"
+
+typedef struct {
+    gnutls_session_t session;
+    ceiling_pipe *in;
+    ceiling_pipe *out;
+} end;
+
+typedef struct {
+    end client, server;
+    ceiling_pipe to_server, to_client;
+} pair;
+
+static gnutls_certificate_credentials_t client_credentials, server_credentials;
+static gnutls_priority_t client_priority, server_priority;
+static gnutls_typed_vdata_st verify_data[2];
+static const ceiling_options *options;
+static unsigned char payload[CEILING_PAYLOAD];
+static unsigned char sink[CEILING_SINK];
+
+static ssize_t push(gnutls_transport_ptr_t pointer, const void *data, size_t size)
+{
+    end *e = pointer;
+    if (ceiling_pipe_write(e->out, data, size) < 0) {
+        gnutls_transport_set_errno(e->session, ENOMEM);
+        return -1;
+    }
+    return (ssize_t)size;
+}
+
+static ssize_t pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
+{
+    end *e = pointer;
+    size_t count = ceiling_pipe_read(e->in, data, size);
+    if (count == 0) {
+        gnutls_transport_set_errno(e->session, EAGAIN);
+        return -1;
+    }
+    return (ssize_t)count;
+}
+
+static int fail(const char *what, int code)
+{
+    fprintf(stderr, "gnutls_ceiling: %s: %s\n", what, gnutls_strerror(code));
+    return -1;
+}
+
+static int open_end(end *e, int server)
+{
+    int code = gnutls_init(&e->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK);
+    if (code < 0)
+        return fail("gnutls_init", code);
+    gnutls_transport_set_ptr(e->session, e);
+    gnutls_transport_set_push_function(e->session, push);
+    gnutls_transport_set_pull_function(e->session, pull);
+    gnutls_handshake_set_timeout(e->session, 0);
+    code = gnutls_priority_set(e->session, server ? server_priority : client_priority);
+    if (code >= 0)
+        code = gnutls_credentials_set(e->session, GNUTLS_CRD_CERTIFICATE,
+                                      server ? server_credentials : client_credentials);
+    if (code >= 0 && !server) {
+        code = gnutls_server_name_set(e->session, GNUTLS_NAME_DNS, options->host,
+                                      strlen(options->host));
+        if (code >= 0)
+            gnutls_session_set_verify_cert2(e->session, verify_data, 2, 0);
+    }
+    if (code < 0) {
+        gnutls_deinit(e->session);
+        e->session = NULL;
+        return fail("session set-up", code);
+    }
+    return 0;
+}
+
+static void close_pair(pair *p)
+{
+    if (p->client.session != NULL)
+        gnutls_deinit(p->client.session);
+    if (p->server.session != NULL)
+        gnutls_deinit(p->server.session);
+    ceiling_pipe_free(&p->to_server);
+    ceiling_pipe_free(&p->to_client);
+}
+
+static int handshake_step(gnutls_session_t session, int *done, const char *who)
+{
+    int code;
+    if (*done)
+        return 0;
+    code = gnutls_handshake(session);
+    if (code == 0) {
+        *done = 1;
+        return 0;
+    }
+    if (code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(code))
+        return 0;
+    if (code == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+        gnutls_datum_t text = {NULL, 0};
+        unsigned int status = gnutls_session_get_verify_cert_status(session);
+        gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0);
+        fprintf(stderr, "gnutls_ceiling: certificate verification failed: %s\n",
+                text.data ? (const char *)text.data : "?");
+        gnutls_free(text.data);
+        return -1;
+    }
+    fprintf(stderr, "gnutls_ceiling: the %s's handshake failed: %s\n", who, gnutls_strerror(code));
+    return -1;
+}
+
+/* A handshaken pair (its pipes empty but for the server's session tickets). */
+static int open_pair(pair *p)
+{
+    int client_done = 0, server_done = 0, round;
+    memset(p, 0, sizeof(*p));
+    p->client.in = p->server.out = &p->to_client;
+    p->client.out = p->server.in = &p->to_server;
+    if (open_end(&p->client, 0) < 0 || open_end(&p->server, 1) < 0) {
+        close_pair(p);
+        return -1;
+    }
+    for (round = 0; round < 100 && !(client_done && server_done); round++) {
+        if (handshake_step(p->client.session, &client_done, "client") < 0 ||
+            handshake_step(p->server.session, &server_done, "server") < 0) {
+            close_pair(p);
+            return -1;
+        }
+    }
+    if (!(client_done && server_done)) {
+        fprintf(stderr, "gnutls_ceiling: the in-memory handshake did not finish\n");
+        close_pair(p);
+        return -1;
+    }
+    return 0;
+}
+
+static int send_all(end *e, const unsigned char *data, size_t size)
+{
+    size_t sent = 0;
+    while (sent < size) {
+        ssize_t count = gnutls_record_send(e->session, data + sent, size - sent);
+        if (count < 0) {
+            if (count == GNUTLS_E_AGAIN || count == GNUTLS_E_INTERRUPTED)
+                continue;
+            return fail("gnutls_record_send", (int)count);
+        }
+        sent += (size_t)count;
+    }
+    return 0;
+}
+
+static int receive_exactly(end *e, unsigned char *buffer, size_t capacity, size_t wanted)
+{
+    size_t received = 0;
+    while (received < wanted) {
+        size_t room = capacity < wanted - received ? capacity : wanted - received;
+        ssize_t count = gnutls_record_recv(e->session, capacity == wanted ? buffer + received
+                                                                          : buffer,
+                                           room);
+        if (count > 0) {
+            received += (size_t)count;
+            continue;
+        }
+        /* TLS 1.3: a post-handshake message (the server's tickets) consumed, call again. */
+        if ((count == GNUTLS_E_AGAIN || count == GNUTLS_E_INTERRUPTED) &&
+            e->in->end > e->in->start)
+            continue;
+        return fail("gnutls_record_recv", count == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)count);
+    }
+    return 0;
+}
+
+static long handshake_once(void *unused)
+{
+    pair p;
+    (void)unused;
+    if (open_pair(&p) < 0)
+        return -1;
+    close_pair(&p);
+    return 1;
+}
+
+static long bulk_once(void *arg)
+{
+    pair *p = arg;
+    if (send_all(&p->client, payload, sizeof(payload)) < 0 ||
+        receive_exactly(&p->server, sink, sizeof(sink), sizeof(payload)) < 0)
+        return -1;
+    return CEILING_PAYLOAD;
+}
+
+static long echo_once(void *arg)
+{
+    pair *p = arg;
+    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
+    memset(message, 'x', sizeof(message));
+    if (send_all(&p->client, message, sizeof(message)) < 0 ||
+        receive_exactly(&p->server, server_buffer, sizeof(server_buffer), CEILING_ECHO) < 0 ||
+        send_all(&p->server, server_buffer, sizeof(server_buffer)) < 0 ||
+        receive_exactly(&p->client, client_buffer, sizeof(client_buffer), CEILING_ECHO) < 0)
+        return -1;
+    return 1;
+}
+
+/* One sample of a workload on a connection of its own, made outside the timed part. */
+static double on_a_pair(long (*step)(void *), double duration)
+{
+    pair p;
+    double rate;
+    if (open_pair(&p) < 0)
+        return -1.0;
+    rate = ceiling_timed(step, &p, duration);
+    close_pair(&p);
+    return rate;
+}
+
+static int set_up(void)
+{
+    char priority[512];
+    const char *error_position = NULL;
+    const char *group = NULL;
+    int code;
+
+    code = gnutls_certificate_allocate_credentials(&client_credentials);
+    if (code >= 0)
+        code = gnutls_certificate_allocate_credentials(&server_credentials);
+    if (code < 0)
+        return fail("gnutls_certificate_allocate_credentials", code);
+    code = gnutls_certificate_set_x509_trust_file(client_credentials, options->ca,
+                                                  GNUTLS_X509_FMT_PEM);
+    if (code <= 0) {
+        fprintf(stderr, "gnutls_ceiling: no trust anchor in %s\n", options->ca);
+        return -1;
+    }
+    code = gnutls_certificate_set_x509_key_file2(server_credentials, options->chain, options->key,
+                                                 GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (code < 0)
+        return fail("the server's chain and key", code);
+    code = gnutls_certificate_set_known_dh_params(server_credentials, GNUTLS_SEC_PARAM_MEDIUM);
+    if (code < 0)
+        return fail("gnutls_certificate_set_known_dh_params", code);
+
+    if (strcmp(options->group, "P-256") == 0)
+        group = ":-GROUP-ALL:+GROUP-SECP256R1";
+    else if (strcmp(options->group, "X25519") == 0)
+        group = ":-GROUP-ALL:+GROUP-X25519";
+    snprintf(priority, sizeof(priority), "%s%s", CLIENT_PRIORITY, group ? group : "");
+    code = gnutls_priority_init2(&client_priority, priority, &error_position,
+                                 GNUTLS_PRIORITY_INIT_DEF_APPEND);
+    if (code >= 0) {
+        snprintf(priority, sizeof(priority), "%s%s", SERVER_PRIORITY, group ? group : "");
+        code = gnutls_priority_init2(&server_priority, priority, &error_position,
+                                     GNUTLS_PRIORITY_INIT_DEF_APPEND);
+    }
+    if (code < 0)
+        return fail("gnutls_priority_init2", code);
+
+    verify_data[0].type = GNUTLS_DT_DNS_HOSTNAME;
+    verify_data[0].data = (unsigned char *)options->host;
+    verify_data[0].size = 0;
+    verify_data[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+    verify_data[1].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+    verify_data[1].size = 0;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static ceiling_options parsed;
+    static char library[64], cipher[96], group[64];
+    ceiling_result result;
+    pair probe;
+    int status, round;
+
+    status = ceiling_parse(argc, argv, &parsed);
+    if (status != 0)
+        return status;
+    options = &parsed;
+    memset(payload, 0, sizeof(payload));
+    if (gnutls_global_init() < 0 || set_up() < 0)
+        return 1;
+
+    /* What one handshake negotiates, and that the client really verified the server. */
+    if (open_pair(&probe) < 0)
+        return 1;
+#if GNUTLS_VERSION_NUMBER >= 0x030703
+    snprintf(cipher, sizeof(cipher), "%s", gnutls_ciphersuite_get(probe.client.session));
+#else
+    snprintf(cipher, sizeof(cipher), "%s", gnutls_cipher_get_name(gnutls_cipher_get(probe.client.session)));
+#endif
+    snprintf(group, sizeof(group), "%s", gnutls_group_get_name(gnutls_group_get(probe.client.session)));
+    if (gnutls_protocol_get_version(probe.client.session) != GNUTLS_TLS1_3) {
+        fprintf(stderr, "gnutls_ceiling: the handshake did not negotiate TLS 1.3\n");
+        return 1;
+    }
+    result.verified = gnutls_certificate_get_peers(probe.client.session, NULL) != NULL &&
+                      gnutls_session_get_verify_cert_status(probe.client.session) == 0;
+    close_pair(&probe);
+    snprintf(library, sizeof(library), "GnuTLS %s", gnutls_check_version(NULL));
+    result.program = "gnutls_ceiling";
+    result.library = library;
+    result.cipher = cipher;
+    result.group = group;
+    result.handshakes = result.echoes = 0;
+    result.bulk_bytes = parsed.skip_bulk ? -1.0 : 0;
+
+    /* A short warm-up: first-use allocations and lazy set-up are not timed. */
+    if (ceiling_timed(handshake_once, NULL, 0.02) < 0 || on_a_pair(echo_once, 0.02) < 0)
+        return 1;
+    for (round = 0; round < parsed.rounds; round++) {
+        double handshakes = ceiling_timed(handshake_once, NULL, parsed.duration);
+        double bulk = parsed.skip_bulk ? 0 : on_a_pair(bulk_once, parsed.duration);
+        double echoes = on_a_pair(echo_once, parsed.duration);
+        if (handshakes < 0 || bulk < 0 || echoes < 0)
+            return 1;
+        result.handshakes = ceiling_max(result.handshakes, handshakes);
+        if (!parsed.skip_bulk)
+            result.bulk_bytes = ceiling_max(result.bulk_bytes, bulk);
+        result.echoes = ceiling_max(result.echoes, echoes);
+    }
+    ceiling_print(&result, &parsed);
+    gnutls_priority_deinit(client_priority);
+    gnutls_priority_deinit(server_priority);
+    gnutls_certificate_free_credentials(client_credentials);
+    gnutls_certificate_free_credentials(server_credentials);
+    gnutls_global_deinit();
+    return 0;
+}

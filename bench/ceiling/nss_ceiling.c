@@ -1,0 +1,641 @@
+/* nss_ceiling: the NSS backend's ceiling, tlsapi bench's in-memory work done
+ * by NSS alone, with no Python.
+ *
+ * The same work as tlsapi/_bench (see _tlsapi.py and _subject.py), both ends
+ * in this process: each socket is NSS's TLS layer over an NSPR stub layer
+ * whose recv/send read and write a memory pipe per direction (the backend's
+ * memio does the same), and
+ *
+ *   handshakes_per_s        a client and a server socket made from their
+ *                           model sockets (SSL_ImportFD), TLS 1.3 handshake
+ *                           to the end (SSL_ForceHandshake), both closed;
+ *   bulk_mb_per_s           1 MiB written by the client (PR_Write), read by
+ *                           the server into a 64 KiB buffer;
+ *   echo_round_trips_per_s  64 bytes client -> server -> client.
+ *
+ * What the backend sets, we set: NSS initialised without a database, the
+ * certificates as temporary certificates, the key a session object; model
+ * sockets with the backend's options (no session cache or tickets, no False
+ * Start, no 0-RTT, ...), TLS 1.3 only, its suite order; the server sends
+ * exactly the chain in --chain; the client's certificate hook verifies the
+ * server with CERT_PKIXVerifyCert against only the root in --ca (no
+ * revocation, no AIA fetching) and CERT_VerifyCertName for --host, so a wrong
+ * root fails the handshake (exit status 1).  --group pins the key-exchange
+ * group (SSL_NamedGroupConfig, as key_exchange_groups does); "default" is
+ * NSS's own choice, as the backend's default configuration leaves it.
+ *
+ * Built by `nox -s bench-ceiling` or tlsapi/_bench/ceiling.py with
+ * pkg-config nss nspr and -Wall -Wextra -Werror.  Prints one JSON line.
+ */
+#include <base64.h>
+#include <cert.h>
+#include <nss.h>
+#include <pk11pub.h>
+#include <prerror.h>
+#include <prinit.h>
+#include <prio.h>
+#include <prnetdb.h>
+#include <secerr.h>
+#include <ssl.h>
+#include <sslerr.h>
+#include <sslexp.h>
+#include <sslproto.h>
+
+#include "ceiling.h"
+
+typedef struct {
+    ceiling_pipe *in;
+    ceiling_pipe *out;
+} end;
+
+typedef struct {
+    end client_end, server_end;
+    PRFileDesc *client, *server;
+    ceiling_pipe to_server, to_client;
+} pair;
+
+static PRDescIdentity memio_identity;
+static PRIOMethods memio_methods;
+static PRFileDesc *client_model, *server_model;
+static CERTCertList *anchors;
+static CERTCertificate *chain[8];
+static int chain_length;
+static SECKEYPrivateKey *server_key;
+static const ceiling_options *options;
+static long verifications;
+static unsigned char payload[CEILING_PAYLOAD];
+static unsigned char sink[CEILING_SINK];
+
+/* -- the memory layer ------------------------------------------------------------ */
+
+static PRInt32 PR_CALLBACK memio_recv(PRFileDesc *fd, void *buf, PRInt32 amount, PRIntn flags,
+                                      PRIntervalTime timeout)
+{
+    end *e = (end *)fd->secret;
+    size_t count;
+    (void)flags;
+    (void)timeout;
+    count = amount > 0 ? ceiling_pipe_read(e->in, buf, (size_t)amount) : 0;
+    if (count == 0) {
+        PR_SetError(PR_WOULD_BLOCK_ERROR, 0);
+        return -1;
+    }
+    return (PRInt32)count;
+}
+
+static PRInt32 PR_CALLBACK memio_read(PRFileDesc *fd, void *buf, PRInt32 amount)
+{
+    return memio_recv(fd, buf, amount, 0, PR_INTERVAL_NO_TIMEOUT);
+}
+
+static PRInt32 PR_CALLBACK memio_send(PRFileDesc *fd, const void *buf, PRInt32 amount,
+                                      PRIntn flags, PRIntervalTime timeout)
+{
+    end *e = (end *)fd->secret;
+    (void)flags;
+    (void)timeout;
+    if (amount < 0 || ceiling_pipe_write(e->out, buf, (size_t)amount) < 0) {
+        PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+        return -1;
+    }
+    return amount;
+}
+
+static PRInt32 PR_CALLBACK memio_write(PRFileDesc *fd, const void *buf, PRInt32 amount)
+{
+    return memio_send(fd, buf, amount, 0, PR_INTERVAL_NO_TIMEOUT);
+}
+
+static PRStatus PR_CALLBACK memio_close(PRFileDesc *fd)
+{
+    fd->secret = NULL; /* the pair owns the pipes */
+    fd->dtor(fd);
+    return PR_SUCCESS;
+}
+
+static PRStatus PR_CALLBACK memio_name(PRFileDesc *fd, PRNetAddr *addr)
+{
+    /* NSS asks for the peer's address (its session cache's key): there is no socket. */
+    (void)fd;
+    memset(addr, 0, sizeof(*addr));
+    addr->inet.family = PR_AF_INET;
+    addr->inet.ip = PR_htonl(PR_INADDR_LOOPBACK);
+    return PR_SUCCESS;
+}
+
+static PRStatus PR_CALLBACK memio_getsockopt(PRFileDesc *fd, PRSocketOptionData *data)
+{
+    (void)fd;
+    if (data->option == PR_SockOpt_Nonblocking) {
+        data->value.non_blocking = PR_TRUE; /* NSS then answers PR_WOULD_BLOCK_ERROR upwards */
+        return PR_SUCCESS;
+    }
+    PR_SetError(PR_NOT_IMPLEMENTED_ERROR, 0);
+    return PR_FAILURE;
+}
+
+static PRStatus PR_CALLBACK memio_setsockopt(PRFileDesc *fd, const PRSocketOptionData *data)
+{
+    (void)fd;
+    (void)data;
+    return PR_SUCCESS;
+}
+
+static PRStatus PR_CALLBACK memio_shutdown(PRFileDesc *fd, PRIntn how)
+{
+    (void)fd;
+    (void)how;
+    return PR_SUCCESS;
+}
+
+static void memio_set_up(void)
+{
+    memio_identity = PR_GetUniqueIdentity("ceiling memory I/O");
+    memio_methods = *PR_GetDefaultIOMethods();
+    memio_methods.file_type = PR_DESC_LAYERED;
+    memio_methods.close = memio_close;
+    memio_methods.read = memio_read;
+    memio_methods.write = memio_write;
+    memio_methods.recv = memio_recv;
+    memio_methods.send = memio_send;
+    memio_methods.shutdown = memio_shutdown;
+    memio_methods.getsockname = memio_name;
+    memio_methods.getpeername = memio_name;
+    memio_methods.getsocketoption = memio_getsockopt;
+    memio_methods.setsocketoption = memio_setsockopt;
+}
+
+static PRFileDesc *memio_new(end *e)
+{
+    PRFileDesc *fd = PR_CreateIOLayerStub(memio_identity, &memio_methods);
+    if (fd != NULL)
+        fd->secret = (PRFilePrivate *)e;
+    return fd;
+}
+
+/* -- errors -------------------------------------------------------------------------- */
+
+static int fail(const char *what)
+{
+    PRErrorCode code = PR_GetError();
+    const char *name = PR_ErrorToName(code);
+    fprintf(stderr, "nss_ceiling: %s: %s (%s)\n", what, PR_ErrorToString(code, PR_LANGUAGE_I_DEFAULT),
+            name ? name : "?");
+    return -1;
+}
+
+/* -- credentials ---------------------------------------------------------------------- */
+
+/* The DER of each "-----BEGIN <label>-----" block of a PEM file, in order. */
+static int pem_blocks(const char *path, const char *label, SECItem *items, int most)
+{
+    char begin[64], stop[64];
+    size_t size;
+    char *text = ceiling_read_file(path, &size), *cursor;
+    int count = 0;
+    if (text == NULL)
+        return -1;
+    snprintf(begin, sizeof(begin), "-----BEGIN %s-----", label);
+    snprintf(stop, sizeof(stop), "-----END %s-----", label);
+    for (cursor = strstr(text, begin); cursor != NULL && count < most;
+         cursor = strstr(cursor, begin)) {
+        char *body = cursor + strlen(begin), *finish = strstr(body, stop);
+        unsigned int length = 0;
+        unsigned char *der;
+        if (finish == NULL)
+            break;
+        *finish = '\0'; /* ATOB_AsciiToData decodes a string, skipping the line breaks */
+        der = ATOB_AsciiToData(body, &length);
+        if (der == NULL) {
+            free(text);
+            return fail(path);
+        }
+        items[count].type = siBuffer;
+        items[count].data = der;
+        items[count].len = length;
+        count++;
+        cursor = finish + 1;
+    }
+    free(text);
+    if (count == 0)
+        fprintf(stderr, "nss_ceiling: no %s in %s\n", label, path);
+    return count;
+}
+
+static CERTCertificate *temporary_certificate(SECItem *der)
+{
+    /* Temporary, with no trust of its own: only the anchor list makes the root trusted. */
+    return CERT_NewTempCertificate(CERT_GetDefaultCertDB(), der, NULL, PR_FALSE, PR_TRUE);
+}
+
+static int load_credentials(void)
+{
+    SECItem items[8];
+    PK11SlotInfo *slot;
+    int count, i;
+    SECStatus status;
+
+    count = pem_blocks(options->ca, "CERTIFICATE", items, 8);
+    if (count <= 0)
+        return -1;
+    anchors = CERT_NewCertList();
+    for (i = 0; i < count; i++) {
+        CERTCertificate *cert = temporary_certificate(&items[i]);
+        PORT_Free(items[i].data);
+        if (cert == NULL || CERT_AddCertToListTail(anchors, cert) != SECSuccess)
+            return fail("the root certificate");
+    }
+
+    count = pem_blocks(options->chain, "CERTIFICATE", items, 8);
+    if (count <= 0)
+        return -1;
+    for (i = 0; i < count; i++) {
+        chain[i] = temporary_certificate(&items[i]);
+        PORT_Free(items[i].data);
+        if (chain[i] == NULL)
+            return fail("the server's chain");
+    }
+    chain_length = count;
+
+    if (pem_blocks(options->key, "PRIVATE KEY", items, 1) != 1)
+        return -1;
+    slot = PK11_GetInternalSlot();
+    status = PK11_ImportDERPrivateKeyInfoAndReturnKey(slot, &items[0], NULL, NULL, PR_FALSE,
+                                                      PR_TRUE, KU_ALL, &server_key, NULL);
+    PK11_FreeSlot(slot);
+    PORT_Free(items[0].data);
+    if (status != SECSuccess)
+        return fail("the server's key");
+    return 0;
+}
+
+/* The chain the server sends: exactly the certificates of --chain, leaf first. */
+static CERTCertificateList *server_chain(void)
+{
+    PLArenaPool *arena = PORT_NewArena(4096);
+    CERTCertificateList *list;
+    int i;
+    if (arena == NULL)
+        return NULL;
+    list = PORT_ArenaZNew(arena, CERTCertificateList);
+    if (list == NULL ||
+        (list->certs = PORT_ArenaZNewArray(arena, SECItem, (size_t)chain_length)) == NULL) {
+        PORT_FreeArena(arena, PR_FALSE);
+        return NULL;
+    }
+    list->arena = arena;
+    list->len = chain_length;
+    for (i = 0; i < chain_length; i++) {
+        if (SECITEM_CopyItem(arena, &list->certs[i], &chain[i]->derCert) != SECSuccess) {
+            PORT_FreeArena(arena, PR_FALSE);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* -- verification ---------------------------------------------------------------------- */
+
+static SECStatus authenticate(void *arg, PRFileDesc *fd, PRBool check_signature, PRBool is_server)
+{
+    PRUint64 no_revocation[2] = {
+        CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
+        CERT_REV_M_DO_NOT_TEST_USING_THIS_METHOD | CERT_REV_M_FORBID_NETWORK_FETCHING,
+    };
+    CERTRevocationFlags revocation;
+    CERTValInParam in[5];
+    CERTValOutParam out[1];
+    CERTCertificate *cert;
+    SECStatus status;
+    (void)arg;
+    (void)check_signature;
+    if (is_server)
+        return SECSuccess; /* a server asks for no client certificate here */
+    cert = SSL_PeerCertificate(fd);
+    if (cert == NULL)
+        return SECFailure;
+    memset(&revocation, 0, sizeof(revocation));
+    revocation.leafTests.number_of_defined_methods = 2;
+    revocation.leafTests.cert_rev_flags_per_method = no_revocation;
+    revocation.chainTests.number_of_defined_methods = 2;
+    revocation.chainTests.cert_rev_flags_per_method = no_revocation;
+    in[0].type = cert_pi_revocationFlags;
+    in[0].value.pointer.revocation = &revocation;
+    in[1].type = cert_pi_useAIACertFetch;
+    in[1].value.scalar.b = PR_FALSE;
+    in[2].type = cert_pi_trustAnchors;
+    in[2].value.pointer.chain = anchors;
+    in[3].type = cert_pi_useOnlyTrustAnchors;
+    in[3].value.scalar.b = PR_TRUE;
+    in[4].type = cert_pi_end;
+    out[0].type = cert_po_end;
+    status = CERT_PKIXVerifyCert(cert, certificateUsageSSLServer, in, out, NULL);
+    if (status == SECSuccess)
+        status = CERT_VerifyCertName(cert, options->host);
+    CERT_DestroyCertificate(cert);
+    if (status == SECSuccess)
+        verifications++;
+    return status;
+}
+
+/* -- sockets --------------------------------------------------------------------------- */
+
+static PRFileDesc *new_model(int server)
+{
+    /* The backend's _profile.Profile._model for the default configuration, TLS 1.3 only. */
+    static const struct {
+        PRInt32 option, value;
+    } settings[] = {
+        {SSL_SECURITY, 1},
+        {SSL_NO_CACHE, 1},
+        {SSL_ENABLE_SESSION_TICKETS, 0},
+        {SSL_ENABLE_RENEGOTIATION, SSL_RENEGOTIATE_NEVER},
+        {SSL_ENABLE_FALSE_START, 0},
+        {SSL_ENABLE_0RTT_DATA, 0},
+        {SSL_ENABLE_NPN, 0},
+        {SSL_ENABLE_ALPN, 0},
+        {SSL_ENABLE_EXTENDED_MASTER_SECRET, 1},
+        {SSL_ENABLE_HELLO_DOWNGRADE_CHECK, 1},
+        {SSL_ENABLE_V2_COMPATIBLE_HELLO, 0},
+        {SSL_ENABLE_OCSP_STAPLING, 0},
+        {SSL_ENABLE_POST_HANDSHAKE_AUTH, 0},
+    };
+    /* tlsapi's default order of the TLS 1.3 suites. */
+    static const PRUint16 suites[] = {TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256,
+                                      TLS_AES_128_GCM_SHA256};
+    SSLVersionRange range = {SSL_LIBRARY_VERSION_TLS_1_3, SSL_LIBRARY_VERSION_TLS_1_3};
+    PRFileDesc *stub = memio_new(NULL), *model;
+    size_t i;
+    if (stub == NULL || (model = SSL_ImportFD(NULL, stub)) == NULL) {
+        fail("a model socket");
+        return NULL;
+    }
+    for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        if (SSL_OptionSet(model, settings[i].option, settings[i].value) != SECSuccess) {
+            fail("SSL_OptionSet");
+            return NULL;
+        }
+    }
+    if (SSL_OptionSet(model, server ? SSL_HANDSHAKE_AS_SERVER : SSL_HANDSHAKE_AS_CLIENT, 1) !=
+            SECSuccess ||
+        SSL_VersionRangeSet(model, &range) != SECSuccess ||
+        SSL_CipherSuiteOrderSet(model, suites, sizeof(suites) / sizeof(suites[0])) != SECSuccess) {
+        fail("the model socket's versions and suites");
+        return NULL;
+    }
+    if (strcmp(options->group, "default") != 0) {
+        SSLNamedGroup group =
+            strcmp(options->group, "X25519") == 0 ? ssl_grp_ec_curve25519 : ssl_grp_ec_secp256r1;
+        if (SSL_NamedGroupConfig(model, &group, 1) != SECSuccess) {
+            fail("SSL_NamedGroupConfig");
+            return NULL;
+        }
+    }
+    if (server) {
+        SSLExtraServerCertData extra;
+        CERTCertificateList *list = server_chain();
+        memset(&extra, 0, sizeof(extra));
+        extra.authType = ssl_auth_null;
+        extra.certChain = list;
+        if (list == NULL ||
+            SSL_ConfigServerCert(model, chain[0], server_key, &extra, sizeof(extra)) != SECSuccess) {
+            fail("SSL_ConfigServerCert");
+            return NULL;
+        }
+        CERT_DestroyCertificateList(list); /* NSS keeps its own copy */
+    }
+    return model;
+}
+
+static PRFileDesc *open_socket(end *e, int server)
+{
+    PRFileDesc *stub = memio_new(e), *fd;
+    if (stub == NULL)
+        return NULL;
+    fd = SSL_ImportFD(server ? server_model : client_model, stub);
+    if (fd == NULL) {
+        PR_Close(stub);
+        return NULL;
+    }
+    if (SSL_AuthCertificateHook(fd, authenticate, NULL) != SECSuccess ||
+        (!server && SSL_SetURL(fd, options->host) != SECSuccess) ||
+        SSL_ResetHandshake(fd, server ? PR_TRUE : PR_FALSE) != SECSuccess) {
+        PR_Close(fd);
+        return NULL;
+    }
+    return fd;
+}
+
+static void close_pair(pair *p)
+{
+    if (p->client != NULL)
+        PR_Close(p->client);
+    if (p->server != NULL)
+        PR_Close(p->server);
+    ceiling_pipe_free(&p->to_server);
+    ceiling_pipe_free(&p->to_client);
+}
+
+static int handshake_step(PRFileDesc *fd, int *done, const char *who)
+{
+    PRErrorCode code;
+    char what[64];
+    if (*done)
+        return 0;
+    if (SSL_ForceHandshake(fd) == SECSuccess) {
+        *done = 1;
+        return 0;
+    }
+    code = PR_GetError();
+    if (code == PR_WOULD_BLOCK_ERROR)
+        return 0;
+    snprintf(what, sizeof(what), "the %s's handshake failed", who);
+    return fail(what);
+}
+
+static int open_pair(pair *p)
+{
+    int client_done = 0, server_done = 0, round;
+    memset(p, 0, sizeof(*p));
+    p->client_end.in = p->server_end.out = &p->to_client;
+    p->client_end.out = p->server_end.in = &p->to_server;
+    p->client = open_socket(&p->client_end, 0);
+    p->server = open_socket(&p->server_end, 1);
+    if (p->client == NULL || p->server == NULL) {
+        fail("a socket");
+        close_pair(p);
+        return -1;
+    }
+    for (round = 0; round < 100 && !(client_done && server_done); round++) {
+        if (handshake_step(p->client, &client_done, "client") < 0 ||
+            handshake_step(p->server, &server_done, "server") < 0) {
+            close_pair(p);
+            return -1;
+        }
+    }
+    if (!(client_done && server_done)) {
+        fprintf(stderr, "nss_ceiling: the in-memory handshake did not finish\n");
+        close_pair(p);
+        return -1;
+    }
+    return 0;
+}
+
+static int send_all(PRFileDesc *fd, const unsigned char *data, PRInt32 size)
+{
+    PRInt32 sent = 0;
+    while (sent < size) {
+        PRInt32 count = PR_Write(fd, data + sent, size - sent);
+        if (count <= 0)
+            return fail("PR_Write");
+        sent += count;
+    }
+    return 0;
+}
+
+static int receive_exactly(PRFileDesc *fd, unsigned char *buffer, PRInt32 capacity, PRInt32 wanted)
+{
+    PRInt32 received = 0;
+    while (received < wanted) {
+        PRInt32 room = capacity < wanted - received ? capacity : wanted - received;
+        PRInt32 count = PR_Read(fd, capacity == wanted ? buffer + received : buffer, room);
+        if (count <= 0)
+            return count == 0 ? (fprintf(stderr, "nss_ceiling: early end of file\n"), -1)
+                              : fail("PR_Read");
+        received += count;
+    }
+    return 0;
+}
+
+static long handshake_once(void *unused)
+{
+    pair p;
+    (void)unused;
+    if (open_pair(&p) < 0)
+        return -1;
+    close_pair(&p);
+    return 1;
+}
+
+static long bulk_once(void *arg)
+{
+    pair *p = arg;
+    if (send_all(p->client, payload, CEILING_PAYLOAD) < 0 ||
+        receive_exactly(p->server, sink, CEILING_SINK, CEILING_PAYLOAD) < 0)
+        return -1;
+    return CEILING_PAYLOAD;
+}
+
+static long echo_once(void *arg)
+{
+    pair *p = arg;
+    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
+    memset(message, 'x', sizeof(message));
+    if (send_all(p->client, message, CEILING_ECHO) < 0 ||
+        receive_exactly(p->server, server_buffer, CEILING_ECHO, CEILING_ECHO) < 0 ||
+        send_all(p->server, server_buffer, CEILING_ECHO) < 0 ||
+        receive_exactly(p->client, client_buffer, CEILING_ECHO, CEILING_ECHO) < 0)
+        return -1;
+    return 1;
+}
+
+static double on_a_pair(long (*step)(void *), double duration)
+{
+    pair p;
+    double rate;
+    if (open_pair(&p) < 0)
+        return -1.0;
+    rate = ceiling_timed(step, &p, duration);
+    close_pair(&p);
+    return rate;
+}
+
+static const char *group_name(SSLNamedGroup group)
+{
+    switch (group) {
+    case ssl_grp_ec_secp256r1:
+        return "SECP256R1";
+    case ssl_grp_ec_secp384r1:
+        return "SECP384R1";
+    case ssl_grp_ec_secp521r1:
+        return "SECP521R1";
+    case ssl_grp_ec_curve25519:
+        return "X25519";
+    default:
+        return "other";
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static ceiling_options parsed;
+    static char library[64], cipher[96];
+    ceiling_result result;
+    SSLChannelInfo channel;
+    SSLCipherSuiteInfo suite;
+    NSSInitContext *context;
+    pair probe;
+    int status, round;
+
+    status = ceiling_parse(argc, argv, &parsed);
+    if (status != 0)
+        return status;
+    options = &parsed;
+    memset(payload, 0, sizeof(payload));
+    /* As the backend's runtime initialises NSS: no database, nothing on disk. */
+    context = NSS_InitContext("", "", "", "", NULL,
+                              NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB |
+                                  NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT |
+                                  NSS_INIT_OPTIMIZESPACE);
+    if (context == NULL)
+        return fail("NSS_InitContext"), 1;
+    memio_set_up();
+    if (load_credentials() < 0 || (client_model = new_model(0)) == NULL ||
+        (server_model = new_model(1)) == NULL)
+        return 1;
+
+    /* What one handshake negotiates, and that the client really verified the server. */
+    if (open_pair(&probe) < 0)
+        return 1;
+    if (SSL_GetChannelInfo(probe.client, &channel, sizeof(channel)) != SECSuccess ||
+        SSL_GetCipherSuiteInfo(channel.cipherSuite, &suite, sizeof(suite)) != SECSuccess)
+        return fail("SSL_GetChannelInfo"), 1;
+    if (channel.protocolVersion != SSL_LIBRARY_VERSION_TLS_1_3) {
+        fprintf(stderr, "nss_ceiling: the handshake did not negotiate TLS 1.3\n");
+        return 1;
+    }
+    snprintf(cipher, sizeof(cipher), "%s", suite.cipherSuiteName);
+    close_pair(&probe);
+    snprintf(library, sizeof(library), "NSS %s", NSS_GetVersion());
+    result.program = "nss_ceiling";
+    result.library = library;
+    result.cipher = cipher;
+    result.group = group_name(channel.keaGroup);
+    result.verified = verifications == 1;
+    result.handshakes = result.echoes = 0;
+    result.bulk_bytes = parsed.skip_bulk ? -1.0 : 0;
+
+    if (ceiling_timed(handshake_once, NULL, 0.02) < 0 || on_a_pair(echo_once, 0.02) < 0)
+        return 1;
+    for (round = 0; round < parsed.rounds; round++) {
+        double handshakes = ceiling_timed(handshake_once, NULL, parsed.duration);
+        double bulk = parsed.skip_bulk ? 0 : on_a_pair(bulk_once, parsed.duration);
+        double echoes = on_a_pair(echo_once, parsed.duration);
+        if (handshakes < 0 || bulk < 0 || echoes < 0)
+            return 1;
+        result.handshakes = ceiling_max(result.handshakes, handshakes);
+        if (!parsed.skip_bulk)
+            result.bulk_bytes = ceiling_max(result.bulk_bytes, bulk);
+        result.echoes = ceiling_max(result.echoes, echoes);
+    }
+    ceiling_print(&result, &parsed);
+
+    PR_Close(client_model);
+    PR_Close(server_model);
+    for (status = 0; status < chain_length; status++)
+        CERT_DestroyCertificate(chain[status]);
+    CERT_DestroyCertList(anchors);
+    SECKEY_DestroyPrivateKey(server_key);
+    NSS_ShutdownContext(context);
+    return 0;
+}
