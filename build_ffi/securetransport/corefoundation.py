@@ -34,11 +34,13 @@ typedef struct { ...; } CFArrayCallBacks;
 typedef struct { ...; } CFDictionaryKeyCallBacks;
 typedef struct { ...; } CFDictionaryValueCallBacks;
 
-/* extern constants of the framework (read-only globals: ffi.addressof gives their address) */
+/* The framework's extern constants.  The callback tables are declared as
+   variables (not const) so that ffi.addressof(lib, ...) gives their real
+   address: CFArray and CFDictionary recognise these tables by address. */
 const CFAllocatorRef kCFAllocatorDefault;
-const CFArrayCallBacks kCFTypeArrayCallBacks;
-const CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;
-const CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks;
+extern CFArrayCallBacks kCFTypeArrayCallBacks;
+extern CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;
+extern CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks;
 
 #define kCFStringEncodingUTF8 134217984
 """
