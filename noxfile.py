@@ -6,6 +6,7 @@
     nox -s lint typecheck         ruff (check + format --check), mypy --strict
     nox -s demo                   tlsapi demo with every backend that builds here
     nox -s bench -- --quick       tlsapi bench; arguments after -- go to the command
+    nox -s bench-ceiling          the C ceiling programs built and run beside gnutls and nss
     nox -s sanitizers             gnutls and nss rebuilt with ASan + UBSan; their tests under them
     nox -s wine                   schannel cross-built and tested in a Windows Python under Wine
 
@@ -162,6 +163,18 @@ def bench(session: nox.Session) -> None:
     for name in _native_backends():
         _install_backend(session, name)
     session.run("tlsapi", "bench", *session.posargs)
+
+
+@nox.session(name="bench-ceiling")
+def bench_ceiling(session: nox.Session) -> None:
+    """The C ceiling programs (bench/ceiling) built into build/ceiling, then each backend against its own."""
+    _install_core(session)
+    for name in _native_backends():
+        _install_backend(session, name)
+    # The same build tlsapi bench --ceiling does on demand (tlsapi/_bench/ceiling.py);
+    # a missing compiler or -dev package fails here with what to install.
+    session.run("python", "-m", "tlsapi._bench.ceiling", "--build-only")
+    session.run("python", "-m", "tlsapi._bench.ceiling", *session.posargs)
 
 
 # -- sanitizers ----------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""The benchmark's C ceiling programs (bench/ceiling) build, run and really verify the server.
+
+No speed is asserted: only that each program gives positive figures on the
+benchmark's certificates, negotiates what the benchmark expects, and fails
+the handshake when the client is given the wrong root or the wrong name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cryptography")
+
+from tlsapi import TLSError
+from tlsapi._bench import ceiling
+from tlsapi._bench._credentials import BenchCredentials, make_credentials
+from tlsapi.testing.pki import PKI, KeyType
+
+BACKENDS = sorted(ceiling.PROGRAMS)
+
+
+def _library_present(program: ceiling.CeilingProgram) -> bool:
+    if shutil.which("pkg-config") is None:
+        return False
+    found = subprocess.run(["pkg-config", "--exists", *program.packages], check=False)
+    return found.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def credentials(tmp_path_factory: pytest.TempPathFactory) -> tuple[BenchCredentials, Path]:
+    directory = tmp_path_factory.mktemp("ceiling-pki")
+    made = make_credentials(directory)
+    return made, ceiling.write_root(made, directory)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def program(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    name: str = request.param
+    if not _library_present(ceiling.PROGRAMS[name]):
+        pytest.skip(f"no {name} development files here ({ceiling.PROGRAMS[name].install_hint})")
+    # With the library's headers present, a failed build is a failure, not a skip.
+    return ceiling.build_program(name, tmp_path_factory.mktemp(f"ceiling-{name}"), force=True)
+
+
+def test_builds_and_gives_positive_figures(
+    program: Path, credentials: tuple[BenchCredentials, Path]
+) -> None:
+    made, root = credentials
+    figures = ceiling.run_program(program, made, root, duration=0.01, rounds=1)
+    assert figures.verified
+    assert figures.cipher.startswith("TLS_AES_") or figures.cipher.startswith("TLS_CHACHA20")
+    assert figures.handshakes_per_s > 0
+    assert figures.bulk_mb_per_s is not None and figures.bulk_mb_per_s > 0
+    assert figures.echo_round_trips_per_s > 0
+    library = "GnuTLS" if program.name.startswith("gnutls") else "NSS"
+    assert figures.library.startswith(library)
+
+
+def test_a_pinned_group_is_the_one_negotiated(
+    program: Path, credentials: tuple[BenchCredentials, Path]
+) -> None:
+    made, root = credentials
+    figures = ceiling.run_program(
+        program, made, root, duration=0.01, group="X25519", skip_bulk=True
+    )
+    assert figures.group == "X25519"
+    assert figures.bulk_mb_per_s is None
+
+
+def test_a_wrong_root_fails_the_handshake(
+    program: Path, credentials: tuple[BenchCredentials, Path], tmp_path: Path
+) -> None:
+    made, _ = credentials
+    other = PKI(key_type=KeyType.ECDSA_P256, name="not the bench's").write_root(tmp_path)
+    with pytest.raises(TLSError, match=r"(?i)issuer|not trusted"):
+        ceiling.run_program(program, made, other, duration=0.01, skip_bulk=True)
+
+
+def test_a_wrong_name_fails_the_handshake(
+    program: Path, credentials: tuple[BenchCredentials, Path]
+) -> None:
+    made, root = credentials
+    elsewhere = BenchCredentials(
+        made.server_config,
+        made.client_config,
+        made.chain_file,
+        made.key_file,
+        made.root_pem,
+        hostname="not-the-server.example",
+    )
+    with pytest.raises(TLSError, match=r"(?i)domain name|name in the certificate"):
+        ceiling.run_program(program, elsewhere, root, duration=0.01, skip_bulk=True)
+
+
+def test_a_missing_library_names_the_package(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if shutil.which("pkg-config") is None:
+        pytest.skip("no pkg-config here")
+    missing = ceiling.CeilingProgram(
+        "gnutls", "gnutls_ceiling.c", ("tlsapi-no-such-library",), "install libgnutls28-dev"
+    )
+    monkeypatch.setitem(ceiling.PROGRAMS, "gnutls", missing)
+    with pytest.raises(ceiling.CeilingUnavailable, match="install libgnutls28-dev"):
+        ceiling.build_program("gnutls", tmp_path, force=True)
+
+
+def test_a_missing_compiler_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ceiling.CeilingUnavailable, match="install gcc"):
+        ceiling.build_program("nss", tmp_path, force=True)
