@@ -49,7 +49,9 @@ __all__ = [
     "CeilingProgram",
     "CeilingUnavailable",
     "build_program",
+    "check_buildable",
     "default_build_dir",
+    "measure_ceilings",
     "run_program",
     "source_dir",
     "write_root",
@@ -277,6 +279,34 @@ def best_of(samples: Sequence[CeilingFigures]) -> CeilingFigures:
         bulk_mb_per_s=max(bulk) if bulk else None,
         echo_round_trips_per_s=max(s.echo_round_trips_per_s for s in samples),
     )
+
+
+# -- for tlsapi bench --ceiling --------------------------------------------------------------
+
+
+def check_buildable(backends: Sequence[str], build_dir: Path | None = None) -> dict[str, Path]:
+    """Each of ``backends`` that has a ceiling program, built (CeilingUnavailable if one cannot be)."""
+    return {name: build_program(name, build_dir) for name in backends if name in PROGRAMS}
+
+
+def measure_ceilings(
+    programs: dict[str, Path], *, rounds: int, duration: float
+) -> dict[str, CeilingFigures]:
+    """Each program's best of ``rounds`` samples of ``duration`` s, on a fresh bench PKI.
+
+    The PKI comes from the benchmark's own make_credentials (ECDSA P-256 root,
+    intermediate and leaf for the same host name), so the work is the same
+    certificate by certificate; TLSError if a program fails.
+    """
+    from ._credentials import make_credentials
+
+    with tempfile.TemporaryDirectory(prefix="tlsapi-ceiling-") as scratch:
+        credentials = make_credentials(Path(scratch))
+        root = write_root(credentials, Path(scratch))
+        return {
+            name: run_program(path, credentials, root, duration=duration, rounds=rounds)
+            for name, path in programs.items()
+        }
 
 
 # -- the standalone comparison -----------------------------------------------------------
