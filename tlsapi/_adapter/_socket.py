@@ -102,9 +102,9 @@ class _SocketConnection(_Connection):
 
 
 def _dup(sock: _socket.socket) -> int:
-    import os
-
-    return os.dup(sock.fileno())
+    # socket.dup (the C function), not os.dup: on Windows a socket is a handle,
+    # not a C runtime file descriptor (WSADuplicateSocket there, dup() elsewhere).
+    return _socket.dup(sock.fileno())
 
 
 class SSLSocket(ssl.SSLSocket):
