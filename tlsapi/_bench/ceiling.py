@@ -52,6 +52,8 @@ __all__ = [
     "check_buildable",
     "default_build_dir",
     "measure_ceilings",
+    "report_json",
+    "report_rows",
     "run_program",
     "source_dir",
     "write_root",
@@ -124,8 +126,11 @@ class CeilingFigures:
 
 def source_dir() -> Path:
     """bench/ceiling of the checkout this tlsapi was installed from (editable installs)."""
-    directory = Path(__file__).resolve().parents[2] / "bench" / "ceiling"
-    if not (directory / "ceiling.h").is_file():
+    from .._registry import checkout_root
+
+    root = checkout_root()
+    directory = (root or Path(__file__).resolve().parents[2]) / "bench" / "ceiling"
+    if root is None or not (directory / "ceiling.h").is_file():
         raise CeilingUnavailable(
             f"the ceiling programs' C sources are not here ({directory}): they are in a tlsapi "
             "checkout's bench/ceiling/ (install tlsapi from it with pip install -e .)"
@@ -307,6 +312,56 @@ def measure_ceilings(
             name: run_program(path, credentials, root, duration=duration, rounds=rounds)
             for name, path in programs.items()
         }
+
+
+def _fraction_cells(mine: float | None, top: float | None, base: float | None) -> str:
+    if mine is None or not top:
+        return "n/a"
+    ratio = f", {mine / base:.2f}x ssl" if base else ""
+    return f"{mine / top:.2f}x ({mine:,.0f} of {top:,.0f}{ratio})"
+
+
+def report_rows(run: Any, ceilings: dict[str, CeilingFigures]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows for tlsapi bench --ceiling's table (``run`` is a BenchRun)."""
+    from ._runner import METRICS
+
+    names = [s.key for s in run.subjects if s.key in ceilings]
+    labels = {s.key: s.label for s in run.subjects}
+    headers = ["of the library's C ceiling", *(labels[n] for n in names)]
+    rows = [
+        ["C program", *(f"{ceilings[n].program} ({ceilings[n].library})" for n in names)],
+        ["C cipher, group", *(f"{ceilings[n].cipher}, {ceilings[n].group}" for n in names)],
+        ["client verified the server", *("yes" if ceilings[n].verified else "NO" for n in names)],
+    ]
+    for metric in METRICS:
+        if metric.key not in CEILING_METRICS:
+            continue
+        base = run.results[run.reference][metric.key].best
+        rows.append(
+            [
+                metric.label,
+                *(
+                    _fraction_cells(
+                        run.results[n][metric.key].best, ceilings[n].figure(metric.key), base
+                    )
+                    for n in names
+                ),
+            ]
+        )
+    return headers, rows
+
+
+def report_json(run: Any, ceilings: dict[str, CeilingFigures]) -> dict[str, Any]:
+    """tlsapi bench --ceiling --json's "ceiling" part: each program's figures and the fractions."""
+    result: dict[str, Any] = {}
+    for name, figures in ceilings.items():
+        fractions: dict[str, float | None] = {}
+        for metric_key in CEILING_METRICS:
+            mine = run.results[name][metric_key].best
+            top = figures.figure(metric_key)
+            fractions[metric_key] = None if mine is None or not top else mine / top
+        result[name] = {"program": dataclasses.asdict(figures), "fraction": fractions}
+    return result
 
 
 # -- the standalone comparison -----------------------------------------------------------
