@@ -115,3 +115,34 @@ def test_a_missing_compiler_says_what_to_install(
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ceiling.CeilingUnavailable, match="install gcc"):
         ceiling.build_program("nss", tmp_path, force=True)
+
+
+def test_the_report_divides_by_the_matching_ceiling_figure() -> None:
+    from types import SimpleNamespace
+
+    from tlsapi._bench._runner import ALL_METRICS, BenchRun, Result, Settings
+
+    subjects = [SimpleNamespace(key=k, label=k) for k in ("raw-ssl", "gnutls", "stdlib")]
+    results = {
+        s.key: {
+            m.key: Result(samples=[100.0], higher_is_better=m.higher_is_better) for m in ALL_METRICS
+        }
+        for s in subjects
+    }
+    results["gnutls"]["handshakes_per_s"].samples = [90.0]
+    run = BenchRun(Settings(), subjects, {}, results)  # type: ignore[arg-type]
+    figures = ceiling.CeilingFigures(
+        "gnutls_ceiling", "GnuTLS 3.7.9", "TLS_AES_256_GCM_SHA384", "SECP256R1", True,
+        handshakes_per_s=120.0, bulk_mb_per_s=200.0, echo_round_trips_per_s=1000.0,
+        x25519_handshakes_per_s=150.0,
+    )  # fmt: skip
+    fractions = ceiling.report_json(run, {"gnutls": figures})["gnutls"]["fraction"]
+    assert fractions["handshakes_per_s"] == pytest.approx(0.75)
+    assert fractions["buffer_bulk_mb_per_s"] == pytest.approx(0.5)
+    assert fractions["echo_round_trips_per_s"] == pytest.approx(0.1)
+    assert "memory_kib_per_connection" not in fractions
+    headers, rows = ceiling.report_rows(run, {"gnutls": figures})
+    assert headers[1:] == ["gnutls"]  # stdlib has no C program: no column
+    by_label = {row[0]: row[1] for row in rows}
+    assert by_label["handshakes/s"].startswith("0.75x (90 of 120, 0.90x ssl)")
+    assert by_label["C handshakes/s, X25519 pinned"] == "150"

@@ -115,9 +115,15 @@ class CeilingFigures:
     handshakes_per_s: float
     bulk_mb_per_s: float | None
     echo_round_trips_per_s: float
+    # Handshakes with X25519 pinned at both ends (issue 12's like-for-like handshake figure).
+    x25519_handshakes_per_s: float | None = None
 
     def figure(self, metric_key: str) -> float | None:
-        value = getattr(self, CEILING_METRICS[metric_key])
+        """The figure comparable with the bench's metric ``metric_key`` (None: none is)."""
+        if "x25519" in metric_key.lower():
+            return self.x25519_handshakes_per_s
+        field = CEILING_METRICS.get(metric_key)
+        value = None if field is None else getattr(self, field)
         return None if value is None else float(value)
 
 
@@ -299,6 +305,9 @@ def measure_ceilings(
 ) -> dict[str, CeilingFigures]:
     """Each program's best of ``rounds`` samples of ``duration`` s, on a fresh bench PKI.
 
+    Each program runs twice: with the library's default group (as the
+    backends' default configuration) and with X25519 pinned (handshakes only).
+
     The PKI comes from the benchmark's own make_credentials (ECDSA P-256 root,
     intermediate and leaf for the same host name), so the work is the same
     certificate by certificate; TLSError if a program fails.
@@ -308,10 +317,22 @@ def measure_ceilings(
     with tempfile.TemporaryDirectory(prefix="tlsapi-ceiling-") as scratch:
         credentials = make_credentials(Path(scratch))
         root = write_root(credentials, Path(scratch))
-        return {
-            name: run_program(path, credentials, root, duration=duration, rounds=rounds)
-            for name, path in programs.items()
-        }
+        found = {}
+        for name, path in programs.items():
+            figures = run_program(path, credentials, root, duration=duration, rounds=rounds)
+            pinned = run_program(
+                path,
+                credentials,
+                root,
+                duration=duration,
+                rounds=rounds,
+                group="X25519",
+                skip_bulk=True,
+            )
+            found[name] = dataclasses.replace(
+                figures, x25519_handshakes_per_s=pinned.handshakes_per_s
+            )
+        return found
 
 
 def _fraction_cells(mine: float | None, top: float | None, base: float | None) -> str:
@@ -333,8 +354,14 @@ def report_rows(run: Any, ceilings: dict[str, CeilingFigures]) -> tuple[list[str
         ["C cipher, group", *(f"{ceilings[n].cipher}, {ceilings[n].group}" for n in names)],
         ["client verified the server", *("yes" if ceilings[n].verified else "NO" for n in names)],
     ]
+    rows.append(
+        [
+            "C handshakes/s, X25519 pinned",
+            *(f"{ceilings[n].x25519_handshakes_per_s or 0:,.0f}" for n in names),
+        ]
+    )
     for metric in METRICS:
-        if metric.key not in CEILING_METRICS:
+        if all(ceilings[n].figure(metric.key) is None for n in names):
             continue
         base = run.results[run.reference][metric.key].best
         rows.append(
@@ -356,9 +383,11 @@ def report_json(run: Any, ceilings: dict[str, CeilingFigures]) -> dict[str, Any]
     result: dict[str, Any] = {}
     for name, figures in ceilings.items():
         fractions: dict[str, float | None] = {}
-        for metric_key in CEILING_METRICS:
-            mine = run.results[name][metric_key].best
+        for metric_key in run.results[name]:
             top = figures.figure(metric_key)
+            if top is None:
+                continue
+            mine = run.results[name][metric_key].best
             fractions[metric_key] = None if mine is None or not top else mine / top
         result[name] = {"program": dataclasses.asdict(figures), "fraction": fractions}
     return result
