@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import tlsapi
+from tlsapi.testing.conformance._support import skip_if_lacks, skip_under_wine
 from tlsapi.testing.pki import PKI
 
 
@@ -81,3 +82,46 @@ def make_client(
     if identity:
         context.load_cert_chain(files.client_chain, files.client_key)
     return context
+
+
+def skip_unless_serves(backend: tlsapi.Backend | None, files: Files) -> None:
+    """Skip when ``backend`` has no server side, after asserting the adapter's refusal.
+
+    The adapter turns its settings into a tlsapi context at the first
+    ``wrap_bio``/``wrap_socket``: a server context for a client-only backend
+    (SChannel under Wine) raises ConfigurationError there.
+    """
+    if backend is None:
+        return
+    skip_if_lacks(
+        backend,
+        tlsapi.Capability.SERVER,
+        lambda: make_server(files, backend).wrap_bio(
+            ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True
+        ),
+    )
+
+
+def skip_unless_tls13(backend: tlsapi.Backend | None) -> None:
+    """Skip when ``backend`` lacks TLS 1.3, after asserting that minimum_version=TLSv1_3 is refused.
+
+    A version range the backend cannot honour raises when it is set.
+    """
+    if backend is None:
+        return
+
+    def pin() -> None:
+        context = tlsapi.SSLContext(ssl.PROTOCOL_TLS_CLIENT, backend=backend)
+        context.minimum_version = ssl.TLSVersion.TLSv1_3
+
+    skip_if_lacks(backend, tlsapi.Capability.TLSv1_3, pin)
+
+
+def skip_if_wine_sends_client_leaf_only(backend: tlsapi.Backend | None) -> None:
+    """Wine's SChannel sends only the leaf of a client certificate chain.
+
+    A server that must build the path through the client's intermediate then
+    refuses it (unknown issuer).  Real Windows sends the chain, and runs the test.
+    """
+    if backend is not None and backend.name == "schannel":
+        skip_under_wine("SChannel sends only the leaf of a client certificate chain")

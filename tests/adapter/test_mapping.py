@@ -8,8 +8,9 @@ import warnings
 import pytest
 
 import tlsapi
+from tlsapi.testing.conformance._support import skip_if_lacks
 
-from .conftest import Files
+from .conftest import Files, skip_unless_tls13
 
 
 def _client(backend: tlsapi.Backend) -> tlsapi.SSLContext:
@@ -98,14 +99,16 @@ def test_server_needs_client_cas_for_cert_required(backend: tlsapi.Backend, file
     with pytest.raises(tlsapi.ConfigurationError, match="load_verify_locations"):
         _configuration(server, server_side=True)
     server.load_verify_locations(files.root)
+    # The mapping itself, then the server context the backend makes from it.
+    assert server._configuration(server_side=True).trust_store is not None
+    skip_if_lacks(
+        backend, tlsapi.Capability.SERVER, lambda: _configuration(server, server_side=True)
+    )
     assert _configuration(server, server_side=True).trust_store is not None
 
 
 def test_versions(backend: tlsapi.Backend) -> None:
     context = _client(backend)
-    context.minimum_version = ssl.TLSVersion.TLSv1_3
-    assert context.minimum_version == ssl.TLSVersion.TLSv1_3
-    assert _configuration(context).lowest_supported_version is tlsapi.TLSVersion.TLSv1_3
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.maximum_version = ssl.TLSVersion.TLSv1_2
     assert _configuration(context).highest_supported_version is tlsapi.TLSVersion.TLSv1_2
@@ -115,6 +118,17 @@ def test_versions(backend: tlsapi.Backend) -> None:
     with pytest.warns(DeprecationWarning):  # ssl's own warning about OP_NO_TLS*
         context.options |= ssl.OP_NO_TLSv1_3
     assert _configuration(context).highest_supported_version is tlsapi.TLSVersion.TLSv1_2
+    if not backend.supports(tlsapi.Capability.TLSv1_3):
+        # TLS 1.3 only, asked for either way, is refused when it is set.
+        context = _client(backend)
+        with pytest.raises(tlsapi.ConfigurationError, match=r"TLS 1\.3"):
+            context.options |= ssl.OP_NO_TLSv1_2
+        assert not context.options & ssl.OP_NO_TLSv1_2
+    skip_unless_tls13(backend)
+    context = _client(backend)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert _configuration(context).lowest_supported_version is tlsapi.TLSVersion.TLSv1_3
 
 
 def test_options(backend: tlsapi.Backend) -> None:

@@ -22,9 +22,17 @@ import tlsapi
 from tlsapi._adapter._chain import rebuild
 from tlsapi._stdlib._buffer import StdlibBuffer
 from tlsapi.backend_api import ClientHello, HelloReader, read_client_hello
-from tlsapi.testing.pki import PKI
+from tlsapi.testing.conformance._support import skip_if_lacks
+from tlsapi.testing.pki import PKI, KeyType
 
-from .conftest import Files, make_client, make_server
+from .conftest import (
+    Files,
+    make_client,
+    make_server,
+    skip_if_wine_sends_client_leaf_only,
+    skip_unless_serves,
+    skip_unless_tls13,
+)
 from .test_bio import End, _handshake
 
 VERSIONS = [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3]
@@ -35,12 +43,26 @@ def _pin(context: ssl.SSLContext, version: ssl.TLSVersion) -> ssl.SSLContext:
     return context
 
 
+def _skip_unless_able(
+    files: Files,
+    client_backend: tlsapi.Backend | None,
+    server_backend: tlsapi.Backend | None,
+    version: ssl.TLSVersion,
+) -> None:
+    """Skip, after asserting the refusal, where a tlsapi end lacks the server side or ``version``."""
+    skip_unless_serves(server_backend, files)
+    if version is ssl.TLSVersion.TLSv1_3:
+        skip_unless_tls13(client_backend)
+        skip_unless_tls13(server_backend)
+
+
 def _pair(
     files: Files,
     client_backend: tlsapi.Backend | None,
     server_backend: tlsapi.Backend | None,
     version: ssl.TLSVersion,
 ) -> tuple[End, End]:
+    _skip_unless_able(files, client_backend, server_backend, version)
     client = End(_pin(make_client(files, client_backend), version), False)
     server = End(_pin(make_server(files, server_backend), version), True)
     return client, server
@@ -122,6 +144,12 @@ def test_verified_chain_as_ssl_builds_it(
 ) -> None:
     """Ours in one role against ssl, and ssl in the same role against the same peer: same chain."""
     ours_is_client = side == "client"
+
+    _skip_unless_able(
+        files, backend if ours_is_client else None, None if ours_is_client else backend, version
+    )
+    if ours_is_client:
+        skip_if_wine_sends_client_leaf_only(backend)
 
     def pair(mine: tlsapi.Backend | None) -> tuple[End, End]:
         client = End(
@@ -224,9 +252,19 @@ def test_rebuild_follows_issuers_not_the_order_sent(pki: PKI, other_pki: PKI) ->
 
 # -- shared_ciphers(): what the client offered and the server enables -------------------
 
-SERVER_CIPHERS = (
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256"
-)
+
+def _server_ciphers(pki: PKI) -> tuple[str, str]:
+    """The server's set_ciphers() string, for the key ``pki`` signs with, and that key's name.
+
+    TLS 1.2 suites name the certificate's key type: a server whose key is RSA
+    (TLSAPI_TEST_PKI_KEY=rsa2048) enabling only ECDSA suites shares none with
+    any client, in ssl as in tlsapi.
+    """
+    auth = "RSA" if pki.key_type is KeyType.RSA_2048 else "ECDSA"
+    return (
+        f"ECDHE-{auth}-AES256-GCM-SHA384:ECDHE-{auth}-CHACHA20-POLY1305:"
+        f"ECDHE-{auth}-AES128-GCM-SHA256"
+    ), auth
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.name)
@@ -234,9 +272,16 @@ SERVER_CIPHERS = (
     "offer", [None, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256"]
 )
 def test_shared_ciphers_as_ssl_gives_them(
-    backend: tlsapi.Backend, files: Files, version: ssl.TLSVersion, offer: str | None
+    backend: tlsapi.Backend, files: Files, pki: PKI, version: ssl.TLSVersion, offer: str | None
 ) -> None:
     """One ssl client's offer against ssl's server and ours, set up with the same set_ciphers()."""
+    server_ciphers, auth = _server_ciphers(pki)
+    skip_unless_serves(backend, files)
+    skip_if_lacks(
+        backend,
+        tlsapi.Capability.CIPHER_SELECTION,
+        lambda: make_server(files, backend).set_ciphers(server_ciphers),
+    )
 
     def serve(server_backend: tlsapi.Backend | None) -> tuple[End, End]:
         client_context = make_client(files, None)
@@ -244,7 +289,7 @@ def test_shared_ciphers_as_ssl_gives_them(
         if offer is not None:
             client_context.set_ciphers(offer)
         server_context = make_server(files, server_backend)
-        server_context.set_ciphers(SERVER_CIPHERS)
+        server_context.set_ciphers(server_ciphers)
         client, server = End(client_context, False), End(server_context, True)
         assert server.obj.shared_ciphers() is None  # nothing offered yet, as ssl says
         _handshake(client, server)
@@ -259,8 +304,8 @@ def test_shared_ciphers_as_ssl_gives_them(
     assert client.obj.shared_ciphers() is None  # a client has none, in ssl too
     if offer is not None:
         names = {name for name, _, _ in expected}
-        assert "ECDHE-ECDSA-AES128-GCM-SHA256" in names
-        assert "ECDHE-ECDSA-AES256-GCM-SHA384" not in names  # enabled, but not offered
+        assert f"ECDHE-{auth}-AES128-GCM-SHA256" in names
+        assert f"ECDHE-{auth}-AES256-GCM-SHA384" not in names  # enabled, but not offered
 
 
 def test_shared_ciphers_client_side_tlsapi_is_none(backend: tlsapi.Backend, files: Files) -> None:

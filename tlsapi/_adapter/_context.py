@@ -611,6 +611,8 @@ class SSLContext(ssl.SSLContext):
             raise ConfigurationError(
                 "OP_NO_TLSv1_2 together with OP_NO_TLSv1_3 leaves no version tlsapi offers"
             )
+        if value & _option("OP_NO_TLSv1_2"):
+            self._require(Capability.TLSv1_3, "OP_NO_TLSv1_2 (TLS 1.3 only)")
         _C.options.__set__(self, value)
         self._changed()
 
@@ -641,6 +643,9 @@ class SSLContext(ssl.SSLContext):
             raise ConfigurationError(f"{name}=SSLv3: no tlsapi backend speaks SSL 3.0")
         if value not in _VERSIONS:
             raise ConfigurationError(f"{name}={value!r} is not an ssl.TLSVersion")
+        if name == "minimum_version" and value == ssl.TLSVersion.TLSv1_3:
+            # TLS 1.3 only: a backend without it could make no connection at all.
+            self._require(Capability.TLSv1_3, "minimum_version=TLSv1_3")
         prop.__set__(self, value)
         self._changed()
 
