@@ -407,8 +407,12 @@ def ours() -> dict[str, tuple[Any, int]]:
 
 
 def _names(ours: dict[str, tuple[Any, int]], kind: str) -> dict[str, Any]:
+    """The declarations of one kind, without our own C's (transport.h: tlsapi_securetransport_*)."""
     return {
-        key.split(" ", 1)[1]: value[0] for key, value in ours.items() if key.startswith(kind + " ")
+        name: value[0]
+        for key, value in ours.items()
+        if key.startswith(kind + " ")
+        and not (name := key.split(" ", 1)[1]).lower().startswith("tlsapi_securetransport")
     }
 
 

@@ -23,6 +23,8 @@ from build_ffi.compose import PkgConfigFlags, build_ffi  # noqa: E402
 
 MODULE_NAME = "tlsapi_securetransport._securetransport"
 # corefoundation and secbase first: every other module uses their types.
+# Our C transport (transport.c/.h/.py) joins last, as "transport", once it moves here
+# from backends/securetransport/pending/ (see the README there).
 CDEF_MODULES = (
     "corefoundation",
     "secbase",

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+import platform
+
 from tlsapi import Backend
 
-from . import _binding
+from ._context import SecureTransportClientContext, SecureTransportServerContext
+from ._prepared import supported_suites
+from ._settings import CAPABILITIES, LIMITATIONS
 
 __all__ = ["make_backend"]
 
 
+@functools.lru_cache(maxsize=1)
 def make_backend() -> Backend:
-    # The contexts are not written yet (issue 13): say so rather than publish a backend
-    # that cannot make a connection.
-    assert _binding.lib is not None  # the framework loaded; what is missing is ours
-    raise ImportError("tlsapi-securetransport has no contexts yet (issue 13)")
+    release = platform.mac_ver()[0] or "unknown"
+    return Backend(
+        name="securetransport",
+        client_context=SecureTransportClientContext,
+        server_context=SecureTransportServerContext,
+        library_version=f"Secure Transport (macOS {release})",
+        capabilities=CAPABILITIES,
+        details={
+            "macos": release,
+            "validation": "ours: break on authentication, SecTrustEvaluateWithError",
+            "limitations": LIMITATIONS,
+        },
+        supported_ciphers=supported_suites(),
+    )
