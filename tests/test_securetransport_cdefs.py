@@ -104,7 +104,6 @@ NOT_IN_DEBIAN: dict[str, Missing] = {
     "kSecItemTypePrivateKey": Missing("SecImportExport.h", "10.4", "unchecked"),
     "kSecItemTypeCertificate": Missing("SecImportExport.h", "10.4", "unchecked"),
     "kSecItemTypeAggregate": Missing("SecImportExport.h", "10.4", "unchecked"),
-    "kSecItemPemArmour": Missing("SecImportExport.h", "10.4", "unchecked"),
 }
 
 

@@ -73,10 +73,9 @@ class Identity:
             parameters.passphrase = keep
         form = ffi.new("SecExternalFormat *", lib.kSecFormatUnknown)
         kind = ffi.new("SecExternalItemType *", lib.kSecItemTypePrivateKey)
-        flags = lib.kSecItemPemArmour if key.is_pem else 0
         items = ffi.new("CFArrayRef *")
         status = lib.SecItemImport(
-            _cf.data(key.data), ffi.NULL, form, kind, flags, parameters, self._keychain, items
+            _cf.data(key.data), ffi.NULL, form, kind, 0, parameters, self._keychain, items
         )
         del keep
         if items[0] != ffi.NULL:
