@@ -370,15 +370,8 @@ WINE_WINDOWS_TESTS = (
 # The adapter's suite in a run of its own, with the PKI key type it is
 # written for: some of its tests name ECDHE-ECDSA suites (set_ciphers).
 WINE_WINDOWS_ADAPTER_TESTS = ("tests/adapter",)
-# Each exclusion with its reason; the GitHub Windows job runs them all.
-WINE_DESELECT = {
-    # The adapter's SSLSocket duplicates the socket with os.dup(), which takes C
-    # runtime file descriptors, not Windows socket handles: EBADF on Windows
-    # (tlsapi/_adapter/_socket.py; socket.dup() / _socket.dup() would work).
-    "tests/adapter/test_socket.py::test_sslsocket_both_sides": "os.dup on a socket handle",
-    "tests/adapter/test_socket.py::test_client_refuses_wrong_host": "os.dup on a socket handle",
-    "tests/adapter/test_socket.py::test_timeout_and_suppress_ragged_eofs": "os.dup on a socket handle",
-}
+# Each exclusion with its reason (none today); the GitHub Windows job runs them all.
+WINE_DESELECT: dict[str, str] = {}
 # Wine's SChannel signs only with RSA keys (client keys come from the legacy
 # CAPI RSA provider), so the kit's PKIs are RSA there.
 WINE_ENV = {
