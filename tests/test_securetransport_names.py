@@ -109,3 +109,36 @@ def test_every_type_string_parses(composed: FFI) -> None:
         except Exception as exc:  # cffi raises several kinds
             problems.append(f"{file}:{line}: {text!r}: {exc}")
     assert not problems, "\n".join(problems)
+
+
+def _calls() -> list[tuple[str, int, str, int]]:
+    """(file, line, function, argument count) for each ``lib.<function>(...)`` call."""
+    calls = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "lib"
+            ):
+                assert not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args)
+                calls.append((path.name, node.lineno, node.func.attr, len(node.args)))
+    return calls
+
+
+def test_every_call_passes_as_many_arguments_as_declared(composed: FFI) -> None:
+    declarations = composed._parser._declarations
+    calls = _calls()
+    assert len(calls) > 40, len(calls)
+    problems = []
+    for file, line, name, count in calls:
+        declared = declarations.get(f"function {name}")
+        if declared is None:
+            problems.append(f"{file}:{line}: lib.{name} is not a function")
+        elif len(declared[0].args) != count:
+            problems.append(
+                f"{file}:{line}: lib.{name} takes {len(declared[0].args)} arguments, {count} given"
+            )
+    assert not problems, "\n".join(problems)
