@@ -25,7 +25,11 @@ The hard parts, in one place:
   ALPN on the server (refused by the configuration check).
 * **Ends.**  SSLRead's errSSLClosedGraceful is the peer's close_notify
   (``b""``); errSSLClosedNoNotify (our read function at end of file) and
-  errSSLClosedAbort are RaggedEOF.  SSLClose sends our close_notify.
+  errSSLClosedAbort are RaggedEOF.  SSLClose sends our close_notify.  Secure
+  Transport answers the peer's close_notify with its own at once (SSLRead
+  calls SSLClose), so a later shutdown() sends nothing more; and SSLClose
+  closes both directions: after our shutdown() a read ends (``b""``) without
+  reading what the peer may still send (a limitation, in LIMITATIONS).
 """
 
 from __future__ import annotations
@@ -91,6 +95,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
         self._failed_hello: TLSError | None = None
         self._chain: list[bytes] | None = None
         self._alpn: bytes | None = None
+        # Secure Transport is in its closed state: our close_notify went (SSLClose,
+        # called by us or by SSLRead on the peer's close_notify).
+        self._closed = False
         self._configure_common()
         if not self._server:
             self._configure_client()
@@ -292,6 +299,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
                 return count
             raise self._need_more("read")
         if status == lib.errSSLClosedGraceful:
+            # The peer's close_notify (answered by Secure Transport with ours), or, after
+            # our own SSLClose, the end of reading Secure Transport imposes.
+            self._closed = True
             stop: TLSError | None = None
         else:
             stop = failure(status, "read")
@@ -314,6 +324,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
         raise failure(status, "write")
 
     def _shutdown(self) -> None:
+        if self._closed:
+            return  # our close_notify already went with the answer to the peer's
+        self._closed = True
         status = lib.SSLClose(self._ssl)
         self._flush_library_output()
         if status not in (lib.errSecSuccess, lib.errSSLClosedGraceful):

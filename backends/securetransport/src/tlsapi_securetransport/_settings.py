@@ -51,8 +51,9 @@ CAPABILITIES = frozenset(
 LIMITATIONS = (
     "no TLS 1.3 (Secure Transport never enabled it: a lowest version of TLS 1.3 is a "
     "ConfigurationError); no ALPN on the server side (a server configuration with "
-    "inner_protocols is refused); no choice of key-exchange groups; deprecated by Apple "
-    "since macOS 10.15, still shipped"
+    "inner_protocols is refused); no choice of key-exchange groups; after our shutdown() "
+    "reads end at once (SSLClose closes both directions); deprecated by Apple since "
+    "macOS 10.15, still shipped"
 )
 
 ALPN_ON_SERVER = (
