@@ -79,6 +79,12 @@ NOT_IN_DEBIAN: dict[str, Missing] = {
         "10.2 (deprecated in 10.10, still shipped)",
         f"{APPLE_DOCS}/seckeychaindelete(_:): (SecKeychain?) -> OSStatus, macOS 10.2-10.10",
     ),
+    "SecTrustSetVerifyDate": Missing(
+        "SecTrust.h",
+        "10.3",
+        f"{APPLE_DOCS}/sectrustsetverifydate(_:_:): (SecTrust, CFDate) -> OSStatus, macOS 10.3; "
+        "security-framework-sys 2.x (docs.rs) declares the same signature",
+    ),
     "errSSLServerAuthCompleted": Missing("SecureTransport.h", "10.6", "unchecked"),
     "errSSLClientAuthCompleted": Missing("SecureTransport.h", "10.6", "unchecked"),
     "errSecDuplicateItem": Missing("SecBase.h", "10.0 (enum, unannotated)", "unchecked"),
@@ -330,6 +336,8 @@ def _rust_canon(type_: str, decls: RustDecls, depth: int = 0) -> Canon:
         return ("char",)
     if name == "bool":
         return ("bool",)
+    if name in ("f64", "c_double"):
+        return ("float", 8)
     if name in INTEGERS:
         return ("int", *INTEGERS[name])
     if name in decls.aliases:
@@ -365,6 +373,8 @@ def _c_canon(tp: Any, ffi: FFI) -> Canon:
             return ("char",)
         if tp.name == "_Bool":
             return ("bool",)
+        if tp.is_float_type():
+            return ("float", ffi.sizeof(tp.name))
         assert tp.is_integer_type(), tp.name
         return ("int", ffi.sizeof(tp.name), int(ffi.cast(tp.name, -1)) < 0)
     if isinstance(tp, (model.FunctionPtrType, model.RawFunctionType)):

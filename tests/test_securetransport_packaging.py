@@ -30,6 +30,8 @@ def test_distribution_and_entry_point() -> None:
     assert project["project"]["name"] == "tlsapi-securetransport"
     entry_points = project["project"]["entry-points"]["tlsapi.backends"]
     assert entry_points == {"securetransport": "tlsapi_securetransport:load_backend"}
+    verifiers = project["project"]["entry-points"]["tlsapi.testing.limbo_verifiers"]
+    assert verifiers == {"securetransport": "tlsapi_securetransport.testing:limbo_verifier"}
     assert project["tool"]["mypy"]["strict"] is True
 
 

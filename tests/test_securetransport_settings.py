@@ -135,3 +135,10 @@ def test_off_macos_the_backend_fails_to_load_with_import_error(settings: ModuleT
                  "_buffer", "_context", "_backend"):  # fmt: skip
         with pytest.raises(ImportError):
             importlib.import_module(f"tlsapi_securetransport.{name}")
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="on macOS the verifier runs")
+def test_off_macos_the_limbo_verifier_says_why_it_cannot_run(settings: ModuleType) -> None:
+    testing = importlib.import_module("tlsapi_securetransport.testing")
+    reason = testing.limbo_verifier().unavailable_reason()
+    assert reason is not None and "cannot be loaded" in reason

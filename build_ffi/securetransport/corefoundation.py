@@ -1,5 +1,5 @@
 """cdefs for the CoreFoundation types and calls the backend uses (CFBase.h, CFData.h, CFArray.h,
-CFString.h, CFDictionary.h, CFError.h, all through the umbrella header).
+CFString.h, CFDictionary.h, CFError.h, CFDate.h, all through the umbrella header).
 
 Opaque CF objects are ``typedef ... *XRef``: cffi then names the pointer type
 as the header does, and the compiler checks every call.  The integer types
@@ -20,6 +20,8 @@ typedef signed long CFIndex;
 typedef unsigned long CFTypeID;
 typedef unsigned long CFOptionFlags;
 typedef uint32_t CFStringEncoding;
+typedef double CFTimeInterval;
+typedef CFTimeInterval CFAbsoluteTime;
 
 typedef const void *CFTypeRef;
 typedef ... *CFAllocatorRef;
@@ -29,6 +31,7 @@ typedef ... *CFMutableArrayRef;
 typedef ... *CFStringRef;
 typedef ... *CFDictionaryRef;
 typedef ... *CFErrorRef;
+typedef ... *CFDateRef;
 
 typedef struct { ...; } CFArrayCallBacks;
 typedef struct { ...; } CFDictionaryKeyCallBacks;
@@ -38,6 +41,7 @@ typedef struct { ...; } CFDictionaryValueCallBacks;
    variables (not const) so that ffi.addressof(lib, ...) gives their real
    address: CFArray and CFDictionary recognise these tables by address. */
 const CFAllocatorRef kCFAllocatorDefault;
+const CFTimeInterval kCFAbsoluteTimeIntervalSince1970;
 extern CFArrayCallBacks kCFTypeArrayCallBacks;
 extern CFDictionaryKeyCallBacks kCFTypeDictionaryKeyCallBacks;
 extern CFDictionaryValueCallBacks kCFTypeDictionaryValueCallBacks;
@@ -73,6 +77,8 @@ CFDictionaryRef CFDictionaryCreate(CFAllocatorRef allocator, const void **keys,
                                    const CFDictionaryValueCallBacks *valueCallBacks);
 Boolean CFDictionaryGetValueIfPresent(CFDictionaryRef theDict, const void *key,
                                       const void **value);
+
+CFDateRef CFDateCreate(CFAllocatorRef allocator, CFAbsoluteTime at);
 
 CFIndex CFErrorGetCode(CFErrorRef err);
 CFStringRef CFErrorCopyDescription(CFErrorRef err);

@@ -20,6 +20,7 @@ peer should see (alert_for) before it raises.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from tlsapi import CertificateError, TLSError, TrustStore
@@ -28,7 +29,7 @@ from . import _cf
 from ._binding import ffi, lib
 from ._errors import certificate_reason, describe
 
-__all__ = ["Anchors", "evaluate", "peer_chain", "peer_trust"]
+__all__ = ["Anchors", "evaluate", "library_verdict", "peer_chain", "peer_trust"]
 
 
 class Anchors:
@@ -112,3 +113,38 @@ def evaluate(
 def _check(status: int, call: str) -> None:
     if status != lib.errSecSuccess:
         raise TLSError(f"{call} failed: {describe(status)}")
+
+
+def library_verdict(
+    chain: list[bytes], *, anchors: Anchors, peer_name: str | None, when: datetime.datetime | None
+) -> tuple[bool, str]:
+    """Whether the Security framework accepts ``chain`` for ``peer_name`` under exactly ``anchors``.
+
+    What the backend's client asks at the break on server authentication, on a
+    SecTrust made directly (SecTrustCreateWithCertificates), at ``when``
+    (SecTrustSetVerifyDate) or now: for tlsapi's x509-limbo run.
+    """
+    certificates = []
+    for position, der in enumerate(chain, 1):
+        reference = lib.SecCertificateCreateWithData(lib.kCFAllocatorDefault, _cf.data(der))
+        if reference == ffi.NULL:
+            return False, f"the Security framework cannot read certificate #{position}"
+        certificates.append(_cf.owned(reference, "SecCertificateCreateWithData"))
+    hostname = _cf.string(peer_name) if peer_name is not None else ffi.NULL
+    policy = _cf.owned(lib.SecPolicyCreateSSL(True, hostname), "SecPolicyCreateSSL")
+    pointer = ffi.new("SecTrustRef *")
+    _check(
+        lib.SecTrustCreateWithCertificates(_cf.array(certificates), policy, pointer),
+        "SecTrustCreateWithCertificates",
+    )
+    trust = _cf.owned(pointer[0], "SecTrustCreateWithCertificates")
+    if when is not None:
+        moment = when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)
+        absolute = moment.timestamp() - float(lib.kCFAbsoluteTimeIntervalSince1970)
+        date = _cf.owned(lib.CFDateCreate(lib.kCFAllocatorDefault, absolute), "CFDateCreate")
+        _check(lib.SecTrustSetVerifyDate(trust, date), "SecTrustSetVerifyDate")
+    try:
+        evaluate(trust, server_certificate=True, name=peer_name, anchors=anchors)
+    except CertificateError as exc:
+        return False, f"{exc.reason}: {exc.library_message or exc}"
+    return True, "SecTrustEvaluateWithError accepted the chain"
