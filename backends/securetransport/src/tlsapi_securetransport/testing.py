@@ -1,5 +1,8 @@
 """Test hooks this backend provides to tlsapi's conformance kit.
 
+``buffered_capacity(buffer)`` is what a connection holds for ciphertext: our C
+transport's buffers plus the output waiting in the core's queue.
+
 ``limbo_verifier()`` is the Security framework's own chain verifier for the
 x509-limbo run (entry point ``securetransport`` in
 ``tlsapi.testing.limbo_verifiers``): the chain the case's server presents, a
@@ -16,12 +19,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tlsapi import TLSError, TrustStore
+from tlsapi import TLSError, TLSWrappedBuffer, TrustStore
 
 if TYPE_CHECKING:
     from tlsapi.testing.limbo import LimboCase, Verdict
 
-__all__ = ["LibraryVerifier", "limbo_verifier"]
+__all__ = ["LibraryVerifier", "buffered_capacity", "limbo_verifier"]
+
+
+def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
+    """Bytes allocated for ``buffer``'s ciphertext by our transport and the output queue."""
+    from ._binding import lib
+    from ._buffer import SecureTransportBuffer
+
+    if not isinstance(buffer, SecureTransportBuffer):
+        raise TypeError(f"not a Secure Transport connection: {buffer!r}")
+    return int(lib.tlsapi_securetransport_capacity(buffer._io)) + buffer.outgoing_bytes_buffered()
 
 
 class LibraryVerifier:
