@@ -6,6 +6,7 @@ import functools
 import platform
 
 from tlsapi import Backend
+from tlsapi.backend_api import cipher_weakness
 
 from ._context import SecureTransportClientContext, SecureTransportServerContext
 from ._prepared import supported_suites
@@ -28,5 +29,6 @@ def make_backend() -> Backend:
             "validation": "ours: break on authentication, SecTrustEvaluateWithError",
             "limitations": LIMITATIONS,
         },
-        supported_ciphers=supported_suites(),
+        # Secure Transport still lists RC4, 3DES and NULL suites: never offered by us.
+        supported_ciphers=tuple(s for s in supported_suites() if cipher_weakness(s) is None),
     )

@@ -55,7 +55,7 @@ class Prepared:
         check_configuration(config, server=server)
         self.config = config
         self.protocols = protocol_range(config)
-        supported = set(supported_suites())
+        supported = set(supported_suites())  # weak ones never get here: the config refuses them
         self.suites = tuple(s for s in wanted_suites(config) if s in supported)
         if not self.suites:
             raise ConfigurationError(
