@@ -55,6 +55,11 @@ pytestmark = pytest.mark.skipif(
 
 DEBIAN_PACKAGES = ("librust-security-framework-sys-dev", "librust-core-foundation-sys-dev")
 CRATES = ("security-framework-sys", "core-foundation-sys")
+# The versions Debian 12 ships, which NOT_IN_DEBIAN describes.  Another
+# distribution's apt (Ubuntu on the GitHub runners) may fetch newer crates:
+# every name they declare is compared all the same, and a listed name they
+# do declare is compared instead of being required to be missing.
+DOCUMENTED = {"security-framework-sys": "0.4.2", "core-foundation-sys": "0.8.1"}
 
 
 @dataclass(frozen=True)
@@ -287,7 +292,7 @@ def _parse_rust_text(text: str, decls: RustDecls) -> None:
             value = _int_literal(match.group(2))
             if value is not None:
                 decls.consts[match.group(1)] = value
-        elif match := re.match(r'(?:pub )?extern (?:"C" )?\{(.*)\}$', item):
+        elif match := re.match(r'(?:pub )?(?:unsafe )?extern (?:"C(?:-unwind)?" )?\{(.*)\}$', item):
             _parse_extern(match.group(1), decls)
 
 
@@ -444,7 +449,8 @@ def test_every_function_matches_debian(rust: RustDecls, ours: dict[str, tuple[An
     checked = 0
     for name, tp in sorted(_names(ours, "function").items()):
         if name not in rust.functions:
-            if name not in NOT_IN_DEBIAN:
+            # Newer crates may drop a deprecated call: only the documented ones must have it.
+            if name not in NOT_IN_DEBIAN and rust.versions == DOCUMENTED:
                 problems.append(f"{name}: not declared by the Debian crates nor in NOT_IN_DEBIAN")
             continue
         params, result = rust.functions[name]
@@ -505,7 +511,11 @@ def test_every_constant_value_matches_debian(
                 )
             continue
         if name not in rust.consts:
-            problems.append(f"{name}: a value is given here ({value}) but Debian's crates lack it")
+            if rust.versions == DOCUMENTED:
+                problems.append(
+                    f"{name}: a value is given here ({value}) but Debian's crates lack it"
+                )
+            continue
         elif rust.consts[name] != value:
             problems.append(f"{name}: {value} here, {rust.consts[name]} in Debian's")
         checked += 1
@@ -520,7 +530,8 @@ def test_every_global_matches_debian(rust: RustDecls, ours: dict[str, tuple[Any,
     assert "kCFTypeArrayCallBacks" in globals_ and "kSecImportExportPassphrase" in globals_
     for name, tp in sorted(globals_.items()):
         if name not in rust.statics:
-            problems.append(f"{name}: not a static in Debian's crates")
+            if rust.versions == DOCUMENTED:
+                problems.append(f"{name}: not a static in Debian's crates")
             continue
         mine, other = _deopaque(_c_canon(tp, ffi)), _deopaque(_rust_canon(rust.statics[name], rust))
         if mine != other:
@@ -532,16 +543,20 @@ def test_names_missing_from_debian_are_listed_truly(
     rust: RustDecls, ours: dict[str, tuple[Any, int]]
 ) -> None:
     declared_here = set(_names(ours, "function")) | set(_names(ours, "macro"))
+    documented = rust.versions == DOCUMENTED
     for name, missing in NOT_IN_DEBIAN.items():
         assert name in declared_here, f"{name} is listed but our cdefs do not use it"
-        assert name not in rust.functions and name not in rust.consts, (
-            f"{name} is declared by Debian's crates ({rust.versions}): check it there instead"
-        )
+        if documented:
+            assert name not in rust.functions and name not in rust.consts, (
+                f"{name} is declared by Debian's crates ({rust.versions}): check it there instead"
+            )
         assert missing.header.endswith(".h") and missing.macos and missing.second_source
 
 
 def test_the_parser_reads_what_it_must(rust: RustDecls) -> None:
     # A few known declarations, read back exactly (guards the Rust parser itself).
+    if rust.versions != DOCUMENTED:
+        pytest.skip(f"the parser's exact reading is pinned to {DOCUMENTED}, not {rust.versions}")
     assert rust.functions["SSLRead"] == (
         ["SSLContextRef", "*mut c_void", "usize", "*mut usize"],
         "OSStatus",
