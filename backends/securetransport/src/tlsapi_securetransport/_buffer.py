@@ -178,9 +178,15 @@ class SecureTransportBuffer(TLSWrappedBuffer):
         return WantReadError(f"more bytes from the peer are needed to go on with the {operation}")
 
     def _alert(self, description: int) -> None:
-        """A fatal alert in the clear (TLS 1.2 record version): Secure Transport sends none here."""
+        """A fatal alert in the clear: Secure Transport sends none when we refuse.
+
+        Neither side has sent ChangeCipherSpec at a break on authentication (nor
+        before the ClientHello was read), so the record is plaintext, with the
+        negotiated version when there is one (a TLS 1.0 peer checks it).
+        """
         self._flush_library_output()
-        self._outgoing.append(bytes((21, 3, 3, 0, 2, 2, description)))
+        version = self._tls_version_number() or 0x0303
+        self._outgoing.append(bytes((21, version >> 8, version & 0xFF, 0, 2, 2, description)))
 
     # -- the handshake -----------------------------------------------------------
 
