@@ -84,21 +84,19 @@ def make_client(
     return context
 
 
-def skip_unless_serves(backend: tlsapi.Backend | None, files: Files) -> None:
+def skip_unless_serves(backend: tlsapi.Backend | None) -> None:
     """Skip when ``backend`` has no server side, after asserting the adapter's refusal.
 
-    The adapter turns its settings into a tlsapi context at the first
-    ``wrap_bio``/``wrap_socket``: a server context for a client-only backend
-    (SChannel under Wine) raises ConfigurationError there.
+    A server context for a client-only backend (SChannel under Wine) is
+    refused when it is made: ``tlsapi.SSLContext(ssl.PROTOCOL_TLS_SERVER)``
+    raises ConfigurationError.
     """
     if backend is None:
         return
     skip_if_lacks(
         backend,
         tlsapi.Capability.SERVER,
-        lambda: make_server(files, backend).wrap_bio(
-            ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True
-        ),
+        lambda: tlsapi.SSLContext(ssl.PROTOCOL_TLS_SERVER, backend=backend),
     )
 
 

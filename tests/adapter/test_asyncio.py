@@ -60,7 +60,7 @@ async def _fetch(
 def test_streams_verified_alpn_large_body(backend: tlsapi.Backend, files: Files, side: str) -> None:
     client_backend = backend if side in ("client", "both") else None
     server_backend = backend if side in ("server", "both") else None
-    skip_unless_serves(server_backend, files)
+    skip_unless_serves(server_backend)
 
     async def main() -> None:
         server = await _serve(make_server(files, server_backend, alpn=["h2", "http/1.1"]))
@@ -86,7 +86,7 @@ def test_streams_verified_alpn_large_body(backend: tlsapi.Backend, files: Files,
 def test_wrong_host_and_unknown_ca_refused(
     backend: tlsapi.Backend, files: Files, server_is_tlsapi: bool
 ) -> None:
-    skip_unless_serves(backend if server_is_tlsapi else None, files)
+    skip_unless_serves(backend if server_is_tlsapi else None)
 
     async def main() -> None:
         server = await _serve(make_server(files, backend if server_is_tlsapi else None))
@@ -108,7 +108,7 @@ def test_wrong_host_and_unknown_ca_refused(
 def test_mutual_tls(backend: tlsapi.Backend, files: Files, side: str) -> None:
     client_backend = backend if side in ("client", "both") else None
     server_backend = backend if side in ("server", "both") else None
-    skip_unless_serves(server_backend, files)
+    skip_unless_serves(server_backend)
     skip_if_wine_sends_client_leaf_only(client_backend)
     seen: list[dict[str, object]] = []
 
@@ -142,7 +142,7 @@ def test_start_tls_upgrades_a_plain_stream(
     """StreamWriter.start_tls on the client, loop.start_tls on the server (STARTTLS style)."""
     client_backend = backend if side == "client" else None
     server_backend = backend if side == "server" else None
-    skip_unless_serves(server_backend, files)
+    skip_unless_serves(server_backend)
     server_context = make_server(files, server_backend)
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -180,7 +180,7 @@ def test_start_tls_upgrades_a_plain_stream(
 
 def test_clean_close_from_client(backend: tlsapi.Backend, files: Files) -> None:
     """The client closes first: the server reads EOF (close_notify), never an error."""
-    skip_unless_serves(backend, files)
+    skip_unless_serves(backend)
     results: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

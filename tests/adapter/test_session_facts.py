@@ -29,7 +29,6 @@ from .conftest import (
     Files,
     make_client,
     make_server,
-    skip_if_wine_sends_client_leaf_only,
     skip_unless_serves,
     skip_unless_tls13,
 )
@@ -44,13 +43,12 @@ def _pin(context: ssl.SSLContext, version: ssl.TLSVersion) -> ssl.SSLContext:
 
 
 def _skip_unless_able(
-    files: Files,
     client_backend: tlsapi.Backend | None,
     server_backend: tlsapi.Backend | None,
     version: ssl.TLSVersion,
 ) -> None:
     """Skip, after asserting the refusal, where a tlsapi end lacks the server side or ``version``."""
-    skip_unless_serves(server_backend, files)
+    skip_unless_serves(server_backend)
     if version is ssl.TLSVersion.TLSv1_3:
         skip_unless_tls13(client_backend)
         skip_unless_tls13(server_backend)
@@ -62,7 +60,7 @@ def _pair(
     server_backend: tlsapi.Backend | None,
     version: ssl.TLSVersion,
 ) -> tuple[End, End]:
-    _skip_unless_able(files, client_backend, server_backend, version)
+    _skip_unless_able(client_backend, server_backend, version)
     client = End(_pin(make_client(files, client_backend), version), False)
     server = End(_pin(make_server(files, server_backend), version), True)
     return client, server
@@ -144,21 +142,28 @@ def test_verified_chain_as_ssl_builds_it(
 ) -> None:
     """Ours in one role against ssl, and ssl in the same role against the same peer: same chain."""
     ours_is_client = side == "client"
-
     _skip_unless_able(
-        files, backend if ours_is_client else None, None if ours_is_client else backend, version
+        backend if ours_is_client else None, None if ours_is_client else backend, version
     )
-    if ours_is_client:
-        skip_if_wine_sends_client_leaf_only(backend)
 
     def pair(mine: tlsapi.Backend | None) -> tuple[End, End]:
+        # The client presents a certificate when the server is the end under test:
+        # the chain it sends is the one that server verifies.
         client = End(
-            _pin(make_client(files, mine if ours_is_client else None, identity=True), version),
+            _pin(
+                make_client(files, mine if ours_is_client else None, identity=not ours_is_client),
+                version,
+            ),
             False,
         )
         server = End(
             _pin(
-                make_server(files, None if ours_is_client else mine, client_ca=files.root), version
+                make_server(
+                    files,
+                    None if ours_is_client else mine,
+                    client_ca=None if ours_is_client else files.root,
+                ),
+                version,
             ),
             True,
         )
@@ -276,7 +281,7 @@ def test_shared_ciphers_as_ssl_gives_them(
 ) -> None:
     """One ssl client's offer against ssl's server and ours, set up with the same set_ciphers()."""
     server_ciphers, auth = _server_ciphers(pki)
-    skip_unless_serves(backend, files)
+    skip_unless_serves(backend)
     skip_if_lacks(
         backend,
         tlsapi.Capability.CIPHER_SELECTION,

@@ -53,7 +53,7 @@ def _echo_then_close(tls: ssl.SSLSocket) -> None:
 @pytest.mark.parametrize("side", ["client", "server"])
 def test_sslsocket_both_sides(backend: tlsapi.Backend, files: Files, side: str) -> None:
     ours_is_client = side == "client"
-    skip_unless_serves(None if ours_is_client else backend, files)
+    skip_unless_serves(None if ours_is_client else backend)
     server_context = make_server(files, None if ours_is_client else backend, alpn=["h2"])
     client_context = make_client(files, backend if ours_is_client else None, alpn=["h2"])
     with _server(server_context, _echo_then_close) as (port, errors):

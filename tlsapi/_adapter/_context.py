@@ -176,6 +176,10 @@ class SSLContext(ssl.SSLContext):
         if backend is None:
             backend = type(self)._injected_backend
         self._backend = _backend_of(backend)
+        if protocol == ssl.PROTOCOL_TLS_SERVER:
+            # Refused now, not at the first connection: asyncio's start_server would
+            # otherwise listen, then fail every accept (and stop accepting) instead.
+            self._require(Capability.SERVER, "PROTOCOL_TLS_SERVER (a server context)")
         self._lock = threading.Lock()
         self._trusted: list[bytes] = []  # DER anchors from load_verify_locations
         self._trust_sources: list[str] = []
