@@ -48,7 +48,7 @@ def string(text: str) -> Any:
 
 def string_text(reference: Any) -> str:
     """The text of a CFStringRef (borrowed or owned)."""
-    # UTF-8 needs at most 4 bytes per UTF-16 unit... and 3 suffices; 4 + NUL is safe.
+    # A UTF-16 unit (what CFStringGetLength counts) takes at most 3 bytes of UTF-8.
     size = lib.CFStringGetLength(reference) * 4 + 1
     buffer = ffi.new("char[]", size)
     if not lib.CFStringGetCString(reference, buffer, size, lib.kCFStringEncodingUTF8):
