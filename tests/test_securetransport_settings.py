@@ -64,6 +64,9 @@ def test_tls13_as_the_lowest_version_is_refused(settings: ModuleType) -> None:
         (TLSVersion.TLSv1_2, TLSVersion.MAXIMUM_SUPPORTED, (8, 8)),
         (TLSVersion.TLSv1_2, TLSVersion.TLSv1_3, (8, 8)),  # served up to TLS 1.2
         (TLSVersion.TLSv1_2, TLSVersion.TLSv1_2, (8, 8)),
+        (TLSVersion.TLSv1, TLSVersion.TLSv1_1, (4, 7)),  # kTLSProtocol1, kTLSProtocol11
+        (TLSVersion.MINIMUM_SUPPORTED, TLSVersion.MAXIMUM_SUPPORTED, (4, 8)),
+        (TLSVersion.TLSv1_1, TLSVersion.TLSv1_3, (7, 8)),
     ],
 )
 def test_version_ranges(
