@@ -487,15 +487,22 @@ def test_every_typedef_both_declare_matches(
 
 
 def test_struct_fields_match(rust: RustDecls, ours: dict[str, tuple[Any, int]]) -> None:
+    """Every struct whose fields we declare has Debian's fields, in order, with the same types."""
     ffi = FFI()
-    (struct,) = [
-        tp for name, tp in _names(ours, "typedef").items()
-        if name == "SecItemImportExportKeyParameters"
-    ]  # fmt: skip
-    theirs = rust.structs["SecItemImportExportKeyParameters"]
-    assert list(struct.fldnames) == [name for name, _ in theirs]
-    for mine, (field, other) in zip(struct.fldtypes, theirs, strict=True):
-        assert _deopaque(_c_canon(mine, ffi)) == _deopaque(_rust_canon(other, rust)), field
+    checked = []
+    for name, struct in sorted(_names(ours, "typedef").items()):
+        if not isinstance(struct, model.StructOrUnion) or struct.fldnames is None:
+            continue
+        if not struct.fldnames or name not in rust.structs:
+            continue  # opaque ("{ ...; }") here, or not in the crates
+        theirs = rust.structs[name]
+        assert list(struct.fldnames) == [field for field, _ in theirs], name
+        for mine, (field, other) in zip(struct.fldtypes, theirs, strict=True):
+            assert _deopaque(_c_canon(mine, ffi)) == _deopaque(_rust_canon(other, rust)), (
+                f"{name}.{field}"
+            )
+        checked.append(name)
+    assert {"SecItemImportExportKeyParameters", "SecKeychainSettings"} <= set(checked), checked
 
 
 def test_every_constant_value_matches_debian(

@@ -45,6 +45,18 @@ class Identity:
         self._keychain: Any = _cf.owned(keychain[0], "SecKeychainCreate")
         self._finalizer = weakref.finalize(self, _delete, self._keychain, directory)
         try:
+            # Never locked by time or sleep while the context lives: a long-lived
+            # server still signs with its key hours later, without a prompt.
+            settings = ffi.new("SecKeychainSettings *")
+            settings.version = lib.SEC_KEYCHAIN_SETTINGS_VERS1
+            settings.lockOnSleep = False
+            settings.useLockInterval = False
+            settings.lockInterval = 0xFFFFFFFF
+            status = lib.SecKeychainSetSettings(self._keychain, settings)
+            if status != lib.errSecSuccess:
+                raise ConfigurationError(
+                    f"cannot configure the temporary keychain: {describe(status)}"
+                )
             chain = [
                 _certificate(certificate, position)
                 for position, certificate in enumerate(certificates, 1)
