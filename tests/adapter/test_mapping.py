@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 import warnings
 from pathlib import Path
@@ -128,6 +129,32 @@ def test_versions(backend: tlsapi.Backend) -> None:
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     assert context.minimum_version == ssl.TLSVersion.TLSv1_3
     assert _configuration(context).lowest_supported_version is tlsapi.TLSVersion.TLSv1_3
+
+
+def test_what_the_backend_lacks_is_refused_when_set() -> None:
+    """A client-only backend without TLS 1.3 (as SChannel under Wine): refused at the setting.
+
+    The stdlib backend claiming less than it has stands in for one here, so
+    that every platform checks the adapter's side of the contract.
+    """
+    stdlib = tlsapi.backend("stdlib")
+    limited = dataclasses.replace(
+        stdlib,
+        name="client-only",
+        capabilities=stdlib.capabilities - {tlsapi.Capability.SERVER, tlsapi.Capability.TLSv1_3},
+    )
+    with pytest.raises(tlsapi.ConfigurationError, match="PROTOCOL_TLS_SERVER"):
+        tlsapi.SSLContext(ssl.PROTOCOL_TLS_SERVER, backend=limited)
+    client = _client(limited)
+    before = client.minimum_version
+    with pytest.raises(tlsapi.ConfigurationError, match="minimum_version=TLSv1_3"):
+        client.minimum_version = ssl.TLSVersion.TLSv1_3
+    assert client.minimum_version == before
+    with pytest.raises(tlsapi.ConfigurationError, match=r"TLS 1\.3"):
+        client.options |= ssl.OP_NO_TLSv1_2
+    assert not client.options & ssl.OP_NO_TLSv1_2
+    client.maximum_version = ssl.TLSVersion.TLSv1_3  # a ceiling it stays under: allowed
+    assert _configuration(client).highest_supported_version is tlsapi.TLSVersion.TLSv1_3
 
 
 def test_options(backend: tlsapi.Backend) -> None:

@@ -11,6 +11,7 @@ import _ssl
 import os
 import shutil
 import ssl
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 import tlsapi
-from tlsapi._adapter._chain import rebuild
+from tlsapi._adapter._chain import _system_anchors, rebuild
 from tlsapi._stdlib._buffer import StdlibBuffer
 from tlsapi.backend_api import ClientHello, HelloReader, read_client_hello
 from tlsapi.testing.conformance._support import skip_if_lacks
@@ -253,6 +254,23 @@ def test_rebuild_follows_issuers_not_the_order_sent(pki: PKI, other_pki: PKI) ->
     assert rebuild([leaf, pki.intermediate_der], []) == [leaf, pki.intermediate_der]
     # A certificate we cannot read stops the walk, never raises.
     assert rebuild([b"not a certificate", leaf], anchors) == [b"not a certificate"]
+
+
+@pytest.mark.skipif(
+    sys.platform != "win32", reason="Windows keeps its roots in a store, not a file"
+)
+def test_system_anchors_on_windows_come_from_the_root_store() -> None:
+    """SChannel's system trust ends in the "ROOT" store: the chain is rebuilt up to one of those."""
+    anchors = _system_anchors()
+    assert anchors  # Windows has roots (Wine: the host's, imported by crypt32)
+    roots = [
+        certificate
+        for certificate, encoding, _ in ssl.enum_certificates("ROOT")  # type: ignore[attr-defined,unused-ignore]
+        if encoding == "x509_asn"
+    ]
+    assert set(anchors) <= set(roots)
+    root = anchors[0]
+    assert rebuild([root], anchors) == [root]
 
 
 # -- shared_ciphers(): what the client offered and the server enables -------------------

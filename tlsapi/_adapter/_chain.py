@@ -12,7 +12,7 @@ certificate is itself an anchor of the configured trust store or was issued
 by one (that anchor then ends the chain).  The library has verified the
 chain already; this only finds the anchor it used (by name, as a verifier
 looks for issuers; the system store is read from the bundle file OpenSSL
-and the distribution use).
+and the distribution use; on Windows, from the system's "ROOT" store).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import _ssl
 import os
 import ssl
+import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -99,6 +100,8 @@ def _anchors(trust: TrustStore | None) -> tuple[bytes, ...]:
 
 
 def _system_anchors() -> tuple[bytes, ...]:
+    if sys.platform == "win32":
+        return _windows_anchors()
     global _system_cache
     paths = ssl.get_default_verify_paths()
     for name in (paths.cafile, paths.openssl_cafile, *_BUNDLES):
@@ -120,3 +123,28 @@ def _system_anchors() -> tuple[bytes, ...]:
             _system_cache = (key, anchors)
         return anchors
     return ()
+
+
+# The purposes a root in the Windows store may be trusted for that end a TLS path.
+_TLS_USAGES = frozenset({"1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"})  # serverAuth, clientAuth
+
+
+def _windows_anchors() -> tuple[bytes, ...]:
+    """The roots of Windows' system store (what SChannel's system trust ends in).
+
+    There is no bundle file on Windows: the "ROOT" certificate store is read
+    (``ssl.enum_certificates``; its trust is True for every purpose, or a set
+    of usage OIDs).
+    """
+    enum_certificates = getattr(ssl, "enum_certificates", None)
+    if enum_certificates is None:
+        return ()
+    try:
+        entries = enum_certificates("ROOT")
+    except OSError:
+        return ()
+    return tuple(
+        certificate
+        for certificate, encoding, trust in entries
+        if encoding == "x509_asn" and (trust is True or _TLS_USAGES & set(trust))
+    )
