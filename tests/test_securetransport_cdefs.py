@@ -572,3 +572,19 @@ def test_the_parser_reads_what_it_must(rust: RustDecls) -> None:
     assert rust.consts["kCFStringEncodingUTF8"] == 0x08000100
     assert _rust_canon("SSLCipherSuite", rust) == ("int", 4, False)  # not iOS's u16
     assert "SSLNewContext" in rust.functions  # macOS-only items are kept
+
+
+def test_cffi_emits_the_api_mode_module(tmp_path: Path) -> None:
+    """cffi's recompiler accepts every declaration for out-of-line API mode (as on macOS)."""
+    import runpy
+
+    builder = runpy.run_path(str(ROOT / "build_ffi" / "securetransport" / "build.py"))
+    ffi = builder["make_builder"](relative_paths=False)
+    kwds = ffi._assigned_source[3]
+    assert kwds["extra_link_args"] == ["-framework", "Security", "-framework", "CoreFoundation"]
+    source = tmp_path / "_securetransport.c"
+    ffi.emit_c_code(str(source))
+    text = source.read_text(encoding="utf-8")
+    assert "#include <Security/SecureTransport.h>" in text
+    for name in ("SSLHandshake", "SecTrustEvaluateWithError", "SecItemImport", "CFRelease"):
+        assert f"_cffi_d_{name}" in text, name
