@@ -32,6 +32,8 @@ typedef struct {
 
 static inline int ceiling_pipe_write(ceiling_pipe *pipe, const void *data, size_t size)
 {
+    if (size == 0)
+        return 0;
     if (pipe->start == pipe->end)
         pipe->start = pipe->end = 0; /* all read: start again at the front */
     if (pipe->end + size > pipe->cap) {
@@ -64,6 +66,8 @@ static inline size_t ceiling_pipe_read(ceiling_pipe *pipe, void *data, size_t si
     size_t count = pipe->end - pipe->start;
     if (count > size)
         count = size;
+    if (count == 0)
+        return 0; /* memcpy must not see the NULL of a pipe never written to */
     memcpy(data, pipe->data + pipe->start, count);
     pipe->start += count;
     return count;
