@@ -242,8 +242,11 @@ class _Connection:
         """On a server, the suites the client offered that this server enables, in its order.
 
         As ssl gives them (OpenSSL's list, whatever version was negotiated).  None
-        on a client, before the handshake, and where the backend cannot tell what
-        the client offered.
+        on a client, before the handshake, where the backend cannot tell what
+        the client offered, and where it cannot tell which suites it enables
+        (an empty ``supported_ciphers``: SChannel follows the system's suite
+        list, which it does not publish; the configured list would name suites
+        it may never negotiate).
         """
         if not self._server_side or not self._established():
             return None
@@ -257,14 +260,15 @@ class _Connection:
         offered = None if offered_of is None else offered_of()
         if offered is None:
             return None
-        backend = self._context.backend
-        supported = set(backend.supported_ciphers)
+        supported = set(self._context.backend.supported_ciphers)
+        if not supported:
+            return None
         configured = self._context._tls_context(True).configuration.ciphers
         offer = set(offered)
         return [
             _cipher_tuple(number)
             for number in (int(suite) for suite in configured)
-            if number in offer and (not supported or number in supported)
+            if number in offer and number in supported
         ]
 
     def compression(self) -> None:
