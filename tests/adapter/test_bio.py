@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _ssl
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 
 import tlsapi
+from tlsapi.testing.conformance._support import wine_version
+from tlsapi.testing.pki import PKI
 
 from .conftest import (
     Files,
@@ -136,6 +139,30 @@ def test_against_ssl_object(backend: tlsapi.Backend, files: Files, side: str) ->
     theirs.send_to(ours)
     ours.obj.unwrap()
     assert ours.obj.read() == b""
+
+
+def test_client_certificate_as_an_ssl_server_receives_it(
+    backend: tlsapi.Backend, files: Files, pki: PKI
+) -> None:
+    """Our client's chain as the server receives it: leaf and intermediate (Wine: the leaf alone).
+
+    The server also knows the intermediate, so it accepts the leaf alone too:
+    that is the one thing Wine's SChannel sends (test_against_ssl_object skips there).
+    """
+    server_context = make_server(files, None, client_ca=files.root)
+    server_context.load_verify_locations(cadata=pki.intermediate_der)
+    client = End(make_client(files, backend, identity=True), False)
+    server = End(server_context, True)
+    _handshake(client, server)
+    received = [
+        certificate.public_bytes(_ssl.ENCODING_DER)
+        for certificate in server.obj._sslobj.get_unverified_chain()  # type: ignore[attr-defined]
+    ]
+    if backend.name == "schannel" and wine_version() is not None:
+        assert received == [pki.client_identity.cert_der]
+    else:
+        assert received == pki.client_identity.chain_der
+    assert ("DNS", "client.test") in server.obj.getpeercert()["subjectAltName"]  # type: ignore[index]
 
 
 def _leaf_der(files: Files, server: bool) -> bytes:
