@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import tlsapi
-from tlsapi.testing.conformance._support import skip_if_lacks, skip_under_wine
-from tlsapi.testing.pki import PKI
+from tlsapi.testing.conformance._support import skip_if_lacks, skip_under_wine, wine_version
+from tlsapi.testing.pki import PKI, KeyType
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,21 @@ def skip_if_wine_sends_client_leaf_only(backend: tlsapi.Backend | None) -> None:
     """
     if backend is not None and backend.name == "schannel":
         skip_under_wine("SChannel sends only the leaf of a client certificate chain")
+
+
+def skip_if_wine_refuses_client_key(backend: tlsapi.Backend | None, files: Files, pki: PKI) -> None:
+    """Wine's SChannel signs only with RSA keys (it reads keys from the legacy CAPI RSA provider).
+
+    Under Wine an EC client key is refused (ConfigurationError, asserted here)
+    when the context is made; real Windows imports it into CNG, and runs the test.
+    """
+    if backend is None or backend.name != "schannel" or pki.key_type is KeyType.RSA_2048:
+        return
+    if wine_version() is None:
+        return
+    context = make_client(files, backend, identity=True)
+    with pytest.raises(tlsapi.ConfigurationError, match="RSA"):
+        context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="localhost")
+    skip_under_wine(
+        f"SChannel signs only with RSA keys, and this PKI's keys are {pki.key_type.name}"
+    )

@@ -12,7 +12,12 @@ import pytest
 import tlsapi
 from tlsapi.testing.pki import PKI, Identity
 
-from .conftest import Files, skip_unless_serves, skip_unless_tls13
+from .conftest import (
+    Files,
+    skip_if_wine_refuses_client_key,
+    skip_unless_serves,
+    skip_unless_tls13,
+)
 
 
 def _client(backend: tlsapi.Backend) -> tlsapi.SSLContext:
@@ -230,7 +235,9 @@ def test_create_default_context_works_once_injected(backend: tlsapi.Backend, fil
     assert not isinstance(ssl.create_default_context(), tlsapi.SSLContext)
 
 
-def test_load_cert_chain_with_password(backend: tlsapi.Backend, pki: PKI, tmp_path: Path) -> None:
+def test_load_cert_chain_with_password(
+    backend: tlsapi.Backend, files: Files, pki: PKI, tmp_path: Path
+) -> None:
     def write(identity: Identity, name: str) -> tuple[Path, Path]:
         encrypted = tmp_path / f"{name}-key.pem"
         encrypted.write_bytes(identity.key_bytes(password=b"secret"))
@@ -245,6 +252,7 @@ def test_load_cert_chain_with_password(backend: tlsapi.Backend, pki: PKI, tmp_pa
         with pytest.raises(tlsapi.ConfigurationError):
             client.load_cert_chain(client_chain, client_key, password=b"secret")
         pytest.skip(f"{backend.name} does not load encrypted keys")
+    skip_if_wine_refuses_client_key(backend, files, pki)
     client.load_cert_chain(client_chain, client_key, password=b"secret")
     assert _configuration(client).certificate_chain is not None
     skip_unless_serves(backend)
