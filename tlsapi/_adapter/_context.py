@@ -139,7 +139,9 @@ class SSLContext(ssl.SSLContext):
 
     ``SSLContext(ssl.PROTOCOL_TLS_CLIENT, backend="gnutls")``; ``backend=None``
     is ``tlsapi.default_backend()``.  Pass it wherever an ``ssl.SSLContext`` goes
-    (asyncio, trio, anyio, httpx, urllib3, aiohttp).
+    (asyncio, trio, anyio, httpx, urllib3, aiohttp).  What the backend lacks is
+    refused (ConfigurationError) when asked for: ``PROTOCOL_TLS_SERVER`` when the
+    context is made, ``minimum_version=TLSv1_3`` when it is set, and so on.
     """
 
     # Set on the classes inject_into_ssl() makes, for contexts made without backend=.
