@@ -262,3 +262,24 @@ def test_damaged_streams_fail_with_tls_errors_only(
     for _ in range(2):
         with contextlib.suppress(tlsapi.TLSError):
             client.read(1 << 16)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [b"\x15\x00\x00\x00\x00", b"\x15\x03\x03\x00\x00", b"\x15\x03\x03\x00\x02\x01\x00"],
+    ids=["empty-no-version", "empty", "plaintext-close-notify"],
+)
+def test_a_forged_alert_record_is_not_a_close_notify(
+    schannel: tlsapi.Backend, stdlib: tlsapi.Backend, pki: PKI, record: bytes
+) -> None:
+    """Wine answers SEC_E_OK with no data for such records: still an error, never a clean EOF."""
+    client, server = _pair(schannel, stdlib, pki)
+    handshake(client, server)
+    client.receive_from_network(record)
+    with pytest.raises(tlsapi.TLSError) as raised:
+        client.read(1 << 16)
+    assert not isinstance(raised.value, WantReadError)
+    # The failure stays: no later read reports a clean close either.
+    client.receive_from_network(b"")
+    with pytest.raises(tlsapi.TLSError):
+        client.read(1 << 16)

@@ -60,6 +60,8 @@ __all__ = ["SChannelBuffer"]
 
 _HEADER = 5
 _ALERT_RECORD = 21
+# An encrypted alert: 2 bytes of plaintext and at least a 16-byte AEAD tag (or a larger MAC).
+_MIN_ENCRYPTED_ALERT = 2 + 16
 # A record is at most 5 + 2^14 + 2048 bytes (RFC 5246 §6.2.3); the buffer starts at that.
 _RECORD = _HEADER + (1 << 14) + 2048
 # An idle connection keeps no buffer larger than this.
@@ -142,10 +144,13 @@ class _SecurityContext:
         self.live = False
         self.credentials = credentials  # freed after the context, never before
 
+    # Bound now: at interpreter exit the module's ``lib`` may already be None.
+    _delete = staticmethod(lib.DeleteSecurityContext)
+
     def __del__(self) -> None:
         if getattr(self, "live", False):
             self.live = False
-            lib.DeleteSecurityContext(self.handle)
+            self._delete(self.handle)
 
 
 def _certificate_helpers() -> tuple[Any, Any]:
@@ -627,9 +632,19 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._start = start + size - extra
         if data_size:
             self._pt, self._pt_end = data_at, data_at + data_size
-        if status == _EXPIRED or (status == _OK and not data_size and record_type == _ALERT_RECORD):
-            # close_notify (Windows: SEC_I_CONTEXT_EXPIRED; Wine: an empty alert record)
-            self._peer_closed = True
+        if status == _OK and not data_size and record_type == _ALERT_RECORD:
+            # Wine answers SEC_E_OK with no data for an alert record, and for any record
+            # claiming to be one: an encrypted alert is 2 bytes plus at least a 16-byte AEAD
+            # tag or MAC, and its header names TLS (3, x).  Anything shorter or otherwise
+            # labelled (e.g. b"\x15\x00\x00\x00\x00") is garbage, not a close_notify.
+            if size - _HEADER < _MIN_ENCRYPTED_ALERT or record[1] != 3:
+                raise TLSError(
+                    f"the peer sent a malformed alert record ({size - _HEADER} bytes, version "
+                    f"{record[1]}.{record[2]}): not a TLS record this connection can decrypt"
+                )
+            self._peer_closed = True  # close_notify as Wine reports it
+        elif status == _EXPIRED:
+            self._peer_closed = True  # close_notify as Windows reports it
         elif status == _RENEGOTIATE:
             self._post_handshake(extra)
         return True

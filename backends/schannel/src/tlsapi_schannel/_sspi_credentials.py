@@ -174,11 +174,15 @@ class Credentials:
         # What SChannel may still point into (the certificate contexts, their store).
         self._keep = keep
 
+    # Bound now: at interpreter exit this module's globals (``lib``) may already be
+    # None when the last Credentials is collected.
+    _free = staticmethod(lib.FreeCredentialsHandle)
+
     def __del__(self) -> None:
         handle = getattr(self, "handle", None)
         if handle is not None:
             self.handle = None
-            lib.FreeCredentialsHandle(handle)
+            self._free(handle)
 
 
 def _identity(config: TLSConfiguration) -> Any:
