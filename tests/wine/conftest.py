@@ -193,7 +193,14 @@ class WineFiles:
         self.ca = directory / "ca.pem"
         self.ca.write_bytes(pki.root_pem)
         self.server = pki.server_identity.write(directory, "server")
-        self.client = pki.client_identity.write(directory, "client")
+        # The client leaf is the root's: Wine's SChannel sends only the leaf of a client
+        # chain (schannel_gnutls.c gives GnuTLS one certificate), so a leaf from the
+        # intermediate would fail as untrusted-issuer at every server (the kit's
+        # client_identity() does the same under Wine).
+        self.client_identity = pki.issue(
+            names=("client.test",), ips=(), eku=("client",), issuer="root"
+        )
+        self.client = self.client_identity.write(directory, "client")
         stranger = PKI(pki.key_type, name="tlsapi wine stranger")
         self.unknown_ca = directory / "unknown-ca.pem"
         self.unknown_ca.write_bytes(stranger.root_pem)

@@ -236,9 +236,9 @@ def test_windows_client_linux_server(windows: Windows, wine_files: WineFiles, ca
     if Capability.SNI_CALLBACK in _linux_backend(linux).capabilities:
         assert sni == ["localhost"], f"the {linux} server saw SNI {sni}"
     if mutual:
-        assert theirs["peer_chain_sha256"][:1] == [
-            _sha256(wine_files.pki.client_identity.cert_der)
-        ], "the server did not get the client certificate"
+        assert theirs["peer_chain_sha256"][:1] == [_sha256(wine_files.client_identity.cert_der)], (
+            "the server did not get the client certificate"
+        )
     else:
         assert theirs["peer_chain_sha256"] == []
 
@@ -360,7 +360,7 @@ def test_linux_client_windows_server(windows: Windows, wine_files: WineFiles, ca
         inner_protocols=(NextProtocol.H2, NextProtocol.HTTP1),
         lowest_supported_version=VERSIONS[version],
         highest_supported_version=VERSIONS[version],
-        certificate_chain=pki.client_identity.certificate_chain() if mutual else None,
+        certificate_chain=wine_files.client_identity.certificate_chain() if mutual else None,
     )
     token = _token() + b"\n"
     try:
@@ -386,7 +386,7 @@ def test_linux_client_windows_server(windows: Windows, wine_files: WineFiles, ca
     if theirs["sni_seen"]:
         assert theirs["sni"] == "localhost"
     if mutual:
-        assert theirs["peer_chain_sha256"][:1] == [_sha256(pki.client_identity.cert_der)]
+        assert theirs["peer_chain_sha256"][:1] == [_sha256(wine_files.client_identity.cert_der)]
     else:
         assert theirs["peer_chain_sha256"] == []
 
@@ -399,7 +399,7 @@ def test_client_program_windows_server(
     require_program(program)
     port = _windows_server(windows, wine_files, win, version, mutual=mutual)
     pki = wine_files.pki
-    peer_files = PeerFiles.from_pki(tmp_path, pki, pki.client_identity if mutual else None)
+    peer_files = PeerFiles.from_pki(tmp_path, pki, wine_files.client_identity if mutual else None)
     request = _token() + b"\n"
     try:
         with run_client(
@@ -430,4 +430,4 @@ def test_client_program_windows_server(
     if report.verified is not None:
         assert report.verified, f"{program.name} did not verify the Windows server\n{transcript}"
     if mutual:
-        assert theirs["peer_chain_sha256"][:1] == [_sha256(pki.client_identity.cert_der)]
+        assert theirs["peer_chain_sha256"][:1] == [_sha256(wine_files.client_identity.cert_der)]

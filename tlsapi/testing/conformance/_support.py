@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import sys
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, Union
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from ..._backend import Backend, Capability
 from ..._buffer import TLSWrappedBuffer
 from ..._config import TLSConfiguration
 from ..._context import ClientContext, ServerContext
 from ..._errors import (
+    CertificateError,
+    CertificateErrorReason,
     ConfigurationError,
     InsecureConfigurationWarning,
     TLSError,
@@ -23,7 +30,7 @@ from ..._errors import (
     WantWriteError,
 )
 from ..._registry import backend as backend_named
-from ..pki import PKI, KeyType
+from ..pki import PKI, Identity, KeyType
 from ..pump import handshake, handshake_outcome
 
 __all__ = [
@@ -31,9 +38,14 @@ __all__ = [
     "Peers",
     "assert_caused_by",
     "assert_handshake_failure",
+    "client_identity",
+    "client_leaf_issuer",
+    "connect_unless_unverifiable",
     "lacks",
+    "make_pki",
     "pki_for_suite",
     "refuses_key_type",
+    "skip_client_chain_under_wine",
     "skip_if_lacks",
     "skip_if_refuses_key_type",
     "skip_under_wine",
@@ -74,9 +86,78 @@ def skip_under_wine(reason: str) -> None:
         pytest.skip(f"Wine {version}: {reason}")
 
 
+# Wine's SChannel gives GnuTLS one certificate for a client credential, so the
+# intermediates of a client chain never reach the server.
+WINE_CLIENT_LEAF_ONLY = (
+    "its SChannel sends only the leaf of a client certificate chain (schannel_gnutls.c "
+    "hands GnuTLS one certificate), so the server never receives the client's "
+    "intermediate; Windows' SChannel builds and sends the chain, which cannot be "
+    "checked here"
+)
+
+
+def skip_client_chain_under_wine(identity: Identity) -> None:
+    """Skip under Wine when ``identity``'s chain holds an intermediate the client must send."""
+    if len(identity.chain_der) > 1:
+        skip_under_wine(WINE_CLIENT_LEAF_ONLY)
+
+
+def client_leaf_issuer() -> str:
+    """``PKI.issue``'s ``issuer`` for client leaves a server must accept.
+
+    "intermediate" (the client sends leaf + intermediate), except under Wine,
+    whose SChannel sends the leaf alone (see WINE_CLIENT_LEAF_ONLY): there the
+    root issues client leaves, so mutual TLS is still tested end to end.
+    """
+    return "root" if wine_version() is not None else "intermediate"
+
+
+_CLIENT_IDENTITIES: weakref.WeakKeyDictionary[PKI, Identity] = weakref.WeakKeyDictionary()
+
+
+def client_identity(pki: PKI) -> Identity:
+    """``pki.client_identity``, or under Wine a client leaf the root issued (client_leaf_issuer)."""
+    if client_leaf_issuer() == "intermediate":
+        return pki.client_identity
+    identity = _CLIENT_IDENTITIES.get(pki)
+    if identity is None:
+        identity = pki.issue(names=("client.test",), ips=(), eku=("client",), issuer="root")
+        _CLIENT_IDENTITIES[pki] = identity
+    return identity
+
+
+def _full_length_signature(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """False for an ECDSA signature whose r or s is shorter than the issuer's curve size."""
+    public_key = issuer.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey):
+        return True
+    size = (public_key.curve.key_size + 7) // 8
+    r, s = decode_dss_signature(certificate.signature)
+    return (r.bit_length() + 7) // 8 == size == (s.bit_length() + 7) // 8
+
+
+def make_pki(key_type: KeyType, *, name: str) -> PKI:
+    """``PKI(key_type, name=name)``; under Wine, one whose server chain Wine can verify.
+
+    Wine 8.0's crypt32 reports CERT_TRUST_IS_NOT_SIGNATURE_VALID for a valid ECDSA
+    signature whose r or s is shorter than the others (about 1 in 128 signatures;
+    Windows verifies them): under Wine the PKI is made again until the server
+    chain's signatures are all full length, so the test does not flake.
+    """
+    for _ in range(64):
+        pki = PKI(key_type, name=name)
+        leaf = pki.server_identity
+        chain = (leaf.x509, *leaf.intermediates, pki.root.x509)
+        if wine_version() is None or all(
+            _full_length_signature(cert, issuer) for cert, issuer in itertools.pairwise(chain)
+        ):
+            return pki
+    raise AssertionError(f"64 {key_type.name} PKIs in a row had a short ECDSA signature")
+
+
 @functools.cache
 def _ecdsa_pki() -> PKI:
-    return PKI(KeyType.ECDSA_P256, name="tlsapi ecdsa test")
+    return make_pki(KeyType.ECDSA_P256, name="tlsapi ecdsa test")
 
 
 def pki_for_suite(suite: int, pki: PKI, rsa_pki: PKI) -> PKI:
@@ -145,6 +226,35 @@ def skip_if_refuses_key_type(backend: Backend, key_type: KeyType, pki: PKI) -> N
     """Skip the test when ``backend`` refuses an optional server key type (see refuses_key_type)."""
     if refuses_key_type(backend, key_type, pki):
         pytest.skip(f"backend {backend.name!r} refuses {key_type.name} server keys")
+
+
+def connect_unless_unverifiable(
+    peers: Peers, key_type: KeyType, client: ClientSpec = None, server: ServerSpec = None
+) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+    """``peers.connect(client, server)`` for a server key of ``key_type``.
+
+    A backend refuses an optional key type it cannot sign with as a server
+    (refuses_key_type), and it cannot verify that type's signatures either.  A
+    backend with no server side cannot be asked that way: when it is the client
+    and refuses the server's optional key type as a bad signature, the test skips
+    with its error (e.g. SChannel: crypt32 has no Ed25519).
+    """
+    outcome = peers.outcome(client, server)
+    error = outcome.client_error
+    if (
+        isinstance(error, CertificateError)
+        and error.reason is CertificateErrorReason.BAD_SIGNATURE
+        and key_type not in REQUIRED_KEY_TYPES
+        and Capability.SERVER not in peers.client_backend.capabilities
+    ):
+        pytest.skip(
+            f"backend {peers.client_backend.name!r} cannot verify {key_type.name} signatures "
+            f"(and has no server side to refuse such keys): {error}"
+        )
+    for failed in (outcome.client_error, outcome.server_error):
+        if failed is not None:
+            raise failed
+    return outcome.client, outcome.server
 
 
 def assert_caused_by(error: BaseException, original: BaseException) -> None:

@@ -12,7 +12,16 @@ from ..._errors import CertificateError, CertificateErrorReason
 from ..._versions import TLSVersion
 from ..pki import PKI, Identity
 from ..pump import transfer
-from ._support import Peers, assert_handshake_failure, lacks, skip_if_lacks, skip_unless_ec_pki
+from ._support import (
+    Peers,
+    assert_handshake_failure,
+    client_identity,
+    client_leaf_issuer,
+    lacks,
+    skip_client_chain_under_wine,
+    skip_if_lacks,
+    skip_unless_ec_pki,
+)
 
 __all__ = ["TestMutualTLS"]
 
@@ -21,7 +30,7 @@ R = CertificateErrorReason
 
 def _require_client_auth(peers: Peers) -> None:
     pki = peers.pki
-    client_config = pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
+    client_config = pki.client_config(certificate_chain=client_identity(pki).certificate_chain())
     server_config = pki.server_config(trust_store=pki.trust_store())
     skip_if_lacks(
         peers.client_backend,
@@ -63,15 +72,16 @@ class TestMutualTLS:
         _require_version(peers, version)
         pinned = {"highest_supported_version": version}
         client, server = peers.connect(
-            _client(peers, pki.client_identity).update(**pinned), _strict_server(peers, **pinned)
+            _client(peers, client_identity(pki)).update(**pinned), _strict_server(peers, **pinned)
         )
-        assert server.getpeercert()[0] == pki.client_identity.cert_der  # type: ignore[index]
+        assert server.getpeercert()[0] == client_identity(pki).cert_der  # type: ignore[index]
         assert client.getpeercert()[0] == pki.server_identity.cert_der  # type: ignore[index]
         assert server.negotiated_tls_version is version
         assert transfer(client, server, b"authenticated") == b"authenticated"
 
     def test_full_client_chain_is_reported(self, peers: Peers, pki: PKI) -> None:
         _require_client_auth(peers)
+        skip_client_chain_under_wine(pki.client_identity)
         _, server = peers.connect(_client(peers, pki.client_identity), _strict_server(peers))
         chain = server.getpeercert()
         if Capability.FULL_PEER_CHAIN in peers.server_backend.capabilities:
@@ -101,6 +111,7 @@ class TestMutualTLS:
             names=("client.test",),
             ips=(),
             eku=("client",),
+            issuer=client_leaf_issuer(),
             not_before=now - datetime.timedelta(days=30),
             not_after=now - datetime.timedelta(days=1),
         )
@@ -108,26 +119,28 @@ class TestMutualTLS:
 
     def test_client_certificate_for_servers_only(self, peers: Peers, pki: PKI) -> None:
         _require_client_auth(peers)
-        server_only = pki.issue(names=("client.test",), ips=(), eku=("server",))
+        server_only = pki.issue(
+            names=("client.test",), ips=(), eku=("server",), issuer=client_leaf_issuer()
+        )
         _server_refuses(peers, server_only, R.BAD_USAGE)
 
     def test_client_certificate_without_eku(self, peers: Peers, pki: PKI) -> None:
         _require_client_auth(peers)
-        plain = pki.issue(names=("client.test",), ips=(), eku=())
+        plain = pki.issue(names=("client.test",), ips=(), eku=(), issuer=client_leaf_issuer())
         _, server = peers.connect(_client(peers, plain), _strict_server(peers))
         assert server.getpeercert()[0] == plain.cert_der  # type: ignore[index]
 
     def test_client_certificate_not_asked_for(self, peers: Peers, pki: PKI) -> None:
         _require_client_auth(peers)
-        _, server = peers.connect(_client(peers, pki.client_identity))
+        _, server = peers.connect(_client(peers, client_identity(pki)))
         assert server.getpeercert() is None
 
     def test_one_byte_at_a_time(self, peers: Peers, pki: PKI) -> None:
         _require_client_auth(peers)
         client, server = peers.connect(
-            _client(peers, pki.client_identity), _strict_server(peers), chunk_size=1
+            _client(peers, client_identity(pki)), _strict_server(peers), chunk_size=1
         )
-        assert server.getpeercert()[0] == pki.client_identity.cert_der  # type: ignore[index]
+        assert server.getpeercert()[0] == client_identity(pki).cert_der  # type: ignore[index]
         assert transfer(server, client, b"ok", chunk_size=1) == b"ok"
 
     @pytest.mark.parametrize("key_format", ["pkcs8", "sec1"])
@@ -135,7 +148,7 @@ class TestMutualTLS:
         if key_format == "sec1":
             skip_unless_ec_pki(pki, "the SEC 1 key format")
         _require_client_auth(peers)
-        identity = pki.client_identity
+        identity = client_identity(pki)
         chain = identity.certificate_chain(password=b"client secret", key_format=key_format)
         client_config = peers.client_config(certificate_chain=chain)
         skip_if_lacks(
@@ -149,7 +162,7 @@ class TestMutualTLS:
         assert server.getpeercert()[0] == identity.cert_der  # type: ignore[index]
 
     def test_without_capability(self, backend: Backend, pki: PKI) -> None:
-        config = pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
+        config = pki.client_config(certificate_chain=client_identity(pki).certificate_chain())
         if not lacks(
             backend, Capability.CLIENT_CERTIFICATES, lambda: backend.client_context(config)
         ):
