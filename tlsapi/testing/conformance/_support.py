@@ -140,7 +140,7 @@ def make_pki(key_type: KeyType, *, name: str) -> PKI:
     """``PKI(key_type, name=name)``; under Wine, one whose server chain Wine can verify.
 
     Wine 8.0's crypt32 reports CERT_TRUST_IS_NOT_SIGNATURE_VALID for a valid ECDSA
-    signature whose r or s is shorter than the others (about 1 in 128 signatures;
+    signature whose r or s is shorter than the curve size (about 1 in 128 signatures;
     Windows verifies them): under Wine the PKI is made again until the server
     chain's signatures are all full length, so the test does not flake.
     """
