@@ -366,10 +366,8 @@ WINE_WINDOWS_TESTS = (
     "tests/test_clienthello.py",
     "tests/test_limbo.py",
     "tests/schannel",
+    "tests/adapter",
 )
-# The adapter's suite in a run of its own, with the PKI key type it is
-# written for: some of its tests name ECDHE-ECDSA suites (set_ciphers).
-WINE_WINDOWS_ADAPTER_TESTS = ("tests/adapter",)
 # Each exclusion with its reason (none today); the GitHub Windows job runs them all.
 WINE_DESELECT: dict[str, str] = {}
 # Wine's SChannel signs only with RSA keys (client keys come from the legacy
@@ -407,23 +405,18 @@ def wine(session: nox.Session) -> None:
     deselect = [arg for nodeid in sorted(WINE_DESELECT) for arg in ("--deselect", nodeid)]
     session.log(f"deselected under Wine: {WINE_DESELECT}")
     failed = []
-    runs = (
-        (WINE_WINDOWS_TESTS, WINE_ENV),
-        (WINE_WINDOWS_ADAPTER_TESTS, {"TLSAPI_TEST_BACKENDS": WINE_ENV["TLSAPI_TEST_BACKENDS"]}),
-    )
-    for tests, env in runs:
-        selection = [t for t in tests if (ROOT / t).exists()]
-        # winenv's pytest fails the step when python.exe crashes before pytest
-        # has finished, whatever exit status Wine reports for it.
-        try:
-            session.run(
-                "python", winenv, "pytest", "--stage", str(stage), "--",
-                *deselect, *selection, *session.posargs,
-                env=env,
-            )  # fmt: skip
-        except nox.command.CommandFailed:
-            # The next runs still run: their verdicts count too.
-            failed.append(f"{' '.join(selection)} in the Windows Python")
+    selection = [t for t in WINE_WINDOWS_TESTS if (ROOT / t).exists()]
+    # winenv's pytest fails the step when python.exe crashes before pytest has
+    # finished, whatever exit status Wine reports for it.
+    try:
+        session.run(
+            "python", winenv, "pytest", "--stage", str(stage), "--",
+            *deselect, *selection, *session.posargs,
+            env=WINE_ENV,
+        )  # fmt: skip
+    except nox.command.CommandFailed:
+        # tests/wine still runs: its verdict counts too.
+        failed.append(f"{' '.join(selection)} in the Windows Python")
 
     # The Linux side: pytest exits 5 when nothing was collected, and
     # tests/wine/conftest.py fails a run in which no test passed.
