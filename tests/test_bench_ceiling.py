@@ -146,3 +146,41 @@ def test_the_report_divides_by_the_matching_ceiling_figure() -> None:
     by_label = {row[0]: row[1] for row in rows}
     assert by_label["handshakes/s"].startswith("0.75x (90 of 120, 0.90x ssl)")
     assert by_label["C handshakes/s, X25519 pinned"] == "150"
+
+
+# -- tlsapi bench --ceiling ----------------------------------------------------------------
+
+
+def _native_under_test() -> str:
+    import tlsapi
+
+    names = [b.name for b in tlsapi.available_backends() if b.name in ceiling.PROGRAMS]
+    usable = [n for n in names if _library_present(ceiling.PROGRAMS[n])]
+    if not usable:
+        pytest.skip("no native backend with a ceiling program (and its -dev files) here")
+    return usable[0]
+
+
+def test_bench_ceiling_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tlsapi._cli import main
+
+    name = _native_under_test()
+    arguments = ["bench", "--quick", "--rounds", "1", "--backend", name, "--ceiling", "--json"]
+    assert main(arguments) == 0
+    data = json.loads(capsys.readouterr().out)
+    part = data["ceiling"][name]
+    assert part["program"]["verified"] is True
+    assert part["program"]["x25519_handshakes_per_s"] > 0
+    assert set(part["fraction"]) >= set(ceiling.CEILING_METRICS)
+    assert all(value > 0 for value in part["fraction"].values())
+
+
+def test_bench_ceiling_without_a_native_backend_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tlsapi._cli import main
+
+    assert main(["bench", "--quick", "--backend", "stdlib", "--ceiling"]) == 1
+    assert "has a C ceiling program" in capsys.readouterr().err

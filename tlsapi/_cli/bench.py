@@ -18,11 +18,13 @@ import argparse
 import json
 import platform
 import sys
+from pathlib import Path
 from typing import Any
 
-from .._bench import ALL_METRICS, MEMORY, BenchRun, Settings, as_json, run_benchmark
+from .._bench import ALL_METRICS, MEMORY, BenchRun, Settings, as_json, ceiling, run_benchmark
 from .._bench._asyncio import REQUEST, RESPONSE
 from .._bench._subject import CLOCK_NAME, PAYLOAD_SIZE
+from .._errors import TLSError
 from .._registry import available_backends, backend
 from ._common import CommandError, load_pki, render_table
 
@@ -48,6 +50,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds per figure (default: 7)")
     parser.add_argument(
         "--duration", type=float, metavar="SECONDS", help="seconds per timed sample (default: 0.3)"
+    )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also build and run each native backend's C ceiling program (bench/ceiling: the "
+        "same work with the library alone) and show the backend's figures as fractions of it",
     )
     parser.set_defaults(run=run)
 
@@ -138,6 +146,20 @@ def _progress(message: str) -> None:
     print(f"tlsapi bench: {message}", file=sys.stderr, flush=True)
 
 
+def _ceiling_programs(names: list[str]) -> dict[str, Path]:
+    """--ceiling: the C programs of the measured backends, built now (before a long run)."""
+    try:
+        programs = ceiling.check_buildable(names)
+    except ceiling.CeilingUnavailable as exc:
+        raise CommandError(f"--ceiling: {exc}") from None
+    if not programs:
+        raise CommandError(
+            f"--ceiling: none of the measured backends ({', '.join(names)}) has a C ceiling "
+            f"program (there are for {', '.join(sorted(ceiling.PROGRAMS))})"
+        )
+    return programs
+
+
 def run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     load_pki()  # a clear message now if cryptography is missing
@@ -145,10 +167,32 @@ def run(args: argparse.Namespace) -> int:
         backends = [backend(name) for name in dict.fromkeys(args.backend)]
     else:
         backends = available_backends()
+    programs = _ceiling_programs([b.name for b in backends]) if args.ceiling else {}
     result = run_benchmark(backends, settings, progress=_progress)
+    ceilings = None
+    if programs:
+        _progress("the C ceiling programs (bench/ceiling)")
+        try:
+            ceilings = ceiling.measure_ceilings(
+                programs, rounds=settings.rounds, duration=settings.duration
+            )
+        except TLSError as exc:
+            raise CommandError(f"--ceiling: {exc}") from None
     if args.json:
-        json.dump(as_json(result), sys.stdout, indent=2)
+        data = as_json(result)
+        if ceilings is not None:
+            data["ceiling"] = ceiling.report_json(result, ceilings)
+        json.dump(data, sys.stdout, indent=2)
         print()
     else:
         print(as_table(result))
+        if ceilings is not None:
+            headers, rows = ceiling.report_rows(result, ceilings)
+            print()
+            print(render_table(headers, rows))
+            print(
+                "\nN.NNx (mine of C) = the backend's figure as a fraction of its library's C "
+                "program doing the same work (same certificates and verification, TLS 1.3); "
+                "the C programs run after the rounds above, best of as many rounds."
+            )
     return 1 if result.failed else 0
