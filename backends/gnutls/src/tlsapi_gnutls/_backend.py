@@ -30,6 +30,7 @@ CAPABILITIES = frozenset(
         Capability.IP_ADDRESS_VALIDATION,
         Capability.KEY_UPDATE,
         Capability.GROUP_SELECTION,
+        Capability.NEGOTIATED_GROUP,
     }
 )
 

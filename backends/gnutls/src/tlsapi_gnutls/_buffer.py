@@ -53,6 +53,7 @@ from tlsapi.backend_api import ClientHello, HelloReader, MalformedHello
 
 from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
+from ._groups import negotiated_group
 from ._suites import negotiated_suite
 from ._transport import RECV_STOPPED, new_transport
 from ._verify import enforce_policy
@@ -504,6 +505,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
 
     def _tls_version_number(self) -> int | None:
         return _WIRE_VERSIONS.get(int(lib.gnutls_protocol_get_version(self._session)))
+
+    def _negotiated_group(self) -> int | None:
+        return negotiated_group(self._session)
 
     def _peer_chain(self) -> list[bytes] | None:
         count = ffi.new("unsigned int *")

@@ -109,7 +109,8 @@ def check_enabled_groups(config: TLSConfiguration, cdata: Any) -> None:
             f"the system's GnuTLS policy disables the key-exchange group(s) {_names(missing)}"
         )
     raise ConfigurationError(
-        f"GnuTLS would enable the key-exchange groups {enabled} instead of exactly "
+        f"GnuTLS would enable the key-exchange groups {_names(g for g in enabled if g > 0)} "
+        f"(and {sum(g <= 0 for g in enabled)} unnamed) instead of exactly "
         f"{_names(wanted)} in that order"
     )
 

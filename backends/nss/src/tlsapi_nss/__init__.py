@@ -58,6 +58,7 @@ def load_backend() -> Backend:
         Capability.IP_ADDRESS_VALIDATION,
         Capability.KEY_UPDATE,
         Capability.GROUP_SELECTION,
+        Capability.NEGOTIATED_GROUP,
     }
     if supported_range()[1] >= 0x0304:
         capabilities.add(Capability.TLSv1_3)

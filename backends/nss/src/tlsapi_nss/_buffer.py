@@ -44,6 +44,7 @@ from tlsapi.backend_api import (
 )
 
 from ._errors import error_name, error_text, translate
+from ._groups import negotiated_group
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
 
@@ -425,6 +426,9 @@ class NSSBuffer(TLSWrappedBuffer):
         if state[0] in (lib.SSL_NEXT_PROTO_NEGOTIATED, lib.SSL_NEXT_PROTO_SELECTED) and length[0]:
             return ffi.unpack(ffi.cast("char *", buf), length[0])
         return None
+
+    def _negotiated_group(self) -> int | None:
+        return negotiated_group(self._fd)
 
     def _peer_chain(self) -> list[bytes] | None:
         chain = lib.SSL_PeerCertificateChain(self._fd)
