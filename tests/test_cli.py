@@ -521,6 +521,7 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
     metric_keys = {m["key"] for m in data["metrics"]}
     assert metric_keys == {
         "handshakes_per_s",
+        "handshakes_x25519_per_s",
         "buffer_bulk_mb_per_s",
         "echo_round_trips_per_s",
         "socket_bulk_mb_per_s",
@@ -529,6 +530,7 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
     }
     for subject in data["subjects"]:
         assert subject["version"] == "TLSv1.3"
+        assert subject["pinned_group"] == "X25519", subject  # the same work for every subject
         for key in metric_keys:
             result = data["results"][subject["key"]][key]
             assert result["error"] is None

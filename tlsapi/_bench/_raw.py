@@ -15,11 +15,25 @@ from typing import Any
 
 from ._asyncio import http_round_trip_rate
 from ._credentials import BenchCredentials
-from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, run_socket_pair, timed_loop
+from ._subject import (
+    ECHO_SIZE,
+    PAYLOAD_SIZE,
+    PINNED_GROUP,
+    Subject,
+    run_socket_pair,
+    server_hello_group,
+    timed_loop,
+)
 
 __all__ = ["RawSSLSubject"]
 
 _End = tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]  # (tls, incoming, outgoing)
+
+
+def _group_name(number: int | None) -> str:
+    from .._groups import NamedGroup
+
+    return "-" if number is None else NamedGroup.from_number(number).display_name
 
 
 class RawSSLSubject(Subject):
@@ -37,20 +51,29 @@ class RawSSLSubject(Subject):
         self._client.load_verify_locations(cadata=credentials.root_pem.decode("ascii"))
         self._server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._server.load_cert_chain(credentials.chain_file, credentials.key_file)
-        for context in (self._client, self._server):
+        # The same two, held to one group (SSL_CTX_set1_groups under OpenSSL 3).
+        self._pinned_client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self._pinned_client.load_verify_locations(cadata=credentials.root_pem.decode("ascii"))
+        self._pinned_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._pinned_server.load_cert_chain(credentials.chain_file, credentials.key_file)
+        for context in (self._client, self._server, self._pinned_client, self._pinned_server):
             context.minimum_version = ssl.TLSVersion.TLSv1_3
             context.maximum_version = ssl.TLSVersion.TLSv1_3
+        for context in (self._pinned_client, self._pinned_server):
+            context.set_ecdh_curve(PINNED_GROUP)
 
     # -- in memory -------------------------------------------------------------
 
-    def _ends(self) -> tuple[_End, _End]:
+    def _ends(self, pinned: bool = False) -> tuple[_End, _End]:
         c_in, c_out, s_in, s_out = (ssl.MemoryBIO() for _ in range(4))
-        client = self._client.wrap_bio(c_in, c_out, server_hostname=self._hostname)
-        server = self._server.wrap_bio(s_in, s_out, server_side=True)
+        client_context = self._pinned_client if pinned else self._client
+        server_context = self._pinned_server if pinned else self._server
+        client = client_context.wrap_bio(c_in, c_out, server_hostname=self._hostname)
+        server = server_context.wrap_bio(s_in, s_out, server_side=True)
         return (client, c_in, c_out), (server, s_in, s_out)
 
-    def _pair(self) -> tuple[_End, _End]:
-        client, server = self._ends()
+    def _pair(self, pinned: bool = False, tap: bytearray | None = None) -> tuple[_End, _End]:
+        client, server = self._ends(pinned)
         c_tls, c_in, c_out = client
         s_tls, s_in, s_out = server
         client_done = server_done = False
@@ -70,7 +93,10 @@ class RawSSLSubject(Subject):
                 except ssl.SSLWantReadError:
                     pass
             if s_out.pending:
-                c_in.write(s_out.read())
+                flight = s_out.read()
+                if tap is not None:
+                    tap += flight
+                c_in.write(flight)
             if client_done and server_done:
                 return client, server
         raise RuntimeError("the in-memory handshake did not finish")
@@ -78,6 +104,13 @@ class RawSSLSubject(Subject):
     def handshake_rate(self, duration: float) -> float:
         def one() -> int:
             self._pair()
+            return 1
+
+        return timed_loop(one, duration)
+
+    def pinned_handshake_rate(self, duration: float) -> float:
+        def one() -> int:
+            self._pair(pinned=True)
             return 1
 
         return timed_loop(one, duration)
@@ -128,9 +161,16 @@ class RawSSLSubject(Subject):
         return [self._pair() for _ in range(count)]
 
     def negotiated(self) -> dict[str, str]:
-        (c_tls, _, _), _ = self._pair()
+        flight, pinned_flight = bytearray(), bytearray()
+        (c_tls, _, _), _ = self._pair(tap=flight)
+        self._pair(pinned=True, tap=pinned_flight)
         cipher = c_tls.cipher()
-        return {"version": str(c_tls.version()), "cipher": cipher[0] if cipher else "-"}
+        return {
+            "version": str(c_tls.version()),
+            "cipher": cipher[0] if cipher else "-",
+            "group": _group_name(server_hello_group(bytes(flight))),
+            "pinned_group": _group_name(server_hello_group(bytes(pinned_flight))),
+        }
 
     # -- over sockets ---------------------------------------------------------------
 

@@ -41,6 +41,7 @@ def as_json(run: BenchRun) -> dict[str, Any]:
             "asyncio_response_size": len(RESPONSE),
             "tls_version": "TLSv1.3",
             "key_type": "ECDSA P-256",
+            "groups": "each library's defaults; handshakes_x25519_per_s: X25519 on both ends",
             "statistic": "best of the rounds",
             "clock": {"in_memory": CLOCK_NAME, "loopback": "wall clock", "asyncio": "wall clock"},
             "asyncio": "client and server in one event loop, one keep-alive connection",

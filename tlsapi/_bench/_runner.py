@@ -57,6 +57,13 @@ METRICS: tuple[Metric, ...] = (
         "handshakes_per_s", "handshakes/s", "1/s", True, lambda s, c: s.handshake_rate(c.duration)
     ),
     Metric(
+        "handshakes_x25519_per_s",
+        "handshakes/s, X25519 for all",
+        "1/s",
+        True,
+        lambda s, c: s.pinned_handshake_rate(c.duration),
+    ),
+    Metric(
         "buffer_bulk_mb_per_s",
         "bulk in memory, MB/s",
         "MB/s",

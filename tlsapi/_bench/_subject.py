@@ -24,14 +24,18 @@ from typing import Any
 __all__ = [
     "ECHO_SIZE",
     "PAYLOAD_SIZE",
+    "PINNED_GROUP",
     "Subject",
     "Unavailable",
     "run_socket_pair",
+    "server_hello_group",
     "timed_loop",
 ]
 
 PAYLOAD_SIZE = 1 << 20  # 1 MiB writes for bulk
 ECHO_SIZE = 64
+# The group every subject is held to for the pinned handshake figure.
+PINNED_GROUP = "X25519"
 
 
 def _pick_clock() -> tuple[Callable[[], float], str]:
@@ -66,6 +70,10 @@ class Subject(abc.ABC):
         """Complete TLS 1.3 handshakes per second, both ends in memory."""
 
     @abc.abstractmethod
+    def pinned_handshake_rate(self, duration: float) -> float:
+        """As handshake_rate, with both ends held to X25519 (the same work for every subject)."""
+
+    @abc.abstractmethod
     def buffer_bulk_rate(self, duration: float) -> float:
         """Bytes per second of application data through an in-memory pair (1 MiB writes)."""
 
@@ -87,7 +95,45 @@ class Subject(abc.ABC):
 
     @abc.abstractmethod
     def negotiated(self) -> dict[str, str]:
-        """The version and cipher one handshake negotiates (for the report)."""
+        """The version, cipher and group one handshake negotiates, and the pinned group."""
+
+
+# TLS 1.3's HelloRetryRequest is a ServerHello with this random (RFC 8446 4.1.3).
+_HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def server_hello_group(flight: bytes) -> int | None:
+    """The key_share group of the (last) TLS 1.3 ServerHello in a server's first bytes.
+
+    Read from the wire, so that every subject's group is known the same way
+    (the ssl module has no call for it).  None without a key_share (TLS 1.2).
+    """
+    handshake = bytearray()
+    at = 0
+    while at + 5 <= len(flight) and flight[at] == 22:  # plaintext handshake records
+        size = int.from_bytes(flight[at + 3 : at + 5], "big")
+        handshake += flight[at + 5 : at + 5 + size]
+        at += 5 + size
+    group = None
+    at = 0
+    while at + 4 <= len(handshake):
+        kind, size = handshake[at], int.from_bytes(handshake[at + 1 : at + 4], "big")
+        body = bytes(handshake[at + 4 : at + 4 + size])
+        at += 4 + size
+        if kind != 2 or len(body) < 38:
+            continue
+        if body[2:34] == _HRR_RANDOM:
+            continue
+        pos = 35 + body[34] + 3  # session id, cipher suite, compression method
+        end = pos + 2 + int.from_bytes(body[pos : pos + 2], "big")
+        pos += 2
+        while pos + 4 <= end:
+            extension = int.from_bytes(body[pos : pos + 2], "big")
+            length = int.from_bytes(body[pos + 2 : pos + 4], "big")
+            if extension == 51 and length >= 2:  # key_share
+                group = int.from_bytes(body[pos + 4 : pos + 6], "big")
+            pos += 4 + length
+    return group
 
 
 def timed_loop(step: Callable[[], int], duration: float) -> float:

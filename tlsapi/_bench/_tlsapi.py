@@ -19,11 +19,22 @@ from typing import Any
 from .._backend import Backend
 from .._buffer import TLSWrappedBuffer
 from .._ciphers import CipherSuite
-from .._errors import WantReadError, WantWriteError
+from .._context import ClientContext, ServerContext
+from .._errors import ConfigurationError, WantReadError, WantWriteError
+from .._groups import NamedGroup
 from .._versions import TLSVersion
 from ._asyncio import http_round_trip_rate
 from ._credentials import BenchCredentials
-from ._subject import ECHO_SIZE, PAYLOAD_SIZE, Subject, Unavailable, run_socket_pair, timed_loop
+from ._subject import (
+    ECHO_SIZE,
+    PAYLOAD_SIZE,
+    PINNED_GROUP,
+    Subject,
+    Unavailable,
+    run_socket_pair,
+    server_hello_group,
+    timed_loop,
+)
 
 __all__ = ["BackendSubject"]
 
@@ -32,11 +43,19 @@ __all__ = ["BackendSubject"]
 _MOVE_LIMIT = 1 << 30
 
 
-def _move(source: TLSWrappedBuffer, destination: TLSWrappedBuffer) -> None:
+def _move(
+    source: TLSWrappedBuffer, destination: TLSWrappedBuffer, tap: bytearray | None = None
+) -> None:
     data = source.peek_outgoing(_MOVE_LIMIT)
     if data:
         source.consume_outgoing(len(data))
         destination.receive_from_network(data)
+        if tap is not None:
+            tap += data
+
+
+def _group_name(group: NamedGroup | int | None) -> str:
+    return "-" if group is None else NamedGroup.from_number(int(group)).display_name
 
 
 class BackendSubject(Subject):
@@ -49,14 +68,32 @@ class BackendSubject(Subject):
         self._hostname = credentials.hostname
         self._client = backend.client_context(credentials.client_config)
         self._server = backend.server_context(credentials.server_config)
+        # The same, held to one group on both ends (None: the backend refused it).
+        self._pinned: tuple[ClientContext, ServerContext] | None = None
+        self._pinned_refusal = ""
+        pinned = {"key_exchange_groups": (NamedGroup.from_name(PINNED_GROUP),)}
+        try:
+            self._pinned = (
+                backend.client_context(credentials.client_config.update(**pinned)),
+                backend.server_context(credentials.server_config.update(**pinned)),
+            )
+        except ConfigurationError as exc:
+            self._pinned_refusal = f"{backend.name} cannot pin {PINNED_GROUP}: {exc}"
         self._credentials = credentials
         self._adapter_contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None
 
     # -- in memory -------------------------------------------------------------
 
-    def _pair(self) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
-        client = self._client.wrap_buffers(self._hostname)
-        server = self._server.wrap_buffers()
+    def _pair(
+        self, pinned: bool = False, tap: bytearray | None = None
+    ) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+        client_context, server_context = self._client, self._server
+        if pinned:
+            if self._pinned is None:
+                raise Unavailable(self._pinned_refusal)
+            client_context, server_context = self._pinned
+        client = client_context.wrap_buffers(self._hostname)
+        server = server_context.wrap_buffers()
         client_done = server_done = False
         for _ in range(100):
             if not client_done:
@@ -72,7 +109,7 @@ class BackendSubject(Subject):
                     server_done = True
                 except WantReadError:
                     pass
-            _move(server, client)
+            _move(server, client, tap)
             if client_done and server_done:
                 return client, server
         raise RuntimeError("the in-memory handshake did not finish")
@@ -80,6 +117,13 @@ class BackendSubject(Subject):
     def handshake_rate(self, duration: float) -> float:
         def one() -> int:
             self._pair()
+            return 1
+
+        return timed_loop(one, duration)
+
+    def pinned_handshake_rate(self, duration: float) -> float:
+        def one() -> int:
+            self._pair(pinned=True)
             return 1
 
         return timed_loop(one, duration)
@@ -132,12 +176,23 @@ class BackendSubject(Subject):
         return [self._pair() for _ in range(count)]
 
     def negotiated(self) -> dict[str, str]:
-        client, _ = self._pair()
+        flight, pinned_flight = bytearray(), bytearray()
+        client, _ = self._pair(tap=flight)
         version = client.negotiated_tls_version
         cipher = client.cipher()
+        group = server_hello_group(bytes(flight))
+        reported = client.negotiated_group()
+        if reported is not None and reported != group:
+            raise RuntimeError(f"{self.key} reports {reported.name}, its ServerHello {group}")
+        pinned_group = "-"
+        if self._pinned is not None:
+            self._pair(pinned=True, tap=pinned_flight)
+            pinned_group = _group_name(server_hello_group(bytes(pinned_flight)))
         return {
             "version": version.value if isinstance(version, TLSVersion) else str(version),
             "cipher": cipher.name if isinstance(cipher, CipherSuite) else str(cipher),
+            "group": _group_name(group),
+            "pinned_group": pinned_group,
         }
 
     # -- over sockets ---------------------------------------------------------------

@@ -1,6 +1,8 @@
 """``tlsapi bench``: every available backend against the ssl module used directly, in one run.
 
-Figures: TLS 1.3 handshakes per second (ECDSA P-256, both ends in memory);
+Figures: TLS 1.3 handshakes per second (ECDSA P-256, both ends in memory),
+with each library's default key-exchange groups and with X25519 pinned for
+every subject (so that the ratios compare the same work);
 bulk MB/s through a buffer pair (1 MiB writes); 64-byte echo round trips per
 second (in memory); bulk MB/s over a loopback socket to a thread;
 HTTP/1.1-sized round trips per second through asyncio streams (client and
@@ -73,6 +75,8 @@ def as_table(run: BenchRun) -> str:
     rows: list[list[str]] = [
         ["library", *(s.library_version for s in run.subjects)],
         ["cipher", *(run.negotiated.get(s.key, {}).get("cipher", "-") for s in run.subjects)],
+        # Read off each subject's ServerHello: the default groups differ by library.
+        ["group", *(run.negotiated.get(s.key, {}).get("group", "-") for s in run.subjects)],
     ]
     notes: list[str] = []
     unavailable: list[str] = []
