@@ -30,15 +30,7 @@ import pytest
 from cffi import FFI
 
 ROOT = Path(__file__).resolve().parent.parent
-# build_ffi/securetransport/ once tests/test_csources.py can take it (see pending/README.md).
-C_DIR = next(
-    d
-    for d in (
-        ROOT / "build_ffi" / "securetransport",
-        ROOT / "backends" / "securetransport" / "pending",
-    )
-    if (d / "transport.c").is_file()
-)
+C_DIR = ROOT / "build_ffi" / "securetransport"
 WARNINGS = ["-Wall", "-Wextra", "-Wconversion", "-Wshadow", "-Wmissing-prototypes", "-Werror"]
 
 pytestmark = pytest.mark.skipif(

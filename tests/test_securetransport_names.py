@@ -25,18 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from build_ffi.securetransport.build import CDEF_MODULES  # noqa: E402
 
-PENDING = ROOT / "backends" / "securetransport" / "pending" / "transport.py"
-
 
 def _cdef_modules() -> list[Any]:
-    modules: list[Any] = [
-        importlib.import_module(f"build_ffi.securetransport.{name}") for name in CDEF_MODULES
-    ]
-    if "transport" not in CDEF_MODULES:  # still waiting in pending/ (see its README)
-        namespace: dict[str, object] = {}
-        exec(compile(PENDING.read_text(encoding="utf-8"), str(PENDING), "exec"), namespace)
-        modules.append(type("transport", (), namespace))
-    return modules
+    return [importlib.import_module(f"build_ffi.securetransport.{name}") for name in CDEF_MODULES]
 
 
 @pytest.fixture(scope="module")

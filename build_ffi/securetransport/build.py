@@ -22,9 +22,8 @@ if str(_ROOT) not in sys.path:
 from build_ffi.compose import PkgConfigFlags, build_ffi  # noqa: E402
 
 MODULE_NAME = "tlsapi_securetransport._securetransport"
-# corefoundation and secbase first: every other module uses their types.
-# Our C transport (transport.c/.h/.py) joins last, as "transport", once it moves here
-# from backends/securetransport/pending/ (see the README there).
+# corefoundation and secbase first: every other module uses their types; our C
+# transport (transport.c/.h/.py) last.
 CDEF_MODULES = (
     "corefoundation",
     "secbase",
@@ -35,6 +34,7 @@ CDEF_MODULES = (
     "seckeychain",
     "secimportexport",
     "securetransport",
+    "transport",
 )
 LINK_ARGS = ("-framework", "Security", "-framework", "CoreFoundation")
 

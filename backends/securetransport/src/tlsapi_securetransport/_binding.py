@@ -19,10 +19,3 @@ __all__ = ["ffi", "lib"]
 # cffi's objects have no static types; everything crossing them is checked at run time.
 ffi: Any = _ffi
 lib: Any = _lib
-
-if not hasattr(lib, "tlsapi_securetransport_io_new"):
-    # Built from a tree whose C transport still waits in backends/securetransport/pending/.
-    raise ImportError(
-        "this build of tlsapi-securetransport lacks its C transport "
-        "(tlsapi_securetransport_io_new); see backends/securetransport/pending/README.md"
-    )
