@@ -683,6 +683,27 @@ class SChannelBuffer(TLSWrappedBuffer):
             return RaggedEOF("the peer closed the connection without a TLS close_notify alert")
         return WantReadError("more data from the peer is needed")
 
+    def _ready_plaintext(self, got: int) -> int:
+        """Plaintext bytes ready at ``_pt``; 0 ends a read that has ``got`` bytes so far.
+
+        With nothing read yet, a failure or want-read is raised; after data it
+        is reported with the bytes (``_stop_after_data``) or simply ends them.
+        """
+        try:
+            ready = self._fill()
+        except TLSError as exc:
+            if got:
+                self._stop_after_data(exc)
+                return 0
+            raise
+        if ready < 0:
+            if got:
+                return 0
+            raise self._nothing_to_read()
+        if not ready and got:
+            self._stop_after_data(None)
+        return ready
+
     def _readinto(self, target: bytearray | memoryview) -> int:
         if type(target) is memoryview and target.readonly:
             raise TypeError("readinto() needs a writable buffer, not a read-only one")
@@ -690,20 +711,8 @@ class SChannelBuffer(TLSWrappedBuffer):
         destination = _from_buffer(target)
         got = 0
         while got < wanted:
-            try:
-                ready = self._fill()
-            except TLSError as exc:
-                if got:
-                    self._stop_after_data(exc)
-                    break
-                raise
-            if ready < 0:
-                if got:
-                    break
-                raise self._nothing_to_read()
+            ready = self._ready_plaintext(got)
             if not ready:
-                if got:
-                    self._stop_after_data(None)
                 break
             size = min(ready, wanted - got)
             _memmove(destination + got, self._in + self._pt, size)
@@ -716,20 +725,8 @@ class SChannelBuffer(TLSWrappedBuffer):
         pieces: list[bytes] = []
         got = 0
         while got < amt:
-            try:
-                ready = self._fill()
-            except TLSError as exc:
-                if got:
-                    self._stop_after_data(exc)
-                    break
-                raise
-            if ready < 0:
-                if got:
-                    break
-                raise self._nothing_to_read()
+            ready = self._ready_plaintext(got)
             if not ready:
-                if got:
-                    self._stop_after_data(None)
                 break
             size = min(ready, amt - got)
             pieces.append(_unpack(ffi.cast("char *", self._in + self._pt), size))
