@@ -55,6 +55,8 @@ Helpers for backends (``__all__``):
   already made, or None.
 * :func:`weak_signature_hash`: whether a chain holds an MD2/MD5/SHA-1
   signature (to name the library's refusal).
+* :func:`certificate_alert`: the TLS alert a peer whose certificate was
+  refused with a given reason should receive, for a backend that sends it.
 * :class:`HelloReader` (with :class:`ClientHello`, :class:`MalformedHello`,
   :class:`HelloDecodeError` and :func:`read_client_hello`): the server_name
   and ALPN list of a ClientHello read incrementally as records arrive, for a
@@ -63,6 +65,7 @@ Helpers for backends (``__all__``):
 The conformance kit every backend must pass is :mod:`tlsapi.testing.conformance`.
 """
 
+from ._alerts import certificate_alert
 from ._ciphers import weakness as cipher_weakness
 from ._clienthello import (
     ClientHello,
@@ -84,6 +87,7 @@ __all__ = [
     "MalformedHello",
     "PemBlock",
     "ServerName",
+    "certificate_alert",
     "check_peer_chain",
     "cipher_weakness",
     "find_weak_key",

@@ -39,13 +39,18 @@ from typing import TYPE_CHECKING, Any
 
 from tlsapi import (
     CertificateError,
-    CertificateErrorReason,
     RaggedEOF,
     TLSError,
     TLSWrappedBuffer,
     WantReadError,
 )
-from tlsapi.backend_api import HelloDecodeError, HelloReader, MalformedHello, ServerName
+from tlsapi.backend_api import (
+    HelloDecodeError,
+    HelloReader,
+    MalformedHello,
+    ServerName,
+    certificate_alert,
+)
 
 from ._binding import ffi, lib
 from ._errors import failure, status_name
@@ -106,18 +111,10 @@ _ASC_FLAGS = int(
     | lib.ASC_REQ_STREAM
 )
 
-# The alert a refused certificate gets (RFC 5246 §7.2.2): by tlsapi's reason.
-_BAD_CERTIFICATE = 42
+# Alerts we send ourselves (RFC 5246 §7.2.2); a refused certificate's comes from
+# tlsapi.backend_api.certificate_alert.
 _HANDSHAKE_FAILURE = 40
 _DECODE_ERROR = 50
-_ALERT_FOR_REASON = {
-    CertificateErrorReason.EXPIRED: 45,  # certificate_expired
-    CertificateErrorReason.NOT_YET_VALID: 45,
-    CertificateErrorReason.REVOKED: 44,  # certificate_revoked
-    CertificateErrorReason.UNTRUSTED_ISSUER: 48,  # unknown_ca
-    CertificateErrorReason.SELF_SIGNED: 48,
-    CertificateErrorReason.BAD_USAGE: 43,  # unsupported_certificate
-}
 
 # The SecBuffer types of a record, copied over the connection's buffers in one call.
 _DECRYPT_LAYOUT = ffi.new("SecBuffer[4]", [(0, _DATA, ffi.NULL)] + [(0, _EMPTY, ffi.NULL)] * 3)
@@ -413,9 +410,7 @@ class SChannelBuffer(TLSWrappedBuffer):
         except TLSError as error:
             if tokens and tokens[0][:1] == b"\x16":
                 reason = error.reason if isinstance(error, CertificateError) else None
-                description = (
-                    _ALERT_FOR_REASON.get(reason, _BAD_CERTIFICATE) if reason else _BAD_CERTIFICATE
-                )
+                description = certificate_alert(reason)
                 self._outgoing.append(bytes((21, 3, 3, 0, 2, 2, description)))
             raise
         self._verified = True

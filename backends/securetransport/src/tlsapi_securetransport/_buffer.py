@@ -52,12 +52,13 @@ from tlsapi.backend_api import (
     HelloReader,
     MalformedHello,
     ServerName,
+    certificate_alert,
     check_peer_chain,
 )
 
 from . import _cf
 from ._binding import ffi, lib
-from ._errors import alert_for, describe, failure
+from ._errors import describe, failure
 from ._prepared import Prepared
 from ._settings import PROTOCOL_WIRE
 from ._trust import evaluate, peer_chain, peer_trust
@@ -228,7 +229,7 @@ class SecureTransportBuffer(TLSWrappedBuffer):
         except CertificateError as exc:
             error = exc
         if error is not None:
-            self._alert(alert_for(error.reason))
+            self._alert(certificate_alert(error.reason))
             raise error
 
     def _read_client_hello(self) -> None:

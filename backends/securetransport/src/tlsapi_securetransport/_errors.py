@@ -14,7 +14,6 @@ from tlsapi import CertificateError, CertificateErrorReason, RaggedEOF, TLSError
 from ._binding import ffi, lib
 
 __all__ = [
-    "alert_for",
     "certificate_reason",
     "describe",
     "failure",
@@ -94,20 +93,3 @@ def certificate_reason(code: int) -> CertificateErrorReason:
         lib.errSecTrustSettingDeny: CertificateErrorReason.UNTRUSTED_ISSUER,
     }
     return reasons.get(code, CertificateErrorReason.OTHER)
-
-
-# TLS alert descriptions (RFC 5246, 7.2) for a refused certificate.
-_BAD_CERTIFICATE = 42
-_ALERTS = {
-    CertificateErrorReason.EXPIRED: 45,  # certificate_expired
-    CertificateErrorReason.NOT_YET_VALID: 45,
-    CertificateErrorReason.REVOKED: 44,  # certificate_revoked
-    CertificateErrorReason.UNTRUSTED_ISSUER: 48,  # unknown_ca
-    CertificateErrorReason.SELF_SIGNED: 48,
-    CertificateErrorReason.BAD_USAGE: 43,  # unsupported_certificate
-}
-
-
-def alert_for(reason: CertificateErrorReason) -> int:
-    """The alert a peer whose certificate we refused should receive."""
-    return _ALERTS.get(reason, _BAD_CERTIFICATE)

@@ -15,7 +15,7 @@ then returns errSSLPeerAuthCompleted and we evaluate the SecTrust it holds:
   mapped to CertificateError.reason.
 
 Secure Transport sends no alert when we refuse: the buffer sends the one the
-peer should see (alert_for) before it raises.
+peer should see (tlsapi.backend_api.certificate_alert) before it raises.
 """
 
 from __future__ import annotations
