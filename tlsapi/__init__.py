@@ -31,6 +31,8 @@ from ._errors import (
 from ._groups import NamedGroup
 from ._protocols import NextProtocol
 from ._registry import available_backends, backend, default_backend
+from ._session import TLSSession
+from ._sigschemes import SignatureScheme
 from ._socket import TLSWrappedSocket
 from ._version import __version__
 from ._versions import TLSVersion
@@ -53,8 +55,10 @@ __all__ = [
     "RaggedEOF",
     "SSLContext",
     "ServerContext",
+    "SignatureScheme",
     "TLSConfiguration",
     "TLSError",
+    "TLSSession",
     "TLSVersion",
     "TLSWrappedBuffer",
     "TLSWrappedSocket",

@@ -36,6 +36,14 @@ class Capability(str, enum.Enum):
     GROUP_SELECTION = "group-selection"
     # negotiated_group() tells which group the handshake used.
     NEGOTIATED_GROUP = "negotiated-group"
+    # Clients resume sessions (session=..., session_reused) and servers issue tickets.
+    SESSION_RESUMPTION = "session-resumption"
+    # A server's certificate_chain may hold several chains (RSA and ECDSA, ...).
+    SEVERAL_CERTIFICATE_CHAINS = "several-certificate-chains"
+    # signature_scheme() tells how the peer signed the handshake.
+    SIGNATURE_SCHEME = "signature-scheme"
+    # certificate_requested() tells whether the server asked for a client certificate.
+    CERTIFICATE_REQUESTED = "certificate-requested"
 
     def __str__(self) -> str:
         return self.value

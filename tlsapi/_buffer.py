@@ -73,10 +73,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bytequeue import ByteQueue
 from ._ciphers import CipherSuite
-from ._errors import NotTLSError, TLSError, WantReadError, WantWriteError
+from ._errors import ConfigurationError, NotTLSError, TLSError, WantReadError, WantWriteError
 from ._groups import NamedGroup
 from ._nottls import QUOTED, not_tls
 from ._protocols import NextProtocol
+from ._session import TLSSession
+from ._sigschemes import SignatureScheme
 from ._versions import TLSVersion
 
 if TYPE_CHECKING:
@@ -568,6 +570,55 @@ class TLSWrappedBuffer(abc.ABC):
             number = self._negotiated_group()
         return None if number is None else NamedGroup.from_number(number)
 
+    def signature_scheme(self) -> SignatureScheme | None:
+        """The scheme the peer signed the handshake with (its CertificateVerify or key
+        exchange); None before the handshake, in a resumption, or where the backend
+        cannot tell (see ``Capability.SIGNATURE_SCHEME``)."""
+        if not self._handshake_done:
+            return None
+        with self._exclusive():
+            number = self._signature_scheme()
+        return None if number is None else SignatureScheme.from_number(number)
+
+    def certificate_requested(self) -> bool | None:
+        """Client side: whether the server asked for a client certificate; None on a
+        server, before the handshake, or where the backend cannot tell."""
+        if not self._handshake_done:
+            return None
+        with self._exclusive():
+            return self._certificate_requested()
+
+    # -- session resumption ----------------------------------------------------
+
+    @property
+    def session(self) -> TLSSession | None:
+        """Client side: a session to offer to the same server on a later connection
+        (``wrap_buffers(name, session=...)`` on the same context); None before the
+        handshake, on a server, or when the server gave nothing resumable.
+
+        With TLS 1.3 tickets come after the handshake: take this after a read.
+        """
+        if not self._handshake_done:
+            return None
+        from ._context import ClientContext
+
+        context = self._context
+        if not isinstance(context, ClientContext):
+            return None
+        with self._exclusive():
+            state = self._session_state()
+        if state is None:
+            return None
+        return TLSSession(context._session_owner, self._server_hostname, state)
+
+    @property
+    def session_reused(self) -> bool:
+        """Whether the handshake resumed a session (False before it ends)."""
+        if not self._handshake_done:
+            return False
+        with self._exclusive():
+            return self._session_reused()
+
     # -- hooks for backends (called with the lock held) ------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
@@ -617,3 +668,27 @@ class TLSWrappedBuffer(abc.ABC):
     def _negotiated_group(self) -> int | None:
         """The IANA number of the group the handshake used, or None (also: cannot tell)."""
         return None
+
+    def _signature_scheme(self) -> int | None:
+        """The IANA number of the peer's handshake signature scheme, or None (cannot tell)."""
+        return None
+
+    def _certificate_requested(self) -> bool | None:
+        """Client: whether the server sent a CertificateRequest; None: cannot tell."""
+        return None
+
+    def _offer_session(self, state: object) -> None:
+        """Client, before the handshake: offer a session this backend's
+        ``_session_state`` returned (on a buffer of the same context and name).
+        A backend with ``Capability.SESSION_RESUMPTION`` overrides this."""
+        raise ConfigurationError(
+            f"the {type(self).__module__.split('.')[0]} backend cannot resume sessions"
+        )
+
+    def _session_state(self) -> object | None:
+        """Client, after the handshake: the backend's resumable state, or None."""
+        return None
+
+    def _session_reused(self) -> bool:
+        """Whether the handshake was a resumption."""
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -10,6 +11,8 @@ from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, weakness
 from ._credentials import Certificate, PrivateKey, TrustStore
 from ._errors import ConfigurationError
 from ._groups import NamedGroup
+from ._keylog import check_keylog_path
+from ._policy import DERError, read_certificate
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
 
@@ -19,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["SNICallback", "TLSConfiguration"]
 
 CertificateChain = tuple[tuple[Certificate, ...], PrivateKey]
+# Several chains a server chooses from by what the client supports (RSA, ECDSA, ...).
+CertificateChains = tuple[CertificateChain, ...]
 # sni_callback(buffer, server_name, configuration) -> a configuration to use
 # instead (its certificate_chain, trust_store and inner_protocols take effect)
 # or None to go on with the current one.  Raising aborts the handshake.
@@ -147,10 +152,22 @@ class TLSConfiguration:
     configuration: one returned by ``sni_callback`` may come too late to
     change it (gnutls and stdlib keep the context's; nss, which reads the
     ClientHello first, takes the returned one).
+
+    ``certificate_chain`` is one chain, ``((leaf, *intermediates), key)``, or
+    for a server a sequence of such chains with keys of different types
+    (say one RSA and one ECDSA): the backend serves the one the client's
+    signature algorithms allow.  ``certificate_chains`` always gives the
+    chains as a tuple.
+
+    ``keylog_filename`` appends every connection's secrets to that file in
+    the NSS Key Log Format (for Wireshark), on backends with
+    ``Capability.KEY_LOG``; a context made with it warns
+    (InsecureConfigurationWarning).  tlsapi never reads ``SSLKEYLOGFILE``
+    itself: pass ``os.environ.get("SSLKEYLOGFILE")`` explicitly to honour it.
     """
 
     validate_certificates: bool = True
-    certificate_chain: Optional[CertificateChain] = None
+    certificate_chain: Optional[Union[CertificateChain, CertificateChains]] = None
     ciphers: tuple[Union[CipherSuite, int], ...] = DEFAULT_CIPHER_LIST
     inner_protocols: tuple[Union[NextProtocol, bytes], ...] = ()
     lowest_supported_version: TLSVersion = TLSVersion.TLSv1_2
@@ -158,6 +175,7 @@ class TLSConfiguration:
     trust_store: Optional[TrustStore] = None
     sni_callback: Optional[SNICallback] = None
     key_exchange_groups: Optional[tuple[Union[NamedGroup, int], ...]] = None
+    keylog_filename: Optional[str] = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen; normalise in place once
@@ -186,25 +204,45 @@ class TLSConfiguration:
             )
         if self.sni_callback is not None and not callable(self.sni_callback):
             raise ConfigurationError("sni_callback must be callable or None")
+        self._check_keylog()
+
+    @property
+    def certificate_chains(self) -> CertificateChains:
+        """Every chain in ``certificate_chain`` as a tuple (empty when there is none)."""
+        chain = self.certificate_chain
+        if chain is None:
+            return ()
+        if isinstance(chain[1], PrivateKey):
+            return (chain,)
+        return chain
+
+    def _check_keylog(self) -> None:
+        path = self.keylog_filename
+        if path is None:
+            return
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigurationError(
+                f"keylog_filename must be a path (str or os.PathLike) or None, not {path!r}"
+            )
+        text = os.fspath(path)
+        if not isinstance(text, str) or not text:
+            raise ConfigurationError(f"keylog_filename must be a non-empty text path, not {path!r}")
+        check_keylog_path(text)
+        object.__setattr__(self, "keylog_filename", text)
 
     def _check_chain(self) -> None:
         chain = self.certificate_chain
         if chain is None:
             return
-        usage = "certificate_chain must be ((leaf, *intermediates), private_key)"
-        if not isinstance(chain, tuple) or len(chain) != 2:
-            raise ConfigurationError(usage)
-        certificates, key = chain
-        if isinstance(certificates, Certificate):
-            certificates = (certificates,)
-        if not isinstance(certificates, (tuple, list)) or not certificates:
-            raise ConfigurationError(usage + ": the certificate tuple is empty or not a tuple")
-        for item in certificates:
-            if not isinstance(item, Certificate):
-                raise ConfigurationError(f"{usage}: {item!r} is not a Certificate")
-        if not isinstance(key, PrivateKey):
-            raise ConfigurationError(f"{usage}: {key!r} is not a PrivateKey")
-        object.__setattr__(self, "certificate_chain", (tuple(certificates), key))
+        if isinstance(chain, tuple) and len(chain) == 2 and isinstance(chain[1], PrivateKey):
+            object.__setattr__(self, "certificate_chain", _one_chain(chain))
+            return
+        if not isinstance(chain, (tuple, list)) or not chain:
+            raise ConfigurationError(_CHAIN_USAGE)
+        chains = tuple(_one_chain(item) for item in chain)
+        if len(chains) > 1:
+            _check_key_types(chains)
+        object.__setattr__(self, "certificate_chain", chains[0] if len(chains) == 1 else chains)
 
     def update(self, **changes: Any) -> TLSConfiguration:
         """A new configuration with ``changes`` applied (validated again)."""
@@ -214,3 +252,50 @@ class TLSConfiguration:
                 f"unknown TLSConfiguration field(s): {', '.join(sorted(unknown))}"
             )
         return dataclasses.replace(self, **changes)
+
+
+_CHAIN_USAGE = (
+    "certificate_chain must be ((leaf, *intermediates), private_key), or for a server "
+    "a sequence of such chains"
+)
+
+
+def _one_chain(chain: Any) -> CertificateChain:
+    if not isinstance(chain, (tuple, list)) or len(chain) != 2:
+        raise ConfigurationError(_CHAIN_USAGE)
+    certificates, key = chain
+    if isinstance(certificates, Certificate):
+        certificates = (certificates,)
+    if not isinstance(certificates, (tuple, list)) or not certificates:
+        raise ConfigurationError(_CHAIN_USAGE + ": the certificate tuple is empty or not a tuple")
+    for item in certificates:
+        if not isinstance(item, Certificate):
+            raise ConfigurationError(f"{_CHAIN_USAGE}: {item!r} is not a Certificate")
+    if not isinstance(key, PrivateKey):
+        raise ConfigurationError(f"{_CHAIN_USAGE}: {key!r} is not a PrivateKey")
+    return (tuple(certificates), key)
+
+
+def _check_key_types(chains: CertificateChains) -> None:
+    """Several chains must differ in key type: the client's algorithms choose between them."""
+    seen: dict[str, int] = {}
+    for index, (certificates, _key) in enumerate(chains):
+        try:
+            facts = read_certificate(certificates[0].der)
+        except DERError as exc:
+            raise ConfigurationError(
+                f"certificate_chain: the leaf of chain {index + 1} cannot be read: {exc}"
+            ) from None
+        if facts.key_algorithm == "EC":
+            kind = f"an EC {facts.curve} key"
+        elif facts.key_algorithm == "RSA-PSS":
+            kind = "an RSA-PSS key"
+        else:
+            kind = f"a {facts.key_algorithm} key"
+        if kind in seen:
+            raise ConfigurationError(
+                f"certificate_chain: chains {seen[kind] + 1} and {index + 1} both have {kind}; "
+                "several chains must have keys of different types (say RSA and ECDSA), "
+                "since the client's signature algorithms choose between them"
+            )
+        seen[kind] = index

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ._config import TLSConfiguration
 from ._errors import ConfigurationError, InsecureConfigurationWarning
 from ._hostname import ServerName, parse_server_hostname
+from ._session import TLSSession
 from ._versions import TLSVersion
 
 if TYPE_CHECKING:
@@ -60,6 +61,14 @@ class _Context(metaclass=_DefaultBackendDispatch):
                 InsecureConfigurationWarning,
                 stacklevel=4,
             )
+        if configuration.keylog_filename is not None:
+            warnings.warn(
+                f"keylog_filename={configuration.keylog_filename!r}: every connection's "
+                "secrets are written there, and anyone who can read that file can decrypt "
+                "the traffic; use it for debugging only",
+                InsecureConfigurationWarning,
+                stacklevel=4,
+            )
 
     @property
     def configuration(self) -> TLSConfiguration:
@@ -81,13 +90,28 @@ class ClientContext(_Context):
                 InsecureConfigurationWarning,
                 stacklevel=3,
             )
+        if len(configuration.certificate_chains) > 1:
+            raise ConfigurationError(
+                "a client presents one certificate_chain; several chains are for a server, "
+                "which picks one by what the client supports"
+            )
+        # What a TLSSession made here is bound to (a token, so that a session
+        # does not keep its context alive).
+        self._session_owner = object()
 
-    def wrap_buffers(self, server_hostname: str | None) -> TLSWrappedBuffer:
+    def wrap_buffers(
+        self, server_hostname: str | None, *, session: TLSSession | None = None
+    ) -> TLSWrappedBuffer:
         """A new connection over memory buffers.
 
         ``server_hostname`` is sent as SNI (for a DNS name) and the server's
         certificate is checked against it (DNS name or IP address).  It may be
         None only when validate_certificates is False.
+
+        ``session`` (from an earlier connection's ``session``) is offered for
+        resumption; it must come from this context and this server name
+        (ValueError otherwise).  A server that refuses it makes a full
+        handshake; ``session_reused`` tells which happened.
         """
         if server_hostname is None:
             if self._configuration.validate_certificates:
@@ -95,14 +119,30 @@ class ClientContext(_Context):
                     "server_hostname is required when certificates are validated: "
                     "pass the name (or IP address) the certificate must match"
                 )
-            return self._wrap_buffers(None)
-        return self._wrap_buffers(parse_server_hostname(server_hostname))
+            name = None
+        else:
+            name = parse_server_hostname(server_hostname)
+        state = None
+        if session is not None:
+            if not isinstance(session, TLSSession):
+                raise TypeError(f"session must be a TLSSession, not {type(session).__name__}")
+            state = session._state_for(self._session_owner, None if name is None else name.name)
+        buffer = self._wrap_buffers(name)
+        if state is not None:
+            buffer._offer_session(state)
+        return buffer
 
-    def wrap_socket(self, socket: _socket.socket, server_hostname: str | None) -> TLSWrappedSocket:
-        """A TLS connection over a connected stream socket."""
+    def wrap_socket(
+        self,
+        socket: _socket.socket,
+        server_hostname: str | None,
+        *,
+        session: TLSSession | None = None,
+    ) -> TLSWrappedSocket:
+        """A TLS connection over a connected stream socket (``session``: see wrap_buffers)."""
         from ._socket import TLSWrappedSocket
 
-        return TLSWrappedSocket(socket, self.wrap_buffers(server_hostname))
+        return TLSWrappedSocket(socket, self.wrap_buffers(server_hostname, session=session))
 
     if TYPE_CHECKING:
         # Not abstract to type checkers: ``ClientContext(config)`` is a real call that

@@ -57,6 +57,9 @@ Helpers for backends (``__all__``):
   signature (to name the library's refusal).
 * :func:`certificate_alert`: the TLS alert a peer whose certificate was
   refused with a given reason should receive, for a backend that sends it.
+* :class:`KeyLogWriter`: appends NSS Key Log Format lines to the
+  configuration's ``keylog_filename`` (one ``write`` per line, O_APPEND), for a
+  library that hands its secrets to a callback.
 * :class:`HelloReader` (with :class:`ClientHello`, :class:`MalformedHello`,
   :class:`HelloDecodeError` and :func:`read_client_hello`): the server_name
   and ALPN list of a ClientHello read incrementally as records arrive, for a
@@ -75,6 +78,7 @@ from ._clienthello import (
     read_client_hello,
 )
 from ._hostname import ServerName, parse_server_hostname
+from ._keylog import KeyLogWriter
 from ._pem import PemBlock, parse_pem
 from ._policy import check_peer_chain, find_weak_key, weak_signature_hash
 from ._protocols import protocol_bytes
@@ -84,6 +88,7 @@ __all__ = [
     "ClientHello",
     "HelloDecodeError",
     "HelloReader",
+    "KeyLogWriter",
     "MalformedHello",
     "PemBlock",
     "ServerName",

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .._context import ClientContext, ServerContext
     from .._groups import NamedGroup
     from .._protocols import NextProtocol
+    from .._session import TLSSession
+    from .._sigschemes import SignatureScheme
     from .._versions import TLSVersion
 
 __all__ = ["TLSWrappedSocket"]
@@ -112,6 +114,23 @@ class TLSWrappedSocket(SocketEngine):
     def negotiated_group(self) -> NamedGroup | None:
         """The key-exchange group the handshake used (see ``TLSWrappedBuffer.negotiated_group``)."""
         return self._buffer.negotiated_group()
+
+    def signature_scheme(self) -> SignatureScheme | None:
+        """See ``TLSWrappedBuffer.signature_scheme``."""
+        return self._buffer.signature_scheme()
+
+    def certificate_requested(self) -> bool | None:
+        """See ``TLSWrappedBuffer.certificate_requested``."""
+        return self._buffer.certificate_requested()
+
+    @property
+    def session(self) -> TLSSession | None:
+        """See ``TLSWrappedBuffer.session`` (TLS 1.3: after a read)."""
+        return self._buffer.session
+
+    @property
+    def session_reused(self) -> bool:
+        return self._buffer.session_reused
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext accepted but not yet taken by the socket (non-zero only after a short write)."""

@@ -248,8 +248,9 @@ def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLCon
             ) from None
         context.set_alpn_protocols(names)
 
-    if config.certificate_chain is not None:
-        _load_chain(context, config.certificate_chain)
+    # OpenSSL keeps one chain per key type and picks by the client's algorithms.
+    for chain in config.certificate_chains:
+        _load_chain(context, chain)
 
     if server_side:
         # OpenSSL has no DH group unless given one: RFC 7919's ffdhe2048 for DHE suites.
