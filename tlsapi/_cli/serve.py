@@ -4,9 +4,16 @@ It answers each connection on its own thread, in one of two modes: ``echo``
 sends back whatever arrives; ``http`` answers one HTTP/1.1 request with a
 plain-text page describing the TLS connection.  Without ``--cert``, it makes
 a throwaway CA and a certificate for localhost, 127.0.0.1 and ::1, and
-prints where the CA certificate is, for the client's ``--cafile``.  A
-``--cafile`` (or ``--require-client-cert``) makes it require and verify
-client certificates.  Ctrl-C stops it cleanly.
+prints where the CA certificate is, for the client's ``--cafile``.  Given
+``--cert``/``--key`` more than once (paired in order), it serves several
+chains, say one RSA and one ECDSA, and the client's signature algorithms
+choose between them (on backends with several-certificate-chains; two chains
+need keys of different types).  ``--pass`` gives an encrypted key's password
+as openssl does (env:VAR, file:PATH, pass:TEXT).  A ``--cafile`` (or
+``--require-client-cert``) makes it require and verify client certificates.
+Each connection's log line shows the version, cipher, key-exchange group,
+ALPN, SNI and whether the client resumed a session (servers issue session
+tickets).  Ctrl-C stops it cleanly.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._backend import Backend
-from .._config import TLSConfiguration
+from .._config import CertificateChain, TLSConfiguration
 from .._context import ServerContext
 from .._credentials import TrustStore
-from .._errors import TLSError
+from .._errors import ConfigurationError, TLSError
 from .._protocols import NextProtocol
 from .._socket import TLSWrappedSocket
 from ._common import (
@@ -42,7 +49,7 @@ from ._common import (
     version_range,
     warn,
 )
-from ._credentials import chain_from_files
+from ._credentials import add_pass_option, chains_from_options, read_pass
 from ._x509 import summarize
 
 if TYPE_CHECKING:
@@ -65,8 +72,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--port", type=int, default=4433, help="the port (default: 4433; 0 picks a free one)"
     )
-    parser.add_argument("--cert", metavar="PEM", help="the certificate chain, leaf first")
-    parser.add_argument("--key", metavar="PEM", help="its private key (default: in --cert's file)")
+    parser.add_argument(
+        "--cert",
+        action="append",
+        metavar="PEM",
+        help="the certificate chain, leaf first; repeat for several chains with keys of "
+        "different types (say RSA and ECDSA): the client's signature algorithms choose",
+    )
+    parser.add_argument(
+        "--key",
+        action="append",
+        metavar="PEM",
+        help="its private key (default: in --cert's file); once per --cert, paired in order",
+    )
+    add_pass_option(parser)
     add_backend_option(parser)
     parser.add_argument(
         "--mode", choices=("echo", "http"), default="echo", help="echo (default) or http"
@@ -87,6 +106,12 @@ def register(subparsers: Any) -> None:
     )
     add_version_options(parser)
     parser.add_argument(
+        "--keylog",
+        metavar="FILE",
+        help="append every connection's secrets to FILE in the NSS Key Log Format, for "
+        "Wireshark (debugging only: prints a warning; needs a backend with key-log)",
+    )
+    parser.add_argument(
         "--once",
         action="store_true",
         help="handle one connection, then exit (status 1 if it failed)",
@@ -104,10 +129,12 @@ def _configuration(args: argparse.Namespace, scratch: Path) -> tuple[TLSConfigur
     """The server's configuration, and lines telling the user about throwaway files."""
     notes: list[str] = []
     trust = TrustStore.from_pem_file(args.cafile) if args.cafile else None
+    password = read_pass(args.password_source) if args.password_source else None
+    chains: tuple[CertificateChain, ...]
     if args.key and not args.cert:
         raise CommandError("--key needs --cert", status=2)
     if args.cert:
-        chain = chain_from_files(args.cert, args.key)
+        chains = chains_from_options(args.cert, args.key, password)
         if args.require_client_cert and trust is None:
             raise CommandError(
                 "--require-client-cert needs --cafile: the CA that issues the client certificates",
@@ -115,7 +142,7 @@ def _configuration(args: argparse.Namespace, scratch: Path) -> tuple[TLSConfigur
             )
     else:
         pki: PKI = load_pki()(name="tlsapi serve")
-        chain = pki.server_identity.certificate_chain()
+        chains = (pki.server_identity.certificate_chain(),)
         ca_path = pki.write_root(scratch, "ca.pem")
         notes.append(f"throwaway certificate for localhost, 127.0.0.1 and ::1; its CA: {ca_path}")
         if args.require_client_cert and trust is None:
@@ -130,10 +157,29 @@ def _configuration(args: argparse.Namespace, scratch: Path) -> tuple[TLSConfigur
             warn(
                 f"--mode http speaks HTTP/1.x only, but --alpn also accepts {format_alpn(other[0])}"
             )
-    config = TLSConfiguration(
-        certificate_chain=chain, trust_store=trust, inner_protocols=alpn
-    ).update(**version_range(args))
+    try:
+        config = TLSConfiguration(
+            certificate_chain=chains[0] if len(chains) == 1 else chains,
+            trust_store=trust,
+            inner_protocols=alpn,
+            keylog_filename=args.keylog,
+        ).update(**version_range(args))
+    except ConfigurationError as exc:
+        # Two chains of one key type, an unusable key log path: bad arguments.
+        raise CommandError(str(exc), status=2) from None
+    if len(chains) > 1:
+        notes.append(f"serving {len(chains)} certificate chains: {_chain_names(chains)}")
+    if args.keylog:
+        notes.append(f"appending key log lines to {args.keylog}")
     return config, notes
+
+
+def _chain_names(chains: tuple[CertificateChain, ...]) -> str:
+    names = []
+    for certificates, _key in chains:
+        summary = summarize(certificates[0].der)
+        names.append(f"{summary.key_type} ({summary.subject})" if summary else "(unreadable)")
+    return "; ".join(names)
 
 
 def _say(message: str) -> None:
@@ -189,6 +235,8 @@ class _Server:
         parts = [
             format_version(tls.negotiated_tls_version),
             format_cipher(tls.cipher()),
+            f"group {_group_name(tls)}",
+            "resumed session" if tls.session_reused else "new session",
             f"ALPN {format_alpn(tls.negotiated_protocol())}",
             f"SNI {tls.server_hostname or '-'}",
         ]
@@ -232,6 +280,8 @@ class _Server:
                 f"tlsapi serve: backend {self.backend.name} ({self.backend.library_version})",
                 f"protocol: {format_version(tls.negotiated_tls_version)}",
                 f"cipher: {format_cipher(tls.cipher())}",
+                f"group: {_group_name(tls)}",
+                f"resumed: {'yes' if tls.session_reused else 'no'}",
                 f"ALPN: {format_alpn(tls.negotiated_protocol())}",
                 f"SNI: {tls.server_hostname or '-'}",
                 f"client certificate: {client.subject if client else 'none'}",
@@ -264,6 +314,11 @@ class _Server:
                     conn.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
             thread.join(2.0)
+
+
+def _group_name(tls: TLSWrappedSocket) -> str:
+    group = tls.negotiated_group()
+    return group.display_name if group is not None else "-"
 
 
 def _listen(host: str, port: int) -> socket.socket:
