@@ -27,8 +27,11 @@ from .._config import TLSConfiguration
 from .._context import ClientContext, ServerContext
 from .._credentials import Certificate, PrivateKey, TrustStore
 from .._errors import ConfigurationError, TLSError
+from .._policy import DERError, read_certificate
 from .._protocols import NextProtocol
+from .._session import TLSSession
 from .._versions import TLSVersion
+from ._session import check_session, offer_session
 
 if TYPE_CHECKING:
     import socket as _socket
@@ -67,8 +70,9 @@ def _option(name: str) -> int:
 
 
 # Options that only forbid what tlsapi never does anyway (SSL 2/3, compression,
-# renegotiation, session tickets: tlsapi resumes no sessions), or that are no-ops
-# in every library we bind (OpenSSL's defaults).  They may be set or cleared.
+# renegotiation), that change no outcome (OP_NO_TICKET: OpenSSL then resumes
+# by session ID or stateful ticket instead; sessions still resume), or that are
+# no-ops in every library we bind (OpenSSL's defaults).  They may be set or cleared.
 _HARMLESS_OPTIONS = (
     _option("OP_NO_TICKET")
     | _option("OP_NO_RENEGOTIATION")
@@ -141,7 +145,14 @@ class SSLContext(ssl.SSLContext):
     is ``tlsapi.default_backend()``.  Pass it wherever an ``ssl.SSLContext`` goes
     (asyncio, trio, anyio, httpx, urllib3, aiohttp).  What the backend lacks is
     refused (ConfigurationError) when asked for: ``PROTOCOL_TLS_SERVER`` when the
-    context is made, ``minimum_version=TLSv1_3`` when it is set, and so on.
+    context is made, ``minimum_version=TLSv1_3`` or ``keylog_filename`` when it
+    is set, a second chain of another key type when ``load_cert_chain`` is
+    called again, and so on.
+
+    Sessions: ``sock.session`` is a ``tlsapi.TLSSession`` (see ``_session``) that
+    ``wrap_socket``/``wrap_bio(session=...)`` and ``sock.session = ...`` take
+    back, with ssl's checks; on a backend without session resumption it stays
+    None, so nothing is ever resumed there.
     """
 
     # Set on the classes inject_into_ssl() makes, for contexts made without backend=.
@@ -186,7 +197,12 @@ class SSLContext(ssl.SSLContext):
         self._trusted: list[bytes] = []  # DER anchors from load_verify_locations
         self._trust_sources: list[str] = []
         self._system_trust = False
-        self._chain: tuple[tuple[Certificate, ...], PrivateKey] | None = None
+        # OpenSSL's certificate slots: key type -> chain, in the order first loaded.
+        self._chains: dict[str, tuple[tuple[Certificate, ...], PrivateKey]] = {}
+        self._keylog_filename: Any = None  # as given, for the getter (ssl returns it so)
+        self._keylog_path: str | None = None
+        # What the sessions of this context's connections are bound to.
+        self._session_token = object()
         self._alpn: tuple[NextProtocol | bytes, ...] = ()
         self._ciphers: tuple[int, ...] | None = None
         self._ssl_sni_callback: SSLSNICallback | None = None
@@ -236,7 +252,8 @@ class SSLContext(ssl.SSLContext):
             "lowest_supported_version": low,
             "highest_supported_version": high,
             "inner_protocols": self._alpn,
-            "certificate_chain": self._chain,
+            "certificate_chain": self._certificate_chain(server_side),
+            "keylog_filename": self._keylog_path,
         }
         if self._ciphers is not None:
             settings["ciphers"] = self._ciphers
@@ -271,6 +288,20 @@ class SSLContext(ssl.SSLContext):
             settings["trust_store"] = self._trust_store() or TrustStore.system()
         return TLSConfiguration(**settings)
 
+    def _certificate_chain(self, server_side: bool) -> Any:
+        chains = tuple(self._chains.values())
+        if not chains:
+            return None
+        if len(chains) == 1:
+            return chains[0]
+        if not server_side:
+            raise ConfigurationError(
+                f"this context has {len(chains)} certificate chains ({', '.join(self._chains)}) "
+                "and is used as a client, which presents one: load one chain into a client "
+                "context (tlsapi cannot pick one by the server's CertificateRequest as OpenSSL does)"
+            )
+        return chains
+
     def _tls_context(self, server_side: bool) -> ClientContext | ServerContext:
         with self._lock:
             built = self._built.get(server_side)
@@ -291,19 +322,27 @@ class SSLContext(ssl.SSLContext):
             raise ValueError("Cannot create a client socket with a PROTOCOL_TLS_SERVER context")
         return server_side
 
-    def _wrap_buffer(self, server_side: bool, server_hostname: str | None) -> TLSWrappedBuffer:
-        """A tlsapi buffer for one new connection, with ssl's rules on names."""
+    def _wrap_buffer(
+        self, server_side: bool, server_hostname: str | None, session: object = None
+    ) -> TLSWrappedBuffer:
+        """A tlsapi buffer for one new connection, with ssl's rules on names and sessions."""
         if server_side:
             if server_hostname:
                 raise ValueError("server_hostname can only be specified in client mode")
+            if session is not None:
+                check_session(session, self._session_token, server_side=True)
             context = self._tls_context(True)
             assert isinstance(context, ServerContext)
             return context.wrap_buffers()
         if _SSL.check_hostname.__get__(self) and not server_hostname:
             raise ValueError("check_hostname requires server_hostname")
+        offered = None if session is None else check_session(session, self._session_token, False)
         context = self._tls_context(False)
         assert isinstance(context, ClientContext)
-        return context.wrap_buffers(server_hostname or None)
+        buffer = context.wrap_buffers(server_hostname or None)
+        if offered is not None:
+            offer_session(buffer, offered)
+        return buffer
 
     def _configuration_for_sni(self) -> TLSConfiguration:
         """This context's server configuration, for an sni_callback that switched to it."""
@@ -345,15 +384,18 @@ class SSLContext(ssl.SSLContext):
         outgoing: ssl.MemoryBIO,
         server_side: bool = False,
         server_hostname: str | bytes | None = None,
-        session: ssl.SSLSession | None = None,
+        session: ssl.SSLSession | TLSSession | None = None,
     ) -> SSLObject:
-        """An ``ssl.SSLObject`` over two memory BIOs (what asyncio and trio use)."""
+        """An ``ssl.SSLObject`` over two memory BIOs (what asyncio and trio use).
+
+        ``session``: an earlier connection's ``session`` from this context, offered
+        for resumption (see the class docstring).
+        """
         from ._object import SSLObject
 
-        _no_session(session)
         server_side = self._side(server_side)
         hostname = _SSL._encode_hostname(self, server_hostname)
-        buffer = self._wrap_buffer(server_side, hostname)
+        buffer = self._wrap_buffer(server_side, hostname, session)
         return SSLObject(self, buffer, incoming, outgoing, server_side, hostname)
 
     # ssl.SSLSocket calls this (from _create and connect) for its connection object.
@@ -364,14 +406,13 @@ class SSLContext(ssl.SSLContext):
         server_hostname: str | None = None,
         *,
         owner: SSLSocket | None = None,
-        session: ssl.SSLSession | None = None,
+        session: ssl.SSLSession | TLSSession | None = None,
     ) -> _SocketConnection:
         from ._socket import SSLSocket, _SocketConnection
 
-        _no_session(session)
         if not isinstance(sock, SSLSocket):
             raise TypeError("tlsapi.SSLContext wraps sockets only through wrap_socket()")
-        buffer = self._wrap_buffer(self._side(server_side), server_hostname)
+        buffer = self._wrap_buffer(self._side(server_side), server_hostname, session)
         return _SocketConnection(self, buffer, sock, server_side, server_hostname)
 
     # -- trust -----------------------------------------------------------------
@@ -453,13 +494,40 @@ class SSLContext(ssl.SSLContext):
         keyfile: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
         password: Callable[[], str | bytes | bytearray] | str | bytes | bytearray | None = None,
     ) -> None:
-        """Present this certificate chain (leaf first) and key; the key may be in certfile."""
+        """Present this certificate chain (leaf first) and key; the key may be in certfile.
+
+        As in OpenSSL, each key type has one place: a chain whose key has the same
+        type as an earlier one's (RSA, RSA-PSS, EC of any curve, Ed25519, ...)
+        replaces it, and one of another type is added beside it.  A server then
+        serves the chain the client's signature algorithms allow; that needs a
+        backend with several-certificate-chains (refused here otherwise).  A
+        client presents one chain: a second key type on a PROTOCOL_TLS_CLIENT
+        context is refused here, on a PROTOCOL_TLS one when it acts as a client.
+        """
         certificates = Certificate.chain_from_file(os.fsdecode(certfile))
         key_path = os.fsdecode(keyfile if keyfile is not None else certfile)
         key = PrivateKey.from_file(key_path, password=_password(password))
         if key.is_encrypted:
             self._require(Capability.ENCRYPTED_KEYS, "an encrypted private key")
-        self._chain = (certificates, key)
+        slot = _key_slot(certificates[0])
+        chains = dict(self._chains)
+        chains[slot] = (certificates, key)
+        if len(chains) > 1:
+            others = ", ".join(name for name in chains if name != slot)
+            if self.protocol == ssl.PROTOCOL_TLS_CLIENT:
+                raise ConfigurationError(
+                    f"load_cert_chain: this client context already has a chain with a "
+                    f"{others} key and this one has a {slot} key; a tlsapi client presents "
+                    "one certificate chain (OpenSSL would choose by the server's "
+                    "CertificateRequest): load one, or use a context per key type"
+                )
+            self._require(
+                Capability.SEVERAL_CERTIFICATE_CHAINS,
+                f"load_cert_chain with a {slot} key beside the {others} chain already loaded "
+                "(a server with several chains)",
+            )
+            TLSConfiguration(certificate_chain=tuple(chains.values()))  # checked now
+        self._chains = chains
         self._changed()
 
     def load_dh_params(self, path: str, /) -> None:
@@ -669,17 +737,44 @@ class SSLContext(ssl.SSLContext):
                 "handshake (verify_mode=CERT_REQUIRED)"
             )
 
-    @property  # type: ignore[override]
-    def keylog_filename(self) -> str | None:
-        return None
+    @property
+    def keylog_filename(self) -> Any:
+        """The key log file, as it was set (None: no key log)."""
+        return self._keylog_filename
 
     @keylog_filename.setter
-    def keylog_filename(self, value: str | None) -> None:
-        if value is not None:
+    def keylog_filename(self, value: Any) -> None:
+        """Append every later connection's secrets to this file (NSS Key Log Format).
+
+        As in ssl: the path may be str, bytes or os.PathLike (TypeError
+        otherwise); the file is opened for appending now (OSError if it cannot
+        be), created with ssl's comment line when new (mode 0600 here: it holds
+        secrets), and None stops logging.  On a backend without key-log this
+        raises ConfigurationError now, not at the first connection: so
+        ``ssl.create_default_context()`` with SSLKEYLOGFILE set fails at once
+        instead of connecting without the key log that was asked for.  The
+        connections made with it warn (InsecureConfigurationWarning).
+        """
+        if value is None:
+            self._keylog_filename = self._keylog_path = None
+            self._changed()
+            return
+        path = os.fsdecode(value)  # ssl's TypeError for what is not a path
+        if not self._backend.supports(Capability.KEY_LOG):
             raise ConfigurationError(
-                f"keylog_filename={value!r}: tlsapi has no key log (SSLKEYLOGFILE) yet; unset "
-                "SSLKEYLOGFILE, or capture with the stdlib ssl module for debugging"
+                f"keylog_filename={value!r}: the {self._backend.name} backend cannot log TLS "
+                "secrets (it lacks key-log); use a backend that can, or unset SSLKEYLOGFILE "
+                "(ssl.create_default_context() sets keylog_filename from it)"
             )
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(descriptor).st_size == 0:
+                os.write(descriptor, _KEYLOG_HEADER)
+        finally:
+            os.close(descriptor)
+        self._keylog_filename = value
+        self._keylog_path = path
+        self._changed()
 
     @property
     def num_tickets(self) -> int:
@@ -705,23 +800,13 @@ class SSLContext(ssl.SSLContext):
             raise ConfigurationError("_msg_callback (OpenSSL message tracing) is not offered")
 
     def session_stats(self) -> dict[str, int]:
-        # tlsapi resumes no sessions: every counter is honestly zero.
-        return {
-            key: 0
-            for key in (
-                "number",
-                "connect",
-                "connect_good",
-                "connect_renegotiate",
-                "accept",
-                "accept_good",
-                "accept_renegotiate",
-                "hits",
-                "misses",
-                "timeouts",
-                "cache_full",
-            )
-        }
+        # OpenSSL's counters describe its session cache (hits, misses, timeouts,
+        # cache_full); no tlsapi backend publishes its library's, so any figure
+        # here would be made up (the OpenSSL context underneath makes no connection).
+        raise ConfigurationError(
+            "session_stats(): tlsapi backends do not publish session cache counters; count "
+            "the connections whose session_reused is True instead"
+        )
 
     def __repr__(self) -> str:
         side = {
@@ -749,8 +834,19 @@ def _password(password: object) -> bytes | str | Callable[[], bytes | str] | Non
     return password  # type: ignore[return-value]  # anything else: tlsapi says what is wrong
 
 
-def _no_session(session: object) -> None:
-    if session is not None:
+# What ssl writes at the top of a new key log file (Wireshark skips comment lines).
+_KEYLOG_HEADER = b"# TLS secrets log file, generated by OpenSSL / Python\n"
+
+
+_EDWARDS = {"1.3.101.112": "Ed25519", "1.3.101.113": "Ed448"}
+
+
+def _key_slot(leaf: Certificate) -> str:
+    """OpenSSL's place for a certificate: its key type ("EC" for every curve)."""
+    try:
+        algorithm = read_certificate(leaf.der).key_algorithm
+        return _EDWARDS.get(algorithm, algorithm)
+    except DERError as exc:
         raise ConfigurationError(
-            "session=: tlsapi backends do not resume TLS sessions; pass session=None"
-        )
+            f"load_cert_chain: the leaf certificate cannot be read: {exc}"
+        ) from None

@@ -26,13 +26,13 @@ from .._ciphers import CipherSuite
 from .._errors import (
     CertificateError,
     CertificateErrorReason,
-    ConfigurationError,
     TLSError,
     WantReadError,
     WantWriteError,
 )
 from .._protocols import NextProtocol
 from .._versions import TLSVersion
+from ._session import AdapterSession, check_session, offer_session
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -131,6 +131,10 @@ class _Connection:
         self._server_hostname = None if server_side else server_hostname
         self._decoded_peer = None
         self._held = bytearray()  # plaintext pending() decrypted ahead of read()
+        # The handshake may have begun (a session can no longer be offered).
+        self._begun = False
+        # The sessions this connection gives out belong to the context that made it.
+        self._session_token = context._session_token
         _CONNECTIONS[buffer] = weakref.ref(self)
 
     def ssl_owner(self) -> Any:
@@ -162,19 +166,32 @@ class _Connection:
         return self._server_hostname
 
     @property
-    def session(self) -> None:
-        return None
+    def session(self) -> AdapterSession | None:
+        """Client side: this connection's session, to resume on a later one (see _session).
+
+        None on a server, before the handshake, where the backend resumes no
+        sessions, and (TLS 1.3) until a read has processed the server's tickets.
+        """
+        if self._server_side:
+            return None
+        session = self._buffer.session
+        return None if session is None else AdapterSession(session, self._session_token)
 
     @session.setter
-    def session(self, session: ssl.SSLSession | None) -> None:
-        if session is not None:
-            raise ConfigurationError(
-                "session=: tlsapi backends do not resume TLS sessions; pass session=None"
+    def session(self, session: AdapterSession) -> None:
+        offered = check_session(session, self._session_token, self._server_side)
+        if self._buffer._handshake_done:
+            raise ValueError("Cannot set session after handshake.")
+        if self._begun:
+            raise ValueError(
+                "Cannot set session after the handshake began: set it before do_handshake(), "
+                "read() or write()"
             )
+        offer_session(self._buffer, offered)
 
     @property
     def session_reused(self) -> bool:
-        return False
+        return self._buffer.session_reused
 
     def _established(self) -> bool:
         return self._buffer.negotiated_tls_version is not None
@@ -380,6 +397,7 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
     # -- TLS operations ------------------------------------------------------------
 
     def do_handshake(self) -> None:
+        self._begun = True
         self._feed()
         try:
             self._buffer.do_handshake()
@@ -395,6 +413,7 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Up to ``len`` bytes (into ``buffer`` when given: returns the count); b"" after close_notify."""
+        self._begun = True
         if buffer is not None:
             view, len = read_target(buffer, len)
             if self._held:
@@ -451,6 +470,7 @@ class SSLObject(_Connection, ssl.SSLObject):  # type: ignore[misc]
     def write(self, data: Buffer) -> int:
         tls = self._buffer
         if tls._state is not _OPEN:
+            self._begun = True
             self._feed()  # the implicit handshake may need what arrived
         chunk = data if type(data) is bytes else memoryview(data).cast("B")
         total = chunk.__len__()

@@ -63,6 +63,7 @@ class _SocketConnection(_Connection):
         self._tls.settimeout(value)
 
     def do_handshake(self) -> None:
+        self._begun = True
         try:
             self._tls.do_handshake()
         except CertificateError as error:
@@ -70,6 +71,7 @@ class _SocketConnection(_Connection):
             raise
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
+        self._begun = True
         try:
             if buffer is not None:
                 view, len = read_target(buffer, len)
@@ -85,6 +87,7 @@ class _SocketConnection(_Connection):
             raise
 
     def write(self, data: Buffer) -> int:
+        self._begun = True
         return self._tls.send(data)
 
     def pending(self) -> int:
