@@ -32,11 +32,14 @@ _MODULES = (
     "fixtures",
     "alerts",
     "alpn",
+    "chains",
     "ciphers",
     "errors",
     "groups",
     "handshake",
+    "handshake_details",
     "hostile",
+    "keylog",
     "keys",
     "linear",
     "malformed",
@@ -44,6 +47,7 @@ _MODULES = (
     "mistakes",
     "mutual",
     "policy",
+    "resumption",
     "semantics",
     "sni",
     "sockets",
@@ -61,12 +65,15 @@ pytest.register_assert_rewrite(*(f"{__name__}.{name}" for name in _MODULES))
 
 from .alerts import TestAlertsAfterHandshake  # noqa: E402
 from .alpn import TestALPN  # noqa: E402
+from .chains import TestSeveralChains  # noqa: E402
 from .ciphers import TestCiphers  # noqa: E402
 from .errors import TestBadInput  # noqa: E402
 from .fixtures import other_pki, peers, pki, rsa_pki  # noqa: E402
 from .groups import TestKeyExchangeGroups  # noqa: E402
 from .handshake import TestHandshake, TestVersions  # noqa: E402
+from .handshake_details import TestHandshakeDetails  # noqa: E402
 from .hostile import TestHostileServerName, TestPasswordRules, TestReadSize, unraisable  # noqa: E402
+from .keylog import TestKeyLog  # noqa: E402
 from .keys import TestPrivateKeys, key_pkis  # noqa: E402
 from .linear import TestLinearTime, linear_time_backends  # noqa: E402
 from .malformed import TestMalformedHello  # noqa: E402
@@ -74,6 +81,7 @@ from .memory import TestMemory  # noqa: E402
 from .mistakes import TestMistakes  # noqa: E402
 from .mutual import TestMutualTLS  # noqa: E402
 from .policy import TestVerificationPolicy  # noqa: E402
+from .resumption import TestSessionResumption  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
 from .sockets import TestSocket, loopback_tcp, tls_pair  # noqa: E402
@@ -92,10 +100,12 @@ __all__ = [
     "TestBufferSemantics",
     "TestCiphers",
     "TestHandshake",
+    "TestHandshakeDetails",
     "TestHostileServerName",
     "TestHostnames",
     "TestInsecureMode",
     "TestKeyExchangeGroups",
+    "TestKeyLog",
     "TestLinearTime",
     "TestMalformedHello",
     "TestMemory",
@@ -106,6 +116,8 @@ __all__ = [
     "TestReadSize",
     "TestReentry",
     "TestSNI",
+    "TestSessionResumption",
+    "TestSeveralChains",
     "TestShutdown",
     "TestSocket",
     "TestSocketBlocking",

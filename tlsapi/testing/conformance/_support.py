@@ -30,8 +30,10 @@ from ..._errors import (
     WantWriteError,
 )
 from ..._registry import backend as backend_named
+from ..._session import TLSSession
+from ..._versions import TLSVersion
 from ..pki import PKI, Identity, KeyType
-from ..pump import handshake, handshake_outcome
+from ..pump import handshake, handshake_outcome, transfer
 
 __all__ = [
     "Outcome",
@@ -384,3 +386,36 @@ class Peers:
 
     def __repr__(self) -> str:
         return f"<Peers client={self.client_backend.name} server={self.server_backend.name}>"
+
+
+# -- issue 11: versions, data both ways, sessions -------------------------------
+
+
+def only_version(version: TLSVersion) -> dict[str, TLSVersion]:
+    """TLSConfiguration overrides that allow ``version`` alone."""
+    return {"lowest_supported_version": version, "highest_supported_version": version}
+
+
+def require_version(peers: Peers, version: TLSVersion) -> None:
+    """Skip when the client or the server backend lacks ``version`` (TLS 1.3 under Wine)."""
+    capability = Capability.TLSv1_3 if version is TLSVersion.TLSv1_3 else Capability.TLSv1_2
+    for backend in (peers.client_backend, peers.server_backend):
+        if capability not in backend.capabilities:
+            pytest.skip(f"backend {backend.name!r} lacks {capability.value!r}")
+
+
+def exchange(client: TLSWrappedBuffer, server: TLSWrappedBuffer, data: bytes = b"ping") -> None:
+    """``data`` from client to server and back: both ends read (TLS 1.3 tickets arrive)."""
+    assert transfer(client, server, data) == data
+    assert transfer(server, client, data[::-1]) == data[::-1]
+
+
+def session_of(client: TLSWrappedBuffer, server: TLSWrappedBuffer) -> TLSSession:
+    """The client's session after data went both ways; it must have one."""
+    exchange(client, server)
+    session = client.session
+    assert isinstance(session, TLSSession), f"no session after a read: {session!r}"
+    return session
+
+
+__all__ += ["exchange", "only_version", "require_version", "session_of"]
