@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from .._buffer import TLSWrappedBuffer
-from .._errors import TLSError
+from .._errors import ConfigurationError, TLSError
 from .._hostname import ServerName
 from .._policy import check_peer_chain
 from ._ciphers import suite_number
@@ -280,6 +280,34 @@ class StdlibBuffer(TLSWrappedBuffer):
     def _in_bio_closed(self) -> bool:
         """True once write_eof() went into _in_bio (nothing can be written back)."""
         return self._transport_eof and not self._eof_after_backlog
+
+    # -- session resumption ------------------------------------------------------
+
+    def _offer_session(self, state: object) -> None:
+        # The core hands back only what _session_state gave on this context,
+        # so OpenSSL's own check (same SSL_CTX) cannot fail; kept as a guard.
+        if not isinstance(state, ssl.SSLSession):
+            raise ConfigurationError(
+                f"the stdlib backend resumes an ssl.SSLSession, not {type(state).__name__}"
+            )
+        try:
+            self._ssl.session = state
+        except ValueError as exc:
+            raise ConfigurationError(f"OpenSSL cannot offer this session: {exc}") from None
+
+    def _session_state(self) -> ssl.SSLSession | None:
+        # OpenSSL replaces the client's session with a new one for each TLS 1.3
+        # ticket read after the handshake; before any arrives the session is
+        # not resumable.  TLS 1.2 resumes by ticket or by session ID.
+        session = self._ssl.session
+        if session is None:
+            return None
+        if session.has_ticket or (self._ssl.version() != "TLSv1.3" and session.id):
+            return session
+        return None
+
+    def _session_reused(self) -> bool:
+        return self._ssl.session_reused
 
     # -- negotiated values ------------------------------------------------------
 

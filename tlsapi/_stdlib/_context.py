@@ -6,6 +6,8 @@ import contextlib
 import os
 import ssl
 import tempfile
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -25,7 +27,14 @@ from ._sni import ServerNameScreen, illegal_parameter_alert, is_hello_retry_requ
 if TYPE_CHECKING:
     from .._credentials import Certificate
 
-__all__ = ["StdlibClientContext", "StdlibServerContext"]
+__all__ = ["SESSION_KEYS_LIFETIME", "StdlibClientContext", "StdlibServerContext"]
+
+# OpenSSL makes a server's ticket keys once per SSL_CTX and never changes them
+# (rotating them in place needs SSL_CTX_set_tlsext_ticket_key_evp_cb, which
+# ``ssl`` does not expose).  A server context therefore builds a new
+# ssl.SSLContext, with fresh keys and an empty session cache, this often
+# (seconds); earlier sessions then get a full handshake.
+SESSION_KEYS_LIFETIME = 3600.0
 
 _SSL_VERSIONS = {
     TLSVersion.MINIMUM_SUPPORTED: ssl.TLSVersion.MINIMUM_SUPPORTED,
@@ -96,6 +105,16 @@ def _load_trust(context: ssl.SSLContext, config: TLSConfiguration, purpose: ssl.
         context.load_verify_locations(cadata=b"".join(store.certificates))
     except ssl.SSLError as exc:
         raise ConfigurationError(f"OpenSSL cannot load the trust store: {exc}") from exc
+
+
+def _set_keylog(context: ssl.SSLContext, path: str) -> None:
+    # OpenSSL's keylog callback appends NSS Key Log Format lines itself.
+    try:
+        context.keylog_filename = path
+    except OSError as exc:
+        raise ConfigurationError(
+            f"keylog_filename {path!r} cannot be opened for appending: {exc}"
+        ) from None
 
 
 # RFC 7919 ffdhe2048 (a published constant), as OpenSSL's DH PARAMETERS PEM.
@@ -238,6 +257,8 @@ def build_ssl_context(config: TLSConfiguration, server_side: bool) -> ssl.SSLCon
     except ValueError as exc:
         raise ConfigurationError(f"OpenSSL cannot use that version range: {exc}") from exc
     apply_groups(context, config, tls12=lowest is not ssl.TLSVersion.TLSv1_3)
+    if config.keylog_filename is not None:
+        _set_keylog(context, config.keylog_filename)
 
     if config.inner_protocols:
         try:
@@ -281,11 +302,33 @@ class StdlibClientContext(ClientContext):
 class StdlibServerContext(ServerContext):
     def __init__(self, configuration: TLSConfiguration) -> None:
         super().__init__(configuration)
-        self._ssl_context = build_ssl_context(configuration, server_side=True)
-        self._ssl_context.sni_callback = self._on_server_name
+        self._rotation_lock = threading.Lock()
+        self._keys_born = 0.0
+        self._ssl_context = self._new_ssl_context()
+
+    def _new_ssl_context(self) -> ssl.SSLContext:
+        context = build_ssl_context(self._configuration, server_side=True)
+        context.sni_callback = self._on_server_name
+        self._keys_born = time.monotonic()
+        return context
+
+    def _rotate_session_keys(self) -> None:
+        """New ticket keys and an empty session cache: every session issued so far
+        gets a full handshake.  Runs by itself every SESSION_KEYS_LIFETIME."""
+        context = self._new_ssl_context()
+        self._ssl_context = context
 
     def _context_for(self, config: TLSConfiguration) -> ssl.SSLContext:
-        return self._built_for(config, lambda c: build_ssl_context(c, server_side=True))
+        return self._built_for(config, self._build_for_sni)
+
+    def _build_for_sni(self, config: TLSConfiguration) -> ssl.SSLContext:
+        context = build_ssl_context(config, server_side=True)
+        # OpenSSL logs secrets through the SSL_CTX the connection switched to
+        # (tickets and the session cache stay with the first one).
+        keylog = self._configuration.keylog_filename
+        if keylog is not None and config.keylog_filename is None:
+            _set_keylog(context, keylog)
+        return context
 
     def _on_server_name(
         self, ssl_object: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext
@@ -316,4 +359,8 @@ class StdlibServerContext(ServerContext):
         return None
 
     def _wrap_buffers(self) -> StdlibBuffer:
+        if time.monotonic() - self._keys_born >= SESSION_KEYS_LIFETIME:
+            with self._rotation_lock:
+                if time.monotonic() - self._keys_born >= SESSION_KEYS_LIFETIME:
+                    self._rotate_session_keys()
         return StdlibBuffer(self, self._ssl_context, None, server_side=True)
