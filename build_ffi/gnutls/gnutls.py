@@ -143,6 +143,7 @@ typedef enum {
 #define GNUTLS_E_UNSUPPORTED_VERSION_PACKET ...
 #define GNUTLS_E_NO_APPLICATION_PROTOCOL ...
 #define GNUTLS_E_SESSION_EOF ...
+#define GNUTLS_E_INVALID_SESSION ...
 
 #define EAGAIN ...
 #define EINTR ...
@@ -154,6 +155,41 @@ typedef int (*gnutls_handshake_hook_func)(gnutls_session_t, unsigned int htype, 
                                           unsigned int incoming, const gnutls_datum_t *msg);
 typedef int (*gnutls_ext_raw_process_func)(void *ctx, unsigned tls_id,
                                            const unsigned char *data, unsigned data_size);
+
+/* key log, session resumption (client data, server tickets, the TLS 1.2 session-ID cache) */
+typedef int (*gnutls_keylog_func)(gnutls_session_t session, const char *label,
+                                  const gnutls_datum_t *secret);
+typedef int (*gnutls_db_store_func)(void *, gnutls_datum_t key, gnutls_datum_t data);
+typedef int (*gnutls_db_remove_func)(void *, gnutls_datum_t key);
+typedef gnutls_datum_t (*gnutls_db_retr_func)(void *, gnutls_datum_t key);
+typedef enum { GNUTLS_SFLAGS_SESSION_TICKET, ... } gnutls_session_flags_t;
+
+/* the signature algorithms whose TLS code points _signatures.py knows */
+typedef enum {
+    GNUTLS_SIGN_UNKNOWN,
+    GNUTLS_SIGN_RSA_SHA1,
+    GNUTLS_SIGN_RSA_SHA256,
+    GNUTLS_SIGN_RSA_SHA384,
+    GNUTLS_SIGN_RSA_SHA512,
+    GNUTLS_SIGN_ECDSA_SHA1,
+    GNUTLS_SIGN_ECDSA_SHA256,
+    GNUTLS_SIGN_ECDSA_SHA384,
+    GNUTLS_SIGN_ECDSA_SHA512,
+    GNUTLS_SIGN_ECDSA_SECP256R1_SHA256,
+    GNUTLS_SIGN_ECDSA_SECP384R1_SHA384,
+    GNUTLS_SIGN_ECDSA_SECP521R1_SHA512,
+    GNUTLS_SIGN_RSA_PSS_RSAE_SHA256,
+    GNUTLS_SIGN_RSA_PSS_RSAE_SHA384,
+    GNUTLS_SIGN_RSA_PSS_RSAE_SHA512,
+    GNUTLS_SIGN_RSA_PSS_SHA256,
+    GNUTLS_SIGN_RSA_PSS_SHA384,
+    GNUTLS_SIGN_RSA_PSS_SHA512,
+    GNUTLS_SIGN_EDDSA_ED25519,
+    GNUTLS_SIGN_EDDSA_ED448,
+    GNUTLS_SIGN_GOST_256,
+    GNUTLS_SIGN_GOST_512,
+    ...
+} gnutls_sign_algorithm_t;
 """
 
 FUNCTIONS = """
@@ -261,6 +297,34 @@ int gnutls_alpn_get_selected_protocol(gnutls_session_t session, gnutls_datum_t *
 int gnutls_ext_raw_parse(void *ctx, gnutls_ext_raw_process_func cb,
                          const gnutls_datum_t *data, unsigned int flags);
 
+/* the signature the peer made, whether the server asked for a certificate */
+int gnutls_sign_algorithm_get(gnutls_session_t session);
+int gnutls_sign_algorithm_get_client(gnutls_session_t session);
+const char *gnutls_sign_get_name(gnutls_sign_algorithm_t algorithm);
+unsigned gnutls_certificate_client_get_request_status(gnutls_session_t session);
+
+/* key log */
+void gnutls_session_set_keylog_function(gnutls_session_t session, gnutls_keylog_func func);
+void gnutls_session_get_random(gnutls_session_t session, gnutls_datum_t *client,
+                               gnutls_datum_t *server);
+
+/* session resumption */
+int gnutls_session_set_data(gnutls_session_t session, const void *session_data,
+                            size_t session_data_size);
+int gnutls_session_get_data2(gnutls_session_t session, gnutls_datum_t *data);
+int gnutls_session_is_resumed(gnutls_session_t session);
+unsigned gnutls_session_get_flags(gnutls_session_t session);
+int gnutls_session_get_id2(gnutls_session_t session, gnutls_datum_t *session_id);
+int gnutls_session_ticket_key_generate(gnutls_datum_t *key);
+int gnutls_session_ticket_enable_server(gnutls_session_t session, const gnutls_datum_t *key);
+void gnutls_db_set_retrieve_function(gnutls_session_t session, gnutls_db_retr_func retr_func);
+void gnutls_db_set_remove_function(gnutls_session_t session, gnutls_db_remove_func rem_func);
+void gnutls_db_set_store_function(gnutls_session_t session, gnutls_db_store_func store_func);
+void gnutls_db_set_ptr(gnutls_session_t session, void *ptr);
+void gnutls_db_set_cache_expiration(gnutls_session_t session, int seconds);
+unsigned gnutls_db_get_default_cache_expiration(void);
+void gnutls_memset(void *data, int c, size_t size);
+
 /* errors and alerts */
 const char *gnutls_strerror(int error);
 const char *gnutls_strerror_name(int error);
@@ -276,4 +340,9 @@ extern "Python" int tlsapi_gnutls_client_hello_hook(gnutls_session_t, unsigned i
                                                     unsigned int, const gnutls_datum_t *);
 extern "Python" int tlsapi_gnutls_raw_extension(void *, unsigned, const unsigned char *,
                                                 unsigned);
+/* the key log and the server's TLS 1.2 session cache (_keylog.py, _resumption.py) */
+extern "Python" int tlsapi_gnutls_keylog(gnutls_session_t, const char *, const gnutls_datum_t *);
+extern "Python" int tlsapi_gnutls_cache_store(void *, gnutls_datum_t, gnutls_datum_t);
+extern "Python" gnutls_datum_t tlsapi_gnutls_cache_fetch(void *, gnutls_datum_t);
+extern "Python" int tlsapi_gnutls_cache_remove(void *, gnutls_datum_t);
 """

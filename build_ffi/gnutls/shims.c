@@ -38,3 +38,19 @@ unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile)
 {
     return GNUTLS_PROFILE_TO_VFLAGS(profile);
 }
+
+void *tlsapi_gnutls_malloc(size_t size)
+{
+    /* gnutls_malloc is a function pointer variable: GnuTLS frees with its match. */
+    return gnutls_malloc(size);
+}
+
+void tlsapi_gnutls_free_secret(gnutls_datum_t *secret)
+{
+    if (secret->data != NULL) {
+        gnutls_memset(secret->data, 0, secret->size);
+        (gnutls_free)(secret->data);
+    }
+    secret->data = NULL;
+    secret->size = 0;
+}

@@ -1,4 +1,4 @@
-"""cdefs for our shims.h: a macro, a function pointer behind a macro and dladdr made callable.
+"""cdefs for our shims.h: macros, function pointers behind macros and dladdr made callable.
 
 The C is in ``shims.c``; the declarations must match ``shims.h``.
 """
@@ -15,4 +15,6 @@ FUNCTIONS = """
 void tlsapi_gnutls_free(void *ptr);
 const char *tlsapi_gnutls_library_path(void);
 unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
+void *tlsapi_gnutls_malloc(size_t size);
+void tlsapi_gnutls_free_secret(gnutls_datum_t *secret);
 """

@@ -133,21 +133,26 @@ static int tlsapi_gnutls_pull_timeout(gnutls_transport_ptr_t pointer, unsigned i
 }
 
 /* Every handshake message passes here before GnuTLS handles it (incoming) or
-   sends it (outgoing).  The client's Finished is kept: its verify_data is what the
-   ssl module's get_channel_binding("tls-unique") gives in a full handshake, under
-   TLS 1.3 too, where gnutls_session_channel_binding refuses tls-unique.  A
+   sends it (outgoing).  Both Finished messages are kept: the ssl module's
+   get_channel_binding("tls-unique") gives the client's verify_data in a full
+   handshake and the server's in a resumption, under TLS 1.3 too, where
+   gnutls_session_channel_binding refuses tls-unique.  A
    ClientHello goes on to Python's hook when the server has one (an sni_callback);
    GnuTLS keeps one hook per session, so this is that one. */
 static int tlsapi_gnutls_hook(gnutls_session_t session, unsigned int htype, unsigned when,
                               unsigned int incoming, const gnutls_datum_t *msg)
 {
     tlsapi_gnutls_transport *t = gnutls_transport_get_ptr(session);
-    if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming == (unsigned int)t->server) {
+    if (htype == GNUTLS_HANDSHAKE_FINISHED) {
+        /* The client's Finished comes in to a server and goes out from a client. */
+        int from_client = incoming == (unsigned int)t->server;
+        unsigned char *kept = from_client ? t->client_finished : t->server_finished;
+        unsigned int *kept_len = from_client ? &t->client_finished_len : &t->server_finished_len;
         if (msg->size <= TLSAPI_GNUTLS_FINISHED_MAX) {
-            memcpy(t->client_finished, msg->data, msg->size);
-            t->client_finished_len = msg->size;
+            memcpy(kept, msg->data, msg->size);
+            *kept_len = msg->size;
         } else {
-            t->client_finished_len = 0; /* not a Finished we know: none rather than a wrong one */
+            *kept_len = 0; /* not a Finished we know: none rather than a wrong one */
         }
     }
     if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && t->hello_hook != NULL)

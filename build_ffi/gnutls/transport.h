@@ -25,9 +25,11 @@ typedef struct {
     int eof;               /* the transport reached end of file */
     int starved;           /* pull found nothing and answered EAGAIN */
     int code;              /* why recv stopped, when its result carries TLSAPI_GNUTLS_STOPPED */
-    /* The verify_data of the client's last Finished (see tlsapi_gnutls_hook). */
+    /* The verify_data of the last Finished of each side (see tlsapi_gnutls_hook). */
     unsigned char client_finished[TLSAPI_GNUTLS_FINISHED_MAX];
     unsigned int client_finished_len;
+    unsigned char server_finished[TLSAPI_GNUTLS_FINISHED_MAX];
+    unsigned int server_finished_len;
     /* Set from Python: where a ClientHello goes before GnuTLS parses it (or NULL). */
     gnutls_handshake_hook_func hello_hook;
     /* C only: */

@@ -22,6 +22,8 @@ typedef struct {
     int code;           /* why recv stopped, when its result carries TLSAPI_GNUTLS_STOPPED */
     unsigned char client_finished[...];  /* the client's Finished verify_data (tls-unique) */
     unsigned int client_finished_len;
+    unsigned char server_finished[...];  /* the server's (tls-unique after a resumption) */
+    unsigned int server_finished_len;
     gnutls_handshake_hook_func hello_hook;  /* a ClientHello goes here first, if set */
     ...;
 } tlsapi_gnutls_transport;

@@ -10,6 +10,7 @@ from ._binding import header_version, library_path, runtime_version, version_pro
 from ._context import GnuTLSClientContext, GnuTLSServerContext
 from ._groups import supported_groups
 from ._priority import supported_suites
+from ._resumption import CACHE_SIZE, LIFETIME
 
 __all__ = ["make_backend"]
 
@@ -31,6 +32,11 @@ CAPABILITIES = frozenset(
         Capability.KEY_UPDATE,
         Capability.GROUP_SELECTION,
         Capability.NEGOTIATED_GROUP,
+        Capability.KEY_LOG,
+        Capability.SESSION_RESUMPTION,
+        Capability.SEVERAL_CERTIFICATE_CHAINS,
+        Capability.SIGNATURE_SCHEME,
+        Capability.CERTIFICATE_REQUESTED,
     }
 )
 
@@ -73,9 +79,19 @@ def make_backend() -> Backend:
         "crypto policy": "system default priorities + ours (GNUTLS_PRIORITY_INIT_DEF_APPEND)",
         "limitations": (
             "ALPN: at most 8 protocols of at most 31 bytes; a cipher list must be a product "
-            "of key exchanges x ciphers x MACs (else ConfigurationError); no session resumption; "
+            "of key exchanges x ciphers x MACs (else ConfigurationError); "
             "key_exchange_groups with TLS 1.2 DHE suites: ConfigurationError (a TLS 1.2 server "
             "may send any DH group)"
+        ),
+        "session resumption": (
+            "client: gnutls_session_get_data2 (TLS 1.3: once a read took a ticket); server: "
+            "tickets on, a key per context (gnutls_session_ticket_key_generate, in memory only; "
+            "GnuTLS rotates the key it encrypts with every 18 h), TLS 1.2 session IDs in a "
+            f"per-context cache of {CACHE_SIZE} sessions; sessions live {LIFETIME // 3600} h"
+        ),
+        "key log": (
+            "keylog_filename through gnutls_session_set_keylog_function; $SSLKEYLOGFILE is "
+            "ignored (GnuTLS's own use of it is switched off), pass it explicitly"
         ),
     }
     return Backend(

@@ -39,9 +39,13 @@ MINIMUM_VERSION = "3.6.5"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def def_extern(*, error: int = 0) -> Callable[[_F], _F]:
-    """``ffi.def_extern`` with a type: attaches a Python function to its ``extern "Python"``."""
-    return cast("Callable[[_F], _F]", ffi.def_extern(error=error))
+def def_extern(*, error: int | None = 0) -> Callable[[_F], _F]:
+    """``ffi.def_extern`` with a type: attaches a Python function to its ``extern "Python"``.
+
+    ``error=None`` for a function returning a struct (its error value is all zeros).
+    """
+    attach = ffi.def_extern() if error is None else ffi.def_extern(error=error)
+    return cast("Callable[[_F], _F]", attach)
 
 
 _init_lock = threading.Lock()

@@ -38,6 +38,19 @@ How the hard parts work:
   handshake, chained to the TLSError raised from do_handshake().
 * Renegotiation is refused (a no_renegotiation warning), as the design
   demands; TLS 1.3 key updates are handled inside gnutls_record_recv().
+* Callbacks from C find their buffer through the session pointer
+  (gnutls_session_set_ptr, also the gnutls_db_* pointer): a handle to a weak
+  reference, so that the session does not keep its buffer alive.  What a
+  callback raises is kept (``_callback_failed``) and raised once GnuTLS
+  returns, never into C.
+* Key log: with keylog_filename, GnuTLS hands every secret it derives to
+  tlsapi_gnutls_keylog (TLS 1.2 CLIENT_RANDOM; TLS 1.3 the handshake and
+  first traffic secrets and EXPORTER_SECRET; later key updates are not
+  logged, Wireshark derives them), written with the context's KeyLogWriter.
+  Without it the session's keylog function is NULL: GnuTLS's default one
+  would append to $SSLKEYLOGFILE, which tlsapi honours only when passed
+  explicitly (as ``ssl.SSLContext`` does).  See _resumption.py for
+  resumption.
 """
 
 from __future__ import annotations
@@ -54,14 +67,17 @@ from tlsapi.backend_api import ClientHello, HelloReader, MalformedHello
 from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
 from ._groups import negotiated_group
+from ._resumption import client_session_data
+from ._signatures import peer_signature_scheme
 from ._suites import negotiated_suite
 from ._transport import RECV_STOPPED, new_transport
 from ._verify import enforce_policy
 
 if TYPE_CHECKING:
     from tlsapi import ClientContext, ServerContext
-    from tlsapi.backend_api import ServerName
+    from tlsapi.backend_api import KeyLogWriter, ServerName
 
+    from ._resumption import ServerSessions
     from ._settings import ConnectionSettings
 
 __all__ = ["GnuTLSBuffer"]
@@ -131,6 +147,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         server: bool,
         server_name: ServerName | None = None,
         settings_for: Callable[[TLSConfiguration], ConnectionSettings] | None = None,
+        keylog: KeyLogWriter | None = None,
+        sessions: ServerSessions | None = None,
     ) -> None:
         super().__init__(context, None if server_name is None else server_name.name)
         self._is_server = server
@@ -141,6 +159,9 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         # cdata), kept alive until the window is empty.
         self._borrowed: object = None
         self._callback_error: BaseException | None = None
+        self._callback_what = ""
+        self._keylog = keylog
+        self._sessions = sessions  # the server context's tickets and session cache
         self._hello_seen = False
         self._cipher_cache: int | None = None
         # A server reads the ClientHello as it arrives for the cipher suites the client
@@ -159,6 +180,14 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._settings = settings
         assert settings.priority is not None
         self._check(lib.gnutls_priority_set(session, settings.priority.cdata))
+        if server or keylog is not None:
+            # How callbacks find us (see the module docstring).
+            self._handle = ffi.new_handle(weakref.ref(self))
+            lib.gnutls_session_set_ptr(session, self._handle)
+        # NULL: no secrets to $SSLKEYLOGFILE behind the configuration's back.
+        lib.gnutls_session_set_keylog_function(
+            session, ffi.NULL if keylog is None else lib.tlsapi_gnutls_keylog
+        )
         if server:
             self._setup_server(settings)
         else:
@@ -194,13 +223,11 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             lib.gnutls_session_set_verify_cert2(session, self._vdata, 2, 0)
 
     def _setup_server(self, settings: ConnectionSettings) -> None:
+        if self._sessions is not None:
+            self._check(self._sessions.apply(self._session, self._handle))
         if settings.config.sni_callback is not None:
-            # Credentials, client-certificate request and ALPN wait for the callback.
-            # The hook finds us through the session pointer: a handle to a weak
-            # reference, so the session does not keep its buffer alive.
-            self._handle = ffi.new_handle(weakref.ref(self))
-            lib.gnutls_session_set_ptr(self._session, self._handle)
-            # The transport's own hook (every handshake message) hands the hello on.
+            # Credentials, client-certificate request and ALPN wait for the callback;
+            # the transport's own hook (every handshake message) hands the hello on.
             self._transport.hello_hook = lib.tlsapi_gnutls_client_hello_hook
         self._apply_server_settings(settings)
 
@@ -246,32 +273,58 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 )
             self._apply_server_settings(settings)
         except BaseException as exc:  # re-raised from do_handshake(), chained
-            self._callback_error = exc
+            self._callback_failed(exc, "the sni_callback")
+            return int(lib.GNUTLS_E_APPLICATION_ERROR_MAX)
+        return 0
+
+    def _callback_failed(self, error: BaseException, what: str) -> None:
+        """Keep what a callback raised (the first), for when GnuTLS returns."""
+        if self._callback_error is None:
+            self._callback_error = error
+            self._callback_what = what
+
+    def _raise_callback_error(self) -> None:
+        error = self._callback_error
+        if error is None:
+            return
+        self._callback_error = None
+        lib.gnutls_alert_send(self._session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit: not a TLS failure
+        raise TLSError(f"{self._callback_what} failed: {error!r}") from error
+
+    def _on_keylog(self, session: Any, label: Any, secret: Any) -> int:
+        writer = self._keylog
+        if writer is None:
+            return 0
+        try:
+            client_random = ffi.new("gnutls_datum_t *")
+            lib.gnutls_session_get_random(session, client_random, ffi.NULL)
+            writer.write(
+                ffi.string(label).decode("ascii"),
+                ffi.unpack(ffi.cast("char *", client_random.data), client_random.size),
+                ffi.unpack(ffi.cast("char *", secret.data), secret.size),
+            )
+        except BaseException as exc:  # the handshake fails with it, as ssl's does
+            self._callback_failed(exc, f"writing the key log to {writer.path!r}")
             return int(lib.GNUTLS_E_APPLICATION_ERROR_MAX)
         return 0
 
     # -- the handshake ---------------------------------------------------------------
 
     def _handshake(self) -> None:
-        session = self._session
         state = self._transport
         for _ in range(_MAX_RETRIES):
             # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
             code = lib.tlsapi_gnutls_handshake(state)
             if not state.in_len:
                 self._borrowed = None  # all pulled: keep no chunk of the peer's flight
+            self._raise_callback_error()
             if code == 0:
                 if self._is_server and self._server_hostname is None:
                     self._server_hostname = self._received_server_name()
                 enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
                 return
-            if self._callback_error is not None:
-                error = self._callback_error
-                self._callback_error = None
-                lib.gnutls_alert_send(session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
-                if not isinstance(error, Exception):
-                    raise error  # KeyboardInterrupt, SystemExit: not a TLS failure
-                raise TLSError(f"the sni_callback failed: {error!r}") from error
             if code == _E_AGAIN:
                 if not state.starved:
                     break  # EAGAIN after EAGAIN without waiting for bytes: no progress
@@ -304,6 +357,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         ):
             return
         lib.gnutls_alert_send_appropriate(self._session, code)
+        if self._sessions is not None and self._handshake_done:
+            self._sessions.forget(self._session)  # never resume a session that failed
 
     def _received_server_name(self) -> str | None:
         data = ffi.new("char[256]")
@@ -446,10 +501,11 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def get_channel_binding(self, cb_type: str = "tls-unique") -> bytes | None:
         """RFC 5929's tls-unique as the ssl module gives it, None before the handshake.
 
-        That is the verify_data of the first Finished, the client's in a full
-        handshake (tlsapi resumes no sessions).  Under TLS 1.3, where tls-unique
+        That is the verify_data of the first Finished: the client's in a full
+        handshake, the server's in a resumption.  Under TLS 1.3, where tls-unique
         is not defined and GnuTLS refuses it, ssl still gives the client's
-        Finished: so do we, kept by the transport's handshake hook.
+        Finished (the server's after a resumption): so do we, both kept by the
+        transport's handshake hook.
         """
         if cb_type != "tls-unique":
             raise ValueError(f"{cb_type} channel binding type not implemented")
@@ -458,8 +514,11 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 return None
             transport = self._transport
             if self._tls_version_number() == 0x0304:
-                size = int(transport.client_finished_len)
-                return _unpack(ffi.cast("char *", transport.client_finished), size) or None
+                if lib.gnutls_session_is_resumed(self._session):
+                    kept, size = transport.server_finished, int(transport.server_finished_len)
+                else:
+                    kept, size = transport.client_finished, int(transport.client_finished_len)
+                return _unpack(ffi.cast("char *", kept), size) or None
             datum = ffi.new("gnutls_datum_t *")
             code = lib.gnutls_session_channel_binding(
                 self._session, lib.GNUTLS_CB_TLS_UNIQUE, datum
@@ -509,6 +568,31 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     def _negotiated_group(self) -> int | None:
         return negotiated_group(self._session)
 
+    def _signature_scheme(self) -> int | None:
+        return peer_signature_scheme(self._session, server=self._is_server)
+
+    def _certificate_requested(self) -> bool | None:
+        if self._is_server:
+            return None
+        return bool(lib.gnutls_certificate_client_get_request_status(self._session))
+
+    # -- session resumption (see _resumption.py) -----------------------------------
+
+    def _offer_session(self, state: object) -> None:
+        if not isinstance(state, bytes):
+            raise TypeError("not a session this backend made")
+        # A session GnuTLS cannot take back (it expired) is not offered: a full
+        # handshake follows, as when the server refuses one.
+        lib.gnutls_session_set_data(self._session, state, len(state))
+
+    def _session_state(self) -> bytes | None:
+        if self._is_server:
+            return None
+        return client_session_data(self._session)
+
+    def _session_reused(self) -> bool:
+        return bool(lib.gnutls_session_is_resumed(self._session))
+
     def _peer_chain(self) -> list[bytes] | None:
         count = ffi.new("unsigned int *")
         certificates = lib.gnutls_certificate_get_peers(self._session, count)
@@ -531,6 +615,15 @@ def tlsapi_gnutls_client_hello_hook(
     if owner is None or htype != lib.GNUTLS_HANDSHAKE_CLIENT_HELLO or not incoming:
         return 0
     return owner._on_client_hello(message)
+
+
+@def_extern(error=int(lib.GNUTLS_E_APPLICATION_ERROR_MAX))
+def tlsapi_gnutls_keylog(session: Any, label: Any, secret: Any) -> int:
+    reference: weakref.ref[GnuTLSBuffer] = ffi.from_handle(lib.gnutls_session_get_ptr(session))
+    owner = reference()
+    if owner is None:
+        return 0
+    return owner._on_keylog(session, label, secret)
 
 
 @def_extern(error=-1)

@@ -1,8 +1,11 @@
-"""gnutls_certificate_credentials_t from a configuration: trust anchors and our own chain.
+"""gnutls_certificate_credentials_t from a configuration: trust anchors and our own chains.
 
 One credentials object per context (and per configuration an sni_callback
 returns); GnuTLS only reads it during handshakes, so sessions on several
-threads may share it.
+threads may share it.  A server may hold several chains (RSA and ECDSA,
+...): each goes in with its own gnutls_certificate_set_key, and GnuTLS
+picks, per handshake, the first whose key suits the client's signature
+algorithms (and, in TLS 1.2, the cipher suite's authentication).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class Credentials:
     def __init__(
         self,
         trust_store: TrustStore | None,
-        chain: tuple[tuple[Certificate, ...], PrivateKey] | None,
+        chains: tuple[tuple[tuple[Certificate, ...], PrivateKey], ...],
     ) -> None:
         pointer = ffi.new("gnutls_certificate_credentials_t *")
         code = lib.gnutls_certificate_allocate_credentials(pointer)
@@ -34,11 +37,13 @@ class Credentials:
         self.cdata: Any = ffi.gc(pointer[0], lib.gnutls_certificate_free_credentials)
         self.trust_count = 0
         self.trust_source: str | None = None
-        self.has_chain = chain is not None
+        self.has_chain = bool(chains)
         if trust_store is not None:
             self._load_trust(trust_store)
-        if chain is not None:
-            self._load_chain(*chain)
+        for number, (certificates, key) in enumerate(chains, 1):
+            where = "certificate_chain" if len(chains) == 1 else f"certificate_chain #{number}"
+            self._load_chain(certificates, key, where)
+        if chains:
             # DHE suites with a client that names no RFC 7919 group (OpenSSL, NSS): serve
             # the RFC 7919 group of the medium security level (ffdhe2048), as OpenSSL does.
             check_configuration(
@@ -69,7 +74,9 @@ class Credentials:
 
     # -- our chain -------------------------------------------------------------
 
-    def _load_chain(self, certificates: tuple[Certificate, ...], key: PrivateKey) -> None:
+    def _load_chain(
+        self, certificates: tuple[Certificate, ...], key: PrivateKey, where: str
+    ) -> None:
         privkey = self._import_key(key)
         pcerts = ffi.new("gnutls_pcert_st[]", len(certificates))
         imported = 0
@@ -81,19 +88,17 @@ class Credentials:
                     lib.GNUTLS_X509_FMT_DER,
                     0,
                 )
-                check_configuration(
-                    code, f"certificate_chain: certificate #{position + 1} cannot be parsed"
-                )
+                check_configuration(code, f"{where}: certificate #{position + 1} cannot be parsed")
                 imported += 1
             code = lib.gnutls_certificate_set_key(
                 self.cdata, ffi.NULL, 0, pcerts, len(certificates), privkey
             )
             if code == lib.GNUTLS_E_CERTIFICATE_KEY_MISMATCH:
                 raise ConfigurationError(
-                    "certificate_chain: the private key does not belong to the first "
+                    f"{where}: the private key does not belong to the first "
                     f"(leaf) certificate: {describe(code)}"
                 )
-            check_configuration(code, "certificate_chain: GnuTLS refused the certificate and key")
+            check_configuration(code, f"{where}: GnuTLS refused the certificate and key")
         except BaseException:
             # On failure the caller still owns the key and the parsed certificates.
             for position in range(imported):

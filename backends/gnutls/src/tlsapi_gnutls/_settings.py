@@ -75,7 +75,7 @@ class ConnectionSettings:
                 else None
             )
             self.verify_peer = config.validate_certificates
-        self.credentials = Credentials(trust, config.certificate_chain)
+        self.credentials = Credentials(trust, config.certificate_chains)
         self.alpn = Alpn(config) if config.inner_protocols else None
 
     def apply_alpn(self, session: Any, *, server: bool) -> None:
