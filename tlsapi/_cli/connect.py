@@ -430,14 +430,19 @@ def run(args: argparse.Namespace) -> int:
     backend = select_backend(args.backend)
     trust = TrustStore.from_pem_file(args.cafile) if args.cafile else None
     alpn = parse_alpn(args.alpn)
-    config = TLSConfiguration(
-        validate_certificates=not args.insecure,
-        trust_store=trust,
-        certificate_chain=chain_from_files(args.cert, args.key, password) if args.cert else None,
-        inner_protocols=alpn,
-        key_exchange_groups=groups,
-        keylog_filename=args.keylog,
-    ).update(**version_range(args))
+    chain = chain_from_files(args.cert, args.key, password) if args.cert else None
+    try:
+        config = TLSConfiguration(
+            validate_certificates=not args.insecure,
+            trust_store=trust,
+            certificate_chain=chain,
+            inner_protocols=alpn,
+            key_exchange_groups=groups,
+            keylog_filename=args.keylog,
+        ).update(**version_range(args))
+    except ConfigurationError as exc:
+        # What the options asked for cannot be (a key log path that cannot be opened...).
+        raise CommandError(str(exc), status=2) from None
     offered = ", ".join(format_alpn(p) for p in alpn) or "none"
     trust_text = (
         f"the CA certificates in {args.cafile}" if args.cafile else "the system trust store"
