@@ -317,6 +317,7 @@ unsigned gnutls_session_get_flags(gnutls_session_t session);
 int gnutls_session_get_id2(gnutls_session_t session, gnutls_datum_t *session_id);
 int gnutls_session_ticket_key_generate(gnutls_datum_t *key);
 int gnutls_session_ticket_enable_server(gnutls_session_t session, const gnutls_datum_t *key);
+int gnutls_session_ticket_send(gnutls_session_t session, unsigned nr, unsigned flags);
 void gnutls_db_set_retrieve_function(gnutls_session_t session, gnutls_db_retr_func retr_func);
 void gnutls_db_set_remove_function(gnutls_session_t session, gnutls_db_remove_func rem_func);
 void gnutls_db_set_store_function(gnutls_session_t session, gnutls_db_store_func store_func);

@@ -39,6 +39,15 @@ unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile)
     return GNUTLS_PROFILE_TO_VFLAGS(profile);
 }
 
+unsigned int tlsapi_gnutls_no_auto_send_ticket(void)
+{
+#if GNUTLS_VERSION_NUMBER >= 0x03060e
+    return GNUTLS_NO_AUTO_SEND_TICKET;
+#else
+    return 0; /* before 3.6.14: GnuTLS sends its tickets itself, and the flag does not exist */
+#endif
+}
+
 void *tlsapi_gnutls_malloc(size_t size)
 {
     /* gnutls_malloc is a function pointer variable: GnuTLS frees with its match. */

@@ -15,6 +15,8 @@ void tlsapi_gnutls_free(void *ptr);
 const char *tlsapi_gnutls_library_path(void);
 /* GNUTLS_PROFILE_TO_VFLAGS: the verification flags of a security profile. */
 unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
+/* GNUTLS_NO_AUTO_SEND_TICKET (GnuTLS 3.6.14), or 0 where the headers are older. */
+unsigned int tlsapi_gnutls_no_auto_send_ticket(void);
 /* gnutls_malloc: what GnuTLS frees itself (a session the cache hands back). */
 void *tlsapi_gnutls_malloc(size_t size);
 /* Wipe and gnutls_free a secret GnuTLS allocated (a ticket key); the datum is left empty. */

@@ -15,6 +15,7 @@ FUNCTIONS = """
 void tlsapi_gnutls_free(void *ptr);
 const char *tlsapi_gnutls_library_path(void);
 unsigned int tlsapi_gnutls_profile_vflags(unsigned int profile);
+unsigned int tlsapi_gnutls_no_auto_send_ticket(void);
 void *tlsapi_gnutls_malloc(size_t size);
 void tlsapi_gnutls_free_secret(gnutls_datum_t *secret);
 """

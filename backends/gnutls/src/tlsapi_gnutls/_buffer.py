@@ -124,7 +124,9 @@ _NO_ALERT_CODES = frozenset(
     )
 )
 
-_SERVER_FLAGS = int(lib.GNUTLS_SERVER | lib.GNUTLS_NONBLOCK)
+# A TLS 1.3 server sends its tickets once the handshake is done (see _resumption.py).
+_NO_AUTO_TICKET = int(lib.tlsapi_gnutls_no_auto_send_ticket())
+_SERVER_FLAGS = int(lib.GNUTLS_SERVER | lib.GNUTLS_NONBLOCK) | _NO_AUTO_TICKET
 _CLIENT_FLAGS = int(lib.GNUTLS_CLIENT | lib.GNUTLS_NONBLOCK | lib.GNUTLS_FORCE_CLIENT_CERT)
 
 
@@ -324,6 +326,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 if self._is_server and self._server_hostname is None:
                     self._server_hostname = self._received_server_name()
                 enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
+                if self._sessions is not None and _NO_AUTO_TICKET:
+                    self._sessions.send_tickets(self._session)
                 return
             if code == _E_AGAIN:
                 if not state.starved:

@@ -19,6 +19,13 @@ Server: each server context has its own ServerSessions.
   session lifetime (3 x 6 h = 18 h by default), and a ticket is still taken
   in the period after the one that made it; the master key itself never
   encrypts a ticket.  Tickets also expire after the session lifetime (6 h).
+  A TLS 1.3 server sends TICKETS tickets when its handshake is done, after
+  the client's Finished (GNUTLS_NO_AUTO_SEND_TICKET, then
+  gnutls_session_ticket_send), as OpenSSL does: GnuTLS itself would send
+  them with its own Finished when it asks no client certificate, so that a
+  client would take them within the handshake's flight (and a fault in a
+  ticket record would only show after the handshake).  Before GnuTLS 3.6.14
+  (no such flag) GnuTLS still sends them itself.
 * A TLS 1.2 client that takes no ticket resumes by session ID: GnuTLS then
   stores the session through the gnutls_db_* callbacks into a bounded cache
   (CACHE_SIZE entries, oldest dropped first, entries older than the lifetime
@@ -49,6 +56,8 @@ __all__ = ["CACHE_SIZE", "ServerSessions", "client_session_data"]
 
 # As many sessions as OpenSSL's default server cache (SSL_SESSION_CACHE_MAX_SIZE_DEFAULT).
 CACHE_SIZE = 20 * 1024
+# How many TLS 1.3 tickets a server sends per handshake (GnuTLS's and OpenSSL's default).
+TICKETS = 2
 # GnuTLS's default session lifetime (gnutls_db_get_default_cache_expiration: 6 hours).
 LIFETIME = int(lib.gnutls_db_get_default_cache_expiration())
 
@@ -99,6 +108,12 @@ class ServerSessions:
         lib.gnutls_db_set_remove_function(session, lib.tlsapi_gnutls_cache_remove)
         lib.gnutls_db_set_ptr(session, handle)
         return 0
+
+    def send_tickets(self, session: Any) -> None:
+        """After a TLS 1.3 server handshake: the session's tickets (TLS 1.2: in the handshake)."""
+        if int(lib.gnutls_protocol_get_version(session)) == _TLS1_3:
+            # A ticket that cannot be made costs only a full handshake later.
+            lib.gnutls_session_ticket_send(session, TICKETS, 0)
 
     def __len__(self) -> int:
         return len(self._entries)
