@@ -307,10 +307,13 @@ class SSLContext(ssl.SSLContext):
             built = self._built.get(server_side)
             if built is None:
                 config = self._configuration(server_side)
-                if server_side:
-                    built = self._backend.server_context(config)
-                else:
-                    built = self._backend.client_context(config)
+                try:
+                    if server_side:
+                        built = self._backend.server_context(config)
+                    else:
+                        built = self._backend.client_context(config)
+                except ConfigurationError as exc:
+                    raise _in_ssl_terms(exc) from None
                 self._built[server_side] = built
             return built
 
@@ -832,6 +835,25 @@ def _password(password: object) -> bytes | str | Callable[[], bytes | str] | Non
 
         return call
     return password  # type: ignore[return-value]  # anything else: tlsapi says what is wrong
+
+
+# TLSConfiguration's fields, as a program using ssl sets them.
+_SSL_NAMES = {
+    "lowest_supported_version": "minimum_version",
+    "highest_supported_version": "maximum_version",
+    "inner_protocols": "set_alpn_protocols()",
+    "certificate_chain": "load_cert_chain()",
+    "trust_store": "load_verify_locations()",
+}
+
+
+def _in_ssl_terms(error: ConfigurationError) -> ConfigurationError:
+    """The backend's refusal, with the ssl names of the TLSConfiguration fields it names."""
+    message = str(error)
+    named = [f"{field} is {name}" for field, name in _SSL_NAMES.items() if field in message]
+    if not named:
+        return error
+    return ConfigurationError(f"{message} (on a tlsapi.SSLContext: {'; '.join(named)})")
 
 
 # What ssl writes at the top of a new key log file (Wireshark skips comment lines).
