@@ -21,6 +21,10 @@ _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 def _open(path: str) -> int:
     try:
         return os.open(path, _FLAGS, 0o600)
+    except ValueError:  # os.open's "embedded null byte"
+        raise ConfigurationError(
+            f"keylog_filename {path!r} cannot be opened for appending: it contains a NUL byte"
+        ) from None
     except OSError as exc:
         raise ConfigurationError(
             f"keylog_filename {path!r} cannot be opened for appending: {exc.strerror}"
