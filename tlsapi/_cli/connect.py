@@ -375,7 +375,6 @@ def _await_session(tls: TLSWrappedSocket, wait: float) -> tuple[TLSSession | Non
     previous = tls.gettimeout()
     tls.settimeout(0.0)
     try:
-        first = True
         while True:
             try:
                 chunk = tls.recv(65536)
@@ -384,18 +383,12 @@ def _await_session(tls: TLSWrappedSocket, wait: float) -> tuple[TLSSession | Non
                 received += chunk
                 continue
             except (WantReadError, WantWriteError):
-                pass
+                pass  # all that came is processed
             except (TLSError, OSError):
-                break  # the connection ended; whatever session came stays usable
+                break  # the connection ended; a session that came stays usable
             session = tls.session
-            # TLS 1.2 gives its session in the handshake; 1.3 after a read.
-            if session is not None and (
-                not first or tls.negotiated_tls_version != TLSVersion.TLSv1_3
-            ):
-                return session, bytes(received)
-            first = False
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if session is not None or remaining <= 0:
                 break
             select.select([tls], [], [], remaining)
     finally:
@@ -430,12 +423,12 @@ def run(args: argparse.Namespace) -> int:
     backend = select_backend(args.backend)
     trust = TrustStore.from_pem_file(args.cafile) if args.cafile else None
     alpn = parse_alpn(args.alpn)
-    chain = chain_from_files(args.cert, args.key, password) if args.cert else None
+    client_chain = chain_from_files(args.cert, args.key, password) if args.cert else None
     try:
         config = TLSConfiguration(
             validate_certificates=not args.insecure,
             trust_store=trust,
-            certificate_chain=chain,
+            certificate_chain=client_chain,
             inner_protocols=alpn,
             key_exchange_groups=groups,
             keylog_filename=args.keylog,
@@ -530,12 +523,17 @@ def _first_session(
         return None, (
             f"the {backend.name} backend cannot resume sessions (it lacks session-resumption)"
         )
+    if tls.negotiated_tls_version != TLSVersion.TLSv1_3:
+        # TLS 1.2 hands out its session ID or ticket inside the handshake.
+        if tls.session is None:
+            return None, "no resumable session came with the handshake (no session ID or ticket)"
+        return tls.session, None
     wait = min(TICKET_WAIT, args.timeout)
     session, unasked = _await_session(tls, wait)
     if unasked:
         out.say(f"the server sent, unasked:\n{unasked.decode('utf-8', 'backslashreplace')}")
     if session is None:
-        return None, f"the server gave no resumable session (waited {wait:g} s for a ticket)"
+        return None, f"no resumable session: no TLS 1.3 ticket came within {wait:g} s"
     return session, None
 
 
