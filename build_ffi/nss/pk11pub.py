@@ -12,6 +12,7 @@ INCLUDES = """
 """
 
 TYPES = """
+typedef struct PK11SymKeyStr PK11SymKey;
 #define KU_ALL ...
 #define CKM_AES_CBC_PAD ...
 #define CKM_DES3_CBC_PAD ...
@@ -26,5 +27,7 @@ SECStatus PK11_ImportDERPrivateKeyInfoAndReturnKey(
     PK11SlotInfo *slot, SECItem *derPKI, SECItem *nickname, SECItem *publicValue,
     PRBool isPerm, PRBool isPrivate, unsigned int usage, SECKEYPrivateKey **privk,
     void *wincx);
+SECStatus PK11_ExtractKeyValue(PK11SymKey *symKey);
+SECItem *PK11_GetKeyData(PK11SymKey *symKey);
 
 """

@@ -44,3 +44,32 @@ SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update)
 {
     return SSL_KeyUpdate(fd, request_update);
 }
+
+SECStatus tlsapi_nss_secret_callback(PRFileDesc *fd, SSLSecretCallback cb, void *arg)
+{
+    return SSL_SecretCallback(fd, cb, arg);
+}
+
+SECStatus tlsapi_nss_resumption_token_callback(PRFileDesc *fd, SSLResumptionTokenCallback cb,
+                                               void *arg)
+{
+    return SSL_SetResumptionTokenCallback(fd, cb, arg);
+}
+
+SECStatus tlsapi_nss_set_resumption_token(PRFileDesc *fd, const PRUint8 *token,
+                                          unsigned int len)
+{
+    return SSL_SetResumptionToken(fd, token, len);
+}
+
+SECStatus tlsapi_nss_send_session_ticket(PRFileDesc *fd, const PRUint8 *token,
+                                         unsigned int len)
+{
+    return SSL_SendSessionTicket(fd, token, len);
+}
+
+SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCallback cb,
+                                          void *arg)
+{
+    return SSL_HelloRetryRequestCallback(fd, cb, arg);
+}

@@ -11,6 +11,7 @@
 #include <prio.h>
 #include <prtypes.h>
 #include <seccomon.h>
+#include <sslexp.h>
 
 #if !defined(NSS_VMAJOR) || NSS_VMAJOR < 3 || (NSS_VMAJOR == 3 && NSS_VMINOR < 52)
 #error "tlsapi-nss needs the headers of NSS 3.52 or later (Debian: libnss3-dev, Fedora: nss-devel)"
@@ -31,5 +32,19 @@ PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd);
 SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
                                             PRUint16 count);
 SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update);
+
+/* The experimental functions behind key logging and session resumption:
+   SSL_SecretCallback, SSL_SetResumptionTokenCallback, SSL_SetResumptionToken,
+   SSL_SendSessionTicket (a server's ticket carrying our token) and
+   SSL_HelloRetryRequestCallback (which shows a server that token again). */
+SECStatus tlsapi_nss_secret_callback(PRFileDesc *fd, SSLSecretCallback cb, void *arg);
+SECStatus tlsapi_nss_resumption_token_callback(PRFileDesc *fd, SSLResumptionTokenCallback cb,
+                                               void *arg);
+SECStatus tlsapi_nss_set_resumption_token(PRFileDesc *fd, const PRUint8 *token,
+                                          unsigned int len);
+SECStatus tlsapi_nss_send_session_ticket(PRFileDesc *fd, const PRUint8 *token,
+                                         unsigned int len);
+SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCallback cb,
+                                          void *arg);
 
 #endif

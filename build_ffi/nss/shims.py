@@ -22,4 +22,13 @@ PRInt32 tlsapi_nss_shutdown(PRFileDesc *fd);
 SECStatus tlsapi_nss_cipher_suite_order_set(PRFileDesc *fd, const PRUint16 *order,
                                             PRUint16 count);
 SECStatus tlsapi_nss_key_update(PRFileDesc *fd, PRBool request_update);
+SECStatus tlsapi_nss_secret_callback(PRFileDesc *fd, SSLSecretCallback cb, void *arg);
+SECStatus tlsapi_nss_resumption_token_callback(PRFileDesc *fd, SSLResumptionTokenCallback cb,
+                                               void *arg);
+SECStatus tlsapi_nss_set_resumption_token(PRFileDesc *fd, const PRUint8 *token,
+                                          unsigned int len);
+SECStatus tlsapi_nss_send_session_ticket(PRFileDesc *fd, const PRUint8 *token,
+                                         unsigned int len);
+SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCallback cb,
+                                          void *arg);
 """

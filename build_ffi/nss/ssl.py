@@ -84,6 +84,7 @@ SECStatus SSL_SNISocketConfigHook(PRFileDesc *fd, SSLSNISocketConfig f, void *ar
 SECStatus SSL_ConfigServerCert(PRFileDesc *fd, CERTCertificate *cert, SECKEYPrivateKey *key,
                                const SSLExtraServerCertData *data, unsigned int data_len);
 SECStatus SSL_SetURL(PRFileDesc *fd, const char *url);
+SECStatus SSL_SetSockPeerID(PRFileDesc *fd, const char *peerID);
 SECStatus SSL_SetTrustAnchors(PRFileDesc *fd, CERTCertList *list);
 int SSL_DataPending(PRFileDesc *fd);
 SECStatus SSL_GetChannelInfo(PRFileDesc *fd, SSLChannelInfo *info, PRUintn len);
@@ -97,6 +98,7 @@ SECStatus SSL_SignatureSchemePrefSet(PRFileDesc *fd, const SSLSignatureScheme *s
 SECStatus SSL_SignatureSchemePrefGet(PRFileDesc *fd, SSLSignatureScheme *schemes,
                                      unsigned int *count, unsigned int maxCount);
 void SSL_ClearSessionCache(void);
+SECStatus SSL_ShutdownServerSessionIDCache(void);
 SECStatus SSL_NamedGroupConfig(PRFileDesc *fd, const SSLNamedGroup *groups,
                                unsigned int num_groups);
 """

@@ -1,4 +1,5 @@
-"""TLS types (sslt.h): version ranges, channel information, server certificate data."""
+"""TLS types (sslt.h): version ranges, channel information, server certificate data,
+the direction of a secret (SSL_SecretCallback)."""
 
 INCLUDES = """
 #include <sslt.h>
@@ -9,6 +10,10 @@ typedef enum {
     ssl_variant_stream = 0,
     ssl_variant_datagram = 1
 } SSLProtocolVariant;
+typedef enum {
+    ssl_secret_read = 1,
+    ssl_secret_write = 2
+} SSLSecretDirection;
 typedef struct SSLVersionRangeStr {
     PRUint16 min;
     PRUint16 max;
@@ -54,6 +59,8 @@ typedef struct SSLChannelInfoStr {
     SSLNamedGroup keaGroup;
     SSLNamedGroup originalKeaGroup;
     PRBool resumed;
+    SSLAuthType authType;
+    SSLSignatureScheme signatureScheme;
     ...;
 } SSLChannelInfo;
 typedef struct SECItemArrayStr SECItemArray;

@@ -59,9 +59,15 @@ def load_backend() -> Backend:
         Capability.KEY_UPDATE,
         Capability.GROUP_SELECTION,
         Capability.NEGOTIATED_GROUP,
+        Capability.SESSION_RESUMPTION,
+        Capability.SEVERAL_CERTIFICATE_CHAINS,
+        Capability.SIGNATURE_SCHEME,
+        Capability.CERTIFICATE_REQUESTED,
     }
     if supported_range()[1] >= 0x0304:
         capabilities.add(Capability.TLSv1_3)
+        # TLS 1.3 only (NSS gives no TLS 1.2 master secret): see details["key_log"].
+        capabilities.add(Capability.KEY_LOG)
     trust = RUNTIME.trust_source
     if trust.path is not None or RUNTIME.database:
         capabilities.add(Capability.SYSTEM_TRUST)
@@ -82,8 +88,24 @@ def load_backend() -> Backend:
             f"(compiled against NSS {_lib.compiled_version()})",
             "trust_source": trust_text,
             "database": RUNTIME.database or "none (NSS_INIT_NOCERTDB)",
+            "key_log": (
+                "TLS 1.3 only, through NSS's secret callback (client and server handshake "
+                "and traffic secrets; no EXPORTER_SECRET, which NSS does not hand out); a "
+                "configuration allowing TLS 1.2 with keylog_filename is refused, since NSS "
+                "gives no TLS 1.2 master secret (this libssl3 has no SSLKEYLOGFILE support, "
+                "which would be process-wide anyway)"
+            ),
+            "session_resumption": (
+                "clients: TLS 1.2 and 1.3 through NSS resumption tokens, never NSS's "
+                "process-wide client cache; servers: tickets only (NSS's session-ID cache "
+                "is per process: no session-ID resumption), each server configuration "
+                "resuming only the tickets it issued (NSS's ticket key is per process, made "
+                "at first use, never rotated; tickets live 2 days); a TLS 1.3 ticket of "
+                "another server context is refused with a failed handshake, a TLS 1.2 one "
+                "gets a full handshake"
+            ),
             "limitations": (
-                "no session resumption (NSS's session cache is per process, so it is off); "
+                "no session-ID resumption on a server; "
                 "Ed25519/Ed448 keys cannot be used; "
                 "server certificates are not checked for revocation; "
                 "no X448 key exchange"

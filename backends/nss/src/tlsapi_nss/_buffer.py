@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from tlsapi import RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi import ConfigurationError, RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
 from tlsapi.backend_api import (
     ClientHello,
     HelloDecodeError,
@@ -46,6 +46,14 @@ from tlsapi.backend_api import (
 from ._errors import error_name, error_text, translate
 from ._groups import negotiated_group
 from ._lib import ffi, lib
+from ._records import (
+    CLIENT_HELLO,
+    NEW_SESSION_TICKET,
+    PlainHandshakes,
+    client_random,
+    hello_extensions,
+    offers_tls13,
+)
 from ._runtime import RUNTIME
 
 if TYPE_CHECKING:
@@ -53,7 +61,7 @@ if TYPE_CHECKING:
 
     from ._profile import Profile
 
-__all__ = ["NSSBuffer"]
+__all__ = ["NSSBuffer", "NSSSession"]
 
 # CPython hands a bytes object to a char * argument as a pointer to its data, which stays
 # where it is for the object's lifetime (``_chunks`` keeps it alive); where objects may
@@ -77,6 +85,23 @@ _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
 _MIN_DH_BITS = 2048
+
+
+class NSSSession:
+    """A client's resumable state: NSS's resumption token and what resuming skips.
+
+    A resumed handshake carries no certificates, and NSS's token keeps only the
+    server's leaf: the chain the first handshake received and verified comes
+    along, so that a resumed connection's getpeercert() and verified_chain()
+    are the first one's.
+    """
+
+    __slots__ = ("peer_chain", "token", "verified_chain")
+
+    def __init__(self, token: bytes, peer_chain: list[bytes], verified_chain: list[bytes]) -> None:
+        self.token = token
+        self.peer_chain = peer_chain
+        self.verified_chain = verified_chain
 
 
 class NSSBuffer(TLSWrappedBuffer):
@@ -117,6 +142,22 @@ class NSSBuffer(TLSWrappedBuffer):
             HelloReader(extensions=profile.reads_hello) if profile.server_side else None
         )
         self._client_hello: ClientHello | None = None
+        # The plaintext handshake messages, read for what NSS does not report: the
+        # client random of a key log, a server's own TLS 1.2 tickets.
+        self._incoming_plain = PlainHandshakes() if profile.server_side else None
+        self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
+        self._hello_extensions: dict[int, bytes] | None = None
+        self._client_random: bytes | None = None
+        self._keylog_error: TLSError | None = None
+        # Sessions: the latest token NSS gave a client, the session it offered, and
+        # on a server whether a resumed TLS 1.3 ticket was found to be ours.
+        self._token: bytes | None = None
+        self._offered: NSSSession | None = None
+        self._our_ticket = False
+        self._tls13 = False
+        self._resumed = False
+        self._scheme: int | None = None
+        self._certificate_request_seen = False
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -136,14 +177,23 @@ class NSSBuffer(TLSWrappedBuffer):
         ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_nss_auth_certificate_cb, handle) == 0
         if self._server_side:
             ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_nss_sni_config_cb, handle) == 0
+            # Shows us the token of a TLS 1.3 ticket being resumed (see _tickets).
+            ok &= (
+                lib.tlsapi_nss_hello_retry_callback(fd, lib.tlsapi_nss_hello_retry_cb, handle) == 0
+            )
         else:
             if self._server_name is not None:
                 ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
-            if profile.key is not None:
-                ok &= (
-                    lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle)
-                    == 0
+            # Installed with or without a certificate: it tells certificate_requested().
+            ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
+            ok &= (
+                lib.tlsapi_nss_resumption_token_callback(
+                    fd, lib.tlsapi_nss_resumption_token_cb, handle
                 )
+                == 0
+            )
+        if profile.keylog is not None:
+            ok &= lib.tlsapi_nss_secret_callback(fd, lib.tlsapi_nss_secret_cb, handle) == 0
         ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
         if not ok:
             raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
@@ -183,11 +233,28 @@ class NSSBuffer(TLSWrappedBuffer):
                 error = TLSError(f"the handshake was aborted: sni_callback raised {exc!r}")
                 # What NSS would send: a fatal handshake_failure alert, in the clear.
                 self._refuse_hello(error, exc, _HANDSHAKE_FAILURE_ALERT)
-        model = profile.model
-        if hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn):
-            model = profile.model_without_alpn()
-        self._open(profile, model)
+        alpn = not (hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn))
+        self._open(profile, profile.variant(alpn=alpn, tickets=self._tls12_tickets(profile)))
         self._hello_reader = None
+        if self._outgoing_plain is None and not self._tls13:
+            self._outgoing_plain = PlainHandshakes()  # to see the TLS 1.2 tickets we issue
+
+    def _tls12_tickets(self, profile: Profile) -> bool:
+        """Whether NSS may take and issue TLS 1.2 tickets on this connection (a server).
+
+        Off when the connection will be TLS 1.3 (we send our own tickets then, see
+        _tickets) and when the client offers a ticket this configuration did not
+        issue: NSS then ignores it and makes a full handshake.
+        """
+        extensions = self._hello_extensions or {}
+        self._tls13 = profile.selection.high >= 0x0304 and offers_tls13(extensions)
+        if self._tls13:
+            return False
+        ticket = extensions.get(35)
+        if not ticket:
+            return True
+        assert profile.tickets is not None
+        return profile.tickets.knows(ticket)
 
     def _refuse_hello(
         self, error: TLSError, cause: BaseException, alert: bytes = _DECODE_ERROR_ALERT
@@ -234,11 +301,25 @@ class NSSBuffer(TLSWrappedBuffer):
             else:
                 raise MemoryError("no memory to queue the bytes received")
         chunks.append(chunk)
+        plain = self._incoming_plain
+        if plain is not None:
+            self._read_client_hello(plain, received)
         reader = self._hello_reader
         if reader is not None:
             reader.feed(received)  # each byte looked at once, as it arrives
             if self._fd is not None:  # NSS reads the hello itself: we only keep the offer
                 self._keep_offer(reader)
+
+    def _read_client_hello(self, plain: PlainHandshakes, received: bytes) -> None:
+        """A server: the random and extensions of the ClientHello, then nothing more."""
+        for kind, body in plain.feed(received):
+            if kind == CLIENT_HELLO:
+                self._client_random = client_random(body)
+                self._hello_extensions = hello_extensions(body)
+            plain.stop()
+            break
+        if plain.done:
+            self._incoming_plain = None
 
     def _keep_offer(self, reader: HelloReader) -> None:
         try:
@@ -253,6 +334,8 @@ class NSSBuffer(TLSWrappedBuffer):
 
     def verified_chain(self) -> list[bytes]:
         """The path NSS's verifier built for the peer, DER, leaf to trust anchor ([] if none)."""
+        if self._resumed and self._offered is not None:
+            return list(self._offered.verified_chain)
         return list(self._verified_chain)
 
     def offered_cipher_suites(self) -> tuple[int, ...] | None:
@@ -270,8 +353,35 @@ class NSSBuffer(TLSWrappedBuffer):
         state = self._memio
         size = state.out_len
         if size:
-            self._outgoing.append(_unpack(state.out, size))
+            data = _unpack(state.out, size)
+            self._outgoing.append(data)
             _taken(state)
+            if self._outgoing_plain is not None:
+                self._read_own_handshake(self._outgoing_plain, data)
+
+    def _read_own_handshake(self, plain: PlainHandshakes, data: bytes) -> None:
+        """What we sent in the clear: a client's random, a server's TLS 1.2 tickets."""
+        for kind, body in plain.feed(data):
+            if kind == CLIENT_HELLO and not self._server_side:
+                self._client_random = client_random(body)
+                plain.stop()
+            elif kind == NEW_SESSION_TICKET and self._profile.tickets is not None:
+                # ticket_lifetime_hint (4), then the ticket with a 2-byte length
+                ticket = body[6 : 6 + int.from_bytes(body[4:6], "big")]
+                if ticket:
+                    self._profile.tickets.issued(ticket)
+        if plain.done:
+            self._outgoing_plain = None
+
+    def _random_for_keylog(self) -> bytes | None:
+        """The client random, read off the ClientHello (a client's may not be taken yet)."""
+        if self._client_random is None and not self._server_side:
+            state = self._memio
+            if state.out_len:
+                for kind, body in PlainHandshakes().feed(_unpack(state.out, state.out_len)):
+                    if kind == CLIENT_HELLO:
+                        return client_random(body)
+        return self._client_random
 
     # -- TLS -------------------------------------------------------------------------
 
@@ -291,8 +401,34 @@ class NSSBuffer(TLSWrappedBuffer):
             )
         self._cipher = int(info.cipherSuite)
         self._version = int(info.protocolVersion)
+        self._resumed = bool(info.resumed)
+        # The scheme of the server's signature, which NSS reports on both ends: a
+        # client's peer signature (a server cannot tell how its client signed).  A
+        # resumption signs nothing (NSS repeats the first handshake's scheme).
+        scheme = int(info.signatureScheme)
+        self._scheme = scheme if scheme and not (self._server_side or self._resumed) else None
         if not self._memio.in_size:
             self._chunks.clear()  # all read: an idle connection keeps no handshake bytes
+        if self._keylog_error is not None:
+            raise self._keylog_error
+        if self._server_side:
+            self._after_server_handshake()
+
+    def _after_server_handshake(self) -> None:
+        if self._version is None or self._version < 0x0304:
+            return
+        tickets = self._profile.tickets
+        assert tickets is not None
+        if self._resumed and not self._our_ticket:
+            # A ticket whose token the HelloRetryRequest callback did not see (one
+            # NSS issued for another user of NSS in this process): not ours.
+            raise TLSError(
+                "the client resumed a TLS 1.3 session this server configuration did not "
+                "issue; the connection is refused"
+            )
+        token = tickets.token()
+        # Best effort: a connection without a ticket is still a good connection.
+        lib.tlsapi_nss_send_session_ticket(self._fd, token, len(token))
 
     def _refused_renegotiation(self, code: int) -> bool:
         """True when ``code`` says NSS refused the peer's renegotiation: not a failure.
@@ -333,6 +469,8 @@ class NSSBuffer(TLSWrappedBuffer):
         if count == 0:
             self._closed()
             return b""
+        if not state.in_size:
+            self._chunks.clear()  # e.g. a session ticket read: nothing kept idle
         raise self._failure(count, "read")
 
     def _after_data(self, state: Any) -> None:
@@ -373,6 +511,8 @@ class NSSBuffer(TLSWrappedBuffer):
         if count == 0:
             self._closed()
             return 0
+        if not state.in_size:
+            self._chunks.clear()
         raise self._failure(count, "read")
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
@@ -430,7 +570,41 @@ class NSSBuffer(TLSWrappedBuffer):
     def _negotiated_group(self) -> int | None:
         return negotiated_group(self._fd)
 
+    def _signature_scheme(self) -> int | None:
+        return self._scheme
+
+    def _certificate_requested(self) -> bool | None:
+        if self._server_side:
+            return None
+        return self._certificate_request_seen
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def _offer_session(self, state: object) -> None:
+        if not isinstance(state, NSSSession):
+            raise ConfigurationError(
+                "this session was not made by the nss backend: offer a session only to "
+                "the context that made it"
+            )
+        token = state.token
+        if lib.tlsapi_nss_set_resumption_token(self._fd, token, len(token)) == 0:
+            self._offered = state
+        # Else NSS finds the token unusable (expired, a version or suite this
+        # configuration no longer allows): a full handshake, as with a refused session.
+
+    def _session_state(self) -> object | None:
+        if self._token is not None:
+            return NSSSession(self._token, self._peer_chain() or [], list(self.verified_chain()))
+        if self._resumed and self._offered is not None:
+            return self._offered  # no new ticket came: the one offered still holds
+        return None
+
+    def _session_reused(self) -> bool:
+        return self._resumed
+
     def _peer_chain(self) -> list[bytes] | None:
+        if self._resumed and self._offered is not None and self._offered.peer_chain:
+            return list(self._offered.peer_chain)
         chain = lib.SSL_PeerCertificateChain(self._fd)
         if chain == ffi.NULL:
             return None

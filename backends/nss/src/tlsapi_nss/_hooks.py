@@ -1,7 +1,8 @@
 """The ``extern "Python"`` functions NSS calls: the TLS hooks of a connection.
 
 Only where Python must act: certificate checks against the connection's
-profile, the client certificate, the SNI name.  The memory I/O layer under
+profile, the client certificate, the SNI name, the secrets of a key log, a
+client's resumption tokens, a server's check of the ticket it resumes.  The memory I/O layer under
 the socket is plain C (``build_ffi/nss/memio.c``): it runs on every record.
 
 Every one receives the connection's cffi handle (a weak reference to the
@@ -142,6 +143,8 @@ def tlsapi_nss_client_auth_data_cb(
     if buffer is None:
         return _FAILURE
     try:
+        # NSS asks only when the server sent a CertificateRequest.
+        buffer._certificate_request_seen = True
         profile = buffer._profile
         if profile.key is None:
             return _FAILURE  # no certificate to offer: NSS sends an empty one
@@ -176,3 +179,108 @@ def tlsapi_nss_sni_config_cb(fd: Any, names: Any, count: int, arg: Any) -> int:
     except BaseException as exc:
         _failed(buffer, exc)
         return lib.SSL_SNI_SEND_ALERT
+
+
+# -- key log and sessions ------------------------------------------------------------
+
+# NSS's epochs (as in DTLS 1.3): 1 early data, 2 handshake, 3 the first application
+# traffic secrets; later ones (key updates) have no NSS Key Log label of their own.
+_LABELS = {
+    (1, True): "CLIENT_EARLY_TRAFFIC_SECRET",
+    (2, True): "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+    (2, False): "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+    (3, True): "CLIENT_TRAFFIC_SECRET_0",
+    (3, False): "SERVER_TRAFFIC_SECRET_0",
+}
+
+
+def _log_secret(buffer: NSSBuffer, epoch: int, direction: int, secret: Any) -> None:
+    writer = buffer._profile.keylog
+    # A client writes with the client's secrets, a server reads with them.
+    clients = (direction == lib.ssl_secret_write) != buffer._server_side
+    label = _LABELS.get((epoch, clients))
+    if writer is None or label is None:
+        return
+    random = buffer._random_for_keylog()
+    if random is None:
+        raise TLSError("the key log needs the client random, which was not found")
+    if lib.PK11_ExtractKeyValue(secret) != _SUCCESS:
+        raise TLSError(
+            f"NSS would not hand out the {label} for the key log: {error_text(lib.PR_GetError())}"
+        )
+    item = lib.PK11_GetKeyData(secret)  # owned by the key
+    if item == ffi.NULL or not item.len:
+        raise TLSError(f"NSS gave no {label} for the key log")
+    writer.write(label, random, ffi.unpack(ffi.cast("char *", item.data), item.len))
+
+
+@ffi.def_extern()
+def tlsapi_nss_secret_cb(fd: Any, epoch: int, direction: int, secret: Any, arg: Any) -> None:
+    buffer = _buffer(arg)
+    if buffer is None:
+        return
+    try:
+        _log_secret(buffer, epoch, direction, secret)
+    except Exception as exc:
+        # NSS goes on (the callback returns nothing): the handshake's end raises it,
+        # so that no connection runs with a key log that misses it.
+        if buffer._keylog_error is None:
+            error = TLSError(f"the key log failed: {exc}")
+            error.__cause__ = exc
+            buffer._keylog_error = error
+    except BaseException as exc:
+        buffer._callback_error = exc
+
+
+@ffi.def_extern(error=_FAILURE)
+def tlsapi_nss_resumption_token_cb(fd: Any, token: Any, length: int, ctx: Any) -> int:
+    buffer = _buffer(ctx)
+    if buffer is None:
+        return _FAILURE
+    try:
+        # NSS's memory, valid for this call only: copied.  The latest one wins.
+        buffer._token = ffi.unpack(ffi.cast("char *", token), length)
+        return _SUCCESS
+    except BaseException as exc:
+        buffer._callback_error = exc
+        return _FAILURE
+
+
+_ACCEPT = lib.ssl_hello_retry_accept
+_REFUSE = lib.ssl_hello_retry_fail
+
+
+@ffi.def_extern(error=_REFUSE)
+def tlsapi_nss_hello_retry_cb(  # noqa: PLR0917  (NSS's signature)
+    first_hello: int,
+    client_token: Any,
+    client_token_length: int,
+    retry_token: Any,
+    retry_token_length: Any,
+    retry_token_max: int,
+    arg: Any,
+) -> int:
+    buffer = _buffer(arg)
+    if buffer is None:
+        return _REFUSE
+    try:
+        if not first_hello or not client_token_length:
+            # A second ClientHello shows our (empty) retry token, not the ticket's;
+            # the first one was checked.  No token: no ticket of ours is resumed
+            # (the handshake's end refuses a resumption without one).
+            return _ACCEPT
+        token = ffi.unpack(ffi.cast("char *", client_token), client_token_length)
+        tickets = buffer._profile.tickets
+        if tickets is not None and tickets.owns(token):
+            buffer._our_ticket = True
+            return _ACCEPT
+        buffer._verify_error = TLSError(
+            "the client offered a TLS 1.3 session that this server configuration did not "
+            "issue (another server context's, or expired); NSS cannot decline a ticket "
+            "it has decrypted without failing the handshake, so the handshake is refused "
+            "(the client can connect again without the session)"
+        )
+        return _REFUSE
+    except BaseException as exc:
+        buffer._callback_error = exc
+        return _REFUSE

@@ -8,18 +8,23 @@ of a configuration is done once and nothing is ever set as a process-wide
 default.  The profile also keeps the context's trust anchors and the client
 certificate NSS asks for through the client-auth hook.
 
-Session caching is off on every socket (``SSL_NO_CACHE``): NSS keeps one
-cache per process, so a session validated under one context's trust could
-otherwise be resumed by another context, skipping its validation.
+Sessions (see ``_tickets`` and ``_buffer``): a client takes NSS's resumption
+tokens through ``SSL_SetResumptionTokenCallback``, so nothing of ours enters
+NSS's process-wide client cache, and its sockets carry a peer ID of their
+own profile, so that cache never offers them a session someone else put
+there.  A server keeps ``SSL_NO_CACHE`` (NSS's session-ID cache is per
+process and would resume sessions across contexts): it resumes only its own
+tickets, which its TicketBook tells apart.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 from tlsapi import ConfigurationError, TLSConfiguration, TLSError
-from tlsapi.backend_api import protocol_bytes
+from tlsapi.backend_api import KeyLogWriter, protocol_bytes
 
 from . import _credentials
 from ._ciphers import select, uses_dhe
@@ -27,6 +32,7 @@ from ._errors import error_text
 from ._groups import apply_groups
 from ._lib import ffi, lib
 from ._runtime import RUNTIME
+from ._tickets import TicketBook
 
 __all__ = ["Profile", "alpn_wire"]
 
@@ -94,33 +100,65 @@ class Profile:
                 RUNTIME.ensure_system_trust()
             else:
                 self.anchors = _credentials.anchor_list(store.certificates)
-        self.certificates: list[Any] = []
-        self.key: Any = None
-        if config.certificate_chain is not None:
-            chain, key = config.certificate_chain
-            self.certificates = _credentials.chain_certificates(chain)
-            self.key = _credentials.import_private_key(key, self.certificates[0])
-        self.model = self._model(alpn=True)
-        self._model_without_alpn: Any = None
+        # Every chain as NSS objects (a server may have several, one per key type;
+        # a client has at most one, the core sees to it).
+        self.chains: list[tuple[list[Any], Any]] = []
+        for number, (chain, key) in enumerate(config.certificate_chains, 1):
+            certificates = _credentials.chain_certificates(chain)
+            try:
+                imported = _credentials.import_private_key(key, certificates[0])
+            except ConfigurationError as exc:
+                if len(config.certificate_chains) == 1:
+                    raise
+                raise ConfigurationError(f"certificate chain {number}: {exc}") from None
+            self.chains.append((certificates, imported))
+        self.certificates: list[Any] = self.chains[0][0] if self.chains else []
+        self.key: Any = self.chains[0][1] if self.chains else None
+        self.selection = select(config)
+        self.keylog: KeyLogWriter | None = None
+        if config.keylog_filename is not None:
+            if self.selection.low < 0x0304:
+                raise ConfigurationError(
+                    "the nss backend logs keys of TLS 1.3 connections only (NSS hands out "
+                    "TLS 1.3 secrets, never a TLS 1.2 master secret): set "
+                    "lowest_supported_version=TLSVersion.TLSv1_3 with keylog_filename, or "
+                    "use another backend to log TLS 1.2"
+                )
+            self.keylog = KeyLogWriter(config.keylog_filename)
+        # A server's own tickets; a client's own corner of NSS's client cache.
+        self.tickets = TicketBook() if server_side else None
+        if server_side:
+            RUNTIME.issued_tickets = True  # see Runtime.shutdown
+        self.peer_id = b"tlsapi-nss:" + os.urandom(16).hex().encode("ascii")
         self._lock = threading.Lock()
+        self._models: dict[tuple[bool, bool], Any] = {}
+        self.model = self.variant(alpn=True, tickets=True)
         self.alpn = frozenset(protocol_bytes(p) for p in config.inner_protocols)
-        # A server reads the ClientHello itself first (see _clienthello) when it must.
-        self.reads_hello = server_side and bool(config.sni_callback or config.inner_protocols)
+        # A server reads the ClientHello itself before NSS does (see _clienthello):
+        # for the sni_callback and ALPN, and for the tickets it may resume.
+        self.reads_hello = server_side
+
+    def variant(self, alpn: bool, tickets: bool) -> Any:
+        """The model with or without ALPN (for a client that shares no protocol with
+        us) and, on a server, with or without TLS 1.2 tickets (off for a ClientHello
+        with a ticket we did not issue, and for TLS 1.3, where we send our own)."""
+        alpn = alpn and bool(self.config.inner_protocols)
+        tickets = tickets or not self.server_side
+        with self._lock:
+            model = self._models.get((alpn, tickets))
+            if model is None:
+                model = self._models[alpn, tickets] = self._model(alpn, tickets)
+            return model
 
     def model_without_alpn(self) -> Any:
         """The model for a client that shares no ALPN protocol with us (built once)."""
-        if not self.config.inner_protocols:
-            return self.model
-        with self._lock:
-            if self._model_without_alpn is None:
-                self._model_without_alpn = self._model(alpn=False)
-            return self._model_without_alpn
+        return self.variant(alpn=False, tickets=True)
 
     @property
     def leaf(self) -> Any:
         return self.certificates[0] if self.certificates else None
 
-    def _model(self, alpn: bool) -> Any:
+    def _model(self, alpn: bool, tickets: bool) -> Any:
         stub = lib.tlsapi_nss_memio_new(ffi.NULL)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
@@ -138,8 +176,9 @@ class Profile:
                 1,
                 "pick a side",
             ),
-            (lib.SSL_NO_CACHE, 1, "turn the session cache off"),
-            (lib.SSL_ENABLE_SESSION_TICKETS, 0, "turn session tickets off"),
+            # A client's sessions go to its own callback, never NSS's cache (see the top).
+            (lib.SSL_NO_CACHE, 1 if server else 0, "set the session cache"),
+            (lib.SSL_ENABLE_SESSION_TICKETS, 1 if tickets else 0, "set session tickets"),
             (lib.SSL_ENABLE_RENEGOTIATION, lib.SSL_RENEGOTIATE_NEVER, "refuse renegotiation"),
             (lib.SSL_ENABLE_FALSE_START, 0, "turn False Start off"),
             (lib.SSL_ENABLE_0RTT_DATA, 0, "turn 0-RTT off"),
@@ -163,7 +202,7 @@ class Profile:
         for option, value, what in options:
             _check(lib.SSL_OptionSet(model, option, value), what)
 
-        selection = select(self.config)
+        selection = self.selection
         if server and any(uses_dhe(suite) for suite in selection.suites):
             _check(lib.SSL_OptionSet(model, lib.SSL_ENABLE_SERVER_DHE, 1), "turn DHE on")
         vrange = ffi.new("SSLVersionRange *", {"min": selection.low, "max": selection.high})
@@ -179,15 +218,23 @@ class Profile:
         wire = alpn_wire(self.config) if alpn else b""
         if wire:
             _check(lib.SSL_SetNextProtoNego(model, wire, len(wire)), "set the ALPN protocols")
-        if server and self.key is not None:
-            chain = _credentials.certificate_list(self.certificates)
-            extra = ffi.new("SSLExtraServerCertData *")
-            extra.authType = lib.ssl_auth_null
-            extra.certChain = chain
-            _check(
-                lib.SSL_ConfigServerCert(
-                    model, self.leaf, self.key, extra, ffi.sizeof("SSLExtraServerCertData")
-                ),
-                "use the certificate and key",
-            )
+        if server:
+            # One SSL_ConfigServerCert per chain: NSS keeps one per authentication type
+            # (RSA, RSA-PSS, ECDSA per curve) and picks by the client's algorithms.
+            for number, (certificates, key) in enumerate(self.chains, 1):
+                chain = _credentials.certificate_list(certificates)
+                extra = ffi.new("SSLExtraServerCertData *")
+                extra.authType = lib.ssl_auth_null
+                extra.certChain = chain
+                what = "use the certificate and key"
+                if len(self.chains) > 1:
+                    what = f"use certificate chain {number} beside the others"
+                _check(
+                    lib.SSL_ConfigServerCert(
+                        model, certificates[0], key, extra, ffi.sizeof("SSLExtraServerCertData")
+                    ),
+                    what,
+                )
+        else:
+            _check(lib.SSL_SetSockPeerID(model, self.peer_id), "set the peer ID")
         return model

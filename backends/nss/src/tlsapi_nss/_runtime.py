@@ -123,6 +123,8 @@ class Runtime:
         self._trust_error: str | None = None
         self._database: str | None = None
         self._atexit_registered = False
+        # Set once a server context exists (its connections issue tickets).
+        self.issued_tickets = False
         settings = _user_settings()
         database = os.environ.get(ENV_DATABASE) or settings.get("database")
         self.database = str(database) if database else None
@@ -235,6 +237,12 @@ class Runtime:
                 # NSS stays up and the process's exit cleans up.
                 log.debug("NSS left initialised at exit: %d objects still alive", self._live)
                 return False
+            if self.issued_tickets:
+                # A server's tickets wrap their secrets with keys NSS keeps in a static
+                # table that only this call frees (with the server session-ID cache,
+                # which we never configure); left there, they keep NSS from shutting down.
+                lib.SSL_ShutdownServerSessionIDCache()
+                self.issued_tickets = False
             if self._trust_module is not None:
                 lib.SECMOD_UnloadUserModule(self._trust_module)
                 lib.SECMOD_DestroyModule(self._trust_module)

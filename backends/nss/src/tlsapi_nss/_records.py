@@ -1,0 +1,116 @@
+"""The plaintext start of a TLS byte stream: its handshake messages, until encryption begins.
+
+NSS does not report the client random (which every key log line needs) nor
+the session tickets a TLS 1.2 server issued (which ``_tickets`` remembers),
+but both travel in plaintext handshake records: the ClientHello, and a TLS
+1.2 NewSessionTicket (sent before the server's ChangeCipherSpec).  So the
+backend reads them off the bytes it carries anyway, from the first record
+until the first record that is not a handshake record (ChangeCipherSpec,
+alert or application data), and then stops looking.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CLIENT_HELLO",
+    "NEW_SESSION_TICKET",
+    "PlainHandshakes",
+    "client_random",
+    "hello_extensions",
+    "offers_tls13",
+]
+
+CLIENT_HELLO = 1
+NEW_SESSION_TICKET = 4
+_HANDSHAKE_RECORD = 22
+# More plaintext handshake than this (long certificate chains included) is not a
+# stream we read further: memory stays bounded whatever the peer sends.
+_LIMIT = 1 << 18
+
+
+class PlainHandshakes:
+    """Handshake messages ``(type, body)`` from one direction's records, as they arrive."""
+
+    __slots__ = ("_messages", "_records", "done")
+
+    def __init__(self) -> None:
+        self._records = bytearray()
+        self._messages = bytearray()
+        self.done = False
+
+    def feed(self, data: bytes | memoryview) -> list[tuple[int, bytes]]:
+        """The handshake messages completed by ``data`` (none once ``done``)."""
+        if self.done:
+            return []
+        records = self._records
+        records += data
+        found: list[tuple[int, bytes]] = []
+        while len(records) >= 5:
+            if records[0] != _HANDSHAKE_RECORD:
+                self.stop()  # encryption (or an alert) begins: nothing plain follows
+                return found
+            length = int.from_bytes(records[3:5], "big")
+            if len(records) < 5 + length:
+                break
+            self._messages += records[5 : 5 + length]
+            del records[: 5 + length]
+            found.extend(self._take_messages())
+        if len(records) + len(self._messages) > _LIMIT:
+            self.stop()
+        return found
+
+    def _take_messages(self) -> list[tuple[int, bytes]]:
+        messages = self._messages
+        found = []
+        while len(messages) >= 4:
+            length = int.from_bytes(messages[1:4], "big")
+            if len(messages) < 4 + length:
+                break
+            found.append((messages[0], bytes(messages[4 : 4 + length])))
+            del messages[: 4 + length]
+        return found
+
+    def stop(self) -> None:
+        self.done = True
+        self._records = bytearray()
+        self._messages = bytearray()
+
+
+def client_random(body: bytes) -> bytes | None:
+    """The random of a ClientHello's body (None if it is too short to hold one)."""
+    return body[2:34] if len(body) >= 34 else None
+
+
+def hello_extensions(body: bytes) -> dict[int, bytes] | None:
+    """A ClientHello body's extensions by type (the first of each), or None if malformed."""
+    try:
+        offset = 34
+        offset += 1 + body[offset]  # legacy_session_id
+        offset += 2 + int.from_bytes(body[offset : offset + 2], "big")  # cipher_suites
+        offset += 1 + body[offset]  # legacy_compression_methods
+        if offset == len(body):
+            return {}
+        end = offset + 2 + int.from_bytes(body[offset : offset + 2], "big")
+        if end != len(body):
+            return None
+        offset += 2
+        extensions: dict[int, bytes] = {}
+        while offset < end:
+            kind = int.from_bytes(body[offset : offset + 2], "big")
+            length = int.from_bytes(body[offset + 2 : offset + 4], "big")
+            if offset + 4 + length > end:
+                return None
+            extensions.setdefault(kind, body[offset + 4 : offset + 4 + length])
+            offset += 4 + length
+        return extensions
+    except IndexError:
+        return None
+
+
+def offers_tls13(extensions: dict[int, bytes]) -> bool:
+    """Whether a ClientHello's supported_versions extension lists TLS 1.3."""
+    versions = extensions.get(43)
+    if not versions:
+        return False
+    listed = versions[1 : 1 + versions[0]]
+    return any(listed[i : i + 2] == b"\x03\x04" for i in range(0, len(listed) - 1, 2))
