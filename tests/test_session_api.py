@@ -343,7 +343,7 @@ def test_a_backend_without_several_chains_refuses_them(
 
 def test_signature_scheme_numbers() -> None:
     assert SignatureScheme.from_number(0x0804) is SignatureScheme.rsa_pss_rsae_sha256
-    assert SignatureScheme.ed25519 == 0x0807
+    assert int(SignatureScheme.ed25519) == 0x0807
     unknown = SignatureScheme.from_number(0x0A0A)
     assert unknown.name == "UNKNOWN_0x0A0A"
     assert int(unknown) == 0x0A0A

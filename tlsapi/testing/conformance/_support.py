@@ -391,7 +391,7 @@ class Peers:
 # -- issue 11: versions, data both ways, sessions -------------------------------
 
 
-def only_version(version: TLSVersion) -> dict[str, TLSVersion]:
+def only_version(version: TLSVersion) -> dict[str, Any]:
     """TLSConfiguration overrides that allow ``version`` alone."""
     return {"lowest_supported_version": version, "highest_supported_version": version}
 
