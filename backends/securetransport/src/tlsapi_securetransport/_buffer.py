@@ -16,9 +16,11 @@ The hard parts, in one place:
   says, before the handshake goes on.  Secure Transport sends no alert when
   we refuse: we queue the one the peer should see (in the clear: neither
   side has sent ChangeCipherSpec at that point) and fail.
-* **Resumption never crosses names.**  SSLSetPeerID keys the session cache
-  by the context's random prefix and the server name, so a session is only
-  resumed for the same name under the same context.
+* **No resumption.**  Secure Transport resumes whatever its process-wide
+  cache holds under the peer ID (SSLSetPeerID): each connection gets one of
+  its own (the context's random prefix, 16 random bytes, the server name),
+  so nothing is resumed behind the API's back; ``session=`` is refused
+  (``_settings.NO_RESUMPTION`` says why).
 * **Server side.**  The ClientHello is read by tlsapi's HelloReader as its
   bytes arrive (before Secure Transport sees them): ``sni_callback`` runs from
   there and may switch the identity and the client-certificate trust.  No
@@ -34,12 +36,14 @@ The hard parts, in one place:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from tlsapi import (
     CertificateError,
     ClientContext,
+    ConfigurationError,
     RaggedEOF,
     ServerContext,
     TLSConfiguration,
@@ -60,7 +64,7 @@ from . import _cf
 from ._binding import ffi, lib
 from ._errors import describe, failure
 from ._prepared import Prepared
-from ._settings import PROTOCOL_WIRE
+from ._settings import NO_RESUMPTION, PROTOCOL_WIRE
 from ._trust import evaluate, peer_chain, peer_trust
 
 __all__ = ["SecureTransportBuffer"]
@@ -146,7 +150,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
         if name is not None and name.sni is not None:
             raw = name.sni.encode("ascii")
             self._call(lib.SSLSetPeerDomainName(ssl, raw, len(raw)), "SSLSetPeerDomainName")
-        peer_id = prepared.peer_id_prefix + (name.name.encode("ascii") if name else b"")
+        peer_id = (
+            prepared.peer_id_prefix + os.urandom(16) + (name.name.encode("ascii") if name else b"")
+        )
         self._call(lib.SSLSetPeerID(ssl, peer_id, len(peer_id)), "SSLSetPeerID")
         if prepared.alpn is not None:
             self._call(lib.SSLSetALPNProtocols(ssl, prepared.alpn), "SSLSetALPNProtocols")
@@ -340,6 +346,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
             raise failure(status, "shutdown")
 
     # -- what the handshake negotiated -------------------------------------------------
+
+    def _offer_session(self, state: object) -> None:
+        raise ConfigurationError(NO_RESUMPTION)
 
     def _cipher_number(self) -> int | None:
         suite = ffi.new("SSLCipherSuite *")

@@ -70,7 +70,7 @@ class Prepared:
             self.validate = config.validate_certificates
             store = (config.trust_store or TrustStore.system()) if self.validate else None
         self.anchors = Anchors(store) if store is not None and not store.is_system else None
-        chain = config.certificate_chain
-        self.identity = Identity(*chain) if chain is not None else None
-        # Sessions resume only under the same context and name (see the buffer's SSLSetPeerID).
+        chains = config.certificate_chains  # at most one: check_configuration refused more
+        self.identity = Identity(*chains[0]) if chains else None
+        # Each connection's peer ID starts with this (see the buffer's SSLSetPeerID).
         self.peer_id_prefix = os.urandom(16)

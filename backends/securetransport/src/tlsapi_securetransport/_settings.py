@@ -16,6 +16,9 @@ __all__ = [
     "ALPN_ON_SERVER",
     "CAPABILITIES",
     "LIMITATIONS",
+    "NO_KEY_LOG",
+    "NO_RESUMPTION",
+    "ONE_CHAIN",
     "PROTOCOL_WIRE",
     "TLS13_SUITES",
     "alpn_names",
@@ -53,7 +56,27 @@ LIMITATIONS = (
     "ConfigurationError); no ALPN on the server side (a server configuration with "
     "inner_protocols is refused); no choice of key-exchange groups; after our shutdown() "
     "reads end at once (SSLClose closes both directions); deprecated by Apple since "
-    "macOS 10.15, still shipped"
+    "macOS 10.15, still shipped; no key log; one certificate chain per server; no session "
+    "resumption (each connection has a peer ID of its own, so none happens by itself)"
+)
+
+NO_KEY_LOG = (
+    "Secure Transport cannot write a key log: it hands its session secrets to no application "
+    "(no callback, no public API); leave keylog_filename at None, or use another backend to "
+    "decrypt a capture"
+)
+ONE_CHAIN = (
+    "Secure Transport serves one certificate chain (SSLSetCertificate takes one identity); "
+    "give the server one chain, or use a backend with Capability.SEVERAL_CERTIFICATE_CHAINS"
+)
+# Why session= is refused (Apple's open-source Security: sslContext.c and coreTLS).
+NO_RESUMPTION = (
+    "Secure Transport cannot resume sessions through tlsapi: whether a handshake resumed is "
+    "told only by SSLGetResumableSessionInfo, private SPI (SecureTransportPriv.h) that a "
+    "module built against the public SDK cannot call, and a server keeps its sessions in "
+    "Secure Transport's one process-wide cache (keyed by session ID and the connection's "
+    "settings, not by context), so a server context cannot have a cache of its own; use "
+    "another backend to resume sessions"
 )
 
 ALPN_ON_SERVER = (
@@ -74,7 +97,11 @@ def check_configuration(config: TLSConfiguration, *, server: bool) -> None:
             "key-exchange groups (the system's curve order applies); leave it None"
         )
     alpn_names(config)
-    if server and config.certificate_chain is None and config.sni_callback is None:
+    if getattr(config, "keylog_filename", None) is not None:
+        raise ConfigurationError(NO_KEY_LOG)
+    if len(config.certificate_chains) > 1:
+        raise ConfigurationError(ONE_CHAIN)
+    if server and not config.certificate_chains and config.sni_callback is None:
         raise ConfigurationError(
             "a Secure Transport server needs a certificate_chain (or an sni_callback that "
             "supplies one)"
