@@ -519,15 +519,15 @@ class SSLContext(ssl.SSLContext):
             others = ", ".join(name for name in chains if name != slot)
             if self.protocol == ssl.PROTOCOL_TLS_CLIENT:
                 raise ConfigurationError(
-                    f"load_cert_chain: this client context already has a chain with a "
-                    f"{others} key and this one has a {slot} key; a tlsapi client presents "
+                    f"load_cert_chain: this client context already has a chain ({others} key) "
+                    f"and this one has another key type ({slot}); a tlsapi client presents "
                     "one certificate chain (OpenSSL would choose by the server's "
                     "CertificateRequest): load one, or use a context per key type"
                 )
             self._require(
                 Capability.SEVERAL_CERTIFICATE_CHAINS,
-                f"load_cert_chain with a {slot} key beside the {others} chain already loaded "
-                "(a server with several chains)",
+                f"load_cert_chain with another key type ({slot}) beside the chain already "
+                f"loaded ({others}): a server with several chains",
             )
             TLSConfiguration(certificate_chain=tuple(chains.values()))  # checked now
         self._chains = chains
