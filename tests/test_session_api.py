@@ -87,7 +87,9 @@ def test_a_foreign_session_is_checked_before_the_backend_sees_it(pki: PKI) -> No
                 taken.wrap_buffers("localhost", session=_session(made))
 
 
-@pytest.mark.parametrize("wrong", [b"state", "localhost", 0, object()], ids=repr)
+@pytest.mark.parametrize(
+    "wrong", [b"state", "localhost", 0, object()], ids=["bytes", "str", "int", "object"]
+)
 def test_what_is_not_a_session_is_a_type_error(
     stdlib: tlsapi.Backend, pki: PKI, wrong: object
 ) -> None:
@@ -189,8 +191,11 @@ def test_a_context_with_a_key_log_warns(tmp_path: pathlib.Path, pki: PKI) -> Non
             with pytest.warns(InsecureConfigurationWarning, match="anyone who can read"):
                 try:
                     make(config)
-                except ConfigurationError:
-                    assert Capability.KEY_LOG not in backend.capabilities, backend.name
+                except ConfigurationError as exc:
+                    # Refused: no key log at all, or (NSS) none for TLS 1.2, which this
+                    # configuration allows.
+                    if Capability.KEY_LOG in backend.capabilities:
+                        assert "TLS 1.3" in str(exc), (backend.name, str(exc))
 
 
 def test_sslkeylogfile_is_not_read(
