@@ -20,6 +20,7 @@ from ..._errors import ConfigurationError
 from ..._sigschemes import SignatureScheme
 from ..._versions import TLSVersion
 from ..pki import PKI, Identity, KeyType
+from ..pump import handshake
 from ._support import (
     REQUIRED_KEY_TYPES,
     Peers,
@@ -27,6 +28,7 @@ from ._support import (
     connect_unless_unverifiable,
     only_version,
     require_version,
+    session_of,
     skip_client_chain_under_wine,
     skip_if_lacks,
 )
@@ -66,8 +68,21 @@ def _requested(backend: Backend, buffer: TLSWrappedBuffer) -> bool | None:
     return requested
 
 
-def _skip_cannot_tell(backend: Backend, capability: Capability) -> None:
-    pytest.skip(f"backend {backend.name!r} lacks {capability.value!r} (checked: it says None)")
+def _skip_cannot_tell(backend: Backend, capability: Capability, server_side: bool = False) -> None:
+    """None from ``backend``: a failure where it claims ``capability`` for this side.
+
+    SIGNATURE_SCHEME promises the server's scheme to a client; what a server
+    learns of a client's CertificateVerify a library may not publish (NSS), so
+    a None there skips, naming the backend.
+    """
+    if capability not in backend.capabilities:
+        pytest.skip(f"backend {backend.name!r} lacks {capability.value!r} (checked: it says None)")
+    if server_side:
+        pytest.skip(
+            f"backend {backend.name!r} claims {capability.value!r} but cannot tell a server "
+            "the client's signature scheme (None)"
+        )
+    pytest.fail(f"backend {backend.name!r} claims {capability.value!r} but reports None")
 
 
 class TestHandshakeDetails:
@@ -125,7 +140,7 @@ class TestHandshakeDetails:
         )
         scheme = _scheme(peers.server_backend, server)
         if scheme is None:
-            _skip_cannot_tell(peers.server_backend, Capability.SIGNATURE_SCHEME)
+            _skip_cannot_tell(peers.server_backend, Capability.SIGNATURE_SCHEME, server_side=True)
         assert scheme in EXPECTED[pki.key_type, version], scheme
 
     @pytest.mark.parametrize("version", VERSIONS, ids=str)
@@ -149,6 +164,23 @@ class TestHandshakeDetails:
         )
         assert _requested(peers.client_backend, client) is True
         assert server.certificate_requested() is None
+
+    def test_none_in_a_resumption(self, peers: Peers) -> None:
+        """A resumed handshake has no CertificateVerify: nothing was signed."""
+        from .resumption import require_resumption
+
+        require_resumption(peers)
+        client_context, server_context = peers.client_context(), peers.server_context()
+        client, server = peers.connect(client_context, server_context)
+        first = _scheme(peers.client_backend, client)
+        session = session_of(client, server)
+        client = client_context.wrap_buffers("localhost", session=session)
+        server = server_context.wrap_buffers()
+        handshake(client, server)
+        assert client.session_reused
+        if first is None:
+            _skip_cannot_tell(peers.client_backend, Capability.SIGNATURE_SCHEME)
+        assert client.signature_scheme() is None, "a resumed handshake signs nothing"
 
     def test_known_and_unknown_numbers(self) -> None:
         assert S.from_number(0x0403) is S.ecdsa_secp256r1_sha256
