@@ -300,3 +300,52 @@ def test_connect_pass_unlocks_a_client_key(  # noqa: PLR0917 (fixtures)
     assert "ping" in captured.out.split("reply:", 1)[1]
     assert server.process.wait(TIMEOUT) == 0
     assert "client certificate CN=client.test" in server.process.stdout()
+
+
+# -- --keylog ----------------------------------------------------------------------------------
+
+
+def test_serve_keylog_matches_the_client_key_log(
+    backend: tlsapi.Backend, pki: PKI, tmp_path: Path, servers: list[_Serve]
+) -> None:
+    """serve --keylog logs the secrets Python's ssl client logs for the same connection."""
+    server_log, client_log = tmp_path / "serve.keys", tmp_path / "client.keys"
+    # TLS 1.3 only: every backend with key-log logs it (NSS logs TLS 1.3 only).
+    server = _serve(
+        servers,
+        *("--backend", backend.name, "--once", "--tls-version-min", "1.3"),
+        *("--keylog", str(server_log)),
+    )
+    if server.port is None:
+        line = _one_line_error(server, status=1)
+        assert not backend.supports(Capability.KEY_LOG), line
+        assert "ConfigurationError" in line
+        pytest.skip(f"the {backend.name} backend refuses --keylog: {line}")
+    assert backend.supports(Capability.KEY_LOG), "took --keylog without claiming key-log"
+    started = server.process.stdout() + server.process.stderr()
+    assert f"appending key log lines to {server_log}" in started
+    assert server.process.stderr().count("warning: keylog_filename") == 1
+    ca = re.search(r"its CA: (\S+)", started)
+    assert ca, started
+    context = ssl.create_default_context(cafile=ca[1])
+    context.keylog_filename = str(client_log)
+    assert server.port is not None
+    with (
+        socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock,
+        context.wrap_socket(sock, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(b"logged")
+        assert tls.recv(100) == b"logged"
+        tls.unwrap()
+    assert server.process.wait(TIMEOUT) == 0, server.process.transcript()
+
+    def lines(path: Path) -> set[str]:
+        return {line for line in path.read_text().splitlines() if line and line[0] != "#"}
+
+    traffic = {
+        line
+        for line in lines(client_log)
+        if line.split()[0] in ("CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0")
+    }
+    assert len(traffic) == 2, lines(client_log)
+    assert traffic <= lines(server_log)

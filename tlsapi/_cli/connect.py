@@ -19,8 +19,8 @@ SSLKEYLOGFILE itself: pass ``--keylog "$SSLKEYLOGFILE"``).
 
 When verification fails, the reason is shown and the connection is made
 once more without verification, only to show what the server sent.  The
-exit status is 0 for a verified (or ``--insecure``) connection, 1 when a
-connection failed, 2 for bad arguments.
+exit status is 0 for a verified (or ``--insecure``) connection, 1 when
+verification or a connection failed, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -103,7 +103,9 @@ JSON_HELP = """\
                     "same_certificates": bool or null, "handshake_error":
                     str or null, "connection": as above or null}
 A field the connection does not have (no group in a resumption without key
-exchange, no signature in a resumed handshake) is null too.
+exchange, no signature in a resumed handshake) is null too.  An error before
+any handshake (bad arguments, no TCP connection) prints no JSON, only one
+line on stderr.
 """
 
 
