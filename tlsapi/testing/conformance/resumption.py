@@ -128,6 +128,20 @@ class TestSessionResumption:
             assert client.session_reused and server.session_reused, f"round {round_}"
             session = session_of(client, server)
 
+    @pytest.mark.parametrize("version", VERSIONS, ids=str)
+    def test_one_session_offered_twice(self, peers: Peers, version: TLSVersion) -> None:
+        """A pool may offer one session on two connections: the first resumes, and the
+        second either resumes or makes a full handshake (a single-use ticket), never fails."""
+        require_resumption(peers)
+        require_version(peers, version)
+        client_context, server_context = _contexts(peers, version)
+        session = session_of(*_resume(client_context, server_context, None))
+        client, server = _resume(client_context, server_context, session)
+        assert client.session_reused and server.session_reused
+        again, again_server = _resume(client_context, server_context, session)
+        assert again.session_reused == again_server.session_reused
+        exchange(again, again_server)
+
     def test_tls13_session_arrives_with_a_read(self, peers: Peers) -> None:
         require_resumption(peers)
         require_version(peers, TLSVersion.TLSv1_3)
