@@ -1,0 +1,144 @@
+"""Real peers for the NSS backend's own tests: our server on a loopback socket, openssl s_server.
+
+``Server`` serves a ServerContext on 127.0.0.1 in a thread, one connection
+after another: it answers each line with the same line upper-cased, then
+closes, and records what it saw (resumed or not, the peer's leaf, the
+version).  ``openssl_server`` runs ``openssl s_server`` for our client.
+Every wait has a deadline and every process is stopped and reaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from tlsapi import ServerContext, TLSError, TLSWrappedSocket
+from tlsapi.testing import PKI
+
+DEADLINE = 30.0
+
+
+def program(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: apt install {package}")
+    return path
+
+
+class Seen:
+    """What our server saw of one connection."""
+
+    def __init__(self) -> None:
+        self.reused: bool | None = None
+        self.peer_leaf: bytes | None = None
+        self.version: str | None = None
+        self.error: BaseException | None = None
+
+
+class Server:
+    """``context`` serving ``count`` connections on 127.0.0.1, one at a time, in a thread."""
+
+    def __init__(self, context: ServerContext, count: int = 1) -> None:
+        self._context = context
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(DEADLINE)
+        self.port = self._listener.getsockname()[1]
+        self.seen: list[Seen] = []
+        self._count = count
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> Server:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._listener.close()
+        self._thread.join(DEADLINE)
+
+    def _serve(self) -> None:
+        for _ in range(self._count):
+            try:
+                raw, _address = self._listener.accept()
+            except OSError:
+                return
+            seen = Seen()
+            self.seen.append(seen)
+            raw.settimeout(DEADLINE)
+            try:
+                tls = self._context.wrap_socket(raw)
+                self._answer(tls, seen)
+            except (TLSError, OSError) as exc:
+                seen.error = exc
+            finally:
+                raw.close()
+
+    @staticmethod
+    def _answer(tls: TLSWrappedSocket, seen: Seen) -> None:
+        tls.do_handshake()
+        seen.reused = tls.session_reused
+        chain = tls.getpeercert()
+        seen.peer_leaf = chain[0] if chain else None
+        version = tls.negotiated_tls_version
+        seen.version = None if version is None else version.name
+        line = b""
+        while not line.endswith(b"\n"):
+            data = tls.recv(1024)
+            if not data:
+                break
+            line += data
+        tls.sendall(line.upper())
+        with contextlib.suppress(TLSError, OSError):
+            tls.unwrap()
+
+
+def write_files(pki: PKI, directory: Path) -> Path:
+    """The PKI's root as a CA file for the programs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return pki.write_root(directory)
+
+
+def run_client(argv: Sequence[str], stdin: bytes = b"hello\n") -> str:
+    """A client program's whole output (stdout and stderr) once it exits."""
+    done = subprocess.run(
+        list(argv), input=stdin, capture_output=True, timeout=DEADLINE, check=False
+    )
+    return (done.stdout + done.stderr).decode("utf-8", "replace")
+
+
+@contextlib.contextmanager
+def openssl_server(arguments: Sequence[str]) -> Iterator[int]:
+    """``openssl s_server`` on 127.0.0.1 (its port), stopped and reaped at the end."""
+    argv = [program("openssl", "openssl"), "s_server", "-accept", "127.0.0.1:0", *arguments]
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    try:
+        end = time.monotonic() + DEADLINE
+        lines = []
+        while time.monotonic() < end:
+            raw = process.stdout.readline()
+            if not raw:
+                break
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            found = re.match(r"^ACCEPT\s+\S+:(\d+)\s*$", line)
+            if found:
+                yield int(found.group(1))
+                return
+        pytest.fail(f"openssl s_server did not start: {''.join(lines)}")
+    finally:
+        process.kill()
+        process.wait(DEADLINE)
+        process.stdout.close()
+        if process.stdin is not None:
+            process.stdin.close()

@@ -1,0 +1,246 @@
+"""Session resumption on the NSS backend, with real peers where it matters.
+
+What the conformance kit cannot see: that another program's client resumes
+our server's tickets (openssl s_client -sess_out/-sess_in, gnutls-cli
+--resume), that our client resumes openssl s_server's sessions, that a
+server configuration resumes only what it issued (NSS's ticket key is one
+per process: TLS 1.2 falls back to a full handshake, TLS 1.3 is refused),
+that our sessions stay out of NSS's process-wide client cache, and the
+limits NSS sets (no token for a session with a client certificate).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from _nss_peers import Server, openssl_server, program, run_client, write_files
+
+import tlsapi
+from tlsapi import TLSError, TLSVersion
+from tlsapi.testing import PKI, handshake
+
+VERSIONS = [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3]
+_OPENSSL_VERSION = {TLSVersion.TLSv1_2: "-tls1_2", TLSVersion.TLSv1_3: "-tls1_3"}
+
+
+@pytest.fixture(scope="module")
+def pki() -> PKI:
+    return PKI(name="tlsapi nss sessions")
+
+
+def _only(version: TLSVersion) -> dict[str, TLSVersion]:
+    return {"lowest_supported_version": version, "highest_supported_version": version}
+
+
+def _s_client(port: int, ca: Path, version: TLSVersion, *extra: str) -> str:
+    return run_client(
+        [
+            program("openssl", "openssl"),
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{port}",
+            "-servername",
+            "localhost",
+            "-CAfile",
+            str(ca),
+            "-verify_return_error",
+            "-ign_eof",
+            _OPENSSL_VERSION[version],
+            *extra,
+        ]
+    )
+
+
+def _openssl_said(output: str) -> str:
+    """ "New" or "Reused", from s_client's summary line."""
+    found = re.search(r"^(New|Reused), ", output, re.MULTILINE)
+    assert found, output
+    return found.group(1)
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_openssl_client_resumes_our_server(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path, version: TLSVersion
+) -> None:
+    ca = write_files(pki, tmp_path)
+    session = tmp_path / "session.pem"
+    context = nss.server_context(pki.server_config(**_only(version)))
+    with Server(context, count=2) as server:
+        first = _s_client(server.port, ca, version, "-sess_out", str(session))
+        assert "HELLO" in first, first
+        assert session.stat().st_size > 0, first
+        second = _s_client(server.port, ca, version, "-sess_in", str(session))
+        assert "HELLO" in second, second
+    assert _openssl_said(first) == "New"
+    assert _openssl_said(second) == "Reused", second
+    assert [seen.reused for seen in server.seen] == [False, True]
+    assert [seen.version for seen in server.seen] == [version.name] * 2
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_another_server_context_does_not_resume_our_ticket(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path, version: TLSVersion
+) -> None:
+    """NSS would: its ticket key is one per process.  The TicketBook says no."""
+    ca = write_files(pki, tmp_path)
+    session = tmp_path / "session.pem"
+    config = pki.server_config(**_only(version))
+    with Server(nss.server_context(config)) as server:
+        assert "HELLO" in _s_client(server.port, ca, version, "-sess_out", str(session))
+    with Server(nss.server_context(config)) as other:
+        output = _s_client(other.port, ca, version, "-sess_in", str(session))
+    (seen,) = other.seen
+    if version is TLSVersion.TLSv1_2:
+        # The ticket is not this configuration's: NSS is told to ignore tickets.
+        assert _openssl_said(output) == "New", output
+        assert "HELLO" in output
+        assert seen.reused is False
+    else:
+        # NSS decrypted it before we could see whose it is; it cannot be declined
+        # without failing the handshake, which is refused with a reason.
+        assert isinstance(seen.error, TLSError)
+        assert "did not issue" in str(seen.error)
+        assert "HELLO" not in output
+        assert re.search(r"handshake failure", output, re.IGNORECASE), output
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_gnutls_client_resumes_our_server(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path, version: TLSVersion
+) -> None:
+    ca = write_files(pki, tmp_path)
+    priority = {
+        TLSVersion.TLSv1_2: "NORMAL:-VERS-ALL:+VERS-TLS1.2",
+        TLSVersion.TLSv1_3: "NORMAL:-VERS-ALL:+VERS-TLS1.3",
+    }[version]
+    context = nss.server_context(pki.server_config(**_only(version)))
+    with Server(context, count=2) as server:
+        output = run_client(
+            [
+                program("gnutls-cli", "gnutls-bin"),
+                "--resume",
+                "--port",
+                str(server.port),
+                "--x509cafile",
+                str(ca),
+                "--priority",
+                priority,
+                "--sni-hostname",
+                "localhost",
+                "--verify-hostname",
+                "localhost",
+                "127.0.0.1",
+            ],
+            stdin=b"",
+        )
+    assert "This is a resumed session" in output, output
+    assert [seen.reused for seen in server.seen] == [False, True], output
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_our_client_resumes_openssl_server(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path, version: TLSVersion
+) -> None:
+    ca = write_files(pki, tmp_path)
+    files = pki.server_identity.write(tmp_path)
+    context = nss.client_context(pki.client_config(**_only(version)))
+    arguments = ["-cert", str(files.cert), "-key", str(files.key), "-rev"]
+    arguments += ["-cert_chain", str(files.chain), "-CAfile", str(ca)]
+    with openssl_server(arguments) as port:
+        first = _exchange(context, port, None)
+        assert first.session_reused is False
+        chain = first.getpeercert()
+        assert chain is not None
+        assert chain[0] == pki.server_identity.cert_der
+        session = first.session
+        assert session is not None
+        first.close()
+        second = _exchange(context, port, session)
+        assert second.session_reused is True
+        # A resumed handshake carries no certificate: the first one's chain is kept.
+        assert second.getpeercert() == chain
+        assert second.signature_scheme() is None  # nothing was signed
+        second.close()
+
+
+def _exchange(
+    context: tlsapi.ClientContext, port: int, session: tlsapi.TLSSession | None
+) -> tlsapi.TLSWrappedSocket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+    tls = context.wrap_socket(raw, "localhost", session=session)
+    tls.do_handshake()
+    tls.sendall(b"abc\n")
+    answer = b""
+    while not answer.endswith(b"\n"):
+        answer += tls.recv(100)  # TLS 1.3 tickets come in with this read
+    assert answer == b"cba\n"
+    return tls
+
+
+def test_client_sessions_stay_out_of_nss_client_cache(nss: tlsapi.Backend, pki: PKI) -> None:
+    """Without an offer nothing is resumed, though NSS's cache is on for clients."""
+    client_context = nss.client_context(pki.client_config())
+    server_context = nss.server_context(pki.server_config(**_only(TLSVersion.TLSv1_2)))
+    for _ in range(3):
+        client = client_context.wrap_buffers("localhost")
+        server = server_context.wrap_buffers()
+        handshake(client, server)
+        assert client.session is not None
+        assert not client.session_reused
+        assert not server.session_reused
+
+
+def test_a_client_certificate_session_gives_no_session(nss: tlsapi.Backend, pki: PKI) -> None:
+    """NSS does not export a resumption token for a session with client authentication."""
+    identity = pki.client_identity
+    client_context = nss.client_context(
+        pki.client_config(certificate_chain=identity.certificate_chain())
+    )
+    server_context = nss.server_context(pki.server_config(trust_store=pki.trust_store()))
+    client = client_context.wrap_buffers("localhost")
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert client.certificate_requested() is True
+    server.write(b"x")
+    client.receive_from_network(server.peek_outgoing(server.outgoing_bytes_buffered()))
+    assert client.read(1) == b"x"
+    assert client.session is None
+    assert server.getpeercert()[0] == identity.cert_der  # type: ignore[index]
+
+
+def test_a_foreign_tls12_ticket_gets_a_full_handshake_and_spoils_nothing(
+    nss: tlsapi.Backend, pki: PKI
+) -> None:
+    only12 = _only(TLSVersion.TLSv1_2)
+    client_context = nss.client_context(pki.client_config(**only12))
+    first = nss.server_context(pki.server_config(**only12))
+    second = nss.server_context(pki.server_config(**only12))
+    client = client_context.wrap_buffers("localhost")
+    server = first.wrap_buffers()
+    handshake(client, server)
+    session = client.session
+    for context, resumed in ((second, False), (first, True), (second, False)):
+        client = client_context.wrap_buffers("localhost", session=session)
+        server = context.wrap_buffers()
+        handshake(client, server)
+        assert (client.session_reused, server.session_reused) == (resumed, resumed)
+
+
+def test_an_expired_ticket_gets_a_full_handshake(nss: tlsapi.Backend, pki: PKI) -> None:
+    """The TicketBook's lifetime (NSS's 2 days) is what 'rotated' means for TLS 1.2 here."""
+    only12 = _only(TLSVersion.TLSv1_2)
+    client_context = nss.client_context(pki.client_config(**only12))
+    server_context = nss.server_context(pki.server_config(**only12))
+    client = client_context.wrap_buffers("localhost")
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    session = client.session
+    server_context._profile.tickets.lifetime = -1  # type: ignore[attr-defined]
+    client = client_context.wrap_buffers("localhost", session=session)
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert not client.session_reused
+    assert not server.session_reused
