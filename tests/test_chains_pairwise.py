@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import re
 import socket
 import threading
@@ -24,7 +25,7 @@ import pytest
 import tlsapi
 from tlsapi import Capability, TLSError, TLSVersion
 from tlsapi.testing import PKI
-from tlsapi.testing.conformance._support import Peers, only_version
+from tlsapi.testing.conformance._support import Peers, only_version, skip_if_lacks
 from tlsapi.testing.conformance.chains import (
     ECDSA_ONLY_TLS12,
     RSA_ONLY_TLS12,
@@ -63,9 +64,13 @@ def test_tls12_suites_choose_the_chain_pairwise(
     server_context = server_backend.server_context(server_config)
     ecdsa, rsa = identities
     for suites, identity in ((ECDSA_ONLY_TLS12, ecdsa), (RSA_ONLY_TLS12, rsa)):
-        client, server = pair.connect(
-            pki.client_config(ciphers=suites, **only_version(V12)), server_context
+        client_config = pki.client_config(ciphers=suites, **only_version(V12))
+        skip_if_lacks(
+            client_backend,
+            Capability.CIPHER_SELECTION,
+            functools.partial(client_backend.client_context, client_config),
         )
+        client, server = pair.connect(client_config, server_context)
         chain = client.getpeercert()
         assert chain and chain[0] == identity.cert_der, f"{suites[0].name}: the other chain"
         assert transfer(client, server, b"pairwise") == b"pairwise"
