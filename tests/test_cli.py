@@ -393,6 +393,14 @@ def test_serve_http_with_client_certificate(
     assert "ALPN: http/1.1" in text
     assert "client certificate: CN=client.test" in text
     assert "request: GET /info HTTP/1.1" in text
+    assert "resumed: no" in text
+    group = re.search(r"^group: (\S+)$", text, re.MULTILINE)
+    assert group, text
+    # A backend that cannot tell the group shows "-"; the server's library picks which one.
+    if backend.supports(tlsapi.Capability.NEGOTIATED_GROUP):
+        assert group[1] in {g.display_name for g in tlsapi.NamedGroup}, text
+    else:
+        assert group[1] == "-"
     status, out, err = server.finish()
     assert status == 0, err
     assert "client certificate CN=client.test" in out
@@ -414,6 +422,14 @@ def test_connect_to_serve_with_client_certificate(
     out = capsys.readouterr().out
     assert "verification: OK" in out
     assert "ping" in out.split("reply:", 1)[1]
+    asked = re.search(r"^client cert:\s+(.*)$", out, re.MULTILINE)
+    assert asked, out
+    if backend.supports(tlsapi.Capability.CERTIFICATE_REQUESTED):
+        assert asked[1] == "requested by the server; ours sent"
+    else:
+        assert asked[1] == (
+            f"unknown (the {backend.name} backend cannot tell: it lacks certificate-requested)"
+        )
     status, log, err = server.finish()
     assert status == 0, err
     assert "client certificate CN=client.test" in log
