@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -439,6 +440,101 @@ def test_connect_reconnect_resumes_with_openssl(  # noqa: PLR0917 (fixtures and 
     assert "peer chain:  the same" in out
     if backend.supports(Capability.SIGNATURE_SCHEME):
         assert "none (a resumed session: the server signed nothing)" in out
+
+
+@pytest.mark.parametrize(
+    ("version", "extra"),
+    [("1.3", []), ("1.2", []), ("1.2", ["--noticket"])],
+    ids=["tls1.3-ticket", "tls1.2-ticket", "tls1.2-session-id"],
+)
+def test_connect_reconnect_resumes_with_gnutls_serv(  # noqa: PLR0917 (fixtures and parameters)
+    backend: tlsapi.Backend,
+    pki: PKI,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    version: str,
+    extra: list[str],
+) -> None:
+    """gnutls-serv prints "This is a resumed session" for each connection it resumed."""
+    files = _Files(pki, tmp_path)
+    priority = f"NORMAL:-VERS-ALL:+VERS-TLS{version}"
+    server = _GnuTLSServer(files, "--priority", priority, "--disable-client-cert", *extra)
+    try:
+        report = _connect_json(
+            capsys,
+            *(f"localhost:{server.port}", "--backend", backend.name, "--cafile", files.ca),
+            *("--reconnect", "--send", r"ping\n"),
+        )
+        # Both echoes came back: gnutls-serv has printed what it knows of both connections.
+    finally:
+        server.stop()
+    again = report["reconnect"]
+    assert "ping" in report["connection"]["reply"]
+    assert "ping" in again["connection"]["reply"]
+    assert again["connection"]["protocol"] == f"TLSv{version}"
+    resumed_by_server = server.process.stdout().count("*** This is a resumed session")
+    assert resumed_by_server in (0, 1), server.process.stdout()
+    assert again["resumed"] is (resumed_by_server == 1)
+    if not backend.supports(Capability.SESSION_RESUMPTION):
+        assert again["session_offered"] is False
+        pytest.skip(f"the {backend.name} backend lacks session-resumption")
+    assert again["session_offered"] is True, again["why_not_offered"]
+    assert again["resumed"] is True
+    assert again["same_certificates"] is True
+
+
+def test_connect_reconnect_without_a_ticket_waits_briefly(
+    backend: tlsapi.Backend,
+    pki: PKI,
+    tmp_path: Path,
+    openssl_servers: list[_OpenSSLServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A TLS 1.3 server that sends no ticket: a bounded wait, then a full second handshake."""
+    files = _Files(pki, tmp_path)
+    server = _OpenSSLServer(files, "-tls1_3", "-num_tickets", "0")
+    openssl_servers.append(server)
+    args = [f"localhost:{server.port}", "--backend", backend.name, "--cafile", files.ca]
+    started = time.monotonic()
+    report = _connect_json(capsys, *args, "--reconnect")
+    elapsed = time.monotonic() - started
+    again = report["reconnect"]
+    assert again["session_offered"] is False
+    assert again["resumed"] is False
+    assert again["connection"]["resumed"] is False
+    if not backend.supports(Capability.SESSION_RESUMPTION):
+        assert "lacks session-resumption" in again["why_not_offered"]
+        pytest.skip(f"the {backend.name} backend lacks session-resumption")
+    assert again["why_not_offered"] == "no resumable session: no TLS 1.3 ticket came within 1 s"
+    assert 1.0 <= elapsed < 1.0 + TIMEOUT / 2  # waited the second, not --timeout's 10 s
+    # --timeout bounds the wait too.
+    started = time.monotonic()
+    report = _connect_json(capsys, *args, "--reconnect", "--timeout", "0.2")
+    assert time.monotonic() - started < 1.0
+    assert report["reconnect"]["why_not_offered"].endswith("within 0.2 s")
+
+
+def test_connect_json_on_a_failed_handshake(
+    backend: tlsapi.Backend,
+    pki: PKI,
+    tmp_path: Path,
+    openssl_servers: list[_OpenSSLServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No group in common: the handshake fails, the JSON says how, the status is 1."""
+    files = _Files(pki, tmp_path)
+    server = _OpenSSLServer(files, "-groups", "secp384r1")
+    openssl_servers.append(server)
+    args = [f"localhost:{server.port}", "--backend", backend.name, "--cafile", files.ca]
+    _, out, _ = _connect(capsys, *args, "--groups", "x25519", "--json", "--reconnect", status=1)
+    report = json.loads(out)
+    assert set(report) == REPORT_KEYS
+    assert report["connection"] is None
+    assert report["reconnect"] is None  # no second try after a failed first
+    assert report["verification"]["status"] == "not-done"
+    assert re.match(r"\w*Error: ", report["handshake_error"]), report["handshake_error"]
+    _, out, _ = _connect(capsys, *args, "--groups", "x25519", status=1)
+    assert re.search(r"^handshake: FAILED: \w*Error: ", out, re.MULTILINE), out
 
 
 def test_connect_reconnect_with_tlsapi_serve(
