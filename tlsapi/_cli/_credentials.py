@@ -16,7 +16,7 @@ from ._common import CommandError
 __all__ = ["PASS_HELP", "add_pass_option", "chain_from_files", "chains_from_options", "read_pass"]
 
 PASS_HELP = (
-    "where the password of an encrypted key comes from, as openssl's -pass: "
+    "where the password of an encrypted key comes from (one for every key), as openssl's -pass: "
     "env:VAR (an environment variable), file:PATH (the file's first line) or "
     "pass:TEXT (the text itself: other users may see it in the process list); "
     "without it the password is asked on the terminal"
