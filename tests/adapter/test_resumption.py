@@ -10,6 +10,8 @@ gives no session (asserted), so nothing can be offered there.
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import pickle
 import socket
 import ssl
@@ -322,3 +324,69 @@ def test_a_session_stays_with_its_context(backend: tlsapi.Backend, files: Files)
 def files_leaf(files: Files) -> bytes:
     pem = files.chain.read_text().split("-----END CERTIFICATE-----")[0]
     return ssl.PEM_cert_to_DER_cert(pem + "-----END CERTIFICATE-----\n")
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the client's socket stays open
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _ResumingHTTPS(http.client.HTTPSConnection):
+    """The usual way to resume with http.client (and ftplib's FTP_TLS): wrap with session=."""
+
+    session: object = None
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            self.sock, server_hostname=self.host, session=self.session
+        )
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=VERSION_IDS)
+def test_injected_http_client_passes_the_session_back(
+    backend: tlsapi.Backend, files: Files, version: ssl.TLSVersion
+) -> None:
+    """Code written for ssl, unchanged: create_default_context() injected, sock.session kept
+    from one http.client connection and given to the next."""
+    if version is ssl.TLSVersion.TLSv1_3:
+        skip_unless_tls13(backend)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    httpd.socket = _pinned(make_server(files, None), version).wrap_socket(
+        httpd.socket, server_side=True
+    )
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    tlsapi.inject_into_ssl(backend)
+    try:
+        context = ssl.create_default_context(cafile=str(files.root))
+        assert isinstance(context, tlsapi.SSLContext) and context.backend is backend
+        reused = []
+        session = None
+        for _ in range(2):
+            connection = _ResumingHTTPS("localhost", httpd.server_address[1], context=context)
+            connection.session = session
+            connection.request("GET", "/")
+            assert connection.getresponse().read() == b"hello"  # TLS 1.3 tickets read too
+            sock = connection.sock
+            assert isinstance(sock, ssl.SSLSocket)
+            reused.append(sock.session_reused)
+            session = sock.session
+            connection.close()
+        if not backend.supports(RESUMPTION):
+            assert session is None and reused == [False, False]
+            pytest.skip(f"backend {backend.name!r} lacks {RESUMPTION.value!r}")
+        assert isinstance(session, tlsapi.TLSSession) and reused == [False, True]
+    finally:
+        tlsapi.extract_from_ssl()
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)

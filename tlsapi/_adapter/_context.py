@@ -207,6 +207,8 @@ class SSLContext(ssl.SSLContext):
         self._ciphers: tuple[int, ...] | None = None
         self._ssl_sni_callback: SSLSNICallback | None = None
         self._built: dict[bool, ClientContext | ServerContext] = {}
+        # Sides whose settings may have changed since their context was built.
+        self._stale: set[bool] = set()
 
     # -- what the settings become -------------------------------------------
 
@@ -216,7 +218,10 @@ class SSLContext(ssl.SSLContext):
         return self._backend
 
     def _changed(self) -> None:
-        self._built = {}
+        # Checked at the next connection: a setting set to the value it had (http.client
+        # sets check_hostname for every HTTPSConnection) keeps the built context, with
+        # its sessions; rebuilding cost 20-50 ms with the system trust store.
+        self._stale = {True, False}
 
     def _require(self, capability: Capability, what: str) -> None:
         if not self._backend.supports(capability):
@@ -305,16 +310,18 @@ class SSLContext(ssl.SSLContext):
     def _tls_context(self, server_side: bool) -> ClientContext | ServerContext:
         with self._lock:
             built = self._built.get(server_side)
-            if built is None:
+            if built is None or server_side in self._stale:
                 config = self._configuration(server_side)
-                try:
-                    if server_side:
-                        built = self._backend.server_context(config)
-                    else:
-                        built = self._backend.client_context(config)
-                except ConfigurationError as exc:
-                    raise _in_ssl_terms(exc) from None
-                self._built[server_side] = built
+                if built is None or config != built.configuration:
+                    try:
+                        if server_side:
+                            built = self._backend.server_context(config)
+                        else:
+                            built = self._backend.client_context(config)
+                    except ConfigurationError as exc:
+                        raise _in_ssl_terms(exc) from None
+                    self._built[server_side] = built
+                self._stale.discard(server_side)
             return built
 
     def _side(self, server_side: bool) -> bool:
