@@ -5,6 +5,8 @@ log written by its client (or its server): a real TCP connection over the
 loopback interface is captured with ``tcpdump``, and ``tshark`` given the key
 log must decrypt the application data both ways (a marker unique to the
 test in each direction); without the key log it must decrypt nothing.
+Then, without tshark, every pair of backends: each end's key log decrypts
+the recorded connection (the kit's check) and both ends log the same secrets.
 
 The hard parts:
 
@@ -42,6 +44,8 @@ import pytest
 import tlsapi
 from tlsapi import Capability, InsecureConfigurationWarning, TLSVersion
 from tlsapi.testing import PKI
+from tlsapi.testing.conformance._support import Peers, require_version
+from tlsapi.testing.conformance.keylog import check_secrets, logged_pair, read_keylog
 
 pytestmark = pytest.mark.peer
 
@@ -267,3 +271,42 @@ def test_tshark_decrypts_with_the_key_log(
     )
     # Without the key log tshark sees only ciphertext.
     assert not any(m in b"".join(_decrypted(capture_path, port, None)) for m in markers)
+
+
+# -- pairwise, without tshark ------------------------------------------------------
+#
+# Every client backend against every server backend, both logging: the kit
+# records the connection and decrypts it with each end's secrets (RFC 8446 /
+# RFC 5246 key derivation, as Wireshark does), and both ends log the same.
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_keylog_pairwise(
+    client_backend: tlsapi.Backend,
+    server_backend: tlsapi.Backend,
+    pki: PKI,
+    tmp_path: pathlib.Path,
+    version: TLSVersion,
+) -> None:
+    for each in (client_backend, server_backend):
+        if Capability.KEY_LOG not in each.capabilities:
+            pytest.skip(
+                f"backend {each.name!r} lacks 'key-log' (its refusal: the kit's TestKeyLog)"
+            )
+    pair = Peers(client_backend, server_backend, pki)
+    require_version(pair, version)
+    client_log, server_log = tmp_path / "client.log", tmp_path / "server.log"
+    wire = logged_pair(pair, version, client_log, server_log)
+    token = secrets.token_hex(8).encode()
+    markers = (b"from the client " + token, b"from the server " + token)
+    wire.send(wire.client, markers[0])
+    wire.send(wire.server, markers[1])
+    client_entries, server_entries = read_keylog(client_log), read_keylog(server_log)
+    check_secrets(wire, client_entries, markers)
+    check_secrets(wire, server_entries, markers)
+    random = wire.client_random
+    mine = {key: value for key, value in client_entries.items() if key[1] == random}
+    theirs = {key: value for key, value in server_entries.items() if key[1] == random}
+    shared = mine.keys() & theirs.keys()
+    assert shared, "the two ends logged no label in common"
+    assert {k: mine[k] for k in shared} == {k: theirs[k] for k in shared}

@@ -284,6 +284,10 @@ def test_openssl_s_client_resumes_with_our_server(
     assert re.search(r"^New, TLSv1\.[23]", first, re.M), first
     assert re.search(r"^Reused, TLSv1\.[23]", second, re.M), f"s_client did not resume:\n{second}"
     assert server.reused == [False, True], (server.reused, server.errors)
+    # Servers issue tickets by default (TLS 1.2 too): s_client prints the ticket it kept.
+    assert re.search(r"^\s*TLS session ticket:$", first, re.M), f"no ticket from our server:\n{first}"
+    with sessions.open() as pem:
+        assert "BEGIN SSL SESSION PARAMETERS" in pem.read()
 
 
 GNUTLS_PRIORITIES = {V12: "NORMAL:-VERS-ALL:+VERS-TLS1.2", V13: "NORMAL:-VERS-ALL:+VERS-TLS1.3"}
