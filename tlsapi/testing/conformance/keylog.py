@@ -489,7 +489,7 @@ class TestKeyLog:
     def test_a_failed_handshake_does_not_break_the_log(
         self, backend: Backend, peers: Peers, pki: PKI, other_pki: PKI, tmp_path: pathlib.Path
     ) -> None:
-        """A client that refuses the server's certificate still logs, and nothing crashes."""
+        """A client that refuses the server's certificate: a TLSError, and what it logged is well formed."""
         require_keylog(backend, pki, tmp_path / "probe.log")
         path = tmp_path / "refused.log"
         version = _best_version(peers.client_backend, peers.server_backend)
