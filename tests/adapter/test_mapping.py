@@ -261,3 +261,25 @@ def test_load_cert_chain_with_password(
     server_chain, server_key = write(pki.server_identity, "server")
     server.load_cert_chain(server_chain, server_key, password=lambda: bytearray(b"secret"))
     assert _configuration(server, server_side=True).certificate_chain is not None
+
+
+def test_a_setting_given_its_own_value_keeps_the_context(
+    backend: tlsapi.Backend, files: Files
+) -> None:
+    """http.client sets check_hostname on every HTTPSConnection: the backend's context (and
+    the sessions bound to it) stays until a setting really changes."""
+    context = _client(backend)
+    context.load_verify_locations(files.root)
+    built = context._tls_context(False)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(files.root)  # the same CA again
+    context.set_alpn_protocols([])
+    assert context._tls_context(False) is built
+    context.set_alpn_protocols(["h2"])
+    changed = context._tls_context(False)
+    assert changed is not built and changed.configuration.inner_protocols == (
+        tlsapi.NextProtocol.H2,
+    )
+    context.load_verify_locations(files.other_root)  # another CA: trusted from now on
+    assert context._tls_context(False) is not changed
