@@ -79,6 +79,11 @@ def _leaf_served_to_s_client(context: ssl.SSLContext, sigalgs: str, root: Path) 
     if program is None and sys.platform == "win32":
         pytest.skip("no openssl program on PATH here (Windows); the Linux run uses Debian's")
     assert program is not None, "openssl (Debian package openssl) is not installed"
+    version = subprocess.run(
+        [program, "version"], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    if not version.startswith("OpenSSL"):
+        pytest.skip(f"the openssl program here is {version.strip()}: -sigalgs is OpenSSL's")
     with _serving(context) as (port, errors):
         completed = subprocess.run(
             [program, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
