@@ -123,6 +123,39 @@ class TestSeveralChains:
             assert scheme.name.startswith(expected), (scheme, "but the leaf is", expected)
         assert transfer(server, client, b"either") == b"either"
 
+    def test_an_sni_callback_returns_several_chains(self, peers: Peers, pki: PKI) -> None:
+        """certificate_chain takes effect from an sni_callback's configuration, chains too."""
+        require_version(peers, TLSVersion.TLSv1_2)
+        ecdsa = pki.issue(names=("dual.test",), ips=(), key_type=KeyType.ECDSA_P256)
+        rsa = pki.issue(names=("dual.test",), ips=(), key_type=KeyType.RSA_2048)
+        dual = _dual_config(pki, rsa, ecdsa)
+        require_chains(peers.server_backend, dual)
+
+        def choose(
+            _buffer: TLSWrappedBuffer, name: str | None, _config: TLSConfiguration
+        ) -> TLSConfiguration | None:
+            return dual if name == "dual.test" else None
+
+        server_config = peers.server_config(sni_callback=choose, **only_version(TLSVersion.TLSv1_2))
+        skip_if_lacks(
+            peers.server_backend,
+            Capability.SNI_CALLBACK,
+            functools.partial(peers.server_backend.server_context, server_config),
+        )
+        server_context = peers.server_context(server_config)
+        for suites, identity in ((ECDSA_ONLY_TLS12, ecdsa), (RSA_ONLY_TLS12, rsa)):
+            client_config = peers.client_config(ciphers=suites, **only_version(TLSVersion.TLSv1_2))
+            skip_if_lacks(
+                peers.client_backend,
+                Capability.CIPHER_SELECTION,
+                functools.partial(peers.client_backend.client_context, client_config),
+            )
+            client, server = peers.connect(client_config, server_context, hostname="dual.test")
+            assert _served(peers, client) == _served(peers, identity.chain_der), (
+                f"through sni_callback, a client offering only {suites[0].name} got the other chain"
+            )
+            assert transfer(client, server, b"sni") == b"sni"
+
     def test_same_key_type_twice_is_refused(self, pki: PKI) -> None:
         one, two = pki.issue(key_type=KeyType.ECDSA_P256), pki.issue(key_type=KeyType.ECDSA_P256)
         with pytest.raises(ConfigurationError, match="different types"):
