@@ -4,7 +4,9 @@ Programs and libraries configure it with the ``ssl`` API they already use;
 each setting is checked when it is made (one that no tlsapi backend can
 honour raises ConfigurationError saying what to do instead) and recorded.
 At the first ``wrap_bio``/``wrap_socket`` after a change, the settings become
-one ``TLSConfiguration`` and a tlsapi context, which later connections share.
+one ``TLSConfiguration`` and, when it differs from the last one, a new tlsapi
+context, which later connections share (with its sessions: a session is
+resumed only through the tlsapi context that made it).
 
 The OpenSSL context underneath (``ssl.SSLContext`` is a C type) only keeps
 the plain values (``verify_mode``, ``check_hostname``, ``options``, versions)
