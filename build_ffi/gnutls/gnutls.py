@@ -307,6 +307,7 @@ unsigned gnutls_certificate_client_get_request_status(gnutls_session_t session);
 void gnutls_session_set_keylog_function(gnutls_session_t session, gnutls_keylog_func func);
 void gnutls_session_get_random(gnutls_session_t session, gnutls_datum_t *client,
                                gnutls_datum_t *server);
+void gnutls_session_get_master_secret(gnutls_session_t session, gnutls_datum_t *secret);
 
 /* session resumption */
 int gnutls_session_set_data(gnutls_session_t session, const void *session_data,

@@ -225,3 +225,34 @@ def test_sslkeylogfile_is_not_read_and_changes_nothing(tmp_path: Path) -> None:
     # (client and server write to one file here: each label twice)
     assert with_variable["ours_labels"] == sorted(list(TLS13_LABELS) * 2)
     assert without_variable["control"] == 0  # no variable: GnuTLS writes nowhere
+
+
+@pytest.mark.peer
+def test_a_resumed_tls12_connection_is_logged_as_openssl_logs_it(
+    pki: PKI, gnutls: tlsapi.Backend, tmp_path: Path
+) -> None:
+    """GnuTLS derives no master secret in a TLS 1.2 resumption and logs nothing: we do."""
+    OPENSSL_CLIENT.check_installed()
+    ours, theirs, saved = tmp_path / "ours.keys", tmp_path / "theirs.keys", tmp_path / "s.pem"
+    files = PeerFiles.from_pki(tmp_path, pki)
+    tls12 = {
+        "lowest_supported_version": TLSVersion.TLSv1_2,
+        "highest_supported_version": TLSVersion.TLSv1_2,
+    }
+    context = gnutls.server_context(pki.server_config(keylog_filename=str(ours), **tls12))
+    argv = [
+        "openssl", "s_client", "-servername", "localhost", "-CAfile", str(files.ca_file),
+        "-verify_return_error", "-ign_eof", "-tls1_2", "-keylogfile", str(theirs),
+    ]  # fmt: skip
+    with LoopbackServer(context) as server:
+        port = ["-connect", f"127.0.0.1:{server.port}"]
+        run([*argv, *port, "-sess_out", str(saved)], stdin=b"ping\n")
+        output = run([*argv, *port, "-sess_in", str(saved)], stdin=b"ping\n")
+    assert "Reused, TLSv1.2" in output, output
+    assert [s.reused for s in server.served] == [False, True]
+    theirs_lines = {line for line in _lines(theirs) if not line.startswith("#")}
+    logged = _lines(ours)
+    assert len(logged) == 2 and logged == theirs_lines
+    # Two client randoms, one master secret.
+    assert len({line.split()[1] for line in logged}) == 2
+    assert len({line.split()[2] for line in logged}) == 1

@@ -47,6 +47,8 @@ How the hard parts work:
   tlsapi_gnutls_keylog (TLS 1.2 CLIENT_RANDOM; TLS 1.3 the handshake and
   first traffic secrets and EXPORTER_SECRET; later key updates are not
   logged, Wireshark derives them), written with the context's KeyLogWriter.
+  A resumed TLS 1.2 handshake derives no master secret and GnuTLS logs
+  nothing: we write its CLIENT_RANDOM line (the new client random) ourselves.
   Without it the session's keylog function is NULL: GnuTLS's default one
   would append to $SSLKEYLOGFILE, which tlsapi honours only when passed
   explicitly (as ``ssl.SSLContext`` does).  See _resumption.py for
@@ -295,6 +297,26 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             raise error  # KeyboardInterrupt, SystemExit: not a TLS failure
         raise TLSError(f"{self._callback_what} failed: {error!r}") from error
 
+    def _log_resumed_master_secret(self) -> None:
+        """TLS 1.2 resumption: GnuTLS logs nothing (the master secret is not derived
+        again), but the line is keyed by the new client random; ssl writes it too."""
+        if self._tls_version_number() != 0x0303:
+            return
+        session, writer = self._session, self._keylog
+        assert writer is not None
+        client_random, master = ffi.new("gnutls_datum_t *"), ffi.new("gnutls_datum_t *")
+        lib.gnutls_session_get_random(session, client_random, ffi.NULL)
+        lib.gnutls_session_get_master_secret(session, master)
+        try:
+            writer.write(
+                "CLIENT_RANDOM",
+                ffi.unpack(ffi.cast("char *", client_random.data), client_random.size),
+                ffi.unpack(ffi.cast("char *", master.data), master.size),
+            )
+        except Exception as exc:
+            lib.gnutls_alert_send(session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
+            raise TLSError(f"writing the key log to {writer.path!r} failed: {exc!r}") from exc
+
     def _on_keylog(self, session: Any, label: Any, secret: Any) -> int:
         writer = self._keylog
         if writer is None:
@@ -326,6 +348,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 if self._is_server and self._server_hostname is None:
                     self._server_hostname = self._received_server_name()
                 enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
+                if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
+                    self._log_resumed_master_secret()
                 if self._sessions is not None and _NO_AUTO_TICKET:
                     self._sessions.send_tickets(self._session)
                 return
