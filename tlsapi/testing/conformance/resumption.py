@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+import threading
 
 import pytest
 
@@ -141,6 +142,42 @@ class TestSessionResumption:
         again, again_server = _resume(client_context, server_context, session)
         assert again.session_reused == again_server.session_reused
         exchange(again, again_server)
+
+    def test_one_session_from_many_threads(self, peers: Peers) -> None:
+        """Connections in several threads offer one session at once: the backend's state
+        is shared, never changed in place; each handshake ends the same on both ends."""
+        require_resumption(peers)
+        version = (
+            TLSVersion.TLSv1_3
+            if Capability.TLSv1_3
+            in peers.client_backend.capabilities & peers.server_backend.capabilities
+            else TLSVersion.TLSv1_2
+        )
+        client_context, server_context = _contexts(peers, version)
+        session = session_of(*_resume(client_context, server_context, None))
+        results: list[tuple[bool, bool]] = []
+        errors: list[BaseException] = []
+
+        def connect() -> None:
+            try:
+                for _ in range(5):
+                    client, server = _resume(client_context, server_context, session)
+                    exchange(client, server)
+                    results.append((client.session_reused, server.session_reused))
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=connect) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not any(thread.is_alive() for thread in threads), "a thread hangs"
+        if errors:
+            raise errors[0]
+        assert len(results) == 30
+        assert all(client == server for client, server in results), results
+        assert any(client for client, _ in results), "no connection resumed"
 
     def test_tls13_session_arrives_with_a_read(self, peers: Peers) -> None:
         require_resumption(peers)
