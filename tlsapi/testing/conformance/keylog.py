@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from ..._backend import Backend, Capability
 from ..._buffer import TLSWrappedBuffer
 from ..._config import TLSConfiguration
+from ..._context import ClientContext, ServerContext
 from ..._errors import (
     ConfigurationError,
     InsecureConfigurationWarning,
@@ -43,6 +44,7 @@ from ..._errors import (
     WantWriteError,
 )
 from ..._registry import backend as backend_named
+from ..._session import TLSSession
 from ..._versions import TLSVersion
 from ..pki import PKI
 from ..pump import PumpStalled, read_available
@@ -305,6 +307,36 @@ def make_logging(make: Callable[[], _T], version: TLSVersion) -> _T:
             pytest.skip(f"TLS 1.2 key log refused as its library cannot log it: {exc}")
 
 
+def logged_contexts(
+    peers: Peers,
+    version: TLSVersion,
+    client_log: pathlib.Path | None,
+    server_log: pathlib.Path | None,
+) -> tuple[ClientContext, ServerContext]:
+    """Contexts pinned to ``version``; each logs to its path (None: it does not log)."""
+    client_config = peers.client_config(**only_version(version))
+    server_config = peers.server_config(**only_version(version))
+    if client_log is not None:
+        client_config = client_config.update(keylog_filename=str(client_log))
+    if server_log is not None:
+        server_config = server_config.update(keylog_filename=str(server_log))
+    return (
+        make_logging(lambda: peers.client_backend.client_context(client_config), version),
+        make_logging(lambda: peers.server_backend.server_context(server_config), version),
+    )
+
+
+def recorded(
+    client_context: ClientContext, server_context: ServerContext, session: TLSSession | None = None
+) -> Wire:
+    """A recorded connection between the two contexts, after its handshake."""
+    wire = Wire(
+        client_context.wrap_buffers("localhost", session=session), server_context.wrap_buffers()
+    )
+    wire.handshake()
+    return wire
+
+
 def logged_pair(
     peers: Peers,
     version: TLSVersion,
@@ -312,21 +344,7 @@ def logged_pair(
     server_log: pathlib.Path | None,
 ) -> Wire:
     """A recorded connection; each side logs to its path (None: that side does not log)."""
-    client_config = peers.client_config(**only_version(version))
-    server_config = peers.server_config(**only_version(version))
-    if client_log is not None:
-        client_config = client_config.update(keylog_filename=str(client_log))
-    if server_log is not None:
-        server_config = server_config.update(keylog_filename=str(server_log))
-    client_context = make_logging(
-        lambda: peers.client_backend.client_context(client_config), version
-    )
-    server_context = make_logging(
-        lambda: peers.server_backend.server_context(server_config), version
-    )
-    wire = Wire(client_context.wrap_buffers("localhost"), server_context.wrap_buffers())
-    wire.handshake()
-    return wire
+    return recorded(*logged_contexts(peers, version, client_log, server_log))
 
 
 def _best_version(*backends: Backend) -> TLSVersion:
@@ -480,6 +498,39 @@ class TestKeyLog:
         entries = read_keylog(path)
         logged = {random for _, random in entries}
         assert set(randoms) <= logged, f"{len(randoms)} connections, logged: {len(logged)}"
+
+    @pytest.mark.parametrize("version", VERSIONS, ids=str)
+    def test_a_resumed_connection_is_logged(
+        self, backend: Backend, peers: Peers, pki: PKI, tmp_path: pathlib.Path, version: TLSVersion
+    ) -> None:
+        """A resumption has a new client random and new secrets (TLS 1.2: the session's
+        master secret under the new random); the log must open it too."""
+        from .resumption import require_resumption
+
+        require_keylog(backend, pki, tmp_path / "probe.log")
+        require_resumption(peers)
+        require_version(peers, version)
+        client_log, server_log = tmp_path / "client.log", tmp_path / "server.log"
+        client_context, server_context = logged_contexts(
+            peers,
+            version,
+            logs(peers.client_backend, client_log),
+            logs(peers.server_backend, server_log),
+        )
+        first = recorded(client_context, server_context)
+        _converse(first, _markers())
+        session = first.client.session
+        assert session is not None, "no session after data went both ways"
+        wire = recorded(client_context, server_context, session)
+        assert wire.client.session_reused and wire.server.session_reused
+        markers = _markers()
+        _converse(wire, markers)
+        checked = 0
+        for path in (client_log, server_log):
+            if path.exists():
+                check_secrets(wire, read_keylog(path), markers)
+                checked += 1
+        assert checked, "neither end wrote its key log"
 
     def test_an_unopenable_path_is_refused_at_configuration(self, tmp_path: pathlib.Path) -> None:
         for bad in (tmp_path / "no-such-dir" / "keys.log", tmp_path):
