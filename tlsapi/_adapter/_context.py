@@ -209,8 +209,10 @@ class SSLContext(ssl.SSLContext):
         self._ciphers: tuple[int, ...] | None = None
         self._ssl_sni_callback: SSLSNICallback | None = None
         self._built: dict[bool, ClientContext | ServerContext] = {}
-        # Sides whose settings may have changed since their context was built.
-        self._stale: set[bool] = set()
+        # Settings changes so far, and the count each side's context was checked at:
+        # a change made while a context is being built is seen at the next connection.
+        self._generation = 0
+        self._checked_at: dict[bool, int] = {}
 
     # -- what the settings become -------------------------------------------
 
@@ -223,7 +225,7 @@ class SSLContext(ssl.SSLContext):
         # Checked at the next connection: a setting set to the value it had (http.client
         # sets check_hostname for every HTTPSConnection) keeps the built context, with
         # its sessions; rebuilding cost 20-50 ms with the system trust store.
-        self._stale = {True, False}
+        self._generation += 1
 
     def _require(self, capability: Capability, what: str) -> None:
         if not self._backend.supports(capability):
@@ -312,7 +314,8 @@ class SSLContext(ssl.SSLContext):
     def _tls_context(self, server_side: bool) -> ClientContext | ServerContext:
         with self._lock:
             built = self._built.get(server_side)
-            if built is None or server_side in self._stale:
+            generation = self._generation
+            if built is None or self._checked_at.get(server_side) != generation:
                 config = self._configuration(server_side)
                 if built is None or config != built.configuration:
                     try:
@@ -323,7 +326,7 @@ class SSLContext(ssl.SSLContext):
                     except ConfigurationError as exc:
                         raise _in_ssl_terms(exc) from None
                     self._built[server_side] = built
-                self._stale.discard(server_side)
+                self._checked_at[server_side] = generation
             return built
 
     def _side(self, server_side: bool) -> bool:
