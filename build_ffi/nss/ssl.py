@@ -85,6 +85,7 @@ SECStatus SSL_ConfigServerCert(PRFileDesc *fd, CERTCertificate *cert, SECKEYPriv
                                const SSLExtraServerCertData *data, unsigned int data_len);
 SECStatus SSL_SetURL(PRFileDesc *fd, const char *url);
 SECStatus SSL_SetSockPeerID(PRFileDesc *fd, const char *peerID);
+SECStatus SSL_InvalidateSession(PRFileDesc *fd);
 SECStatus SSL_SetTrustAnchors(PRFileDesc *fd, CERTCertList *list);
 int SSL_DataPending(PRFileDesc *fd);
 SECStatus SSL_GetChannelInfo(PRFileDesc *fd, SSLChannelInfo *info, PRUintn len);

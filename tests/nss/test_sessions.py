@@ -11,6 +11,8 @@ limits NSS sets (no token for a session with a client certificate).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
 import socket
 from pathlib import Path
@@ -157,13 +159,20 @@ def test_our_client_resumes_openssl_server(
         assert chain[0] == pki.server_identity.cert_der
         session = first.session
         assert session is not None
-        first.close()
+        _finish(first)
         second = _exchange(context, port, session)
         assert second.session_reused is True
         # A resumed handshake carries no certificate: the first one's chain is kept.
         assert second.getpeercert() == chain
         assert second.signature_scheme() is None  # nothing was signed
-        second.close()
+        _finish(second)
+
+
+def _finish(tls: tlsapi.TLSWrappedSocket) -> None:
+    """close_notify, then close: OpenSSL forgets a session whose connection just drops."""
+    with contextlib.suppress(TLSError, OSError):
+        tls.shutdown(socket.SHUT_WR)
+    tls.close()
 
 
 def _exchange(
@@ -193,22 +202,62 @@ def test_client_sessions_stay_out_of_nss_client_cache(nss: tlsapi.Backend, pki: 
         assert not server.session_reused
 
 
-def test_a_client_certificate_session_gives_no_session(nss: tlsapi.Backend, pki: PKI) -> None:
-    """NSS does not export a resumption token for a session with client authentication."""
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_a_client_certificate_session_resumes_from_nss_cache(
+    nss: tlsapi.Backend, pki: PKI, version: TLSVersion
+) -> None:
+    """NSS exports no token for a session with client authentication: its cache holds it,
+    under this connection's own peer ID."""
     identity = pki.client_identity
     client_context = nss.client_context(
-        pki.client_config(certificate_chain=identity.certificate_chain())
+        pki.client_config(certificate_chain=identity.certificate_chain(), **_only(version))
     )
-    server_context = nss.server_context(pki.server_config(trust_store=pki.trust_store()))
+    server_context = nss.server_context(
+        pki.server_config(trust_store=pki.trust_store(), **_only(version))
+    )
     client = client_context.wrap_buffers("localhost")
     server = server_context.wrap_buffers()
     handshake(client, server)
     assert client.certificate_requested() is True
     server.write(b"x")
     client.receive_from_network(server.peek_outgoing(server.outgoing_bytes_buffered()))
-    assert client.read(1) == b"x"
-    assert client.session is None
+    assert client.read(1) == b"x"  # a TLS 1.3 ticket comes before
+    session = client.session
+    assert session is not None
+    assert client._token is None  # type: ignore[attr-defined]  # not a token: NSS's cache
+    # Without the session, NSS's cache offers nothing (another peer ID).
+    client = client_context.wrap_buffers("localhost")
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert not client.session_reused
+    client = client_context.wrap_buffers("localhost", session=session)
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert client.session_reused and server.session_reused
     assert server.getpeercert()[0] == identity.cert_der  # type: ignore[index]
+    assert client.getpeercert()[0] == pki.server_identity.cert_der  # type: ignore[index]
+
+
+def test_our_client_resumes_session_ids_of_openssl_server(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path
+) -> None:
+    """A TLS 1.2 session ID (no ticket): NSS's cache, only when offered."""
+    ca = write_files(pki, tmp_path)
+    files = pki.server_identity.write(tmp_path)
+    context = nss.client_context(pki.client_config(**_only(TLSVersion.TLSv1_2)))
+    arguments = ["-cert", str(files.cert), "-key", str(files.key), "-rev", "-no_ticket"]
+    arguments += ["-cert_chain", str(files.chain), "-CAfile", str(ca)]
+    with openssl_server(arguments) as port:
+        first = _exchange(context, port, None)
+        session = first.session
+        assert session is not None
+        _finish(first)
+        unoffered = _exchange(context, port, None)
+        assert unoffered.session_reused is False
+        _finish(unoffered)
+        offered = _exchange(context, port, session)
+        assert offered.session_reused is True
+        _finish(offered)
 
 
 def test_a_foreign_tls12_ticket_gets_a_full_handshake_and_spoils_nothing(
@@ -244,3 +293,35 @@ def test_an_expired_ticket_gets_a_full_handshake(nss: tlsapi.Backend, pki: PKI) 
     handshake(client, server)
     assert not client.session_reused
     assert not server.session_reused
+
+
+@pytest.mark.parametrize("taken", [False, True])
+def test_an_untaken_cached_session_leaves_nss_cache_with_its_connection(
+    nss: tlsapi.Backend, pki: PKI, taken: bool
+) -> None:
+    """NSS's cache holds a client-certificate session; nobody took it: it goes."""
+    from tlsapi_nss._buffer import NSSSession
+
+    client_context = nss.client_context(
+        pki.client_config(certificate_chain=pki.client_identity.certificate_chain())
+    )
+    server_context = nss.server_context(pki.server_config(trust_store=pki.trust_store()))
+    client = client_context.wrap_buffers("localhost")
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    server.write(b"x")
+    client.receive_from_network(server.peek_outgoing(server.outgoing_bytes_buffered()))
+    assert client.read(1) == b"x"
+    peer_id = client._peer_id  # type: ignore[attr-defined]
+    if taken:
+        assert client.session is not None
+    del client, server
+    gc.collect()
+    # The same peer ID as a session would carry it.
+    forged = tlsapi.TLSSession(
+        client_context._session_owner, "localhost", NSSSession(None, peer_id, [], [])
+    )
+    client = client_context.wrap_buffers("localhost", session=forged)
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert client.session_reused is taken

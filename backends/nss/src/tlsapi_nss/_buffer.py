@@ -27,6 +27,7 @@ result, as for every backend.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 import weakref
@@ -49,10 +50,12 @@ from ._lib import ffi, lib
 from ._records import (
     CLIENT_HELLO,
     NEW_SESSION_TICKET,
+    SERVER_HELLO,
     PlainHandshakes,
     client_random,
     hello_extensions,
     offers_tls13,
+    session_id_only,
 )
 from ._runtime import RUNTIME
 
@@ -85,21 +88,37 @@ _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
 # NSS's own floor is a process-wide policy of 1023 bits.
 _MIN_DH_BITS = 2048
+# Each client connection's own peer ID (see NSSSession).
+_CONNECTIONS = itertools.count()
 
 
 class NSSSession:
-    """A client's resumable state: NSS's resumption token and what resuming skips.
+    """A client's resumable state, and what resuming skips.
 
-    A resumed handshake carries no certificates, and NSS's token keeps only the
+    Either NSS's resumption ``token`` (what NSS exports: sessions with a
+    ticket and without a client certificate), or the ``peer_id`` under which
+    NSS's process-wide client cache holds the session (a TLS 1.2 session ID,
+    a session with a client certificate).  Every client connection has a peer
+    ID of its own, so that cache never offers a session by itself: only a
+    connection given this state's peer ID finds it.
+
+    A resumed handshake carries no certificates, and NSS keeps only the
     server's leaf: the chain the first handshake received and verified comes
     along, so that a resumed connection's getpeercert() and verified_chain()
     are the first one's.
     """
 
-    __slots__ = ("peer_chain", "token", "verified_chain")
+    __slots__ = ("peer_chain", "peer_id", "token", "verified_chain")
 
-    def __init__(self, token: bytes, peer_chain: list[bytes], verified_chain: list[bytes]) -> None:
+    def __init__(
+        self,
+        token: bytes | None,
+        peer_id: bytes | None,
+        peer_chain: list[bytes],
+        verified_chain: list[bytes],
+    ) -> None:
         self.token = token
+        self.peer_id = peer_id
         self.peer_chain = peer_chain
         self.verified_chain = verified_chain
 
@@ -144,7 +163,7 @@ class NSSBuffer(TLSWrappedBuffer):
         self._client_hello: ClientHello | None = None
         # The plaintext handshake messages, read for what NSS does not report: the
         # client random of a key log, a server's own TLS 1.2 tickets.
-        self._incoming_plain = PlainHandshakes() if profile.server_side else None
+        self._incoming_plain = PlainHandshakes()
         self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
         self._hello_extensions: dict[int, bytes] | None = None
         self._client_random: bytes | None = None
@@ -155,6 +174,13 @@ class NSSBuffer(TLSWrappedBuffer):
         self._offered: NSSSession | None = None
         self._our_ticket = False
         self._tls13 = False
+        # A client: its own peer ID, and whether its session goes to NSS's cache
+        # (cache mode) instead of a token, and if so the entry's removal should
+        # nobody take the session.
+        self._peer_id = profile.peer_id + b":%d" % next(_CONNECTIONS)
+        self._session_id_only = False
+        self._cache_mode = False
+        self._forget: weakref.finalize[Any, Any] | None = None
         self._resumed = False
         self._scheme: int | None = None
         self._certificate_request_seen = False
@@ -184,6 +210,7 @@ class NSSBuffer(TLSWrappedBuffer):
         else:
             if self._server_name is not None:
                 ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
+            ok &= lib.SSL_SetSockPeerID(fd, self._peer_id) == 0
             # Installed with or without a certificate: it tells certificate_requested().
             ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
             ok &= (
@@ -303,7 +330,10 @@ class NSSBuffer(TLSWrappedBuffer):
         chunks.append(chunk)
         plain = self._incoming_plain
         if plain is not None:
-            self._read_client_hello(plain, received)
+            if self._server_side:
+                self._read_client_hello(plain, received)
+            else:
+                self._read_server_hello(plain, received)
         reader = self._hello_reader
         if reader is not None:
             reader.feed(received)  # each byte looked at once, as it arrives
@@ -316,6 +346,16 @@ class NSSBuffer(TLSWrappedBuffer):
             if kind == CLIENT_HELLO:
                 self._client_random = client_random(body)
                 self._hello_extensions = hello_extensions(body)
+            plain.stop()
+            break
+        if plain.done:
+            self._incoming_plain = None
+
+    def _read_server_hello(self, plain: PlainHandshakes, received: bytes) -> None:
+        """A client: whether the server gives a TLS 1.2 session ID and no ticket."""
+        for kind, body in plain.feed(received):
+            if kind == SERVER_HELLO:
+                self._session_id_only = session_id_only(body)
             plain.stop()
             break
         if plain.done:
@@ -389,6 +429,8 @@ class NSSBuffer(TLSWrappedBuffer):
         if self._fd is None:
             self._open_for_client_hello()
         code = lib.tlsapi_nss_handshake(self._fd)
+        if not self._server_side and not self._cache_mode:
+            self._choose_session_store()
         if code:
             raise self._failure(code, "handshake")
         info = ffi.new("SSLChannelInfo *")
@@ -413,6 +455,25 @@ class NSSBuffer(TLSWrappedBuffer):
             raise self._keylog_error
         if self._server_side:
             self._after_server_handshake()
+        elif self._cache_mode and not self._resumed:
+            # NSS's cache holds this connection's session under its own peer ID:
+            # gone with the connection unless someone takes the session.
+            forget = weakref.finalize(self, lib.SSL_InvalidateSession, self._fd)
+            forget.atexit = False
+            self._forget = forget
+
+    def _choose_session_store(self) -> None:
+        """A client, between handshake steps: leave tokens for NSS's cache if need be.
+
+        NSS exports a token only for a session with a ticket and without client
+        authentication; for a TLS 1.2 session ID or a client certificate it
+        must cache the session itself, which it does only without our token
+        callback.  Both are known before the session is cached (at the end of
+        a TLS 1.2 handshake, at a TLS 1.3 ticket).
+        """
+        if self._session_id_only or self._certificate_request_seen:
+            lib.tlsapi_nss_resumption_token_callback(self._fd, ffi.NULL, ffi.NULL)
+            self._cache_mode = True
 
     def _after_server_handshake(self) -> None:
         if self._version is None or self._version < 0x0304:
@@ -587,14 +648,26 @@ class NSSBuffer(TLSWrappedBuffer):
                 "the context that made it"
             )
         token = state.token
-        if lib.tlsapi_nss_set_resumption_token(self._fd, token, len(token)) == 0:
+        if token is not None:
+            if lib.tlsapi_nss_set_resumption_token(self._fd, token, len(token)) == 0:
+                self._offered = state
+            # Else NSS finds the token unusable (expired, a version or suite this
+            # configuration no longer allows): a full handshake, as with a refused
+            # session.
+        elif state.peer_id is not None:
+            # NSS's cache finds the session under its peer ID (or, expired, does not).
+            if lib.SSL_SetSockPeerID(self._fd, state.peer_id) != 0:
+                raise TLSError(f"NSS cannot set the peer ID: {error_text(lib.PR_GetError())}")
+            self._peer_id = state.peer_id
             self._offered = state
-        # Else NSS finds the token unusable (expired, a version or suite this
-        # configuration no longer allows): a full handshake, as with a refused session.
 
     def _session_state(self) -> object | None:
         if self._token is not None:
-            return NSSSession(self._token, self._peer_chain() or [], list(self.verified_chain()))
+            return NSSSession(self._token, None, self._peer_chain() or [], self.verified_chain())
+        if self._cache_mode and not self._resumed:
+            if self._forget is not None:
+                self._forget.detach()  # taken: NSS's cache keeps it (until it expires)
+            return NSSSession(None, self._peer_id, self._peer_chain() or [], self.verified_chain())
         if self._resumed and self._offered is not None:
             return self._offered  # no new ticket came: the one offered still holds
         return None

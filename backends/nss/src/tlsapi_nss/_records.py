@@ -14,13 +14,16 @@ from __future__ import annotations
 __all__ = [
     "CLIENT_HELLO",
     "NEW_SESSION_TICKET",
+    "SERVER_HELLO",
     "PlainHandshakes",
     "client_random",
     "hello_extensions",
     "offers_tls13",
+    "session_id_only",
 ]
 
 CLIENT_HELLO = 1
+SERVER_HELLO = 2
 NEW_SESSION_TICKET = 4
 _HANDSHAKE_RECORD = 22
 # More plaintext handshake than this (long certificate chains included) is not a
@@ -114,3 +117,29 @@ def offers_tls13(extensions: dict[int, bytes]) -> bool:
         return False
     listed = versions[1 : 1 + versions[0]]
     return any(listed[i : i + 2] == b"\x03\x04" for i in range(0, len(listed) - 1, 2))
+
+
+def session_id_only(body: bytes) -> bool:
+    """Whether a ServerHello body gives a TLS 1.2 session ID and no ticket to come.
+
+    Such a session can be resumed only from NSS's client cache (NSS exports
+    resumption tokens for tickets only).  A TLS 1.3 ServerHello (it has
+    supported_versions) or one that promises a ticket (session_ticket) is not.
+    """
+    try:
+        id_length = body[34]
+        if id_length == 0:
+            return False
+        offset = 35 + id_length + 3  # session id, cipher suite, compression method
+        extensions: dict[int, bytes] = {}
+        if offset < len(body):
+            end = offset + 2 + int.from_bytes(body[offset : offset + 2], "big")
+            offset += 2
+            while offset + 4 <= end:
+                kind = int.from_bytes(body[offset : offset + 2], "big")
+                length = int.from_bytes(body[offset + 2 : offset + 4], "big")
+                extensions[kind] = body[offset + 4 : offset + 4 + length]
+                offset += 4 + length
+        return 43 not in extensions and 35 not in extensions
+    except IndexError:
+        return False
