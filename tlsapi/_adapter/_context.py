@@ -766,11 +766,14 @@ class SSLContext(ssl.SSLContext):
         be), created when missing (mode 0600 here: it holds secrets), and None
         stops logging.  The comment line ssl puts at the top of a new file is
         the stdlib backend's to write (ssl writes it again on Windows when it
-        opens a file that has one); the native backends write key lines only.  On a backend without key-log this
-        raises ConfigurationError now, not at the first connection: so
-        ``ssl.create_default_context()`` with SSLKEYLOGFILE set fails at once
-        instead of connecting without the key log that was asked for.  The
-        connections made with it warn (InsecureConfigurationWarning).
+        opens a file that has one); the native backends write key lines only.
+
+        On a backend without key-log this raises ConfigurationError now, not at
+        the first connection: so ``ssl.create_default_context()`` with
+        SSLKEYLOGFILE set fails at once instead of connecting without the key
+        log that was asked for.  A backend may refuse more at the first
+        connection (nss logs TLS 1.3 only: set minimum_version too).  The
+        backend's context warns (InsecureConfigurationWarning) when it is made.
         """
         if value is None:
             self._keylog_filename = self._keylog_path = None
