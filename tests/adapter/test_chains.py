@@ -198,3 +198,27 @@ def test_a_client_presents_one_chain(
     assert isinstance(context, tlsapi.SSLContext)
     (chain,) = context._configuration(server_side=False).certificate_chains
     assert chain[0][0].der == ssl.PEM_cert_to_DER_cert(again.cert.read_text())
+
+
+def test_a_context_for_both_sides_refuses_several_chains_as_a_client(
+    backend: tlsapi.Backend, files: Files, pki: PKI, tmp_path: Path
+) -> None:
+    """PROTOCOL_TLS (either side): several chains serve as a server, and are refused (at the
+    connection: the side is known then) when it acts as a client."""
+    skip_unless_serves(backend)
+    ecdsa = _written(pki.issue(key_type=KeyType.ECDSA_P256), tmp_path, "ecdsa")
+    rsa = _written(pki.issue(key_type=KeyType.RSA_2048), tmp_path, "rsa")
+    with pytest.warns(DeprecationWarning, match="PROTOCOL_TLS"):
+        context = tlsapi.SSLContext(ssl.PROTOCOL_TLS, backend=backend)
+    context.load_cert_chain(ecdsa.chain, ecdsa.key)
+    if not backend.supports(SEVERAL):
+        with pytest.raises(tlsapi.ConfigurationError, match=SEVERAL.value):
+            context.load_cert_chain(rsa.chain, rsa.key)
+        pytest.skip(f"backend {backend.name!r} lacks {SEVERAL.value!r} (refused when loaded)")
+    context.load_cert_chain(rsa.chain, rsa.key)
+    assert len(_chains(context)) == 2
+    context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with pytest.raises(tlsapi.ConfigurationError, match="used as a client, which presents one"):
+        context.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=False)
