@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import pytest
 
 import tlsapi
+from tlsapi.testing.pki import PKI
 
 from .conftest import Files, make_client, make_server, skip_unless_serves, skip_unless_tls13
 from .test_bio import End, _handshake
@@ -36,10 +37,11 @@ RESUMPTION = tlsapi.Capability.SESSION_RESUMPTION
 
 @dataclass
 class Served:
-    """What the server saw: each connection's session_reused, and any error."""
+    """What the server saw: each connection's session_reused and client certificate, and errors."""
 
     port: int
     reused: list[bool] = field(default_factory=list)
+    peers: list[bytes | None] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
 
 
@@ -80,6 +82,7 @@ def _server(context: ssl.SSLContext, connections: int) -> Iterator[Served]:
                     tls.sendall(b"hello")
                     tls.recv(1)
                     served.reused.append(bool(tls.session_reused))
+                    served.peers.append(tls.getpeercert(binary_form=True))
             except BaseException as exc:
                 served.errors.append(exc)
 
@@ -390,3 +393,21 @@ def test_injected_http_client_passes_the_session_back(
         httpd.shutdown()
         httpd.server_close()
         thread.join(10)
+
+
+def test_server_still_knows_the_client_certificate_after_resumption(
+    backend: tlsapi.Backend, files: Files, pki: PKI
+) -> None:
+    """Our server, requiring client certificates, resumes the ssl module's client: getpeercert()
+    on the resumed connection still gives the client's leaf (the session remembers it)."""
+    skip_unless_serves(backend)
+    client = make_client(files, None, identity=True)
+    with _server(make_server(files, backend, client_ca=files.root), 2) as served:
+        _, session, _ = _connect(client, served.port)
+        second, _, _ = _connect(client, served.port, session)
+    assert not served.errors, served.errors
+    assert served.peers == [pki.client_identity.cert_der] * 2
+    assert served.reused == [False, second]
+    if not backend.supports(RESUMPTION):
+        pytest.skip(f"backend {backend.name!r} lacks {RESUMPTION.value!r}")
+    assert second is True
