@@ -234,3 +234,33 @@ def test_gnutls_cli_priority(
     leaf = ecdsa if expected == "ecdsa" else rsa
     assert _leaf_printed(output) == leaf.cert_der, f"{signatures}: the other leaf\n{output}"
     assert "Certificate is trusted" in output or "certificate is trusted" in output, output
+
+
+def test_tls13_scheme_matches_the_served_chain_pairwise(
+    client_backend: tlsapi.Backend,
+    server_backend: tlsapi.Backend,
+    pki: PKI,
+    identities: tuple[Identity, Identity],
+) -> None:
+    """TLS 1.3 suites do not name a key type: the scheme the client reports (where it
+    can) must be one the served leaf's key signs with."""
+    server_config = _server_config(pki, identities)
+    require_chains(server_backend, server_config)
+    for backend in (client_backend, server_backend):
+        if Capability.TLSv1_3 not in backend.capabilities:
+            pytest.skip(f"backend {backend.name!r} lacks TLS 1.3")
+    if Capability.CLIENT not in client_backend.capabilities:
+        pytest.skip(f"backend {client_backend.name!r} has no client side")
+    if Capability.SIGNATURE_SCHEME not in client_backend.capabilities:
+        pytest.skip(f"backend {client_backend.name!r} cannot report the signature scheme")
+    pair = Peers(client_backend, server_backend, pki)
+    client, _server = pair.connect(pki.client_config(**only_version(V13)), server_config)
+    ecdsa, rsa = identities
+    leaf = client.getpeercert()[0]  # type: ignore[index]
+    scheme = client.signature_scheme()
+    assert scheme is not None
+    if leaf == ecdsa.cert_der:
+        assert scheme is tlsapi.SignatureScheme.ecdsa_secp256r1_sha256, scheme
+    else:
+        assert leaf == rsa.cert_der, "the leaf is neither chain's"
+        assert scheme.name.startswith("rsa_pss_rsae_"), scheme

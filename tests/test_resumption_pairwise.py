@@ -89,6 +89,28 @@ def test_resumed_pairwise(pair: Peers, pki: PKI) -> None:
         exchange(client, server, b"resumed across backends")
 
 
+def test_resumed_mutual_tls_pairwise(pair: Peers, pki: PKI) -> None:
+    """After a resumption each end still knows the other's certificate."""
+    require_resumption(pair)
+    for backend in (pair.client_backend, pair.server_backend):
+        skip_if_lacks(backend, Capability.CLIENT_CERTIFICATES)
+    identity = pki.client_identity
+    for version in _versions(pair.client_backend, pair.server_backend):
+        client_context = pair.client_context(
+            pair.client_config(
+                certificate_chain=identity.certificate_chain(), **only_version(version)
+            )
+        )
+        server_context = pair.server_context(
+            pair.server_config(trust_store=pki.trust_store(), **only_version(version))
+        )
+        session = session_of(*_resume(client_context, server_context, None))
+        client, server = _resume(client_context, server_context, session)
+        assert (client.session_reused, server.session_reused) == (True, True), version.name
+        assert server.getpeercert()[0] == identity.cert_der  # type: ignore[index]
+        assert client.getpeercert()[0] == pki.server_identity.cert_der  # type: ignore[index]
+
+
 def test_a_foreign_session_falls_back_pairwise(pair: Peers, pki: PKI) -> None:
     """A session from every other server (each backend's) makes a full handshake here."""
     require_resumption(pair)
@@ -285,7 +307,9 @@ def test_openssl_s_client_resumes_with_our_server(
     assert re.search(r"^Reused, TLSv1\.[23]", second, re.M), f"s_client did not resume:\n{second}"
     assert server.reused == [False, True], (server.reused, server.errors)
     # Servers issue tickets by default (TLS 1.2 too): s_client prints the ticket it kept.
-    assert re.search(r"^\s*TLS session ticket:$", first, re.M), f"no ticket from our server:\n{first}"
+    assert re.search(r"^\s*TLS session ticket:$", first, re.M), (
+        f"no ticket from our server:\n{first}"
+    )
     with sessions.open() as pem:
         assert "BEGIN SSL SESSION PARAMETERS" in pem.read()
 
