@@ -163,7 +163,7 @@ class NSSBuffer(TLSWrappedBuffer):
         self._client_hello: ClientHello | None = None
         # The plaintext handshake messages, read for what NSS does not report: the
         # client random of a key log, a server's own TLS 1.2 tickets.
-        self._incoming_plain = PlainHandshakes()
+        self._incoming_plain: PlainHandshakes | None = PlainHandshakes()
         self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
         self._hello_extensions: dict[int, bytes] | None = None
         self._client_random: bytes | None = None
