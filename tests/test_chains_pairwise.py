@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,16 @@ from tlsapi.testing.conformance.chains import (
     dual_identities,
     require_chains,
 )
-from tlsapi.testing.peers import GNUTLS_CLIENT, OPENSSL_CLIENT, PeerProcess, require_program
+from tlsapi.testing.peers import (
+    GNUTLS_CLIENT,
+    OPENSSL_CLIENT,
+    OPENSSL_SERVER,
+    ClientAuth,
+    PeerFiles,
+    PeerProcess,
+    require_program,
+    run_server,
+)
 from tlsapi.testing.pki import Identity
 from tlsapi.testing.pump import transfer
 
@@ -264,3 +274,91 @@ def test_tls13_scheme_matches_the_served_chain_pairwise(
     else:
         assert leaf == rsa.cert_der, "the leaf is neither chain's"
         assert scheme.name.startswith("rsa_pss_rsae_"), scheme
+
+
+# -- what our client reports of a real server's signature and certificate request ----
+
+SCHEME_CASES = [
+    pytest.param("rsa", "rsa_pss_rsae_sha384", V13, id="rsa-pss-sha384-tls1.3"),
+    pytest.param("rsa", "rsa_pss_rsae_sha512", V12, id="rsa-pss-sha512-tls1.2"),
+    pytest.param("rsa", "rsa_pkcs1_sha384", V12, id="rsa-pkcs1-sha384-tls1.2"),
+    pytest.param("ecdsa", "ecdsa_secp256r1_sha256", V13, id="ecdsa-p256-tls1.3"),
+    pytest.param("ecdsa", "ecdsa_secp384r1_sha384", V12, id="ecdsa-sha384-tls1.2"),
+]
+
+
+def _client_against_s_server(
+    backend: tlsapi.Backend,
+    pki: PKI,
+    identity: Identity,
+    tmp_path: Path,
+    version: TLSVersion,
+    **options: Any,
+) -> tuple[tlsapi.SignatureScheme | None, bool | None]:
+    """Our client's signature_scheme() and certificate_requested() against s_server."""
+    files = PeerFiles.from_pki(tmp_path, pki, identity)
+    context = backend.client_context(pki.client_config(**only_version(version)))
+    with run_server(
+        OPENSSL_SERVER, files, lowest_version=version, highest_version=version, **options
+    ) as server:
+        sock = socket.create_connection(server.address, timeout=TIMEOUT)
+        with context.wrap_socket(sock, "localhost") as tls:
+            tls.sendall(server.echo.request(b"details"))
+            reply = b""
+            while server.echo.expected(b"details") not in reply:
+                chunk = tls.recv(4096)
+                assert chunk, f"s_server closed first\n{server.transcript()}"
+                reply += chunk
+            return tls.signature_scheme(), tls.certificate_requested()
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize(("key", "scheme", "version"), SCHEME_CASES)
+def test_signature_scheme_of_a_real_server(
+    backend: tlsapi.Backend,
+    pki: PKI,
+    identities: tuple[Identity, Identity],
+    tmp_path: Path,
+    *,
+    key: str,
+    scheme: str,
+    version: TLSVersion,
+) -> None:
+    """s_server allowed one scheme (-sigalgs): the client reports exactly that one."""
+    require_program(OPENSSL_SERVER)
+    if Capability.CLIENT not in backend.capabilities:
+        pytest.skip(f"backend {backend.name!r} has no client side")
+    if version is V13 and Capability.TLSv1_3 not in backend.capabilities:
+        pytest.skip(f"backend {backend.name!r} lacks TLS 1.3")
+    identity = identities[0] if key == "ecdsa" else identities[1]
+    reported, _ = _client_against_s_server(
+        backend, pki, identity, tmp_path, version, extra_args=("-sigalgs", scheme)
+    )
+    if Capability.SIGNATURE_SCHEME not in backend.capabilities:
+        assert reported is None
+        pytest.skip(f"backend {backend.name!r} lacks 'signature-scheme' (checked: None)")
+    assert reported is tlsapi.SignatureScheme[scheme], (
+        f"s_server signed {scheme}, we say {reported!r}"
+    )
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("version", [V12, V13], ids=str)
+@pytest.mark.parametrize("requested", [False, True], ids=["not-requested", "requested"])
+def test_certificate_request_of_a_real_server(
+    backend: tlsapi.Backend, pki: PKI, tmp_path: Path, *, version: TLSVersion, requested: bool
+) -> None:
+    """s_server -verify asks for a certificate without requiring one: the client says so."""
+    require_program(OPENSSL_SERVER)
+    if Capability.CLIENT not in backend.capabilities:
+        pytest.skip(f"backend {backend.name!r} has no client side")
+    if version is V13 and Capability.TLSv1_3 not in backend.capabilities:
+        pytest.skip(f"backend {backend.name!r} lacks TLS 1.3")
+    auth = ClientAuth.REQUEST if requested else ClientAuth.NONE
+    _, said = _client_against_s_server(
+        backend, pki, pki.server_identity, tmp_path, version, client_auth=auth
+    )
+    if Capability.CERTIFICATE_REQUESTED not in backend.capabilities:
+        assert said is None
+        pytest.skip(f"backend {backend.name!r} lacks 'certificate-requested' (checked: None)")
+    assert said is requested
