@@ -96,13 +96,14 @@ def load_backend() -> Backend:
                 "which would be process-wide anyway)"
             ),
             "session_resumption": (
-                "clients: TLS 1.2 and 1.3 through NSS resumption tokens, never NSS's "
-                "process-wide client cache; servers: tickets only (NSS's session-ID cache "
-                "is per process: no session-ID resumption), each server configuration "
-                "resuming only the tickets it issued (NSS's ticket key is per process, made "
-                "at first use, never rotated; tickets live 2 days); a TLS 1.3 ticket of "
-                "another server context is refused with a failed handshake, a TLS 1.2 one "
-                "gets a full handshake"
+                "clients: TLS 1.2 and 1.3, through NSS resumption tokens, or (a TLS 1.2 "
+                "session ID, a client certificate: NSS exports no token) NSS's client cache "
+                "under a peer ID only the session knows; servers: tickets only (NSS's "
+                "session-ID cache is per process: no session-ID resumption), each server "
+                "configuration resuming only the tickets it issued; NSS's ticket key is per "
+                "process, made at first use, never rotated, tickets live 2 days; a TLS 1.2 "
+                "ticket of another server context gets a full handshake, a TLS 1.3 one a "
+                "handshake_failure (NSS cannot decline a ticket it has decrypted)"
             ),
             "limitations": (
                 "no session-ID resumption on a server; "
