@@ -9,8 +9,10 @@ for TLS 1.2.  The same holds for a configuration returned by sni_callback.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -103,7 +105,10 @@ def test_tls12_client_gets_the_chain_its_suite_allows(
 
 def _openssl_client(port: int, roots: Path, sigalgs: str) -> str:
     """``openssl s_client -brief`` offering only ``sigalgs``; its report (stderr)."""
-    OPENSSL_CLIENT.check_installed()
+    if shutil.which("openssl") is None:
+        if sys.platform.startswith("linux"):
+            OPENSSL_CLIENT.check_installed()  # fails, naming the Debian package
+        pytest.skip("openssl is a Linux test tool here")
     argv = [
         "openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief", "-tls1_3",
         "-sigalgs", sigalgs, "-CAfile", str(roots), "-verify_return_error",
