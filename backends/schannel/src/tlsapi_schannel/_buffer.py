@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from tlsapi import (
     CertificateError,
+    ConfigurationError,
     RaggedEOF,
     TLSError,
     TLSWrappedBuffer,
@@ -55,7 +56,7 @@ from tlsapi.backend_api import (
 from ._binding import ffi, lib
 from ._errors import failure, status_name
 from ._platform import describe
-from ._sspi_credentials import Credentials, Settings, protocol_version
+from ._sspi_credentials import Credentials, Settings, protocol_version, resumption_available
 from ._suites import ServerHelloScanner, cipher_info_suite
 
 if TYPE_CHECKING:
@@ -136,10 +137,11 @@ class _SecurityContext:
 
     __slots__ = ("credentials", "handle", "live")
 
-    def __init__(self, credentials: Credentials) -> None:
+    def __init__(self, credentials: Credentials | None) -> None:
         self.handle = ffi.new("CtxtHandle *")
         self.live = False
-        self.credentials = credentials  # freed after the context, never before
+        # Freed after the context, never before; None: taken at the first call.
+        self.credentials = credentials
 
     # Bound now: at interpreter exit the module's ``lib`` may already be None.
     _delete = staticmethod(lib.DeleteSecurityContext)
@@ -163,6 +165,21 @@ def _certificate_helpers() -> tuple[Any, Any]:
     return found[0], found[1]
 
 
+class SChannelSession:
+    """A client's resumable session: the credentials handle SChannel cached it in.
+
+    SChannel keys its client session cache by credentials handle and target
+    name; the core offers a session only to the name and context that made
+    it, so holding the handle is all a resumption needs (and it keeps the
+    handle, with its cache, alive as long as the session is kept).
+    """
+
+    __slots__ = ("credentials",)
+
+    def __init__(self, credentials: Credentials) -> None:
+        self.credentials = credentials
+
+
 class SChannelBuffer(TLSWrappedBuffer):
     def __init__(
         self,
@@ -176,7 +193,12 @@ class SChannelBuffer(TLSWrappedBuffer):
         self._server = settings.server
         self._server_name = server_name
         self._settings_for = settings_for
-        self._context_handle = _SecurityContext(settings.credentials)
+        # A client's handle is taken when the handshake starts: an offered
+        # session brings its own (see _offer_session).
+        self._context_handle = _SecurityContext(None if not self._server else settings.credentials)
+        # Whether the handshake resumed a session (SChannel's word, else the wire's).
+        self._reused = False
+        self._resumed_on_wire: bool | None = None
         # Received ciphertext (and decrypted plaintext not read yet), in C.
         self._in: Any = None
         self._capacity = 0
@@ -262,6 +284,7 @@ class SChannelBuffer(TLSWrappedBuffer):
             if scanner.suite is not None:
                 self._cipher = scanner.suite
             self._group = scanner.group
+            self._resumed_on_wire = scanner.resumed
         self._scanner = None
 
     # -- ISC / ASC ---------------------------------------------------------------------
@@ -270,6 +293,8 @@ class SChannelBuffer(TLSWrappedBuffer):
         """One InitializeSecurityContextW or AcceptSecurityContext call on this context."""
         context = self._context_handle
         current = context.handle if context.live else ffi.NULL
+        if context.credentials is None:
+            context.credentials = self._settings.connection_credentials()
         credentials = context.credentials.handle
         if self._server:
             flags = _ASC_FLAGS
@@ -528,6 +553,7 @@ class SChannelBuffer(TLSWrappedBuffer):
             and protocol.ProtocolIdSize
         ):
             self._alpn = _unpack(ffi.cast("char *", protocol.ProtocolId), protocol.ProtocolIdSize)
+        self._reused = self._query_reused(handle)
         sizes = ffi.new("SecPkgContext_StreamSizes *")
         status = lib.QueryContextAttributesW(handle, lib.SECPKG_ATTR_STREAM_SIZES, sizes)
         if status != _OK:
@@ -538,6 +564,39 @@ class SChannelBuffer(TLSWrappedBuffer):
         if self._settings.verify and not self._verified:
             self._verify_peer()
         self._settle()
+
+    def _query_reused(self, handle: Any) -> bool:
+        """SECPKG_ATTR_SESSION_INFO's SSL_SESSION_RECONNECT; the server's flight where
+        SChannel lacks the attribute (Wine answers SEC_E_UNSUPPORTED_FUNCTION)."""
+        info = ffi.new("SecPkgContext_SessionInfo *")
+        if lib.QueryContextAttributesW(handle, lib.SECPKG_ATTR_SESSION_INFO, info) == _OK:
+            return bool(info.dwFlags & lib.SSL_SESSION_RECONNECT)
+        return bool(self._resumed_on_wire)
+
+    # -- session resumption ----------------------------------------------------------
+
+    def _offer_session(self, state: object) -> None:
+        if not resumption_available():
+            raise ConfigurationError(
+                f"tlsapi-schannel cannot resume sessions on {describe()}: Wine's SChannel keeps "
+                "no session to resume (every handshake is a full one); run on Windows, or use "
+                "another backend"
+            )
+        if not isinstance(state, SChannelSession) or self._context_handle.live:
+            raise ConfigurationError("tlsapi-schannel cannot offer this session")
+        # SChannel resumes what this handle cached for this target name.
+        self._context_handle = _SecurityContext(state.credentials)
+
+    def _session_state(self) -> SChannelSession | None:
+        if self._server or not resumption_available():
+            return None
+        # SChannel does not say whether it cached a session (nor when a TLS 1.3
+        # ticket arrived): the handle is offered, and it resumes if it can.
+        credentials = self._context_handle.credentials
+        return None if credentials is None else SChannelSession(credentials)
+
+    def _session_reused(self) -> bool:
+        return self._reused
 
     def _load_peer_certificate(self) -> None:
         certificate = ffi.new("PCCERT_CONTEXT *")

@@ -16,6 +16,7 @@ handshake has produced the peer's certificate.
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ __all__ = [
     "Credentials",
     "Settings",
     "credential_kind",
+    "resumption_available",
     "supported_versions",
     "tls13_available",
 ]
@@ -63,6 +65,17 @@ for _version, _client, _server in _PROTOCOL_BITS:
 def tls13_available() -> bool:
     """Whether this SChannel negotiates TLS 1.3 (never under Wine 8.0)."""
     return not is_wine() and windows_version().build >= _TLS13_BUILD
+
+
+def resumption_available() -> bool:
+    """Whether SChannel resumes sessions here: not under Wine 8.0.
+
+    Wine's SChannel makes a new GnuTLS session for every context and keeps no
+    session data (measured: a client reusing one credentials handle and
+    target name against an OpenSSL server that issues tickets and caches
+    sessions gets a full handshake every time).
+    """
+    return not is_wine()
 
 
 def credential_kind() -> str:
@@ -136,6 +149,17 @@ def _check_alpn(protocols: Sequence[bytes]) -> None:
         )
 
 
+def _check_keylog(config: TLSConfiguration) -> None:
+    # SChannel keeps its secrets inside LSASS and has no callback or attribute
+    # that hands them out (Wine's GnuTLS underneath is not reachable either).
+    if getattr(config, "keylog_filename", None) is not None:
+        raise ConfigurationError(
+            "tlsapi-schannel cannot write a key log: SChannel gives its session secrets to no "
+            "application; leave `keylog_filename` at None, or use the stdlib, gnutls or nss "
+            "backend to decrypt a capture"
+        )
+
+
 def _check_groups(config: TLSConfiguration) -> None:
     # SChannel takes no per-connection list of key-exchange groups (the curve order is a
     # system setting, and Wine ignores it): only the library's defaults are honoured.
@@ -185,10 +209,11 @@ class Credentials:
             self._free(handle)
 
 
-def _identity(config: TLSConfiguration) -> Any:
-    """The certificates helper's ServerIdentity for ``config.certificate_chain``, or None."""
-    if config.certificate_chain is None:
-        return None
+def _identities(config: TLSConfiguration) -> tuple[Any, ...]:
+    """The certificates helper's ServerIdentity for each of ``config.certificate_chains``."""
+    chains = config.certificate_chains
+    if not chains:
+        return ()
     try:
         load_identity = importlib.import_module(f"{__package__}._certificates").load_identity
     except ModuleNotFoundError as exc:
@@ -198,8 +223,7 @@ def _identity(config: TLSConfiguration) -> Any:
             "this build of tlsapi-schannel cannot load certificates and keys yet "
             "(its _certificates module is missing)"
         ) from None
-    chain, key = config.certificate_chain
-    return load_identity(list(chain), key)
+    return tuple(load_identity(list(chain), key) for chain, key in chains)
 
 
 def acquire(settings: Settings) -> Credentials:
@@ -210,12 +234,12 @@ def acquire(settings: Settings) -> Credentials:
         flags |= int(lib.SCH_CRED_NO_DEFAULT_CREDS)
     keep: list[object] = []
     certs = ffi.NULL
-    count = 0
-    identity = settings.identity
-    if identity is not None:
-        certs = ffi.new("PCCERT_CONTEXT[1]", [identity.leaf])
-        count = 1
-        keep += [identity, certs]
+    count = len(settings.identities)
+    if count:
+        # Several leaves (a server's RSA and ECDSA chains): SChannel takes one
+        # certificate per key type and picks by what the client supports.
+        certs = ffi.new("PCCERT_CONTEXT[]", [identity.leaf for identity in settings.identities])
+        keep += [*settings.identities, certs]
     enabled = settings.protocol_bits
     if settings.kind == "SCH_CREDENTIALS":
         params = ffi.new("TLS_PARAMETERS *")
@@ -251,6 +275,7 @@ class Settings:
         self.server = server
         _check_ciphers(config)
         _check_groups(config)
+        _check_keylog(config)
         self.versions = _versions_in_range(config)
         bits = 0
         for version, client, srv in _PROTOCOL_BITS:
@@ -266,10 +291,25 @@ class Settings:
         )
         # A server with a trust store asks for (and requires) a client certificate.
         self.request_client_cert = server and config.trust_store is not None
-        if server and config.certificate_chain is None:
+        if server and not config.certificate_chains:
             raise ConfigurationError("a server configuration needs a certificate_chain")
-        self.identity = _identity(config)
+        self.identities = _identities(config)
         self.credentials = acquire(self)
+        self._handed_out = itertools.count()
+
+    def connection_credentials(self) -> Credentials:
+        """The credentials handle a new client connection starts with.
+
+        SChannel keeps a client's sessions inside the credentials handle, by
+        target name, and resumes one by itself.  Where it can, each connection
+        gets a handle of its own, so that nothing is resumed unless a session
+        (which holds its handle) is offered; under Wine nothing is ever
+        resumed, so the context's one handle serves every connection.
+        """
+        # The first connection takes the handle acquired with the context (unused so far).
+        if self.server or not resumption_available() or next(self._handed_out) == 0:
+            return self.credentials
+        return acquire(self)
 
 
 def _probe_server() -> bool:

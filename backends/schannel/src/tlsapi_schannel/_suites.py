@@ -8,6 +8,12 @@ the buffer in the clear.  SChannel names no group at all, so that comes from
 the server's flight too: the key_share of a TLS 1.3 ServerHello, or the
 named curve of a TLS 1.2 ServerKeyExchange.
 
+Whether the handshake resumed a session shows there as well: a TLS 1.3
+ServerHello carries pre_shared_key, and a resumed TLS 1.2 server flight
+goes from ServerHello straight to ChangeCipherSpec (or a NewSessionTicket),
+where a full one sends its Certificate.  That answers ``session_reused``
+where SChannel has no SECPKG_ATTR_SESSION_INFO (Wine).
+
 ``ServerHelloScanner`` reads the server's handshake messages as their
 records pass, message by message, keeping only the few bytes it needs (a
 certificate message is skipped, not stored): linear in the bytes and
@@ -22,10 +28,12 @@ __all__ = ["ServerHelloScanner", "cipher_info_suite"]
 
 _HANDSHAKE = 22
 _SERVER_HELLO = 2
+_NEW_SESSION_TICKET = 4
 _SERVER_KEY_EXCHANGE = 12
 _SERVER_HELLO_DONE = 14
 _SUPPORTED_VERSIONS = 0x002B
 _KEY_SHARE = 0x0033
+_PRE_SHARED_KEY = 0x0029
 _NAMED_CURVE = 3
 _TLS13 = 0x0304
 # A ServerHello longer than this is not one we read (real ones are ~100-200 bytes).
@@ -38,6 +46,7 @@ class ServerHelloScanner:
     """The suite and group of a server's flight, read from its handshake records as they pass."""
 
     __slots__ = (
+        "_after_hello",
         "_body",
         "_header",
         "_keep",
@@ -46,6 +55,7 @@ class ServerHelloScanner:
         "_want",
         "done",
         "group",
+        "resumed",
         "suite",
     )
 
@@ -58,6 +68,9 @@ class ServerHelloScanner:
         self._keep = 0  # how much of the current message's body is kept
         self.suite: int | None = None
         self.group: int | None = None
+        # Whether the server resumed a session; None until its flight says.
+        self.resumed: bool | None = None
+        self._after_hello = False  # a TLS 1.2 ServerHello was read: what comes next tells
         self.done = False
 
     def feed(self, data: bytes | memoryview) -> None:
@@ -77,6 +90,8 @@ class ServerHelloScanner:
             record_type, length = self._pending[0], self._pending[3] << 8 | self._pending[4]
             self._pending.clear()
             if record_type != _HANDSHAKE:
+                if self._after_hello:
+                    self.resumed = True  # ChangeCipherSpec right after the ServerHello
                 self._finish()  # encrypted (TLS 1.3) or anything else: nothing more to learn
                 return
             self._skip = length
@@ -96,6 +111,11 @@ class ServerHelloScanner:
                 }.get(self._header[0], 0)
                 self._body.clear()
                 kind = self._header[0]
+                if self._after_hello:
+                    # A full handshake goes on with the server's certificate; a
+                    # resumed one with a renewed ticket (then ChangeCipherSpec).
+                    self._after_hello = False
+                    self.resumed = kind == _NEW_SESSION_TICKET
                 if (
                     kind == _SERVER_HELLO_DONE
                     or (kind == _SERVER_HELLO and self._want > _MAX_HELLO)
@@ -120,6 +140,7 @@ class ServerHelloScanner:
                 if self._server_hello(bytes(self._body)):
                     self._finish()
                     return
+                self._after_hello = True
             elif kind == _SERVER_KEY_EXCHANGE:
                 self._finish()  # too short to name a curve
                 return
@@ -136,6 +157,7 @@ class ServerHelloScanner:
         self.suite = body[at] << 8 | body[at + 1]
         at += 3  # suite, compression method
         version = 0
+        pre_shared_key = False
         if len(body) >= at + 2:
             end = min(len(body), at + 2 + (body[at] << 8 | body[at + 1]))
             at += 2
@@ -146,12 +168,17 @@ class ServerHelloScanner:
                     version = data[0] << 8 | data[1]
                 elif kind == _KEY_SHARE and len(data) >= 2:
                     self.group = data[0] << 8 | data[1]
+                elif kind == _PRE_SHARED_KEY:
+                    pre_shared_key = True
                 at += 4 + size
+        if version == _TLS13:
+            self.resumed = pre_shared_key
         # TLS 1.3: the rest is encrypted; TLS 1.2: the group comes in ServerKeyExchange.
         return version == _TLS13
 
     def _finish(self) -> None:
         self.done = True
+        self._after_hello = False
         self._pending = bytearray()
         self._header = bytearray()
         self._body = bytearray()
