@@ -239,7 +239,9 @@ class NSSBuffer(TLSWrappedBuffer):
             # What NSS answers a hello it cannot decode: a fatal decode_error, in the clear.
             self._refuse_hello(TLSError(f"the client's hello is malformed: {exc}"), exc)
         except MalformedHello:
-            self._open(self._profile, self._profile.model)  # NSS says what is wrong with it
+            # NSS says what is wrong with it (with TLS 1.2 tickets off: we could not
+            # see whether it offers one of ours).
+            self._open(self._profile, self._profile.variant(alpn=True, tickets=False))
             self._hello_reader = None
             return
         if hello is None:
@@ -273,7 +275,9 @@ class NSSBuffer(TLSWrappedBuffer):
         _tickets) and when the client offers a ticket this configuration did not
         issue: NSS then ignores it and makes a full handshake.
         """
-        extensions = self._hello_extensions or {}
+        extensions = self._hello_extensions
+        if extensions is None:
+            return False  # a hello we could not read: no ticket of unknown origin
         self._tls13 = profile.selection.high >= 0x0304 and offers_tls13(extensions)
         if self._tls13:
             return False
