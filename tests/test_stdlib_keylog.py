@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -291,3 +292,39 @@ def test_tshark_decrypts_a_capture_with_the_log(
     assert token in decrypted and token[::-1] in decrypted, (decrypted, report)
     # Without the key log tshark sees only ciphertext: the check above can fail.
     assert _decrypted(capture.path, port, None) == []
+
+
+@pytest.mark.parametrize("side", ["client", "server"])
+@pytest.mark.parametrize("version", VERSIONS, ids=IDS)
+def test_a_resumed_connection_is_logged_too(
+    stdlib: tlsapi.Backend, pki: PKI, tmp_path: Path, version: tlsapi.TLSVersion, side: str
+) -> None:
+    # A resumed TLS 1.2 handshake derives no new master secret, yet its
+    # records are keyed by the new randoms: OpenSSL logs the session's master
+    # secret under the new client random (a library that logs only when it
+    # derives one leaves resumed connections undecryptable).
+    path = tmp_path / "keys.log"
+    logging: dict[str, Any] = {"keylog_filename": str(path)}
+    with pytest.warns(tlsapi.InsecureConfigurationWarning):
+        client_context = stdlib.client_context(
+            pki.client_config(
+                highest_supported_version=version, **(logging if side == "client" else {})
+            )
+        )
+        server_context = stdlib.server_context(
+            pki.server_config(**(logging if side == "server" else {}))
+        )
+    randoms = []
+    session = None
+    for _ in range(2):
+        client = client_context.wrap_buffers("localhost", session=session)
+        hello = _first_flight(client)
+        randoms.append(hello[11:43].hex())
+        server = server_context.wrap_buffers()
+        server.receive_from_network(hello)
+        handshake(client, server)
+        assert transfer(server, client, b"t") == b"t"  # TLS 1.3 tickets read
+        session = client.session
+    assert client.session_reused
+    labels = {"CLIENT_RANDOM"} if version is tlsapi.TLSVersion.TLSv1_2 else TLS13_LABELS
+    assert _logged(path) == {label: set(randoms) for label in labels}
