@@ -126,7 +126,7 @@ def test_keylog_filename_is_set_as_in_ssl(
     for candidate in (context, reference):
         with pytest.raises(FileNotFoundError):
             candidate.keylog_filename = str(missing)
-        with pytest.raises(ValueError, match="null byte"):
+        with pytest.raises(ValueError, match="null"):  # Windows words it otherwise
             candidate.keylog_filename = str(tmp_path / "keys\0.log")
     assert context.keylog_filename is None
 
