@@ -235,6 +235,7 @@ def test_connect_reports_what_openssl_negotiated(  # noqa: PLR0917 (fixtures and
     assert connection["resumed"] is False
     assert connection["certificates"][0]["key_type"] == "RSA 2048"
     assert connection["certificates"][0]["subject"] == "CN=localhost, O=tlsapi testing"
+    assert "pem" not in connection["certificates"][0]  # only with --showcerts
 
     # The text form says the same.
     _, out, _ = _connect(capsys, *target)
@@ -696,6 +697,22 @@ def test_connect_json_on_failed_verification(
     assert report["verification"]["message"]
     # The unverified second look, for what the server sent.
     assert report["connection"]["certificates"][0]["subject"] == "CN=localhost, O=tlsapi testing"
+
+
+def test_connect_json_showcerts_gives_the_pem(
+    pki: PKI,
+    tmp_path: Path,
+    openssl_servers: list[_OpenSSLServer],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files = _Files(pki, tmp_path)
+    server = _OpenSSLServer(files)
+    openssl_servers.append(server)
+    report = _connect_json(capsys, f"localhost:{server.port}", "--cafile", files.ca, "--showcerts")
+    leaf = report["connection"]["certificates"][0]
+    assert leaf["pem"] == files.identity.cert_pem.decode("ascii")
+    assert leaf["names"] == ["DNS:localhost", "IP:127.0.0.1", "IP:::1"]
+    assert leaf["key_type"] == "EC P-256"
 
 
 def test_connect_help_lists_the_json_keys(capsys: pytest.CaptureFixture[str]) -> None:

@@ -349,3 +349,26 @@ def test_serve_keylog_matches_the_client_key_log(
     }
     assert len(traffic) == 2, lines(client_log)
     assert traffic <= lines(server_log)
+
+
+def test_serve_several_chains_with_each_key_in_its_file(
+    backend: tlsapi.Backend, pki: PKI, tmp_path: Path, servers: list[_Serve]
+) -> None:
+    """No --key at all: each --cert file holds its chain and key."""
+    files = []
+    for key_type in (KeyType.RSA_2048, KeyType.ECDSA_P384):
+        identity = pki.issue(key_type=key_type)
+        combined = tmp_path / f"{key_type.value}-combined.pem"
+        combined.write_bytes(identity.chain_pem + identity.key_pem)
+        files += ["--cert", str(combined)]
+    ca = pki.write_root(tmp_path, "ca.pem")
+    server = _serve(servers, "--backend", backend.name, *files)
+    if not backend.supports(Capability.SEVERAL_CERTIFICATE_CHAINS):
+        line = _one_line_error(server, status=1)
+        pytest.skip(f"the {backend.name} backend lacks several-certificate-chains: {line}")
+    assert server.port is not None, server.process.transcript()
+    assert "serving 2 certificate chains: RSA 2048 (" in server.process.stdout()
+    text = _s_client(server.port, ca, "-tls1_3", "-sigalgs", "ECDSA+SHA384")
+    assert re.search(r"^Server public key is 384 bit$", text, re.M), text
+    text = _s_client(server.port, ca, "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256")
+    assert re.search(r"^Server public key is 2048 bit$", text, re.M), text
