@@ -153,19 +153,34 @@ def test_keylog_filename_is_set_as_in_ssl(
 
 @pytest.mark.skipif(bool(sys.flags.ignore_environment), reason="python -E ignores SSLKEYLOGFILE")
 def test_sslkeylogfile_reaches_injected_contexts(
-    backend: tlsapi.Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: tlsapi.Backend, files: Files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """ssl.create_default_context() sets keylog_filename from SSLKEYLOGFILE: so does it injected."""
+    """ssl.create_default_context() sets keylog_filename from SSLKEYLOGFILE: so does it injected,
+    and its connections log their secrets there (or the backend says what to change)."""
     path = tmp_path / "env-keys.log"
     monkeypatch.setenv("SSLKEYLOGFILE", str(path))
+    server_context = make_server(files, None)  # the ssl module's, made before injecting
     tlsapi.inject_into_ssl(backend)
     try:
         if not backend.supports(KEY_LOG):
             with pytest.raises(tlsapi.ConfigurationError, match="SSLKEYLOGFILE"):
                 ssl.create_default_context()
             pytest.skip(f"backend {backend.name!r} lacks {KEY_LOG.value!r} (refused when set)")
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=str(files.root))
         assert isinstance(context, tlsapi.SSLContext)
         assert context.keylog_filename == str(path) and path.exists()
+        try:
+            with pytest.warns(tlsapi.InsecureConfigurationWarning, match="keylog_filename"):
+                client = End(context, False)
+        except tlsapi.ConfigurationError as exc:
+            # nss logs TLS 1.3 only: its refusal names the ssl setting that makes it work.
+            assert "minimum_version" in str(exc), exc
+            context.minimum_version = ssl.TLSVersion.TLSv1_3
+            with pytest.warns(tlsapi.InsecureConfigurationWarning, match="keylog_filename"):
+                client = End(context, False)
+        server = End(server_context, True)
+        _handshake(client, server)
     finally:
         tlsapi.extract_from_ssl()
+    labels = {label for label, _ in _entries(path)}
+    assert labels & {"CLIENT_RANDOM", "CLIENT_TRAFFIC_SECRET_0"}, labels
