@@ -31,7 +31,7 @@ from tlsapi_gnutls._resumption import ServerSessions
 
 import tlsapi
 from tlsapi import TLSError, TLSVersion, WantReadError
-from tlsapi.testing import PKI, handshake
+from tlsapi.testing import PKI, handshake, pump
 from tlsapi.testing.peers import GNUTLS_SERVER, OPENSSL_SERVER, PeerFiles, run_server
 
 VERSIONS = [TLSVersion.TLSv1_2, TLSVersion.TLSv1_3]
@@ -441,3 +441,37 @@ def test_in_memory_pair_resumes_after_a_read(pki: PKI, gnutls: tlsapi.Backend) -
     again = client_context.wrap_buffers("localhost", session=session)
     handshake(again, server_context.wrap_buffers())
     assert again.session_reused
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=IDS)
+def test_tls_unique_after_a_resumption_is_what_ssl_gives(
+    pki: PKI, gnutls: tlsapi.Backend, version: TLSVersion
+) -> None:
+    """The first Finished: the server's in a resumption (ssl's rule, TLS 1.3 included)."""
+    stdlib = tlsapi.backend("stdlib")
+    client_context = gnutls.client_context(pki.client_config(**_only(version)))
+    server_context = stdlib.server_context(pki.server_config(**_only(version)))
+    client = client_context.wrap_buffers("localhost")
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    full = client.get_channel_binding()  # type: ignore[attr-defined]
+    assert full is not None and full == _ssl_binding(server)
+    server.write(b"x")  # a read on the client takes the TLS 1.3 tickets
+    pump(server, client)
+    assert client.read() == b"x"
+    session = client.session
+    assert session is not None
+    client = client_context.wrap_buffers("localhost", session=session)
+    server = server_context.wrap_buffers()
+    handshake(client, server)
+    assert client.session_reused and server.session_reused
+    resumed = client.get_channel_binding()  # type: ignore[attr-defined]
+    assert resumed is not None and resumed == _ssl_binding(server)
+    assert resumed != full
+
+
+def _ssl_binding(buffer: tlsapi.TLSWrappedBuffer) -> bytes | None:
+    """The stdlib backend's ssl.SSLObject's tls-unique (the reference)."""
+    ssl_object = buffer._ssl  # type: ignore[attr-defined]
+    binding: bytes | None = ssl_object.get_channel_binding("tls-unique")
+    return binding
