@@ -59,6 +59,9 @@ class PeerProcess:
         self.input_refused = False
         environment = dict(os.environ if env is None else env)
         environment.setdefault("LC_ALL", "C")  # messages we parse are the untranslated ones
+        # The sanitizer session preloads ASan/UBSan for our C; a peer program is not
+        # ours, and gnutls-cli under that preload never exits.
+        environment.pop("LD_PRELOAD", None)
         try:
             self._process = subprocess.Popen(
                 _line_buffered(self.argv),
