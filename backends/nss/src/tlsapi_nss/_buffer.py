@@ -486,7 +486,9 @@ class NSSBuffer(TLSWrappedBuffer):
         assert tickets is not None
         if self._resumed and not self._our_ticket:
             # A ticket whose token the HelloRetryRequest callback did not see (one
-            # NSS issued for another user of NSS in this process): not ours.
+            # NSS issued for another user of NSS in this process): not ours.  NSS
+            # has finished the handshake; a close_notify tells the client at once.
+            lib.tlsapi_nss_shutdown(self._fd)
             raise TLSError(
                 "the client resumed a TLS 1.3 session this server configuration did not "
                 "issue; the connection is refused"
