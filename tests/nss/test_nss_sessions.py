@@ -325,3 +325,31 @@ def test_an_untaken_cached_session_leaves_nss_cache_with_its_connection(
     server = server_context.wrap_buffers()
     handshake(client, server)
     assert client.session_reused is taken
+
+
+def test_a_tls13_ticket_without_our_token_is_refused(
+    nss: tlsapi.Backend, pki: PKI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticket NSS issued on its own (as for another NSS user in the process): NSS would
+    resume it; the server refuses once the handshake ends, with close_notify."""
+    from tlsapi_nss._buffer import NSSBuffer
+
+    only13 = _only(TLSVersion.TLSv1_3)
+    client_context = nss.client_context(pki.client_config(**only13))
+    server_context = nss.server_context(pki.server_config(**only13))
+    with monkeypatch.context() as patch:
+        # NSS's automatic TLS 1.3 ticket (no token), and none of ours.
+        patch.setattr(NSSBuffer, "_tls12_tickets", lambda self, profile: True)
+        patch.setattr(NSSBuffer, "_after_server_handshake", lambda self: None)
+        client = client_context.wrap_buffers("localhost")
+        server = server_context.wrap_buffers()
+        handshake(client, server)
+        with pytest.raises(tlsapi.WantReadError):
+            client.read(1)  # the ticket
+        session = client.session
+        assert session is not None
+    client = client_context.wrap_buffers("localhost", session=session)
+    server = server_context.wrap_buffers()
+    with pytest.raises(TLSError, match="did not issue"):
+        handshake(client, server)
+    assert server._resumed  # type: ignore[attr-defined]  # NSS resumed it: the refusal is ours
