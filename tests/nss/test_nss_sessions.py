@@ -86,27 +86,46 @@ def test_openssl_client_resumes_our_server(
 def test_another_server_context_does_not_resume_our_ticket(
     nss: tlsapi.Backend, pki: PKI, tmp_path: Path, version: TLSVersion
 ) -> None:
-    """NSS would: its ticket key is one per process.  The TicketBook says no."""
+    """NSS would: its ticket key is one per process.  The TicketBook says no, and the
+    client gets a full handshake (TLS 1.2: tickets off; TLS 1.3: a suite whose hash
+    differs from the ticket's, under which NSS cannot resume it)."""
     ca = write_files(pki, tmp_path)
     session = tmp_path / "session.pem"
     config = pki.server_config(**_only(version))
     with Server(nss.server_context(config)) as server:
-        assert "HELLO" in _s_client(server.port, ca, version, "-sess_out", str(session))
+        first = _s_client(server.port, ca, version, "-sess_out", str(session))
+        assert "HELLO" in first
     with Server(nss.server_context(config)) as other:
         output = _s_client(other.port, ca, version, "-sess_in", str(session))
     (seen,) = other.seen
-    if version is TLSVersion.TLSv1_2:
-        # The ticket is not this configuration's: NSS is told to ignore tickets.
-        assert _openssl_said(output) == "New", output
-        assert "HELLO" in output
-        assert seen.reused is False
-    else:
-        # NSS decrypted it before we could see whose it is; it cannot be declined
-        # without failing the handshake, which is refused with a reason.
-        assert isinstance(seen.error, TLSError)
-        assert "did not issue" in str(seen.error)
-        assert "HELLO" not in output
-        assert re.search(r"handshake failure", output, re.IGNORECASE), output
+    assert seen.error is None, seen.error
+    assert _openssl_said(output) == "New", output
+    assert "HELLO" in output
+    assert seen.reused is False
+    if version is TLSVersion.TLSv1_3:
+        suites = re.findall(r"Cipher is (\S+)", first + output)
+        assert suites[0] != suites[-1], suites  # the fallback took the other hash
+
+
+def test_a_foreign_tls13_ticket_without_another_suite_is_refused(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path
+) -> None:
+    """A client that offers only suites of the ticket's hash: NSS could only resume it,
+    so the handshake is refused (handshake_failure), with a reason."""
+    ca = write_files(pki, tmp_path)
+    session = tmp_path / "session.pem"
+    config = pki.server_config(**_only(TLSVersion.TLSv1_3))
+    only256 = ("-ciphersuites", "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256")
+    with Server(nss.server_context(config)) as server:
+        first = _s_client(server.port, ca, TLSVersion.TLSv1_3, *only256, "-sess_out", str(session))
+        assert "HELLO" in first
+    with Server(nss.server_context(config)) as other:
+        output = _s_client(other.port, ca, TLSVersion.TLSv1_3, *only256, "-sess_in", str(session))
+    (seen,) = other.seen
+    assert isinstance(seen.error, TLSError)
+    assert "did not issue" in str(seen.error)
+    assert "HELLO" not in output
+    assert re.search(r"handshake failure", output, re.IGNORECASE), output
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=str)

@@ -102,8 +102,10 @@ def load_backend() -> Backend:
                 "session-ID cache is per process: no session-ID resumption), each server "
                 "configuration resuming only the tickets it issued; NSS's ticket key is per "
                 "process, made at first use, never rotated, tickets live 2 days; a TLS 1.2 "
-                "ticket of another server context gets a full handshake, a TLS 1.3 one a "
-                "handshake_failure (NSS cannot decline a ticket it has decrypted)"
+                "ticket of another server context gets a full handshake, a TLS 1.3 one too "
+                "(under a suite of the other hash, so NSS cannot resume it) unless the client "
+                "offers no such suite: then a handshake_failure (NSS cannot decline a ticket "
+                "it has decrypted)"
             ),
             "limitations": (
                 "no session-ID resumption on a server; "

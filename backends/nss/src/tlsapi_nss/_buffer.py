@@ -58,6 +58,7 @@ from ._records import (
     session_id_only,
 )
 from ._runtime import RUNTIME
+from ._tickets import TLS13_SUITES, TokenProbe, same_hash, token_suite
 
 if TYPE_CHECKING:
     from tlsapi import ClientContext, ServerContext, TLSConfiguration
@@ -173,6 +174,7 @@ class NSSBuffer(TLSWrappedBuffer):
         self._token: bytes | None = None
         self._offered: NSSSession | None = None
         self._our_ticket = False
+        self._foreign_ticket = False
         self._tls13 = False
         # A client: its own peer ID, and whether its session goes to NSS's cache
         # (cache mode) instead of a token, and if so the entry's removal should
@@ -263,7 +265,9 @@ class NSSBuffer(TLSWrappedBuffer):
                 # What NSS would send: a fatal handshake_failure alert, in the clear.
                 self._refuse_hello(error, exc, _HANDSHAKE_FAILURE_ALERT)
         alpn = not (hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn))
-        self._open(profile, profile.variant(alpn=alpn, tickets=self._tls12_tickets(profile)))
+        tickets = self._tls12_tickets(profile)
+        avoid = self._foreign_ticket_suites(profile, hello, profile.variant(alpn, tickets))
+        self._open(profile, profile.variant(alpn, tickets, avoid))
         self._hello_reader = None
         if self._outgoing_plain is None and not self._tls13:
             self._outgoing_plain = PlainHandshakes()  # to see the TLS 1.2 tickets we issue
@@ -286,6 +290,60 @@ class NSSBuffer(TLSWrappedBuffer):
             return True
         assert profile.tickets is not None
         return profile.tickets.knows(ticket)
+
+    def _foreign_ticket_suites(
+        self, profile: Profile, hello: ClientHello, model: Any
+    ) -> frozenset[int]:
+        """The TLS 1.3 suites to leave out so that NSS cannot resume the ticket offered.
+
+        Empty unless the hello offers a TLS 1.3 ticket another server configuration
+        issued (see _tickets): then the suites with that ticket's hash, provided
+        the client and this configuration share a suite of the other hash.
+        """
+        if not self._tls13 or 41 not in (self._hello_extensions or {}):  # pre_shared_key
+            return frozenset()
+        assert profile.tickets is not None
+        token = self._ticket_token(model)
+        if token is None or profile.tickets.owns(token):
+            return frozenset()
+        suite = token_suite(token)
+        if suite is None:
+            return frozenset()  # not a ticket of ours at all: refused (see _hooks)
+        avoid = same_hash(suite)
+        others = (TLS13_SUITES - avoid) & set(profile.selection.suites)
+        if others.isdisjoint(hello.cipher_suites):
+            return frozenset()  # no suite to fall back to: refused (see _hooks)
+        self._foreign_ticket = True
+        return avoid
+
+    def _ticket_token(self, model: Any) -> bytes | None:
+        """The token of the TLS 1.3 ticket the received ClientHello offers, if NSS can
+        decrypt it: a throwaway socket reads the hello up to the HelloRetryRequest
+        callback, which notes the token and stops it there (nothing is sent)."""
+        probe = TokenProbe()
+        handle = ffi.new_handle(weakref.ref(probe))
+        raw_state = lib.tlsapi_nss_memio_state_new()
+        if raw_state == ffi.NULL:
+            raise MemoryError("no memory for a TLS connection's buffers")
+        state = ffi.gc(raw_state, lib.tlsapi_nss_memio_state_release)
+        stub = lib.tlsapi_nss_memio_new(state)
+        if stub == ffi.NULL:
+            return None
+        raw = lib.SSL_ImportFD(model, stub)
+        if raw == ffi.NULL:
+            lib.PR_Close(stub)
+            return None
+        fd = RUNTIME.owned(raw, lib.tlsapi_nss_memio_close)
+        if (
+            lib.tlsapi_nss_hello_retry_callback(fd, lib.tlsapi_nss_hello_retry_cb, handle) != 0
+            or lib.SSL_ResetHandshake(fd, 1) != 0
+        ):
+            return None
+        for chunk in self._chunks:  # the whole hello, kept alive by self._chunks
+            if _feed(state, chunk, len(chunk)) < 0:
+                return None
+        lib.tlsapi_nss_handshake(fd)
+        return probe.token
 
     def _refuse_hello(
         self, error: TLSError, cause: BaseException, alert: bytes = _DECODE_ERROR_ALERT
@@ -493,7 +551,7 @@ class NSSBuffer(TLSWrappedBuffer):
                 "the client resumed a TLS 1.3 session this server configuration did not "
                 "issue; the connection is refused"
             )
-        token = tickets.token()
+        token = tickets.token(self._cipher or 0)
         # Best effort: a connection without a ticket is still a good connection.
         lib.tlsapi_nss_send_session_ticket(self._fd, token, len(token))
 

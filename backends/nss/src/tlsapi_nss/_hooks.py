@@ -20,6 +20,7 @@ from tlsapi.backend_api import check_peer_chain, find_weak_key
 
 from ._errors import certificate_error, error_text
 from ._lib import ffi, lib
+from ._tickets import TokenProbe
 
 if TYPE_CHECKING:
     from ._buffer import NSSBuffer
@@ -260,10 +261,20 @@ def tlsapi_nss_hello_retry_cb(  # noqa: PLR0917  (NSS's signature)
     retry_token_max: int,
     arg: Any,
 ) -> int:
-    buffer = _buffer(arg)
+    target: NSSBuffer | TokenProbe | None = ffi.from_handle(arg)()
+    if isinstance(target, TokenProbe):
+        # A throwaway socket that only reads the hello: note the token and stop.
+        if first_hello and client_token_length:
+            target.token = ffi.unpack(ffi.cast("char *", client_token), client_token_length)
+        return _REFUSE
+    buffer = target
     if buffer is None:
         return _REFUSE
     try:
+        if buffer._foreign_ticket:
+            # Another configuration's ticket, on a socket whose suites NSS cannot
+            # resume it with: a full handshake follows.
+            return _ACCEPT
         if not first_hello or not client_token_length:
             # A second ClientHello shows our (empty) retry token, not the ticket's;
             # the first one was checked.  No token: no ticket of ours is resumed
@@ -276,9 +287,10 @@ def tlsapi_nss_hello_retry_cb(  # noqa: PLR0917  (NSS's signature)
             return _ACCEPT
         buffer._verify_error = TLSError(
             "the client offered a TLS 1.3 session that this server configuration did not "
-            "issue (another server context's, or expired); NSS cannot decline a ticket "
-            "it has decrypted without failing the handshake, so the handshake is refused "
-            "(the client can connect again without the session)"
+            "issue (another server context's, or expired), and no cipher suite to make a "
+            "full handshake with instead (NSS resumes a ticket it has decrypted under any "
+            "suite of the ticket's hash, and cannot decline it otherwise), so the handshake "
+            "is refused: the client can connect again without the session"
         )
         return _REFUSE
     except BaseException as exc:

@@ -131,23 +131,26 @@ class Profile:
             RUNTIME.issued_tickets = True  # see Runtime.shutdown
         self.peer_id = b"tlsapi-nss:" + os.urandom(16).hex().encode("ascii")
         self._lock = threading.Lock()
-        self._models: dict[tuple[bool, bool], Any] = {}
+        self._models: dict[tuple[bool, bool, frozenset[int]], Any] = {}
         self.model = self.variant(alpn=True, tickets=True)
         self.alpn = frozenset(protocol_bytes(p) for p in config.inner_protocols)
         # A server reads the ClientHello itself before NSS does (see _clienthello):
         # for the sni_callback and ALPN, and for the tickets it may resume.
         self.reads_hello = server_side
 
-    def variant(self, alpn: bool, tickets: bool) -> Any:
+    def variant(self, alpn: bool, tickets: bool, avoid: frozenset[int] = frozenset()) -> Any:
         """The model with or without ALPN (for a client that shares no protocol with
         us) and, on a server, with or without TLS 1.2 tickets (off for a ClientHello
-        with a ticket we did not issue, and for TLS 1.3, where we send our own)."""
+        with a ticket we did not issue, and for TLS 1.3, where we send our own), and
+        without the suites ``avoid`` (a TLS 1.3 ticket another server configuration
+        issued, which NSS then cannot resume: see _tickets)."""
         alpn = alpn and bool(self.config.inner_protocols)
         tickets = tickets or not self.server_side
+        key = (alpn, tickets, avoid)
         with self._lock:
-            model = self._models.get((alpn, tickets))
+            model = self._models.get(key)
             if model is None:
-                model = self._models[alpn, tickets] = self._model(alpn, tickets)
+                model = self._models[key] = self._model(alpn, tickets, avoid)
             return model
 
     def model_without_alpn(self) -> Any:
@@ -158,7 +161,7 @@ class Profile:
     def leaf(self) -> Any:
         return self.certificates[0] if self.certificates else None
 
-    def _model(self, alpn: bool, tickets: bool) -> Any:
+    def _model(self, alpn: bool, tickets: bool, avoid: frozenset[int] = frozenset()) -> Any:
         stub = lib.tlsapi_nss_memio_new(ffi.NULL)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
@@ -207,9 +210,10 @@ class Profile:
             _check(lib.SSL_OptionSet(model, lib.SSL_ENABLE_SERVER_DHE, 1), "turn DHE on")
         vrange = ffi.new("SSLVersionRange *", {"min": selection.low, "max": selection.high})
         _check(lib.SSL_VersionRangeSet(model, vrange), "set the version range")
-        order = ffi.new("PRUint16[]", selection.suites)
+        suites = [suite for suite in selection.suites if suite not in avoid]
+        order = ffi.new("PRUint16[]", suites)
         _check(
-            lib.tlsapi_nss_cipher_suite_order_set(model, order, len(selection.suites)),
+            lib.tlsapi_nss_cipher_suite_order_set(model, order, len(suites)),
             "set the cipher suites",
         )
         dhe = selection.low < 0x0304 and any(uses_dhe(suite) for suite in selection.suites)
