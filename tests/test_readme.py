@@ -54,10 +54,11 @@ def _blocks() -> list[Block]:
 # without a test fails test_every_block_is_run.
 CLIENT = 'socket.create_connection(("example.org", 443))'
 SERVER = 'socket.create_server(("127.0.0.1", 8443))'
-BUFFERS = "from tlsapi.testing.pki import PKI"
+BUFFERS = "def move(source, destination):"
+SESSIONS = "def connect(session=None):"
 CHOOSING = 'tlsapi.backend("nss")'
 ERRORS = "except tlsapi.CertificateError as exc:"
-CLAIMED = (CLIENT, SERVER, BUFFERS, CHOOSING, ERRORS)
+CLAIMED = (CLIENT, SERVER, BUFFERS, SESSIONS, CHOOSING, ERRORS)
 
 
 def _block(marker: str) -> Block:
@@ -242,6 +243,17 @@ def test_buffers_block() -> None:
     """The block "Buffers": in memory only, nothing substituted."""
     namespace = _block(BUFFERS).run()
     assert namespace["client"].negotiated_tls_version is not None
+
+
+@pytest.mark.parametrize("backend", ["gnutls", "nss", "stdlib"])
+def test_sessions_block(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The block "Sessions": nothing substituted; run with each backend as the default."""
+    if backend not in {b.name for b in tlsapi.available_backends()}:
+        pytest.skip(f"the {backend} backend is not available here")
+    monkeypatch.setenv("TLSAPI_BACKEND", backend)
+    namespace = _block(SESSIONS).run()
+    assert namespace["resumed"] is True
+    assert tlsapi.default_backend().name == backend
 
 
 def test_choosing_block() -> None:
