@@ -297,15 +297,21 @@ def test_a_foreign_tls12_ticket_gets_a_full_handshake_and_spoils_nothing(
         assert (client.session_reused, server.session_reused) == (resumed, resumed)
 
 
-def test_an_expired_ticket_gets_a_full_handshake(nss: tlsapi.Backend, pki: PKI) -> None:
-    """The TicketBook's lifetime (NSS's 2 days) is what 'rotated' means for TLS 1.2 here."""
-    only12 = _only(TLSVersion.TLSv1_2)
-    client_context = nss.client_context(pki.client_config(**only12))
-    server_context = nss.server_context(pki.server_config(**only12))
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
+def test_an_expired_ticket_gets_a_full_handshake(
+    nss: tlsapi.Backend, pki: PKI, version: TLSVersion
+) -> None:
+    """The TicketBook's lifetime (NSS's 2 days) is what 'rotated' means here."""
+    client_context = nss.client_context(pki.client_config(**_only(version)))
+    server_context = nss.server_context(pki.server_config(**_only(version)))
     client = client_context.wrap_buffers("localhost")
     server = server_context.wrap_buffers()
     handshake(client, server)
+    server.write(b"x")
+    client.receive_from_network(server.peek_outgoing(server.outgoing_bytes_buffered()))
+    assert client.read(1) == b"x"  # a TLS 1.3 ticket comes before
     session = client.session
+    assert session is not None
     server_context._profile.tickets.lifetime = -1  # type: ignore[attr-defined]
     client = client_context.wrap_buffers("localhost", session=session)
     server = server_context.wrap_buffers()
