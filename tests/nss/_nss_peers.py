@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tlsapi import ServerContext, TLSError, TLSWrappedSocket
+from tlsapi import ServerContext, TLSError, TLSVersion, TLSWrappedSocket
 from tlsapi.testing import PKI
 
 DEADLINE = 30.0
@@ -89,7 +89,7 @@ class Server:
         chain = tls.getpeercert()
         seen.peer_leaf = chain[0] if chain else None
         version = tls.negotiated_tls_version
-        seen.version = None if version is None else version.name
+        seen.version = version.name if isinstance(version, TLSVersion) else None
         line = b""
         while not line.endswith(b"\n"):
             data = tls.recv(1024)

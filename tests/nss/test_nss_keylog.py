@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _nss_peers import Server, openssl_server, program, run_client, write_files
@@ -19,7 +20,7 @@ import tlsapi
 from tlsapi import ConfigurationError, InsecureConfigurationWarning, TLSVersion
 from tlsapi.testing import PKI
 
-ONLY13 = {
+ONLY13: dict[str, Any] = {
     "lowest_supported_version": TLSVersion.TLSv1_3,
     "highest_supported_version": TLSVersion.TLSv1_3,
 }

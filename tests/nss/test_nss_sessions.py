@@ -16,6 +16,7 @@ import gc
 import re
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _nss_peers import Server, openssl_server, program, run_client, write_files
@@ -33,7 +34,7 @@ def pki() -> PKI:
     return PKI(name="tlsapi nss sessions")
 
 
-def _only(version: TLSVersion) -> dict[str, TLSVersion]:
+def _only(version: TLSVersion) -> dict[str, Any]:
     return {"lowest_supported_version": version, "highest_supported_version": version}
 
 
