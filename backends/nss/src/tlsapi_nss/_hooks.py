@@ -265,7 +265,10 @@ def tlsapi_nss_hello_retry_cb(  # noqa: PLR0917  (NSS's signature)
     if isinstance(target, TokenProbe):
         # A throwaway socket that only reads the hello: note the token and stop.
         if first_hello and client_token_length:
-            target.token = ffi.unpack(ffi.cast("char *", client_token), client_token_length)
+            try:
+                target.token = ffi.unpack(ffi.cast("char *", client_token), client_token_length)
+            except Exception:  # no token: the real socket decides
+                target.token = None
         return _REFUSE
     buffer = target
     if buffer is None:
