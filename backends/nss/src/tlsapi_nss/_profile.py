@@ -9,12 +9,12 @@ default.  The profile also keeps the context's trust anchors and the client
 certificate NSS asks for through the client-auth hook.
 
 Sessions (see ``_tickets`` and ``_buffer``): a client takes NSS's resumption
-tokens through ``SSL_SetResumptionTokenCallback``, so nothing of ours enters
-NSS's process-wide client cache, and its sockets carry a peer ID of their
-own profile, so that cache never offers them a session someone else put
-there.  A server keeps ``SSL_NO_CACHE`` (NSS's session-ID cache is per
-process and would resume sessions across contexts): it resumes only its own
-tickets, which its TicketBook tells apart.
+tokens through ``SSL_SetResumptionTokenCallback`` where NSS exports them, and
+otherwise leaves the session in NSS's process-wide client cache under a peer
+ID of the connection's own (this profile's ``peer_id`` and a number), so
+that cache never offers a session by itself.  A server keeps ``SSL_NO_CACHE``
+(NSS's session-ID cache is per process and would resume sessions across
+contexts): it resumes only its own tickets, which its TicketBook tells apart.
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ class Profile:
                 1,
                 "pick a side",
             ),
-            # A client's sessions go to its own callback, never NSS's cache (see the top).
+            # A client's session cache is on for what NSS exports no token for, found
+            # only under the connection's own peer ID (see the top).
             (lib.SSL_NO_CACHE, 1 if server else 0, "set the session cache"),
             (lib.SSL_ENABLE_SESSION_TICKETS, 1 if tickets else 0, "set session tickets"),
             (lib.SSL_ENABLE_RENEGOTIATION, lib.SSL_RENEGOTIATE_NEVER, "refuse renegotiation"),
