@@ -20,11 +20,11 @@ is in it:
   cannot decline a ticket it has decrypted but by failing the handshake, so
   a ClientHello that offers a ticket is first read by a throwaway NSS socket
   that only reports the token (``NSSBuffer._ticket_token``).  Another book's
-  ticket then gets a socket without the TLS 1.3 suites of the ticket's hash:
-  NSS resumes only a ticket whose suite has the negotiated suite's hash, so
-  it makes a full handshake.  Where the client offers no other suite, or the
-  token is too old, the HelloRetryRequest callback refuses the ticket with a
-  handshake_failure alert.
+  ticket (or one of ours older than ``lifetime``) then gets a socket without
+  the TLS 1.3 suites of the ticket's hash: NSS resumes only a ticket whose
+  suite has the negotiated suite's hash, so it makes a full handshake.  Where
+  the client offers no suite of the other hash, the HelloRetryRequest
+  callback refuses the ticket with a handshake_failure alert.
 """
 
 from __future__ import annotations
