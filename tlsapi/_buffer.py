@@ -32,10 +32,13 @@ close_notify raises RaggedEOF, and so does a handshake that cannot finish.
 Incoming bytes go to ``_receive`` (default: the ``_incoming`` queue, for a
 library that pulls from Python; a backend whose library keeps them in its
 own storage overrides ``_receive`` and ``_incoming_size``).  Outgoing bytes
-take one path for every backend: ``_flush_library_output`` moves what the
-library wrote into ``_outgoing`` (a ByteQueue: no copy for ``bytes``, and a
-peek at one whole chunk is that very object), and peek_outgoing /
-consume_outgoing work on that queue.
+take one path for every backend: ``_library_output`` returns what the
+library wrote since the last call as one ``bytes`` and the core queues it in
+``_outgoing`` (a ByteQueue: no copy for ``bytes``, and a peek at one whole
+chunk is that very object); peek_outgoing / consume_outgoing work on that
+queue.  (A backend may instead append to ``_outgoing`` itself in
+``_flush_library_output``, which the default ``_library_output`` calls; the
+returned ``bytes`` saves a Python call per small record.)
 
 Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
 the same method again with the same arguments".
@@ -340,7 +343,17 @@ class TLSWrappedBuffer(abc.ABC):
 
     def readinto(self, buffer: Buffer, amt: int | None = None) -> int:
         """Read into ``buffer`` (up to ``amt`` bytes); 0 after close_notify."""
-        if amt is None and type(buffer) is bytearray:
+        if amt is None and (
+            type(buffer) is bytearray
+            or (
+                # A writable contiguous view of bytes (a slice of a bytearray): as it is.
+                type(buffer) is memoryview
+                and not buffer.readonly
+                and buffer.c_contiguous
+                and buffer.ndim == 1
+                and buffer.itemsize == 1
+            )
+        ):
             target: bytearray | memoryview = buffer
         else:
             target = memoryview(buffer).cast("B")
@@ -465,8 +478,15 @@ class TLSWrappedBuffer(abc.ABC):
         except IndexError:
             self._wait_for_turn()
         try:
-            self._flush_library_output()
+            data = self._library_output()
             outgoing = self._outgoing
+            if data:
+                if not outgoing.size and len(data) <= amt:
+                    # The common case: one message and nothing older; ByteQueue.append inlined.
+                    outgoing.chunks.append(data)
+                    outgoing.size = len(data)
+                    return data
+                outgoing.append(data)
             if not outgoing.size:
                 return b""
             if outgoing.size <= amt and len(outgoing.chunks) == 1 and not outgoing.offset:
@@ -572,10 +592,12 @@ class TLSWrappedBuffer(abc.ABC):
                 self._wake()
 
     def _take_locked(self) -> bytes:
-        self._flush_library_output()
+        data = self._library_output()
         outgoing = self._outgoing
         if not outgoing.size:
-            return b""
+            return data
+        if data:
+            outgoing.append(data)
         chunks = outgoing.chunks
         if len(chunks) == 1 and not outgoing.offset:  # the common case: one message, no copy
             outgoing.size = 0
@@ -602,7 +624,9 @@ class TLSWrappedBuffer(abc.ABC):
         except IndexError:
             self._wait_for_turn()
         try:
-            self._flush_library_output()
+            data = self._library_output()
+            if data:
+                self._outgoing.append(data)
             return self._outgoing.size
         finally:
             token.append(True)
@@ -715,8 +739,18 @@ class TLSWrappedBuffer(abc.ABC):
     def _receive_eof(self) -> None:
         """The transport reached end of file (``_transport_eof`` is already set)."""
 
+    def _library_output(self) -> bytes:
+        """What the library wrote since the last call, taken from it (``b""`` if nothing).
+
+        The core queues it in ``_outgoing``.  This default lets
+        ``_flush_library_output`` append to ``_outgoing`` itself, and returns ``b""``.
+        """
+        self._flush_library_output()
+        return b""
+
     def _flush_library_output(self) -> None:
-        """Append what the library wrote since the last call to ``_outgoing``."""
+        """Append what the library wrote since the last call to ``_outgoing`` (see
+        ``_library_output``, the hook the core calls)."""
 
     @abc.abstractmethod
     def _handshake(self) -> None: ...

@@ -125,6 +125,9 @@ class StdlibBuffer(TLSWrappedBuffer):
             self._in_bio.write_eof()
         return moved
 
+    def _library_output(self) -> bytes:
+        return self._out_bio.read()  # b"" when empty: one C call either way
+
     def _flush_library_output(self) -> None:
         if self._out_bio.pending:
             self._outgoing.append(self._out_bio.read())

@@ -7,7 +7,7 @@ How the hard parts work:
   socket, and no Python runs per record.  Ciphertext received goes
   straight to the C side's window (``_receive``; ``incoming_bytes_buffered``
   reads its length); what push wrote goes to the base class's ``_outgoing``
-  queue as one bytes object when the caller looks (``_flush_library_output``).
+  queue as one bytes object when the caller looks (``_library_output``).
   Per write: one cffi call (the record loop is C) and one copy per record
   into the C output buffer; per flush one ``ffi.unpack`` (one copy) of
   everything pending; per receive_from_network one cffi call and no copy
@@ -361,12 +361,14 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     # class's queue as one bytes object (one copy), and the C side lets go of
     # it (it frees a large buffer, keeps a small one for the next message).
 
-    def _flush_library_output(self) -> None:
+    def _library_output(self) -> bytes:
         transport = self._transport
         size: int = transport.out_len
-        if size:
-            self._outgoing.append(_unpack(transport.out_data, size))
-            _output_consume(transport, size)
+        if not size:
+            return b""
+        data: bytes = _unpack(transport.out_data, size)
+        _output_consume(transport, size)
+        return data
 
     # -- application data -------------------------------------------------------------
 

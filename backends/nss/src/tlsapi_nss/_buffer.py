@@ -8,7 +8,7 @@ come back into Python.  Per buffer operation, one cffi call and one copy:
 - ``receive_from_network``: ``tlsapi_nss_memio_feed`` queues the chunk by
   pointer (no copy for ``bytes``; ``_chunks`` keeps it alive while NSS may
   still read it), and NSS's recv copies from it into its record buffer;
-- ``peek_outgoing``/``outgoing_bytes_buffered``: ``_flush_library_output``
+- ``peek_outgoing``/``outgoing_bytes_buffered``: ``_library_output``
   takes everything NSS sent as one ``bytes`` (``ffi.unpack`` of the C
   buffer) and ``tlsapi_nss_memio_taken`` empties it;
 - read/readinto/write: ``tlsapi_nss_read``/``tlsapi_nss_write`` return the count
@@ -266,12 +266,14 @@ class NSSBuffer(TLSWrappedBuffer):
     def _incoming_size(self) -> int:
         return int(self._memio.in_size)
 
-    def _flush_library_output(self) -> None:
+    def _library_output(self) -> bytes:
         state = self._memio
         size = state.out_len
-        if size:
-            self._outgoing.append(_unpack(state.out, size))
-            _taken(state)
+        if not size:
+            return b""
+        data: bytes = _unpack(state.out, size)
+        _taken(state)
+        return data
 
     # -- TLS -------------------------------------------------------------------------
 
