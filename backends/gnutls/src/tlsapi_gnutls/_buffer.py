@@ -82,7 +82,6 @@ _send = lib.tlsapi_gnutls_send
 _give = lib.tlsapi_gnutls_receive
 _output_consume = lib.tlsapi_gnutls_output_consume
 _from_buffer = ffi.from_buffer
-_CHARS = ffi.typeof("char[]")
 _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
@@ -415,9 +414,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return _unpack(scratch, count) if count else b""
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        # Positional arguments and a ctype object: half the cost of require_writable=True.
+        # The core passes a writable buffer (it refuses a read-only one): from_buffer's
+        # cheapest form, no require_writable.
         state = self._transport
-        count: int = _recv(state, _from_buffer(_CHARS, target, True), len(target))
+        count: int = _recv(state, _from_buffer(target), len(target))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count < RECV_STOPPED:

@@ -20,7 +20,7 @@ queued, NSS returns it, and it becomes WantReadError.  End of file:
 queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
 close_notify without asking recv again, so ``eof_delivered`` tells a ragged
 EOF from a clean close.  A read that meets 0 or an error after it has data
-returns the data and notes the stop (``stopped``, ``stop_code``); ``_after_data``
+returns the data and notes the stop (``stopped``, ``stop_code``); ``_report_stop``
 reports it to the core (``_stop_after_data``), which makes it the next read's
 result, as for every backend.
 """
@@ -326,7 +326,7 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, scratch, size)
         if count > 0:
-            # _after_data, written out: this is every small record's path.
+            # A read that returned data: drop used chunks, report what ended it, if anything.
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
             if state.stopped:
@@ -336,13 +336,6 @@ class NSSBuffer(TLSWrappedBuffer):
             self._closed()
             return b""
         raise self._failure(count, "read")
-
-    def _after_data(self, state: Any) -> None:
-        """A read returned data: report what ended it, if anything, to the core."""
-        if not state.in_size:
-            self._chunks.clear()  # all read: an idle connection keeps no ciphertext
-        if state.stopped:
-            self._report_stop(state)
 
     def _report_stop(self, state: Any) -> None:
         """The read that returned data met a close or an error after it (``stopped``)."""
@@ -359,8 +352,7 @@ class NSSBuffer(TLSWrappedBuffer):
             self._stop_after_data(self._failure(code, "read"))
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        if type(target) is memoryview and target.readonly:
-            raise TypeError("readinto() needs a writable buffer, not a read-only one")
+        # The core passes a writable buffer (it refuses a read-only one).
         size = len(target)
         if size > _MAX_WRITE:
             target = memoryview(target)[:_MAX_WRITE]
@@ -370,7 +362,11 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, _from_buffer(target), size)
         if count > 0:
-            self._after_data(state)
+            # A read that returned data: drop used chunks, report what ended it, if anything.
+            if not state.in_size:
+                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+            if state.stopped:
+                self._report_stop(state)
             return count
         if count == 0:
             self._closed()
