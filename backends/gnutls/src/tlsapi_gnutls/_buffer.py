@@ -85,6 +85,7 @@ _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
+_KEEP_OUTPUT = int(lib.TLSAPI_GNUTLS_KEEP_OUTPUT)
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -366,7 +367,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if not size:
             return b""
         data: bytes = _unpack(transport.out_data, size)
-        _output_consume(transport, size)
+        if transport.out_cap > _KEEP_OUTPUT:
+            _output_consume(transport, size)  # frees the large buffer a bulk run grew
+        else:
+            transport.out_len = 0  # all taken: a field store costs less than a C call
         return data
 
     # -- application data -------------------------------------------------------------
