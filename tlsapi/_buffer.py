@@ -32,10 +32,13 @@ close_notify raises RaggedEOF, and so does a handshake that cannot finish.
 Incoming bytes go to ``_receive`` (default: the ``_incoming`` queue, for a
 library that pulls from Python; a backend whose library keeps them in its
 own storage overrides ``_receive`` and ``_incoming_size``).  Outgoing bytes
-take one path for every backend: ``_flush_library_output`` moves what the
-library wrote into ``_outgoing`` (a ByteQueue: no copy for ``bytes``, and a
-peek at one whole chunk is that very object), and peek_outgoing /
-consume_outgoing work on that queue.
+take one path for every backend: ``_library_output`` returns what the
+library wrote since the last call as one ``bytes`` and the core queues it in
+``_outgoing`` (a ByteQueue: no copy for ``bytes``, and a peek at one whole
+chunk is that very object); peek_outgoing / consume_outgoing work on that
+queue.  (A backend may instead append to ``_outgoing`` itself in
+``_flush_library_output``, which the default ``_library_output`` calls; the
+returned ``bytes`` saves a Python call per small record.)
 
 Want-errors follow PEP 543: WantReadError means "feed me more bytes and call
 the same method again with the same arguments".
@@ -49,14 +52,19 @@ from inside another call on the same thread (an ``sni_callback`` that reads
 or writes the connection it was given) cannot wait for itself: it raises
 RuntimeError.  Backends run user code through ``_run_callback`` so that this
 is detected; the hooks always run with the lock held, and a method a backend
-adds takes it with ``_exclusive()``.  Uncontended, the lock costs one
-non-blocking acquire and one release per call (see the README).
+adds takes it with ``_exclusive()``.  The lock is a token in a list: taking
+it is ``list.pop()`` and giving it back ``list.append()``, each one step under
+the GIL, so an uncontended call pays two cheap C calls where
+``threading.Lock.acquire(False)`` parsed its arguments on every call (a tenth
+of a small record's cost).  A thread that finds the token gone waits on a lock
+of its own, queued in ``_waiters`` before it looks again, and whoever puts the
+token back wakes every waiter: no wake-up can fall between the two.
 
 A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
 escaping a call leaves the library in an unknown state: it propagates as it
 is, and the connection is failed from then on.
 
-The base class's attributes (``_lock``, ``_state``, ``_context``,
+The base class's attributes (``_token``, ``_state``, ``_context``,
 ``_server_hostname``, ``_incoming``, ``_outgoing``, ``_transport_eof``,
 ``_handshake_done``, ``_shutdown_sent``, ``_held_stop``, ``_first_failure``)
 are shared state that backends may read; only this module changes them.
@@ -67,8 +75,10 @@ from __future__ import annotations
 import abc
 import enum
 import threading
+from _thread import LockType
+from _thread import allocate_lock as _allocate_lock
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._bytequeue import ByteQueue
@@ -123,7 +133,10 @@ class TLSWrappedBuffer(abc.ABC):
     """One TLS connection over in-memory buffers (no I/O of its own)."""
 
     def __init__(self, context: ClientContext | ServerContext, server_hostname: str | None) -> None:
-        self._lock = threading.Lock()
+        # The connection's lock: held by whoever popped the one token (see above).
+        self._token = [True]
+        # A list, not a deque: an empty deque costs 600 bytes per connection.
+        self._waiters: list[LockType] = []
         # The thread running user code from inside a call (see _run_callback).
         self._callback_thread: int | None = None
         self._context = context
@@ -217,20 +230,47 @@ class TLSWrappedBuffer(abc.ABC):
 
     # -- one call at a time -------------------------------------------------
 
-    # The hot methods below inline the lock's fast path (a non-blocking
-    # acquire); this is the slow one: re-entry, or another thread inside.
+    # The hot methods below inline the lock's fast path (pop the token, put it
+    # back, wake waiters if any); this is the slow one: re-entry, or another
+    # thread inside.
     def _wait_for_turn(self) -> None:
         if self._callback_thread == _get_ident():
             raise RuntimeError(
                 "this TLS connection was used from inside its own callback: a callback must "
                 "not call read/write/do_handshake/... on the connection it was given"
             )
-        self._lock.acquire()
+        token, waiters = self._token, self._waiters
+        while True:
+            waiter = _allocate_lock()
+            waiter.acquire()
+            # Queued before looking again: a holder who puts the token back after
+            # this look sees the waiter and releases it.
+            waiters.append(waiter)
+            try:
+                token.pop()
+            except IndexError:
+                waiter.acquire()  # until a holder's _wake; then look again
+                continue
+            with suppress(ValueError):  # a holder may have released it already
+                waiters.remove(waiter)
+            return
+
+    def _wake(self) -> None:
+        """The token is back: every waiter looks again (contention is rare; none is missed)."""
+        waiters = self._waiters
+        while waiters:
+            try:
+                waiters.pop(0).release()
+            except IndexError:
+                break  # another thread emptied it meanwhile
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         """Hold the connection's lock (for methods a backend adds, such as key_update)."""
-        if not self._lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             yield
@@ -238,7 +278,9 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            self._lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def _run_callback(self, callback: Callable[..., _T], *args: Any) -> _T:
         """Run user code from inside a call: a call back into this connection then raises."""
@@ -276,8 +318,10 @@ class TLSWrappedBuffer(abc.ABC):
             if amt < 0:
                 raise ValueError("amt must not be negative")
             return b""
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if self._state is not _OPEN:
@@ -293,11 +337,23 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def readinto(self, buffer: Buffer, amt: int | None = None) -> int:
         """Read into ``buffer`` (up to ``amt`` bytes); 0 after close_notify."""
-        if amt is None and type(buffer) is bytearray:
+        if amt is None and (
+            type(buffer) is bytearray
+            or (
+                # A writable contiguous view of bytes (a slice of a bytearray): as it is.
+                type(buffer) is memoryview
+                and not buffer.readonly
+                and buffer.c_contiguous
+                and buffer.ndim == 1
+                and buffer.itemsize == 1
+            )
+        ):
             target: bytearray | memoryview = buffer
         else:
             target = memoryview(buffer).cast("B")
@@ -309,8 +365,10 @@ class TLSWrappedBuffer(abc.ABC):
                 target = target[:amt]
         if not len(target):
             return 0
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if self._state is not _OPEN:
@@ -325,15 +383,19 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def write(self, buf: Buffer) -> int:
         """Encrypt application data; returns how many bytes were taken."""
         data = buf if type(buf) is bytes or type(buf) is bytearray else memoryview(buf).cast("B")
         if self._shutdown_sent:  # a misuse, not a failure of the connection
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if self._state is not _OPEN:
@@ -345,7 +407,9 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def shutdown(self) -> None:
         """Send close_notify (once); the peer's close_notify then reads as ``b""``."""
@@ -364,8 +428,10 @@ class TLSWrappedBuffer(abc.ABC):
         chunk = data if type(data) is bytes else memoryview(data).cast("B")
         if self._transport_eof and len(chunk):  # a misuse, not a failure of the connection
             raise TLSError("bytes received after the transport's end of file")
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if len(chunk):
@@ -379,7 +445,9 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     # The peer's first bytes, kept until two have been checked (then None).
     _peer_start: bytes | None = b""
@@ -404,24 +472,37 @@ class TLSWrappedBuffer(abc.ABC):
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to ``amt`` bytes waiting to go to the peer, left in place."""
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
-            self._flush_library_output()
+            data = self._library_output()
             outgoing = self._outgoing
+            if data:
+                if not outgoing.size and len(data) <= amt:
+                    # The common case: one message and nothing older; ByteQueue.append inlined.
+                    outgoing.chunks.append(data)
+                    outgoing.size = len(data)
+                    return data
+                outgoing.append(data)
             if not outgoing.size:
                 return b""
             if outgoing.size <= amt and len(outgoing.chunks) == 1 and not outgoing.offset:
                 return outgoing.chunks[0]  # the common case: all of one chunk, no copy
             return outgoing.peek(amt)
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def consume_outgoing(self, amt: int) -> None:
         """Mark ``amt`` bytes from peek_outgoing as sent."""
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             outgoing = self._outgoing
@@ -433,7 +514,9 @@ class TLSWrappedBuffer(abc.ABC):
             else:
                 raise ValueError(f"cannot consume {amt} bytes: {outgoing.size} are buffered")
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def _take_outgoing(self) -> bytes:
         """All the bytes waiting to go to the peer, consumed: peek + consume in one call.
@@ -441,13 +524,17 @@ class TLSWrappedBuffer(abc.ABC):
         For tlsapi's own layers that hand everything on at once (the ssl
         adapter's MemoryBIO); the public pair keeps PEP 543's shape.
         """
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             return self._take_locked()
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     # The ssl adapter's SSLObject (asyncio's and trio's per-record calls) moves
     # bytes in, runs one operation and moves everything out each time: these do
@@ -458,8 +545,10 @@ class TLSWrappedBuffer(abc.ABC):
         """receive_from_network(received) unless empty, read(amt) (amt > 0), _take_outgoing()."""
         if self._transport_eof and received:
             raise TLSError("bytes received after the transport's end of file")
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if received and (self._peer_start is None or not self._refuses_start(received)):
@@ -477,14 +566,18 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def _bio_write(self, data: bytes | bytearray | memoryview) -> tuple[int, bytes]:
         """write(data) (bytes-shaped) and _take_outgoing()."""
         if self._shutdown_sent:
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             if self._state is not _OPEN:
@@ -494,13 +587,17 @@ class TLSWrappedBuffer(abc.ABC):
             self._interrupted(exc)
             raise
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def _take_locked(self) -> bytes:
-        self._flush_library_output()
+        data = self._library_output()
         outgoing = self._outgoing
         if not outgoing.size:
-            return b""
+            return data
+        if data:
+            outgoing.append(data)
         chunks = outgoing.chunks
         if len(chunks) == 1 and not outgoing.offset:  # the common case: one message, no copy
             outgoing.size = 0
@@ -508,23 +605,33 @@ class TLSWrappedBuffer(abc.ABC):
         return outgoing.take_all()
 
     def incoming_bytes_buffered(self) -> int:
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
             return self._incoming_size()
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     def outgoing_bytes_buffered(self) -> int:
-        lock = self._lock
-        if not lock.acquire(False):
+        token = self._token
+        try:
+            token.pop()
+        except IndexError:
             self._wait_for_turn()
         try:
-            self._flush_library_output()
+            data = self._library_output()
+            if data:
+                self._outgoing.append(data)
             return self._outgoing.size
         finally:
-            lock.release()
+            token.append(True)
+            if self._waiters:
+                self._wake()
 
     # -- what was negotiated ----------------------------------------------
 
@@ -632,8 +739,18 @@ class TLSWrappedBuffer(abc.ABC):
     def _receive_eof(self) -> None:
         """The transport reached end of file (``_transport_eof`` is already set)."""
 
+    def _library_output(self) -> bytes:
+        """What the library wrote since the last call, taken from it (``b""`` if nothing).
+
+        The core queues it in ``_outgoing``.  This default lets
+        ``_flush_library_output`` append to ``_outgoing`` itself, and returns ``b""``.
+        """
+        self._flush_library_output()
+        return b""
+
     def _flush_library_output(self) -> None:
-        """Append what the library wrote since the last call to ``_outgoing``."""
+        """Append what the library wrote since the last call to ``_outgoing`` (see
+        ``_library_output``, the hook the core calls)."""
 
     @abc.abstractmethod
     def _handshake(self) -> None: ...

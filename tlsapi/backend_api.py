@@ -20,8 +20,9 @@ What to subclass (all from ``tlsapi``):
   handshake (``_handshake``), the application data (``_read``,
   ``_readinto``, ``_write``), our close_notify (``_shutdown``), the network
   side (``_receive``, ``_incoming_size``, ``_receive_eof``, and
-  ``_flush_library_output``, which appends what the library wrote to the
-  ``_outgoing`` queue), and what the handshake negotiated
+  ``_library_output``, which returns what the library wrote for the core to
+  queue in ``_outgoing``, or ``_flush_library_output``, which appends it
+  there itself), and what the handshake negotiated
   (``_cipher_number``, ``_negotiated_protocol``, ``_tls_version_number``,
   ``_peer_chain``).  It raises a TLSError for a failure (the core keeps it
   and fails the connection), reports a close_notify or error met after data

@@ -16,7 +16,8 @@
  *   reports a premature termination.
  * - outgoing: push appends to out_buf (grown by realloc); out_data and
  *   out_len are the part Python has not consumed.  peek_outgoing is one
- *   ffi.unpack from there; tlsapi_gnutls_output_consume moves out_data on.
+ *   ffi.unpack from there; then Python sets out_len to 0 (out_cap up to
+ *   TLSAPI_GNUTLS_KEEP_OUTPUT) or tlsapi_gnutls_output_consume frees out_buf.
  *
  * Memory: an idle connection keeps at most a small output buffer
  * (TLSAPI_GNUTLS_KEEP_OUTPUT, reused by the next small message); a larger

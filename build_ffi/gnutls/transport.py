@@ -16,6 +16,7 @@ typedef struct {
     gnutls_session_t session;
     char *out_data;     /* what push was given, not yet consumed by Python */
     size_t out_len;
+    size_t out_cap;     /* out_buf's size: above TLSAPI_GNUTLS_KEEP_OUTPUT, consume frees it */
     size_t in_len;      /* ciphertext received, not yet pulled by GnuTLS */
     int eof;            /* the transport reached end of file */
     int starved;        /* pull found nothing and answered EAGAIN */

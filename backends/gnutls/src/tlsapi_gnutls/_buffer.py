@@ -7,7 +7,7 @@ How the hard parts work:
   socket, and no Python runs per record.  Ciphertext received goes
   straight to the C side's window (``_receive``; ``incoming_bytes_buffered``
   reads its length); what push wrote goes to the base class's ``_outgoing``
-  queue as one bytes object when the caller looks (``_flush_library_output``).
+  queue as one bytes object when the caller looks (``_library_output``).
   Per write: one cffi call (the record loop is C) and one copy per record
   into the C output buffer; per flush one ``ffi.unpack`` (one copy) of
   everything pending; per receive_from_network one cffi call and no copy
@@ -100,10 +100,10 @@ _send = lib.tlsapi_gnutls_send
 _give = lib.tlsapi_gnutls_receive
 _output_consume = lib.tlsapi_gnutls_output_consume
 _from_buffer = ffi.from_buffer
-_CHARS = ffi.typeof("char[]")
 _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
+_KEEP_OUTPUT = int(lib.TLSAPI_GNUTLS_KEEP_OUTPUT)
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -444,12 +444,17 @@ class GnuTLSBuffer(TLSWrappedBuffer):
     # class's queue as one bytes object (one copy), and the C side lets go of
     # it (it frees a large buffer, keeps a small one for the next message).
 
-    def _flush_library_output(self) -> None:
+    def _library_output(self) -> bytes:
         transport = self._transport
         size: int = transport.out_len
-        if size:
-            self._outgoing.append(_unpack(transport.out_data, size))
-            _output_consume(transport, size)
+        if not size:
+            return b""
+        data: bytes = _unpack(transport.out_data, size)
+        if transport.out_cap > _KEEP_OUTPUT:
+            _output_consume(transport, size)  # frees the large buffer a bulk run grew
+        else:
+            transport.out_len = 0  # all taken: a field store costs less than a C call
+        return data
 
     # -- application data -------------------------------------------------------------
 
@@ -496,9 +501,10 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         return _unpack(scratch, count) if count else b""
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        # Positional arguments and a ctype object: half the cost of require_writable=True.
+        # The core passes a writable buffer (it refuses a read-only one): from_buffer's
+        # cheapest form, no require_writable.
         state = self._transport
-        count: int = _recv(state, _from_buffer(_CHARS, target, True), len(target))
+        count: int = _recv(state, _from_buffer(target), len(target))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count < RECV_STOPPED:

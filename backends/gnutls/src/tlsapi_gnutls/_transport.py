@@ -11,11 +11,11 @@ a GnuTLS call), more than the AES-GCM work on a small record.  The C side
   pending (the buffer keeps a reference until the next receive), and copies
   otherwise (other buffer types, or bytes arriving before the older ones
   were read).  Pull copies from the window, so no Python runs per record.
-* an outgoing buffer that push appends to.  GnuTLSBuffer's peek_outgoing is
-  one ``ffi.unpack`` of its pending part (``out_data``, ``out_len``), and
-  consume_outgoing moves ``out_data`` on (or sets ``out_len`` to 0).  The
-  base class's ByteQueues stay empty: going through them cost more Python
-  per record than the C calls themselves.
+* an outgoing buffer that push appends to.  GnuTLSBuffer's _library_output
+  is one ``ffi.unpack`` of its pending part (``out_data``, ``out_len``), then
+  sets ``out_len`` to 0 (a small buffer, kept for the next message) or calls
+  tlsapi_gnutls_output_consume (a large one, freed).  The core queues the
+  bytes; the incoming ByteQueue stays empty.
 
 EAGAIN and end of file keep their meaning exactly: an empty window makes pull
 answer EAGAIN through gnutls_transport_set_errno (GNUTLS_E_AGAIN, which the

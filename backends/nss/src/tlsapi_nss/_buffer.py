@@ -8,7 +8,7 @@ come back into Python.  Per buffer operation, one cffi call and one copy:
 - ``receive_from_network``: ``tlsapi_nss_memio_feed`` queues the chunk by
   pointer (no copy for ``bytes``; ``_chunks`` keeps it alive while NSS may
   still read it), and NSS's recv copies from it into its record buffer;
-- ``peek_outgoing``/``outgoing_bytes_buffered``: ``_flush_library_output``
+- ``peek_outgoing``/``outgoing_bytes_buffered``: ``_library_output``
   takes everything NSS sent as one ``bytes`` (``ffi.unpack`` of the C
   buffer) and ``tlsapi_nss_memio_taken`` empties it;
 - read/readinto/write: ``tlsapi_nss_read``/``tlsapi_nss_write`` return the count
@@ -20,7 +20,7 @@ queued, NSS returns it, and it becomes WantReadError.  End of file:
 queue is empty and notes ``eof_delivered``.  NSS returns 0 after a
 close_notify without asking recv again, so ``eof_delivered`` tells a ragged
 EOF from a clean close.  A read that meets 0 or an error after it has data
-returns the data and notes the stop (``stopped``, ``stop_code``); ``_after_data``
+returns the data and notes the stop (``stopped``, ``stop_code``); ``_report_stop``
 reports it to the core (``_stop_after_data``), which makes it the next read's
 result, as for every backend.
 """
@@ -451,15 +451,16 @@ class NSSBuffer(TLSWrappedBuffer):
     def _incoming_size(self) -> int:
         return int(self._memio.in_size)
 
-    def _flush_library_output(self) -> None:
+    def _library_output(self) -> bytes:
         state = self._memio
         size = state.out_len
-        if size:
-            data = _unpack(state.out, size)
-            self._outgoing.append(data)
-            _taken(state)
-            if self._outgoing_plain is not None:
-                self._read_own_handshake(self._outgoing_plain, data)
+        if not size:
+            return b""
+        data: bytes = _unpack(state.out, size)
+        _taken(state)
+        if self._outgoing_plain is not None:
+            self._read_own_handshake(self._outgoing_plain, data)
+        return data
 
     def _read_own_handshake(self, plain: PlainHandshakes, data: bytes) -> None:
         """What we sent in the clear: a client's random, a server's TLS 1.2 tickets."""
@@ -585,7 +586,7 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, scratch, size)
         if count > 0:
-            # _after_data, written out: this is every small record's path.
+            # A read that returned data: drop used chunks, report what ended it, if anything.
             if not state.in_size:
                 self._chunks.clear()  # all read: an idle connection keeps no ciphertext
             if state.stopped:
@@ -597,13 +598,6 @@ class NSSBuffer(TLSWrappedBuffer):
         if not state.in_size:
             self._chunks.clear()  # e.g. a session ticket read: nothing kept idle
         raise self._failure(count, "read")
-
-    def _after_data(self, state: Any) -> None:
-        """A read returned data: report what ended it, if anything, to the core."""
-        if not state.in_size:
-            self._chunks.clear()  # all read: an idle connection keeps no ciphertext
-        if state.stopped:
-            self._report_stop(state)
 
     def _report_stop(self, state: Any) -> None:
         """The read that returned data met a close or an error after it (``stopped``)."""
@@ -620,8 +614,7 @@ class NSSBuffer(TLSWrappedBuffer):
             self._stop_after_data(self._failure(code, "read"))
 
     def _readinto(self, target: bytearray | memoryview) -> int:
-        if type(target) is memoryview and target.readonly:
-            raise TypeError("readinto() needs a writable buffer, not a read-only one")
+        # The core passes a writable buffer (it refuses a read-only one).
         size = len(target)
         if size > _MAX_WRITE:
             target = memoryview(target)[:_MAX_WRITE]
@@ -631,7 +624,11 @@ class NSSBuffer(TLSWrappedBuffer):
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, _from_buffer(target), size)
         if count > 0:
-            self._after_data(state)
+            # A read that returned data: drop used chunks, report what ended it, if anything.
+            if not state.in_size:
+                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+            if state.stopped:
+                self._report_stop(state)
             return count
         if count == 0:
             self._closed()
