@@ -56,7 +56,7 @@
 #define TLSAPI_GNUTLS_RECORD_SIZE 16384
 
 /* Room for ``extra`` more bytes after the pending ones. */
-static int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
+int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
 {
     size_t needed, capacity;
     char *grown;
@@ -99,7 +99,7 @@ static ssize_t tlsapi_gnutls_push(gnutls_transport_ptr_t pointer, const void *da
     return (ssize_t)size;
 }
 
-static ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
+ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
 {
     tlsapi_gnutls_transport *t = pointer;
     size_t count = t->in_len;
@@ -174,6 +174,7 @@ tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *er
     /* GnuTLS's only use of a clock here; a sans-I/O connection waits as long as its owner. */
     gnutls_handshake_set_timeout(t->session, 0);
     t->server = (flags & GNUTLS_SERVER) != 0;
+    t->fd = -1;
     gnutls_handshake_set_hook_function(t->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_PRE,
                                        tlsapi_gnutls_hook);
     return t;
@@ -184,6 +185,7 @@ void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t)
     gnutls_deinit(t->session);
     free(t->out_buf);
     free(t->in_buf);
+    free(t->tap_buf);
     free(t);
 }
 
@@ -317,8 +319,9 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
         code = gnutls_record_recv(session, data + total, size - total);
         if (code > 0) {
             total += (size_t)code;
-            if (total < size && t->in_len > 0)
-                continue; /* more records may be waiting */
+            if (total < size &&
+                (t->in_len > 0 || (t->fd >= 0 && (size_t)code >= TLSAPI_GNUTLS_RECORD_SIZE)))
+                continue; /* more records may be waiting (a full one on a socket: bulk) */
             return (int64_t)total;
         }
         if (code == 0) {
@@ -360,9 +363,11 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
     size_t sent = 0;
     int retries = 0;
     ssize_t code;
-    /* Room for all the records at once: push then never reallocates midway. */
-    (void)tlsapi_gnutls_reserve_out(
-        t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
+    /* Room for all the records at once: push then never reallocates midway
+       (on a socket push sends them: only what the socket refuses is kept). */
+    if (t->fd < 0)
+        (void)tlsapi_gnutls_reserve_out(
+            t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
     while (sent < size) {
         code = gnutls_record_send(session, data + sent, size - sent);
         if (code > 0) {

@@ -149,14 +149,15 @@ import contextlib
 import enum
 import errno
 import math
+import os
 import select
 import socket as _socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 
 if TYPE_CHECKING:
     from .._buffer import TLSWrappedBuffer
@@ -177,6 +178,36 @@ _HAVE_POLL = hasattr(select, "poll")
 _MSG_DONTWAIT: int = getattr(_socket, "MSG_DONTWAIT", 0)
 
 _scratch = threading.local()
+
+# TLSAPI_SOCKET_PATH=buffer keeps every socket on the buffer path (the native
+# path's reference, and how the test suite runs the socket tests on both).
+PATH_VARIABLE = "TLSAPI_SOCKET_PATH"
+_PATHS = ("native", "buffer")
+
+
+class _NativeBuffer(Protocol):
+    """The hooks of a buffer whose library can drive a socket itself (see ``tlsapi.backend_api``)."""
+
+    def _attach_socket(self, fd: int | None) -> bool: ...
+    def _socket_pending(self) -> int: ...
+    def _socket_flush(self, discard: bool = False) -> int: ...
+
+
+def _attach_native(socket: _socket.socket, buffer: TLSWrappedBuffer) -> _NativeBuffer | None:
+    """Hand ``socket`` to the buffer's library if it can drive it; the buffer then, else None."""
+    path = os.environ.get(PATH_VARIABLE) or "native"
+    if path not in _PATHS:
+        raise ConfigurationError(
+            f"{PATH_VARIABLE} must be one of {', '.join(_PATHS)}, not {path!r}"
+        )
+    # Only a plain OS socket: a subclass (ssl.SSLSocket, a test double) has its own recv/send.
+    if path == "buffer" or type(socket) is not _socket.socket:
+        return None
+    attach = getattr(buffer, "_attach_socket", None)
+    if attach is None or not attach(socket.fileno()):
+        return None
+    native: _NativeBuffer = buffer  # type: ignore[assignment]
+    return native
 
 
 def _scratch_view() -> memoryview:
@@ -290,6 +321,9 @@ class SocketEngine:
         # The peer stopped reading (EPIPE/ECONNRESET on send): what we queue can
         # never arrive, but its last words (an alert saying why) may still be read.
         self._send_error: OSError | None = None
+        self._readers_waiting = 0  # threads in _await_other_reader (guarded by _fed_changed)
+        # The native path: the buffer's library reads and writes the socket itself.
+        self._native = _attach_native(socket, buffer)
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -305,6 +339,8 @@ class SocketEngine:
         """Give up the socket: closed (CLOSED) or handed back (UNWRAPPED)."""
         if self._enter(new):
             self._unsent = None
+            if self._native is not None:
+                self._native._attach_socket(None)  # never touch an fd that may be reused
             if new is _State.CLOSED:
                 self._socket.close()
 
@@ -331,6 +367,8 @@ class SocketEngine:
 
     def _call(self, op: str, deadline: float | None, fn: Callable[..., _T], *args: Any) -> _T:
         """Call ``fn`` on the buffer until it succeeds, doing the I/O it asks for."""
+        if self._native is not None:
+            return self._native_call(op, deadline, fn, *args)
         while True:
             # Read before the call: a feed that lands after it then shows in _fill.
             fed = self._fed
@@ -344,7 +382,7 @@ class SocketEngine:
                     self._flush(op, deadline, reader=True)
                 self._fill(op, deadline, fed)
             except WantWriteError:
-                if not self._buffer.outgoing_bytes_buffered():
+                if not self._pending_output():
                     raise TLSError(
                         f"{type(self._buffer).__name__} asked for output space "
                         "but holds no output: a backend bug"
@@ -357,12 +395,15 @@ class SocketEngine:
 
     def _send(self, data: memoryview, deadline: float | None) -> int:
         """Accept and send what the rules allow; return the plaintext count (see the docstring)."""
-        if self._timeout == 0.0:
-            before = self._buffer.outgoing_bytes_buffered()
+        native = self._native
+        if native is not None and not native._socket_pending():
+            pass  # the native path's fast case: nothing queued, nothing to flush first
+        elif self._timeout == 0.0:
+            before = self._pending_output()
             try:
                 self._flush("write", deadline)
             except WantWriteError:
-                after = self._buffer.outgoing_bytes_buffered()
+                after = self._pending_output()
                 if after == before or after >= PENDING_HIGH_WATER:
                     raise
         else:
@@ -377,7 +418,8 @@ class SocketEngine:
                 count += self._call(
                     "write", deadline, self._buffer.write, data[count : count + SEND_CHUNK]
                 )
-                self._flush("write", deadline)
+                if native is None or native._socket_pending():
+                    self._flush("write", deadline)
         except (WantReadError, WantWriteError, TimeoutError):
             if count:
                 return count  # accepted data is ours to send now: never ask for it again
@@ -416,7 +458,7 @@ class SocketEngine:
                 self._give_send_turn()
             # A reader that skipped while we held the turn may have queued bytes after
             # our last peek: without this check they would wait for a later call.
-            if not self._buffer.outgoing_bytes_buffered():
+            if not self._pending_output():
                 return
 
     def _take_send_turn(
@@ -445,6 +487,9 @@ class SocketEngine:
 
     def _send_pending(self, op: str, deadline: float | None) -> None:
         """The body of _flush (send turn held): peek, send, consume until empty."""
+        if self._native is not None:
+            self._send_native(op, deadline)
+            return
         if self._send_error is not None:
             self._drop_pending()
             if op in ("write", "shutdown"):
@@ -472,14 +517,25 @@ class SocketEngine:
 
     def _drop_pending(self) -> None:
         """Forget ciphertext that can no longer be sent (send turn held)."""
+        if self._native is not None:
+            self._native._socket_flush(discard=True)
+            return
         self._buffer.consume_outgoing(self._buffer.outgoing_bytes_buffered())
         self._unsent = None
 
     def _flush_quietly(self) -> None:
         """Send pending ciphertext if the socket takes it right now; never wait, never raise."""
-        if self._state in _RELEASED or not self._buffer.outgoing_bytes_buffered():
+        if self._state in _RELEASED or not self._pending_output():
             return
         if not self._take_send_turn(_Sender.NUDGE, "write", None):
+            return
+        if self._native is not None:
+            try:
+                self._native._socket_flush()
+            except OSError:
+                pass  # as below
+            finally:
+                self._give_send_turn()
             return
         try:
             chunk = self._unsent or self._buffer.peek_outgoing(FLUSH_CHUNK)
@@ -529,18 +585,26 @@ class SocketEngine:
             with self._fed_changed:
                 self._fed_changed.notify_all()
 
-    def _await_other_reader(self, op: str, deadline: float | None, fed: int) -> None:
+    def _await_other_reader(
+        self, op: str, deadline: float | None, fed: int, *, writer: bool = False
+    ) -> None:
         """Another thread is reading the socket: wait until it fed the buffer or stopped.
 
         Not a wait for the lock itself: a reader that loops re-takes it at once
         (locks are not fair), and a writer waiting for the lock would never run.
         """
         with self._fed_changed:
-            while self._fed == fed and self._recv_lock.locked():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(f"The {op} operation timed out")
-                self._fed_changed.wait(remaining)
+            self._readers_waiting += 1
+            try:
+                while self._fed == fed and self._recv_lock.locked():
+                    if writer and self._buffer._handshake_done:
+                        return  # the native path: a write after the handshake reads nothing
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError(f"The {op} operation timed out")
+                    self._fed_changed.wait(remaining)
+            finally:
+                self._readers_waiting -= 1
 
     def _read_socket(self, op: str, deadline: float | None) -> None:
         """The body of _fill (``_recv_lock`` held): one recv_into, then feed the buffer."""
@@ -551,7 +615,7 @@ class SocketEngine:
             try:
                 count = self._socket.recv_into(view)
             except BlockingIOError:
-                if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
+                if self._timeout == 0.0 and self._pending_output():
                     # Our unsent bytes, not the peer's silence, are what holds things up.
                     self._wait(op, deadline, write=True)
                 self._wait(op, deadline, write=False)
@@ -578,3 +642,102 @@ class SocketEngine:
             self._socket, write, remaining
         ):
             raise TimeoutError(f"The {op} operation timed out")
+
+    # -- the native path (see "The native path" in the module docstring) -----------------
+
+    def _pending_output(self) -> int:
+        """Ciphertext accepted but not yet taken by the socket."""
+        if self._native is not None:
+            return self._native._socket_pending()
+        return self._buffer.outgoing_bytes_buffered()
+
+    def _native_call(
+        self, op: str, deadline: float | None, fn: Callable[..., _T], *args: Any
+    ) -> _T:
+        """_call when the library drives the socket: call ``fn``, wait when it would block.
+
+        A call that may read the socket (everything but a write after the
+        handshake) holds ``_recv_lock``, as _fill does on the buffer path, so a
+        thread waiting for readability never misses bytes another took.
+        """
+        writer = op == "write"
+        while True:
+            # Another thread may finish the handshake while we wait: a write then reads nothing.
+            locking = self._timeout != 0.0 and not (writer and self._buffer._handshake_done)
+            if locking and not self._recv_lock.acquire(False):
+                self._await_other_reader(op, deadline, self._fed, writer=writer)
+                continue
+            try:
+                return fn(*args)
+            except WantReadError:
+                want_write = False
+            except WantWriteError:
+                want_write = True
+            except TLSError:
+                self._enter(_State.BROKEN)
+                self._flush_quietly()  # the alert that tells the peer why, if still queued
+                raise
+            finally:
+                if locking:
+                    self._release_reading()
+            op = self._phase(op)
+            if want_write:
+                self._flush(op, deadline)
+                continue
+            fed = self._fed
+            if self._pending_output():
+                with contextlib.suppress(WantWriteError):
+                    self._flush(op, deadline, reader=True)
+            if locking:
+                self._native_fill(op, deadline, fed)
+            else:
+                self._native_wait_readable(op, deadline)
+
+    def _release_reading(self) -> None:
+        """Give back ``_recv_lock`` after a call that may have read: waiters call again."""
+        self._fed += 1
+        self._recv_lock.release()
+        if self._readers_waiting:
+            with self._fed_changed:
+                self._fed_changed.notify_all()
+
+    def _native_fill(self, op: str, deadline: float | None, fed: int) -> None:
+        """_fill for the native path: wait until the socket is readable, as the one reader."""
+        while True:
+            if self._fed != fed:
+                return  # another thread's call may have read what we need: call again
+            if self._recv_lock.acquire(False):
+                break
+            self._await_other_reader(op, deadline, fed)
+        try:
+            if self._fed == fed:
+                self._native_wait_readable(op, deadline)
+        finally:
+            self._release_reading()
+
+    def _native_wait_readable(self, op: str, deadline: float | None) -> None:
+        """Wait for bytes from the peer, or raise WantReadError / WantWriteError / timeout."""
+        if self._timeout == 0.0 and self._pending_output():
+            # Our unsent bytes, not the peer's silence, are what holds things up.
+            self._wait(op, deadline, write=True)
+        self._wait(op, deadline, write=False)
+
+    def _send_native(self, op: str, deadline: float | None) -> None:
+        """_send_pending when the library drives the socket: its queue, sent in order."""
+        native = self._native
+        assert native is not None
+        if self._send_error is not None:
+            native._socket_flush(discard=True)
+            if op in ("write", "shutdown"):
+                raise self._send_error
+            return  # reads go on: the peer's alert may be waiting
+        while True:
+            try:
+                left = native._socket_flush()
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                self._send_error = exc
+                native._socket_flush(discard=True)
+                raise
+            if not left:
+                return
+            self._wait(op, deadline, write=True)

@@ -134,7 +134,7 @@ class TLSWrappedSocket(SocketEngine):
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext accepted but not yet taken by the socket (non-zero only after a short write)."""
-        return self._buffer.outgoing_bytes_buffered()
+        return self._pending_output()
 
     # -- TLS operations -----------------------------------------------------------
 
@@ -150,7 +150,9 @@ class TLSWrappedSocket(SocketEngine):
         _check_flags(flags, "recv")
         self._check_usable()
         data = self._call("read", self._deadline(), self._buffer.read, bufsize)
-        self._flush_quietly()
+        native = self._native
+        if native is None or native._socket_pending():
+            self._flush_quietly()
         return data
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
@@ -160,7 +162,9 @@ class TLSWrappedSocket(SocketEngine):
             raise ValueError("negative buffersize in recv_into")
         self._check_usable()
         count = self._call("read", self._deadline(), self._buffer.readinto, buffer, nbytes or None)
-        self._flush_quietly()
+        native = self._native
+        if native is None or native._socket_pending():
+            self._flush_quietly()
         return count
 
     def send(self, data: Buffer, flags: int = 0) -> int:
