@@ -676,6 +676,7 @@ class SocketEngine:
             except TLSError:
                 self._enter(_State.BROKEN)
                 self._flush_quietly()  # the alert that tells the peer why, if still queued
+                self._drain_after_failure()
                 raise
             finally:
                 if locking:
@@ -692,6 +693,19 @@ class SocketEngine:
                 self._native_fill(op, deadline, fed)
             else:
                 self._native_wait_readable(op, deadline)
+
+    def _drain_after_failure(self) -> None:
+        """Read (and drop) one chunk of what already arrived, as the buffer path would have.
+
+        The library reads record by record, so after a failure the rest of the
+        peer's flight may still be in the kernel, and closing a socket with
+        unread bytes sends a reset, which can destroy our alert before the
+        peer reads it.  The session is over: these bytes are of no use.
+        """
+        if not _MSG_DONTWAIT:
+            return
+        with contextlib.suppress(OSError):
+            self._socket.recv_into(_scratch_view(), RECV_CHUNK, _MSG_DONTWAIT)
 
     def _release_reading(self) -> None:
         """Give back ``_recv_lock`` after a call that may have read: waiters call again."""

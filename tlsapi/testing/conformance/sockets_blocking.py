@@ -27,6 +27,7 @@ from .sockets import (
 __all__ = ["TestSocketBlocking", "TestSocketTimeouts"]
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketBlocking:
     def test_blocking_echo(self, tls_pair: SocketPairs) -> None:
         client, server = tls_pair()
@@ -222,6 +223,7 @@ class TestSocketBlocking:
             client.sendfile(file)
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketTimeouts:
     def test_silent_server_times_out_the_handshake(
         self, peers: Peers, loopback_tcp: TCPPairs
