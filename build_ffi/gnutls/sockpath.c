@@ -202,3 +202,16 @@ void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop)
         t->tap_cap = 0;
     }
 }
+
+/* What else already arrived, left in place (for quoting a peer that is not TLS);
+   the count, or -1 when nothing could be read. */
+int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size)
+{
+    ssize_t count;
+    if (t->fd < 0 || size == 0)
+        return -1;
+    do
+        count = recv(t->fd, data, size, MSG_PEEK | MSG_DONTWAIT);
+    while (count < 0 && errno == EINTR);
+    return count < 0 ? -1 : (int64_t)count;
+}

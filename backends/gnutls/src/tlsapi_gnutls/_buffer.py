@@ -352,10 +352,17 @@ class GnuTLSBuffer(SocketPathBuffer):
         self._hello_reader = None
 
     def _read_tapped(self) -> None:
+        """The native socket path: the peer's bytes GnuTLS read, for the core's check of
+        its first bytes (is it TLS at all?) and for the hello reader."""
         data = self._take_tap()
-        if data is not None and self._hello_reader is not None:
-            self._read_offer(data)
-        if self._hello_reader is None:
+        if data is not None:
+            if self._peer_start is not None and self._refuses_start(data + self._peek_socket()):
+                self._tap_done()
+                assert self._first_failure is not None
+                raise self._first_failure  # NotTLSError, whatever GnuTLS made of them
+            if self._hello_reader is not None:
+                self._read_offer(data)
+        if self._hello_reader is None and self._peer_start is None:
             self._tap_done()
 
     def offered_cipher_suites(self) -> tuple[int, ...] | None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["SocketPathBuffer", "socket_error"]
 
 _unpack = ffi.unpack
+_QUOTE = 64  # bytes of a peer's start to look at (more than the core quotes)
 
 
 def socket_error(transport: Any) -> OSError:
@@ -57,7 +58,8 @@ class SocketPathBuffer(TLSWrappedBuffer):
                 return True
             if self._outgoing.size:
                 return False  # ciphertext already handed to Python: not an exact takeover
-            tap = 1 if self._hello_reader is not None else 0
+            # The peer's first bytes go to the core's not-TLS check and the hello reader.
+            tap = 1 if self._hello_reader is not None or self._peer_start is not None else 0
             return bool(lib.tlsapi_gnutls_attach_fd(transport, fd, tap) == 0)
 
     def _socket_pending(self) -> int:
@@ -81,6 +83,13 @@ class SocketPathBuffer(TLSWrappedBuffer):
         data = _unpack(transport.tap_buf, size)
         lib.tlsapi_gnutls_tap_taken(transport, 0)
         return data
+
+    def _peek_socket(self) -> bytes:
+        """What else already arrived, left in place: GnuTLS read only a record header
+        of the peer's first bytes, and a refusal quotes as much as the buffer path."""
+        more = ffi.new("char[]", _QUOTE)
+        count = int(lib.tlsapi_gnutls_peek_fd(self._transport, more, _QUOTE))
+        return _unpack(more, count) if count > 0 else b""
 
     def _tap_done(self) -> None:
         lib.tlsapi_gnutls_tap_taken(self._transport, 1)
