@@ -104,6 +104,34 @@ parent closing its copy must not end the child's session.  Call
 ``unwrap()`` for an orderly end.  As with ``socket.socket``, files from
 ``makefile()`` keep the connection open until they are closed too.
 
+The native path
+---------------
+Where the backend's library can drive a file descriptor itself, the engine
+hands it the socket when it is wrapped (``_attach_socket``, see
+``tlsapi.backend_api``) and the library reads and writes it directly: a
+recv or send is one call into C with the GIL released, records looped
+there, no Python per record.  Only a plain ``socket.socket`` is handed over
+(a subclass such as ``ssl.SSLSocket`` has recv/send of its own), and
+``TLSAPI_SOCKET_PATH=buffer`` keeps every socket on the buffer path (the
+conformance kit's socket tests run on both).  Everything above still holds,
+because the library never waits: it reads and writes with MSG_DONTWAIT, a
+would-block read is WantReadError from the buffer, and what the socket does
+not take at once stays queued in the library, in order, which is the
+pending ciphertext (``_socket_pending``, sent by ``_socket_flush`` from the
+same flush loop and send turn).  The waiting (poll, one deadline, Want*
+errors in non-blocking mode) is the engine's, outside the connection's lock,
+so one thread can send while another waits to receive.  Since any call that
+reads may take bytes off the socket, such calls hold ``_recv_lock`` (as
+_fill does), and a thread that waits for readability does so holding it:
+no thread waits for bytes another already took.  A write after the
+handshake reads nothing and takes no lock.  The library reads exactly what
+each record needs (header, then body), so ``unwrap()`` stops at the end of
+the close_notify record with no tracking here; bytes the buffer already
+held when the socket was handed over are read before the socket.  After a
+TLS failure one chunk of what already arrived is read and dropped, as the
+buffer path would have read it: closing a socket with unread bytes sends a
+reset, which may destroy our alert before the peer reads it.
+
 States
 ------
 The wrapper's lifecycle is one ``_State`` (below), changed only by
