@@ -221,6 +221,15 @@ class _NativeBuffer(Protocol):
     def _socket_flush(self, discard: bool = False) -> int: ...
 
 
+def _reading_poller(sock: _socket.socket) -> Any:
+    """A poll object watching ``sock`` for readability, or False where there is no poll()."""
+    if not _HAVE_POLL:
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return poller
+
+
 def _attach_native(socket: _socket.socket, buffer: TLSWrappedBuffer) -> _NativeBuffer | None:
     """Hand ``socket`` to the buffer's library if it can drive it; the buffer then, else None."""
     path = os.environ.get(PATH_VARIABLE) or "native"
@@ -352,6 +361,7 @@ class SocketEngine:
         self._readers_waiting = 0  # threads in _await_other_reader (guarded by _fed_changed)
         # The native path: the buffer's library reads and writes the socket itself.
         self._native = _attach_native(socket, buffer)
+        self._read_poller: Any = None  # the native path's, for readability (False: no poll())
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -421,9 +431,24 @@ class SocketEngine:
                 self._flush_quietly()  # the alert that tells the peer why
                 raise
 
-    def _send(self, data: memoryview, deadline: float | None) -> int:
+    def _send(self, data: bytes | memoryview, deadline: float | None) -> int:
         """Accept and send what the rules allow; return the plaintext count (see the docstring)."""
         native = self._native
+        if (
+            native is not None
+            and self._timeout != 0.0
+            and 0 < len(data) <= SEND_CHUNK
+            and not native._socket_pending()
+        ):
+            # The native path's common case: one write; the library sends what the
+            # socket takes and queues the rest, which goes before we return.
+            count: int = self._native_call("write", deadline, self._buffer.write, data)
+            if native._socket_pending():
+                try:
+                    self._flush("write", deadline)
+                except (WantReadError, WantWriteError, TimeoutError):
+                    return count  # accepted data is ours to send now: never ask for it again
+            return count
         if native is not None and not native._socket_pending():
             pass  # the native path's fast case: nothing queued, nothing to flush first
         elif self._timeout == 0.0:
@@ -709,7 +734,8 @@ class SocketEngine:
             finally:
                 if locking:
                     self._release_reading()
-            op = self._phase(op)
+            if not self._buffer._handshake_done:
+                op = "handshake"  # a read or write running it implicitly (_phase, without a C call)
             if want_write:
                 self._flush(op, deadline)
                 continue
@@ -759,10 +785,22 @@ class SocketEngine:
 
     def _native_wait_readable(self, op: str, deadline: float | None) -> None:
         """Wait for bytes from the peer, or raise WantReadError / WantWriteError / timeout."""
-        if self._timeout == 0.0 and self._pending_output():
-            # Our unsent bytes, not the peer's silence, are what holds things up.
-            self._wait(op, deadline, write=True)
-        self._wait(op, deadline, write=False)
+        if self._timeout == 0.0:
+            if self._pending_output():
+                # Our unsent bytes, not the peer's silence, are what holds things up.
+                self._wait(op, deadline, write=True)
+            self._wait(op, deadline, write=False)
+        # Only the holder of _recv_lock waits here: one poll object will do.
+        poller = self._read_poller
+        if poller is None:
+            poller = self._read_poller = _reading_poller(self._socket)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError(f"The {op} operation timed out")
+        if poller is False:
+            self._wait(op, deadline, write=False)
+        elif not poller.poll(None if remaining is None else math.ceil(remaining * 1000)):
+            raise TimeoutError(f"The {op} operation timed out")
 
     def _send_native(self, op: str, deadline: float | None) -> None:
         """_send_pending when the library drives the socket: its queue, sent in order."""

@@ -149,9 +149,13 @@ class TLSWrappedSocket(SocketEngine):
         """Up to ``bufsize`` bytes of application data; ``b""`` after the peer's close_notify."""
         _check_flags(flags, "recv")
         self._check_usable()
-        data = self._call("read", self._deadline(), self._buffer.read, bufsize)
         native = self._native
-        if native is None or native._socket_pending():
+        if native is None:
+            data = self._call("read", self._deadline(), self._buffer.read, bufsize)
+            self._flush_quietly()
+            return data
+        data = self._native_call("read", self._deadline(), self._buffer.read, bufsize)
+        if native._socket_pending():
             self._flush_quietly()
         return data
 
@@ -161,9 +165,17 @@ class TLSWrappedSocket(SocketEngine):
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
         self._check_usable()
-        count = self._call("read", self._deadline(), self._buffer.readinto, buffer, nbytes or None)
         native = self._native
-        if native is None or native._socket_pending():
+        if native is None:
+            count = self._call(
+                "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
+            )
+            self._flush_quietly()
+            return count
+        count = self._native_call(
+            "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
+        )
+        if native._socket_pending():
             self._flush_quietly()
         return count
 
@@ -171,6 +183,8 @@ class TLSWrappedSocket(SocketEngine):
         """Send application data; returns how many bytes were accepted (see the engine's docstring)."""
         _check_flags(flags, "send")
         self._check_usable()
+        if type(data) is bytes and len(data) <= SEND_CHUNK:
+            return self._send(data, self._deadline())  # no view to make
         with memoryview(data) as view:
             return self._send(view.cast("B"), self._deadline())
 
@@ -179,6 +193,13 @@ class TLSWrappedSocket(SocketEngine):
         _check_flags(flags, "sendall")
         self._check_usable()
         deadline = self._deadline()
+        if type(data) is bytes and len(data) <= SEND_CHUNK:
+            count = self._send(
+                data, deadline
+            )  # no view to make (a small slice below copies little)
+            while count < len(data):
+                count += self._send(data[count:], deadline)
+            return
         with memoryview(data) as view, view.cast("B") as octets:
             count = self._send(octets, deadline)
             while count < len(octets):
