@@ -132,7 +132,7 @@ static ssize_t tlsapi_gnutls_fd_push(gnutls_transport_ptr_t pointer, const void 
     size_t sent = 0;
     if (size == 0)
         return 0;
-    if (t->out_len == 0 && t->fd >= 0)
+    if (t->out_len == 0 && t->fd >= 0 && !t->cork)
         sent = tlsapi_gnutls_send_some(t->fd, bytes, size);
     if (sent < size) {
         /* Queued behind older bytes, or refused: tlsapi_gnutls_flush_fd sends it in order. */

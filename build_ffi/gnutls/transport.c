@@ -41,6 +41,7 @@
 #pragma GCC diagnostic error "-Wmissing-prototypes"
 
 #include "transport.h"
+#include "sockpath.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -314,6 +315,7 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
     int retries = 0;
     int refused_hello = 0;
     ssize_t code;
+    t->held = 0;
     for (;;) {
         t->starved = 0;
         code = gnutls_record_recv(session, data + total, size - total);
@@ -322,6 +324,8 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
             if (total < size &&
                 (t->in_len > 0 || (t->fd >= 0 && (size_t)code >= TLSAPI_GNUTLS_RECORD_SIZE)))
                 continue; /* more records may be waiting (a full one on a socket: bulk) */
+            /* A full target may leave the rest of a record decrypted inside GnuTLS. */
+            t->held = total == size && gnutls_record_check_pending(session) > 0;
             return (int64_t)total;
         }
         if (code == 0) {
@@ -362,22 +366,28 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
     gnutls_session_t session = t->session;
     size_t sent = 0;
     int retries = 0;
-    ssize_t code;
-    /* Room for all the records at once: push then never reallocates midway
-       (on a socket push sends them: only what the socket refuses is kept). */
-    if (t->fd < 0)
+    ssize_t code = 0;
+    /* On a socket, records of a large write are queued and sent at the end with
+       one send (one system call, not one per record); a small one goes at once. */
+    int corked = t->fd >= 0 && size > TLSAPI_GNUTLS_RECORD_SIZE;
+    /* Room for all the records at once: push then never reallocates midway. */
+    if (t->fd < 0 || corked)
         (void)tlsapi_gnutls_reserve_out(
             t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
+    t->cork = corked;
     while (sent < size) {
         code = gnutls_record_send(session, data + sent, size - sent);
         if (code > 0) {
             sent += (size_t)code;
             continue;
         }
-        if (code < 0 && gnutls_error_is_fatal((int)code))
-            return (int64_t)code;
-        if (++retries > TLSAPI_GNUTLS_MAX_RETRIES)
-            return 0;
+        if ((code < 0 && gnutls_error_is_fatal((int)code)) || ++retries > TLSAPI_GNUTLS_MAX_RETRIES)
+            break;
     }
+    t->cork = 0;
+    if (corked)
+        (void)tlsapi_gnutls_flush_fd(t, 0); /* an error stays for the engine's flush to meet */
+    if (sent < size)
+        return code < 0 && gnutls_error_is_fatal((int)code) ? (int64_t)code : 0;
     return (int64_t)sent;
 }

@@ -38,6 +38,7 @@ typedef struct {
     int tap;               /* pull copies what it reads from fd to tap_buf (a ClientHello reader) */
     char *tap_buf;
     size_t tap_len;
+    int held;              /* recv left decrypted bytes inside GnuTLS (the caller's buffer was full) */
     /* C only: */
     int server;
     char *out_buf;
@@ -47,6 +48,7 @@ typedef struct {
     char *in_buf;          /* our copy (the window points into it unless borrowed) */
     size_t in_cap;
     size_t tap_cap;
+    int cork;              /* the native path: push queues, tlsapi_gnutls_send sends once at the end */
 } tlsapi_gnutls_transport;
 
 /* recv's result has this bit when it stopped for a reason in t->code. */

@@ -28,6 +28,7 @@ typedef struct {
     int tap;            /* pull copies what it reads from fd to tap_buf */
     char *tap_buf;
     size_t tap_len;
+    int held;           /* recv left decrypted bytes inside GnuTLS */
     ...;
 } tlsapi_gnutls_transport;
 

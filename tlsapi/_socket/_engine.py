@@ -185,6 +185,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .._buffer import _State as _BufferState
 from .._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 
 if TYPE_CHECKING:
@@ -218,6 +219,7 @@ class _NativeBuffer(Protocol):
 
     def _attach_socket(self, fd: int | None) -> bool: ...
     def _socket_pending(self) -> int: ...
+    def _socket_has_input(self) -> bool: ...
     def _socket_flush(self, discard: bool = False) -> int: ...
 
 
@@ -362,6 +364,7 @@ class SocketEngine:
         # The native path: the buffer's library reads and writes the socket itself.
         self._native = _attach_native(socket, buffer)
         self._read_poller: Any = None  # the native path's, for readability (False: no poll())
+        self._read_waited = False  # the native path: the last read had to wait for the peer
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -740,6 +743,7 @@ class SocketEngine:
                 self._flush(op, deadline)
                 continue
             fed = self._fed
+            self._read_waited = True
             if self._pending_output():
                 with contextlib.suppress(WantWriteError):
                     self._flush(op, deadline, reader=True)
@@ -760,6 +764,34 @@ class SocketEngine:
             return
         with contextlib.suppress(OSError):
             self._socket.recv_into(_scratch_view(), RECV_CHUNK, _MSG_DONTWAIT)
+
+    def _native_read(
+        self, deadline: float | None, wanted: bool, fn: Callable[..., _T], *args: Any
+    ) -> _T:
+        """A recv on the native path.
+
+        When the last read had to wait for the peer (request/response traffic),
+        the next one usually must too: if the library holds nothing it could
+        return, wait for the socket first instead of making a read that finds
+        nothing (a failed recv, an exception, the same wait).  Only after the
+        handshake, in the OPEN state (a held stop or failure is answered at
+        once), for a read that wants bytes (``wanted``) and not in non-blocking mode.
+        """
+        native = self._native
+        assert native is not None
+        if (
+            wanted
+            and self._read_waited
+            and self._timeout != 0.0
+            and self._buffer._state is _BufferState.OPEN
+            and not native._socket_has_input()
+        ):
+            if native._socket_pending():
+                with contextlib.suppress(WantWriteError):
+                    self._flush("read", deadline, reader=True)
+            self._native_fill("read", deadline, self._fed)
+        self._read_waited = False
+        return self._native_call("read", deadline, fn, *args)
 
     def _release_reading(self) -> None:
         """Give back ``_recv_lock`` after a call that may have read: waiters call again."""

@@ -154,7 +154,7 @@ class TLSWrappedSocket(SocketEngine):
             data = self._call("read", self._deadline(), self._buffer.read, bufsize)
             self._flush_quietly()
             return data
-        data = self._native_call("read", self._deadline(), self._buffer.read, bufsize)
+        data = self._native_read(self._deadline(), bufsize > 0, self._buffer.read, bufsize)
         if native._socket_pending():
             self._flush_quietly()
         return data
@@ -172,8 +172,12 @@ class TLSWrappedSocket(SocketEngine):
             )
             self._flush_quietly()
             return count
-        count = self._native_call(
-            "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
+        count = self._native_read(
+            self._deadline(),
+            nbytes > 0 or _has_room(buffer),
+            self._buffer.readinto,
+            buffer,
+            nbytes or None,
         )
         if native._socket_pending():
             self._flush_quietly()
@@ -361,6 +365,15 @@ class TLSWrappedSocket(SocketEngine):
             self._io_refs -= 1
         if self._io_refs <= 0 and self._state is _State.CLOSING:
             self._release(_State.CLOSED)
+
+
+def _has_room(buffer: Buffer) -> bool:
+    if type(buffer) is bytearray:
+        return len(buffer) > 0
+    if type(buffer) is memoryview:
+        return buffer.nbytes > 0
+    with memoryview(buffer) as view:
+        return view.nbytes > 0
 
 
 def _check_flags(flags: int, method: str) -> None:
