@@ -386,7 +386,10 @@ class SocketEngine:
                 self._socket.close()
 
     def _check_usable(self) -> None:
-        if self._state in _RELEASED:
+        state = (
+            self._state
+        )  # identity tests: an Enum's hash is a Python call, and this runs per call
+        if state is _State.CLOSED or state is _State.UNWRAPPED:
             raise OSError(errno.EBADF, "the TLS socket is closed (or was unwrapped)")
 
     def _apply_timeout(self) -> None:
@@ -789,8 +792,15 @@ class SocketEngine:
             if native._socket_pending():
                 with contextlib.suppress(WantWriteError):
                     self._flush("read", deadline, reader=True)
-            self._native_fill("read", deadline, self._fed)
-        self._read_waited = False
+            if self._recv_lock.acquire(False):  # _native_fill's common case, inline
+                try:
+                    self._native_wait_readable("read", deadline)
+                finally:
+                    self._release_reading()
+            else:
+                self._native_fill("read", deadline, self._fed)
+        else:
+            self._read_waited = False  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
 
     def _release_reading(self) -> None:
