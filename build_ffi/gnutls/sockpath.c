@@ -41,6 +41,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#ifndef MSG_DONTWAIT
+/* No non-blocking recv/send flags (Windows): attach refuses, the buffer path it is. */
+#define MSG_DONTWAIT 0
+#define TLSAPI_GNUTLS_NO_SOCKET_PATH 1
+#endif
+
 #ifdef MSG_NOSIGNAL
 #define TLSAPI_GNUTLS_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
 #else
@@ -151,7 +157,7 @@ static ssize_t tlsapi_gnutls_fd_push(gnutls_transport_ptr_t pointer, const void 
    0, or -1 when this platform cannot do it. */
 int tlsapi_gnutls_attach_fd(tlsapi_gnutls_transport *t, int fd, int tap)
 {
-#ifndef MSG_DONTWAIT
+#ifdef TLSAPI_GNUTLS_NO_SOCKET_PATH
     (void)t;
     (void)fd;
     (void)tap;

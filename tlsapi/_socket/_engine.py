@@ -381,7 +381,10 @@ class SocketEngine:
         if self._enter(new):
             self._unsent = None
             if self._native is not None:
-                self._native._attach_socket(None)  # never touch an fd that may be reused
+                # Never touch an fd that may be reused.  (From inside the connection's own
+                # callback the lock is ours already: the call under way meets EBADF.)
+                with contextlib.suppress(RuntimeError):
+                    self._native._attach_socket(None)
             if new is _State.CLOSED:
                 self._socket.close()
 
