@@ -41,16 +41,18 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#ifndef MSG_DONTWAIT
-/* No non-blocking recv/send flags (Windows): attach refuses, the buffer path it is. */
-#define MSG_DONTWAIT 0
+#ifdef MSG_DONTWAIT
+#define TLSAPI_GNUTLS_DONTWAIT MSG_DONTWAIT
+#else
+/* No non-blocking recv/send flag: attach refuses, the buffer path it is. */
+#define TLSAPI_GNUTLS_DONTWAIT 0
 #define TLSAPI_GNUTLS_NO_SOCKET_PATH 1
 #endif
 
 #ifdef MSG_NOSIGNAL
-#define TLSAPI_GNUTLS_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
+#define TLSAPI_GNUTLS_SEND_FLAGS (TLSAPI_GNUTLS_DONTWAIT | MSG_NOSIGNAL)
 #else
-#define TLSAPI_GNUTLS_SEND_FLAGS MSG_DONTWAIT /* SIGPIPE: Python ignores it by default */
+#define TLSAPI_GNUTLS_SEND_FLAGS TLSAPI_GNUTLS_DONTWAIT /* SIGPIPE: Python ignores it */
 #endif
 
 static int tlsapi_gnutls_would_block(int error)
@@ -93,7 +95,7 @@ static ssize_t tlsapi_gnutls_fd_pull(gnutls_transport_ptr_t pointer, void *data,
     if (t->sys_errno == 0 && t->fd < 0)
         t->sys_errno = EBADF; /* detached: never touch a descriptor that may be reused */
     while (t->sys_errno == 0) {
-        count = recv(t->fd, data, size, MSG_DONTWAIT);
+        count = recv(t->fd, data, size, TLSAPI_GNUTLS_DONTWAIT);
         if (count > 0) {
             if (t->tap)
                 tlsapi_gnutls_tap(t, data, (size_t)count);
@@ -217,7 +219,7 @@ int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t siz
     if (t->fd < 0 || size == 0)
         return -1;
     do
-        count = recv(t->fd, data, size, MSG_PEEK | MSG_DONTWAIT);
+        count = recv(t->fd, data, size, MSG_PEEK | TLSAPI_GNUTLS_DONTWAIT);
     while (count < 0 && errno == EINTR);
     return count < 0 ? -1 : (int64_t)count;
 }
