@@ -389,9 +389,8 @@ class SocketEngine:
                 self._socket.close()
 
     def _check_usable(self) -> None:
-        state = (
-            self._state
-        )  # identity tests: an Enum's hash is a Python call, and this runs per call
+        # Identity tests: an Enum's hash is a Python call, and this runs on every call.
+        state = self._state
         if state is _State.CLOSED or state is _State.UNWRAPPED:
             raise OSError(errno.EBADF, "the TLS socket is closed (or was unwrapped)")
 
@@ -790,18 +789,22 @@ class SocketEngine:
             and self._read_waited
             and self._timeout != 0.0
             and self._buffer._state is _BufferState.OPEN
-            and not native._socket_has_input()
         ):
-            if native._socket_pending():
-                with contextlib.suppress(WantWriteError):
-                    self._flush("read", deadline, reader=True)
-            if self._recv_lock.acquire(False):  # _native_fill's common case, inline
-                try:
-                    self._native_wait_readable("read", deadline)
-                finally:
-                    self._release_reading()
-            else:
-                self._native_fill("read", deadline, self._fed)
+            # Another reader's call after this snapshot may leave bytes in the library:
+            # then the count moved and nobody waits (as in _native_fill).
+            fed = self._fed
+            if not native._socket_has_input():
+                if native._socket_pending():
+                    with contextlib.suppress(WantWriteError):
+                        self._flush("read", deadline, reader=True)
+                if self._recv_lock.acquire(False):  # _native_fill's common case, inline
+                    try:
+                        if self._fed == fed:
+                            self._native_wait_readable("read", deadline)
+                    finally:
+                        self._release_reading()
+                else:
+                    self._native_fill("read", deadline, fed)
         else:
             self._read_waited = False  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
