@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import socket as _socket
+import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from .._errors import ConfigurationError, TLSError
@@ -147,7 +148,8 @@ class TLSWrappedSocket(SocketEngine):
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
         """Up to ``bufsize`` bytes of application data; ``b""`` after the peer's close_notify."""
-        _check_flags(flags, "recv")
+        if flags:
+            _check_flags(flags, "recv")
         self._check_usable()
         native = self._native
         if native is None:
@@ -161,7 +163,8 @@ class TLSWrappedSocket(SocketEngine):
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read into ``buffer`` (at most ``nbytes``, 0 = its size); 0 after close_notify."""
-        _check_flags(flags, "recv_into")
+        if flags:
+            _check_flags(flags, "recv_into")
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
         self._check_usable()
@@ -172,20 +175,18 @@ class TLSWrappedSocket(SocketEngine):
             )
             self._flush_quietly()
             return count
-        count = self._native_read(
-            self._deadline(),
-            nbytes > 0 or _has_room(buffer),
-            self._buffer.readinto,
-            buffer,
-            nbytes or None,
-        )
+        wanted = nbytes > 0 or (len(buffer) > 0 if type(buffer) is bytearray else _has_room(buffer))
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        count = self._native_read(deadline, wanted, self._buffer.readinto, buffer, nbytes or None)
         if native._socket_pending():
             self._flush_quietly()
         return count
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send application data; returns how many bytes were accepted (see the engine's docstring)."""
-        _check_flags(flags, "send")
+        if flags:
+            _check_flags(flags, "send")
         self._check_usable()
         if type(data) is bytes and len(data) <= SEND_CHUNK:
             return self._send(data, self._deadline())  # no view to make
@@ -194,13 +195,14 @@ class TLSWrappedSocket(SocketEngine):
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of ``data``; one deadline for the whole call."""
-        _check_flags(flags, "sendall")
+        if flags:
+            _check_flags(flags, "sendall")
         self._check_usable()
-        deadline = self._deadline()
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
         if type(data) is bytes and len(data) <= SEND_CHUNK:
-            count = self._send(
-                data, deadline
-            )  # no view to make (a small slice below copies little)
+            # No view to make (and the slice below, if any, copies little).
+            count = self._send(data, deadline)
             while count < len(data):
                 count += self._send(data[count:], deadline)
             return
