@@ -44,9 +44,11 @@ What to subclass (all from ``tlsapi``):
   core's not-TLS check (``_refuses_start``) before the handshake reports
   anything.  ``_attach_socket(None)`` lets go of the descriptor (closed or
   unwrapped).  With it come ``_socket_pending()`` (bytes queued for the
-  socket; read without the lock, a hint) and ``_socket_flush(discard=False)``
-  (send the queue now without waiting, or drop it; returns what is left,
-  raises the socket's OSError).  The engine keeps every rule (timeouts,
+  socket; read without the lock, a hint), ``_socket_has_input()`` (whether a
+  read could return something without the socket: bytes held from before,
+  or the rest of a record the last read had no room for; a hint too) and
+  ``_socket_flush(discard=False)`` (send the queue now without waiting, or
+  drop it; returns what is left, raises the socket's OSError).  The engine keeps every rule (timeouts,
   Want* errors, the pending-ciphertext rule, threads): see the docstring of
   ``tlsapi/_socket/_engine.py``.
 * :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the

@@ -10,7 +10,8 @@ timeouts, non-blocking mode and threads, exactly as on the buffer path.
 
 What the socket does not take at once stays in the transport's output
 buffer, in order before anything newer; ``_socket_flush`` sends it (the
-engine's flush loop).  A failed recv is kept by the C side and raised here as
+engine's flush loop).  The records of a large write are queued and sent with
+one send() at the end (one system call per write, not per record).  A failed recv is kept by the C side and raised here as
 the OSError it is (``socket_error``), never as a TLS failure.  The takeover
 is exact: ciphertext the buffer already held is read before the socket, and
 GnuTLS reads from the socket exactly what each record needs, so ``unwrap()``
