@@ -754,8 +754,10 @@ class SocketEngine:
                     self._flush(op, deadline, reader=True)
             if locking:
                 self._native_fill(op, deadline, fed)
+            elif self._timeout == 0.0:
+                self._native_wait_readable(op, deadline)  # raises WantReadError / WantWriteError
             else:
-                self._native_wait_readable(op, deadline)
+                self._wait(op, deadline, write=False)  # not the reader's poll object: no lock held
 
     def _drain_after_failure(self) -> None:
         """Read (and drop) one chunk of what already arrived, as the buffer path would have.
