@@ -803,6 +803,16 @@ class SocketEngine:
                     try:
                         if self._fed == fed:
                             self._native_wait_readable("read", deadline)
+                            # Still the one reader: read now (the loop below if only,
+                            # say, a session ticket came).
+                            with contextlib.suppress(WantReadError):
+                                return fn(*args)
+                    except TLSError as exc:
+                        if not isinstance(exc, (WantReadError, WantWriteError)):
+                            self._enter(_State.BROKEN)
+                            self._flush_quietly()  # as in _native_call
+                            self._drain_after_failure()
+                        raise
                     finally:
                         self._release_reading()
                 else:
