@@ -541,6 +541,7 @@ def test_bench_quick_json(capsys: pytest.CaptureFixture[str]) -> None:
         "buffer_bulk_mb_per_s",
         "echo_round_trips_per_s",
         "socket_bulk_mb_per_s",
+        "socket_echo_round_trips_per_s",
         ASYNCIO,
         MEMORY_KEY,
     }

@@ -31,6 +31,27 @@ What to subclass (all from ``tlsapi``):
   ``_exclusive()`` (checking ``_ready_to_write()`` first if it sends).  Which hook is called
   when, with what lock held and what it may raise: the docstring of
   ``tlsapi/_buffer.py`` and of each hook there.
+* The native socket path (optional): a buffer whose library can read and
+  write a file descriptor itself defines ``_attach_socket(fd)``, which
+  :class:`tlsapi.TLSWrappedSocket` calls when it wraps a plain
+  ``socket.socket`` (unless ``TLSAPI_SOCKET_PATH=buffer``).  Returning True
+  means: from now on the library reads and writes ``fd`` directly, never
+  waiting (MSG_DONTWAIT); the read and handshake hooks raise WantReadError
+  when the socket has nothing, and an OSError (not a TLSError) when recv
+  fails; what the socket does not take at once is queued, in order, and
+  nothing is left in ``_outgoing``.  Bytes the buffer already held are read
+  before the socket, and no more is read from the socket than each record
+  needs (``unwrap()`` relies on it).  The peer's first bytes still go to the
+  core's not-TLS check (``_refuses_start``) before the handshake reports
+  anything.  ``_attach_socket(None)`` lets go of the descriptor (closed or
+  unwrapped).  With it come ``_socket_pending()`` (bytes queued for the
+  socket; read without the lock, a hint), ``_socket_has_input()`` (whether a
+  read could return something without the socket: bytes held from before,
+  or the rest of a record the last read had no room for; a hint too) and
+  ``_socket_flush(discard=False)`` (send the queue now without waiting, or
+  drop it; returns what is left, raises the socket's OSError).  The engine keeps every rule (timeouts,
+  Want* errors, the pending-ciphertext rule, threads): see the docstring of
+  ``tlsapi/_socket/_engine.py``.
 * :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the
   entry point publishes.  Claim only what the library really does.
 

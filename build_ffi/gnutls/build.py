@@ -24,7 +24,7 @@ if str(_ROOT) not in sys.path:
 from build_ffi.compose import PkgConfigError, build_ffi, pkg_config  # noqa: E402
 
 MODULE_NAME = "tlsapi_gnutls._gnutls"
-CDEF_MODULES = ("gnutls", "x509", "abstract", "transport", "shims")
+CDEF_MODULES = ("gnutls", "x509", "abstract", "transport", "sockpath", "shims")
 # Keep in step with tlsapi_gnutls._binding.MINIMUM_VERSION (TLS 1.3 as in RFC 8446,
 # gnutls_priority_init2 with GNUTLS_PRIORITY_INIT_DEF_APPEND, gnutls_ext_raw_parse).
 MINIMUM_VERSION = (3, 6, 5)

@@ -42,6 +42,7 @@
 #pragma GCC diagnostic error "-Wmissing-prototypes"
 
 #include "transport.h"
+#include "sockpath.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,7 +58,7 @@
 #define TLSAPI_GNUTLS_RECORD_SIZE 16384
 
 /* Room for ``extra`` more bytes after the pending ones. */
-static int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
+int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra)
 {
     size_t needed, capacity;
     char *grown;
@@ -100,7 +101,7 @@ static ssize_t tlsapi_gnutls_push(gnutls_transport_ptr_t pointer, const void *da
     return (ssize_t)size;
 }
 
-static ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
+ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
 {
     tlsapi_gnutls_transport *t = pointer;
     size_t count = t->in_len;
@@ -180,6 +181,7 @@ tlsapi_gnutls_transport *tlsapi_gnutls_transport_new(unsigned int flags, int *er
     /* GnuTLS's only use of a clock here; a sans-I/O connection waits as long as its owner. */
     gnutls_handshake_set_timeout(t->session, 0);
     t->server = (flags & GNUTLS_SERVER) != 0;
+    t->fd = -1;
     gnutls_handshake_set_hook_function(t->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_PRE,
                                        tlsapi_gnutls_hook);
     return t;
@@ -190,6 +192,7 @@ void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t)
     gnutls_deinit(t->session);
     free(t->out_buf);
     free(t->in_buf);
+    free(t->tap_buf);
     free(t);
 }
 
@@ -318,13 +321,17 @@ int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size)
     int retries = 0;
     int refused_hello = 0;
     ssize_t code;
+    t->held = 0;
     for (;;) {
         t->starved = 0;
         code = gnutls_record_recv(session, data + total, size - total);
         if (code > 0) {
             total += (size_t)code;
-            if (total < size && t->in_len > 0)
-                continue; /* more records may be waiting */
+            if (total < size &&
+                (t->in_len > 0 || (t->fd >= 0 && (size_t)code >= TLSAPI_GNUTLS_RECORD_SIZE)))
+                continue; /* more records may be waiting (a full one on a socket: bulk) */
+            /* A full target may leave the rest of a record decrypted inside GnuTLS. */
+            t->held = total == size && gnutls_record_check_pending(session) > 0;
             return (int64_t)total;
         }
         if (code == 0) {
@@ -365,20 +372,28 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
     gnutls_session_t session = t->session;
     size_t sent = 0;
     int retries = 0;
-    ssize_t code;
+    ssize_t code = 0;
+    /* On a socket, records of a large write are queued and sent at the end with
+       one send (one system call, not one per record); a small one goes at once. */
+    int corked = t->fd >= 0 && size > TLSAPI_GNUTLS_RECORD_SIZE;
     /* Room for all the records at once: push then never reallocates midway. */
-    (void)tlsapi_gnutls_reserve_out(
-        t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
+    if (t->fd < 0 || corked)
+        (void)tlsapi_gnutls_reserve_out(
+            t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
+    t->cork = corked;
     while (sent < size) {
         code = gnutls_record_send(session, data + sent, size - sent);
         if (code > 0) {
             sent += (size_t)code;
             continue;
         }
-        if (code < 0 && gnutls_error_is_fatal((int)code))
-            return (int64_t)code;
-        if (++retries > TLSAPI_GNUTLS_MAX_RETRIES)
-            return 0;
+        if ((code < 0 && gnutls_error_is_fatal((int)code)) || ++retries > TLSAPI_GNUTLS_MAX_RETRIES)
+            break;
     }
+    t->cork = 0;
+    if (corked)
+        (void)tlsapi_gnutls_flush_fd(t, 0); /* an error stays for the engine's flush to meet */
+    if (sent < size)
+        return code < 0 && gnutls_error_is_fatal((int)code) ? (int64_t)code : 0;
     return (int64_t)sent;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <gnutls/gnutls.h>
 
@@ -32,6 +33,14 @@ typedef struct {
     unsigned int server_finished_len;
     /* Set from Python: where a ClientHello goes before GnuTLS parses it (or NULL). */
     gnutls_handshake_hook_func hello_hook;
+    /* The native socket path (socket.c): the connected socket GnuTLS reads and
+       writes itself, or -1 for the memory transport. */
+    int fd;
+    int sys_errno;         /* recv failed with this errno: Python raises it as an OSError */
+    int tap;               /* pull copies what it reads from fd to tap_buf (a ClientHello reader) */
+    char *tap_buf;
+    size_t tap_len;
+    int held;              /* recv left decrypted bytes inside GnuTLS (the caller's buffer was full) */
     /* C only: */
     int server;
     char *out_buf;
@@ -40,6 +49,8 @@ typedef struct {
     int in_borrowed;       /* the window points into a bytes object Python keeps alive */
     char *in_buf;          /* our copy (the window points into it unless borrowed) */
     size_t in_cap;
+    size_t tap_cap;
+    int cork;              /* the native path: push queues, tlsapi_gnutls_send sends once at the end */
 } tlsapi_gnutls_transport;
 
 /* recv's result has this bit when it stopped for a reason in t->code. */
@@ -59,5 +70,8 @@ size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
 int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
 int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
+/* For socket.c: the memory pull (the window), and room for more output. */
+ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);
+int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra);
 
 #endif

@@ -26,6 +26,12 @@ typedef struct {
     unsigned char server_finished[...];  /* the server's (tls-unique after a resumption) */
     unsigned int server_finished_len;
     gnutls_handshake_hook_func hello_hook;  /* a ClientHello goes here first, if set */
+    int fd;             /* the native socket path's socket (socket.c), or -1 */
+    int sys_errno;      /* recv on fd failed with this errno */
+    int tap;            /* pull copies what it reads from fd to tap_buf */
+    char *tap_buf;
+    size_t tap_len;
+    int held;           /* recv left decrypted bytes inside GnuTLS */
     ...;
 } tlsapi_gnutls_transport;
 
@@ -44,4 +50,6 @@ size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
 int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
 int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
+ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);
+int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra);
 """

@@ -20,6 +20,8 @@ from ._subject import (
     PAYLOAD_SIZE,
     PINNED_GROUP,
     Subject,
+    echo_client,
+    echo_server,
     run_socket_pair,
     server_hello_group,
     timed_loop,
@@ -197,6 +199,19 @@ class RawSSLSubject(Subject):
                 if tls.recv(1) != b"k":
                     raise ConnectionError("no acknowledgement from the server")
                 return total / (time.perf_counter() - start)
+
+        return run_socket_pair(serve, client)
+
+    def socket_echo_rate(self, duration: float) -> float:
+        def serve(conn: socket.socket) -> None:
+            with self._server.wrap_socket(conn, server_side=True) as tls:
+                echo_server(tls)
+
+        def client(sock: socket.socket) -> float:
+            with self._client.wrap_socket(sock, server_hostname=self._hostname) as tls:
+                rate = echo_client(tls, duration)
+                tls.shutdown(socket.SHUT_WR)  # the server's recv then ends: it stops
+                return rate
 
         return run_socket_pair(serve, client)
 

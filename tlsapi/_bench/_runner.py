@@ -85,6 +85,13 @@ METRICS: tuple[Metric, ...] = (
         lambda s, c: s.socket_bulk_rate(c.socket_bytes) / 1e6,
     ),
     Metric(
+        "socket_echo_round_trips_per_s",
+        "64-byte echo over loopback, round trips/s",
+        "1/s",
+        True,
+        lambda s, c: s.socket_echo_rate(c.duration),
+    ),
+    Metric(
         "asyncio_http_round_trips_per_s",
         "asyncio HTTP/1.1, round trips/s",
         "1/s",

@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "ECHO_SIZE",
@@ -27,6 +27,8 @@ __all__ = [
     "PINNED_GROUP",
     "Subject",
     "Unavailable",
+    "echo_client",
+    "echo_server",
     "run_socket_pair",
     "server_hello_group",
     "timed_loop",
@@ -84,6 +86,10 @@ class Subject(abc.ABC):
     @abc.abstractmethod
     def socket_bulk_rate(self, total: int) -> float:
         """Bytes per second over a 127.0.0.1 socket to a thread running the same subject."""
+
+    @abc.abstractmethod
+    def socket_echo_rate(self, duration: float) -> float:
+        """64-byte round trips per second over a 127.0.0.1 socket to a thread echoing them."""
 
     @abc.abstractmethod
     def asyncio_rate(self, duration: float) -> float:
@@ -152,6 +158,42 @@ def timed_loop(step: Callable[[], int], duration: float) -> float:
         done += step()
         if time.perf_counter() >= deadline:
             return done / max(_cpu_clock() - cpu_start, 1e-9)
+
+
+class _Stream(Protocol):
+    """What the socket echo uses of ssl.SSLSocket and TLSWrappedSocket alike."""
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int: ...
+    def sendall(self, data: Any) -> None: ...
+
+
+def echo_server(tls: _Stream) -> None:
+    """Echo what arrives until the client's end of file (close_notify or TCP close)."""
+    data = bytearray(ECHO_SIZE)
+    view = memoryview(data)
+    while count := tls.recv_into(data):
+        tls.sendall(view[:count])
+
+
+def echo_client(tls: _Stream, duration: float) -> float:
+    """64-byte round trips for ``duration`` seconds; round trips per wall-clock second."""
+    message = b"x" * ECHO_SIZE
+    reply = bytearray(ECHO_SIZE)
+    view = memoryview(reply)
+    done = 0
+    start = time.perf_counter()
+    deadline = start + duration
+    while True:
+        tls.sendall(message)
+        count = 0
+        while count < ECHO_SIZE:
+            got = tls.recv_into(view[count:])
+            if not got:
+                raise ConnectionError("the echo server closed early")
+            count += got
+        done += 1
+        if done % 64 == 0 and time.perf_counter() >= deadline:
+            return done / (time.perf_counter() - start)
 
 
 def run_socket_pair(

@@ -31,6 +31,8 @@ from ._subject import (
     PINNED_GROUP,
     Subject,
     Unavailable,
+    echo_client,
+    echo_server,
     run_socket_pair,
     server_hello_group,
     timed_loop,
@@ -222,6 +224,20 @@ class BackendSubject(Subject):
                 if tls.recv(1) != b"k":
                     raise ConnectionError("no acknowledgement from the server")
                 return total / (time.perf_counter() - start)
+
+        return run_socket_pair(serve, client)
+
+    def socket_echo_rate(self, duration: float) -> float:
+        def serve(conn: socket.socket) -> None:
+            with self._server.wrap_socket(conn) as tls:
+                echo_server(tls)
+
+        def client(sock: socket.socket) -> float:
+            with self._client.wrap_socket(sock, self._hostname) as tls:
+                tls.do_handshake()
+                rate = echo_client(tls, duration)
+                tls.shutdown(socket.SHUT_WR)  # the server's recv then ends: it stops
+                return rate
 
         return run_socket_pair(serve, client)
 

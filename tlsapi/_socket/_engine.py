@@ -104,6 +104,34 @@ parent closing its copy must not end the child's session.  Call
 ``unwrap()`` for an orderly end.  As with ``socket.socket``, files from
 ``makefile()`` keep the connection open until they are closed too.
 
+The native path
+---------------
+Where the backend's library can drive a file descriptor itself, the engine
+hands it the socket when it is wrapped (``_attach_socket``, see
+``tlsapi.backend_api``) and the library reads and writes it directly: a
+recv or send is one call into C with the GIL released, records looped
+there, no Python per record.  Only a plain ``socket.socket`` is handed over
+(a subclass such as ``ssl.SSLSocket`` has recv/send of its own), and
+``TLSAPI_SOCKET_PATH=buffer`` keeps every socket on the buffer path (the
+conformance kit's socket tests run on both).  Everything above still holds,
+because the library never waits: it reads and writes with MSG_DONTWAIT, a
+would-block read is WantReadError from the buffer, and what the socket does
+not take at once stays queued in the library, in order, which is the
+pending ciphertext (``_socket_pending``, sent by ``_socket_flush`` from the
+same flush loop and send turn).  The waiting (poll, one deadline, Want*
+errors in non-blocking mode) is the engine's, outside the connection's lock,
+so one thread can send while another waits to receive.  Since any call that
+reads may take bytes off the socket, such calls hold ``_recv_lock`` (as
+_fill does), and a thread that waits for readability does so holding it:
+no thread waits for bytes another already took.  A write after the
+handshake reads nothing and takes no lock.  The library reads exactly what
+each record needs (header, then body), so ``unwrap()`` stops at the end of
+the close_notify record with no tracking here; bytes the buffer already
+held when the socket was handed over are read before the socket.  After a
+TLS failure one chunk of what already arrived is read and dropped, as the
+buffer path would have read it: closing a socket with unread bytes sends a
+reset, which may destroy our alert before the peer reads it.
+
 States
 ------
 The wrapper's lifecycle is one ``_State`` (below), changed only by
@@ -149,14 +177,16 @@ import contextlib
 import enum
 import errno
 import math
+import os
 import select
 import socket as _socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._errors import RaggedEOF, TLSError, WantReadError, WantWriteError
+from .._buffer import _State as _BufferState
+from .._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError, WantWriteError
 
 if TYPE_CHECKING:
     from .._buffer import TLSWrappedBuffer
@@ -177,6 +207,46 @@ _HAVE_POLL = hasattr(select, "poll")
 _MSG_DONTWAIT: int = getattr(_socket, "MSG_DONTWAIT", 0)
 
 _scratch = threading.local()
+
+# TLSAPI_SOCKET_PATH=buffer keeps every socket on the buffer path (the native
+# path's reference, and how the test suite runs the socket tests on both).
+PATH_VARIABLE = "TLSAPI_SOCKET_PATH"
+_PATHS = ("native", "buffer")
+
+
+class _NativeBuffer(Protocol):
+    """The hooks of a buffer whose library can drive a socket itself (see ``tlsapi.backend_api``)."""
+
+    def _attach_socket(self, fd: int | None) -> bool: ...
+    def _socket_pending(self) -> int: ...
+    def _socket_has_input(self) -> bool: ...
+    def _socket_flush(self, discard: bool = False) -> int: ...
+
+
+def _reading_poller(sock: _socket.socket) -> Any:
+    """A poll object watching ``sock`` for readability, or False where there is no poll()."""
+    if not _HAVE_POLL:
+        return False
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return poller
+
+
+def _attach_native(socket: _socket.socket, buffer: TLSWrappedBuffer) -> _NativeBuffer | None:
+    """Hand ``socket`` to the buffer's library if it can drive it; the buffer then, else None."""
+    path = os.environ.get(PATH_VARIABLE) or "native"
+    if path not in _PATHS:
+        raise ConfigurationError(
+            f"{PATH_VARIABLE} must be one of {', '.join(_PATHS)}, not {path!r}"
+        )
+    # Only a plain OS socket: a subclass (ssl.SSLSocket, a test double) has its own recv/send.
+    if path == "buffer" or type(socket) is not _socket.socket:
+        return None
+    attach = getattr(buffer, "_attach_socket", None)
+    if attach is None or not attach(socket.fileno()):
+        return None
+    native: _NativeBuffer = buffer  # type: ignore[assignment]
+    return native
 
 
 def _scratch_view() -> memoryview:
@@ -290,6 +360,11 @@ class SocketEngine:
         # The peer stopped reading (EPIPE/ECONNRESET on send): what we queue can
         # never arrive, but its last words (an alert saying why) may still be read.
         self._send_error: OSError | None = None
+        self._readers_waiting = 0  # threads in _await_other_reader (guarded by _fed_changed)
+        # The native path: the buffer's library reads and writes the socket itself.
+        self._native = _attach_native(socket, buffer)
+        self._read_poller: Any = None  # the native path's, for readability (False: no poll())
+        self._read_waited = False  # the native path: the last read had to wait for the peer
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -305,11 +380,18 @@ class SocketEngine:
         """Give up the socket: closed (CLOSED) or handed back (UNWRAPPED)."""
         if self._enter(new):
             self._unsent = None
+            if self._native is not None:
+                # Never touch an fd that may be reused.  (From inside the connection's own
+                # callback the lock is ours already: the call under way meets EBADF.)
+                with contextlib.suppress(RuntimeError):
+                    self._native._attach_socket(None)
             if new is _State.CLOSED:
                 self._socket.close()
 
     def _check_usable(self) -> None:
-        if self._state in _RELEASED:
+        # Identity tests: an Enum's hash is a Python call, and this runs on every call.
+        state = self._state
+        if state is _State.CLOSED or state is _State.UNWRAPPED:
             raise OSError(errno.EBADF, "the TLS socket is closed (or was unwrapped)")
 
     def _apply_timeout(self) -> None:
@@ -331,6 +413,8 @@ class SocketEngine:
 
     def _call(self, op: str, deadline: float | None, fn: Callable[..., _T], *args: Any) -> _T:
         """Call ``fn`` on the buffer until it succeeds, doing the I/O it asks for."""
+        if self._native is not None:
+            return self._native_call(op, deadline, fn, *args)
         while True:
             # Read before the call: a feed that lands after it then shows in _fill.
             fed = self._fed
@@ -344,7 +428,7 @@ class SocketEngine:
                     self._flush(op, deadline, reader=True)
                 self._fill(op, deadline, fed)
             except WantWriteError:
-                if not self._buffer.outgoing_bytes_buffered():
+                if not self._pending_output():
                     raise TLSError(
                         f"{type(self._buffer).__name__} asked for output space "
                         "but holds no output: a backend bug"
@@ -355,14 +439,32 @@ class SocketEngine:
                 self._flush_quietly()  # the alert that tells the peer why
                 raise
 
-    def _send(self, data: memoryview, deadline: float | None) -> int:
+    def _send(self, data: bytes | memoryview, deadline: float | None) -> int:
         """Accept and send what the rules allow; return the plaintext count (see the docstring)."""
-        if self._timeout == 0.0:
-            before = self._buffer.outgoing_bytes_buffered()
+        native = self._native
+        if (
+            native is not None
+            and self._timeout != 0.0
+            and 0 < len(data) <= SEND_CHUNK
+            and not native._socket_pending()
+        ):
+            # The native path's common case: one write; the library sends what the
+            # socket takes and queues the rest, which goes before we return.
+            count: int = self._native_call("write", deadline, self._buffer.write, data)
+            if native._socket_pending():
+                try:
+                    self._flush("write", deadline)
+                except (WantReadError, WantWriteError, TimeoutError):
+                    return count  # accepted data is ours to send now: never ask for it again
+            return count
+        if native is not None and not native._socket_pending():
+            pass  # the native path's fast case: nothing queued, nothing to flush first
+        elif self._timeout == 0.0:
+            before = self._pending_output()
             try:
                 self._flush("write", deadline)
             except WantWriteError:
-                after = self._buffer.outgoing_bytes_buffered()
+                after = self._pending_output()
                 if after == before or after >= PENDING_HIGH_WATER:
                     raise
         else:
@@ -377,7 +479,8 @@ class SocketEngine:
                 count += self._call(
                     "write", deadline, self._buffer.write, data[count : count + SEND_CHUNK]
                 )
-                self._flush("write", deadline)
+                if native is None or native._socket_pending():
+                    self._flush("write", deadline)
         except (WantReadError, WantWriteError, TimeoutError):
             if count:
                 return count  # accepted data is ours to send now: never ask for it again
@@ -416,7 +519,7 @@ class SocketEngine:
                 self._give_send_turn()
             # A reader that skipped while we held the turn may have queued bytes after
             # our last peek: without this check they would wait for a later call.
-            if not self._buffer.outgoing_bytes_buffered():
+            if not self._pending_output():
                 return
 
     def _take_send_turn(
@@ -445,6 +548,9 @@ class SocketEngine:
 
     def _send_pending(self, op: str, deadline: float | None) -> None:
         """The body of _flush (send turn held): peek, send, consume until empty."""
+        if self._native is not None:
+            self._send_native(op, deadline)
+            return
         if self._send_error is not None:
             self._drop_pending()
             if op in ("write", "shutdown"):
@@ -472,14 +578,25 @@ class SocketEngine:
 
     def _drop_pending(self) -> None:
         """Forget ciphertext that can no longer be sent (send turn held)."""
+        if self._native is not None:
+            self._native._socket_flush(discard=True)
+            return
         self._buffer.consume_outgoing(self._buffer.outgoing_bytes_buffered())
         self._unsent = None
 
     def _flush_quietly(self) -> None:
         """Send pending ciphertext if the socket takes it right now; never wait, never raise."""
-        if self._state in _RELEASED or not self._buffer.outgoing_bytes_buffered():
+        if self._state in _RELEASED or not self._pending_output():
             return
         if not self._take_send_turn(_Sender.NUDGE, "write", None):
+            return
+        if self._native is not None:
+            try:
+                self._native._socket_flush()
+            except OSError:
+                pass  # as below
+            finally:
+                self._give_send_turn()
             return
         try:
             chunk = self._unsent or self._buffer.peek_outgoing(FLUSH_CHUNK)
@@ -529,18 +646,26 @@ class SocketEngine:
             with self._fed_changed:
                 self._fed_changed.notify_all()
 
-    def _await_other_reader(self, op: str, deadline: float | None, fed: int) -> None:
+    def _await_other_reader(
+        self, op: str, deadline: float | None, fed: int, *, writer: bool = False
+    ) -> None:
         """Another thread is reading the socket: wait until it fed the buffer or stopped.
 
         Not a wait for the lock itself: a reader that loops re-takes it at once
         (locks are not fair), and a writer waiting for the lock would never run.
         """
         with self._fed_changed:
-            while self._fed == fed and self._recv_lock.locked():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(f"The {op} operation timed out")
-                self._fed_changed.wait(remaining)
+            self._readers_waiting += 1
+            try:
+                while self._fed == fed and self._recv_lock.locked():
+                    if writer and self._buffer._handshake_done:
+                        return  # the native path: a write after the handshake reads nothing
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError(f"The {op} operation timed out")
+                    self._fed_changed.wait(remaining)
+            finally:
+                self._readers_waiting -= 1
 
     def _read_socket(self, op: str, deadline: float | None) -> None:
         """The body of _fill (``_recv_lock`` held): one recv_into, then feed the buffer."""
@@ -551,7 +676,7 @@ class SocketEngine:
             try:
                 count = self._socket.recv_into(view)
             except BlockingIOError:
-                if self._timeout == 0.0 and self._buffer.outgoing_bytes_buffered():
+                if self._timeout == 0.0 and self._pending_output():
                     # Our unsent bytes, not the peer's silence, are what holds things up.
                     self._wait(op, deadline, write=True)
                 self._wait(op, deadline, write=False)
@@ -578,3 +703,181 @@ class SocketEngine:
             self._socket, write, remaining
         ):
             raise TimeoutError(f"The {op} operation timed out")
+
+    # -- the native path (see "The native path" in the module docstring) -----------------
+
+    def _pending_output(self) -> int:
+        """Ciphertext accepted but not yet taken by the socket."""
+        if self._native is not None:
+            return self._native._socket_pending()
+        return self._buffer.outgoing_bytes_buffered()
+
+    def _native_call(
+        self, op: str, deadline: float | None, fn: Callable[..., _T], *args: Any
+    ) -> _T:
+        """_call when the library drives the socket: call ``fn``, wait when it would block.
+
+        A call that may read the socket (everything but a write after the
+        handshake) holds ``_recv_lock``, as _fill does on the buffer path, so a
+        thread waiting for readability never misses bytes another took.
+        """
+        writer = op == "write"
+        while True:
+            # Another thread may finish the handshake while we wait: a write then reads nothing.
+            locking = self._timeout != 0.0 and not (writer and self._buffer._handshake_done)
+            if locking and not self._recv_lock.acquire(False):
+                self._await_other_reader(op, deadline, self._fed, writer=writer)
+                continue
+            try:
+                return fn(*args)
+            except WantReadError:
+                want_write = False
+            except WantWriteError:
+                want_write = True
+            except TLSError:
+                self._enter(_State.BROKEN)
+                self._flush_quietly()  # the alert that tells the peer why, if still queued
+                self._drain_after_failure()
+                raise
+            finally:
+                if locking:
+                    self._release_reading()
+            if not self._buffer._handshake_done:
+                op = "handshake"  # a read or write running it implicitly (_phase, without a C call)
+            if want_write:
+                self._flush(op, deadline)
+                continue
+            fed = self._fed
+            self._read_waited = True
+            if self._pending_output():
+                with contextlib.suppress(WantWriteError):
+                    self._flush(op, deadline, reader=True)
+            if locking:
+                self._native_fill(op, deadline, fed)
+            elif self._timeout == 0.0:
+                self._native_wait_readable(op, deadline)  # raises WantReadError / WantWriteError
+            else:
+                self._wait(op, deadline, write=False)  # not the reader's poll object: no lock held
+
+    def _drain_after_failure(self) -> None:
+        """Read (and drop) one chunk of what already arrived, as the buffer path would have.
+
+        The library reads record by record, so after a failure the rest of the
+        peer's flight may still be in the kernel, and closing a socket with
+        unread bytes sends a reset, which can destroy our alert before the
+        peer reads it.  The session is over: these bytes are of no use.
+        """
+        if not _MSG_DONTWAIT:
+            return
+        with contextlib.suppress(OSError):
+            self._socket.recv_into(_scratch_view(), RECV_CHUNK, _MSG_DONTWAIT)
+
+    def _native_read(
+        self, deadline: float | None, wanted: bool, fn: Callable[..., _T], *args: Any
+    ) -> _T:
+        """A recv on the native path.
+
+        When the last read had to wait for the peer (request/response traffic),
+        the next one usually must too: if the library holds nothing it could
+        return, wait for the socket first instead of making a read that finds
+        nothing (a failed recv, an exception, the same wait).  Only after the
+        handshake, in the OPEN state (a held stop or failure is answered at
+        once), for a read that wants bytes (``wanted``) and not in non-blocking mode.
+        """
+        native = self._native
+        assert native is not None
+        if (
+            wanted
+            and self._read_waited
+            and self._timeout != 0.0
+            and self._buffer._state is _BufferState.OPEN
+        ):
+            # Another reader's call after this snapshot may leave bytes in the library:
+            # then the count moved and nobody waits (as in _native_fill).
+            fed = self._fed
+            if not native._socket_has_input():
+                if native._socket_pending():
+                    with contextlib.suppress(WantWriteError):
+                        self._flush("read", deadline, reader=True)
+                if self._recv_lock.acquire(False):  # _native_fill's common case, inline
+                    try:
+                        if self._fed == fed:
+                            self._native_wait_readable("read", deadline)
+                            # Still the one reader: read now (the loop below if only,
+                            # say, a session ticket came).
+                            with contextlib.suppress(WantReadError):
+                                return fn(*args)
+                    except TLSError as exc:
+                        if not isinstance(exc, (WantReadError, WantWriteError)):
+                            self._enter(_State.BROKEN)
+                            self._flush_quietly()  # as in _native_call
+                            self._drain_after_failure()
+                        raise
+                    finally:
+                        self._release_reading()
+                else:
+                    self._native_fill("read", deadline, fed)
+        else:
+            self._read_waited = False  # set again if this read has to wait
+        return self._native_call("read", deadline, fn, *args)
+
+    def _release_reading(self) -> None:
+        """Give back ``_recv_lock`` after a call that may have read: waiters call again."""
+        self._fed += 1
+        self._recv_lock.release()
+        if self._readers_waiting:
+            with self._fed_changed:
+                self._fed_changed.notify_all()
+
+    def _native_fill(self, op: str, deadline: float | None, fed: int) -> None:
+        """_fill for the native path: wait until the socket is readable, as the one reader."""
+        while True:
+            if self._fed != fed:
+                return  # another thread's call may have read what we need: call again
+            if self._recv_lock.acquire(False):
+                break
+            self._await_other_reader(op, deadline, fed)
+        try:
+            if self._fed == fed:
+                self._native_wait_readable(op, deadline)
+        finally:
+            self._release_reading()
+
+    def _native_wait_readable(self, op: str, deadline: float | None) -> None:
+        """Wait for bytes from the peer, or raise WantReadError / WantWriteError / timeout."""
+        if self._timeout == 0.0:
+            if self._pending_output():
+                # Our unsent bytes, not the peer's silence, are what holds things up.
+                self._wait(op, deadline, write=True)
+            self._wait(op, deadline, write=False)
+        # Only the holder of _recv_lock waits here: one poll object will do.
+        poller = self._read_poller
+        if poller is None:
+            poller = self._read_poller = _reading_poller(self._socket)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            raise TimeoutError(f"The {op} operation timed out")
+        if poller is False:
+            self._wait(op, deadline, write=False)
+        elif not poller.poll(None if remaining is None else math.ceil(remaining * 1000)):
+            raise TimeoutError(f"The {op} operation timed out")
+
+    def _send_native(self, op: str, deadline: float | None) -> None:
+        """_send_pending when the library drives the socket: its queue, sent in order."""
+        native = self._native
+        assert native is not None
+        if self._send_error is not None:
+            native._socket_flush(discard=True)
+            if op in ("write", "shutdown"):
+                raise self._send_error
+            return  # reads go on: the peer's alert may be waiting
+        while True:
+            try:
+                left = native._socket_flush()
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                self._send_error = exc
+                native._socket_flush(discard=True)
+                raise
+            if not left:
+                return
+            self._wait(op, deadline, write=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import socket as _socket
+import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from .._errors import ConfigurationError, TLSError
@@ -134,7 +135,7 @@ class TLSWrappedSocket(SocketEngine):
 
     def outgoing_bytes_buffered(self) -> int:
         """Ciphertext accepted but not yet taken by the socket (non-zero only after a short write)."""
-        return self._buffer.outgoing_bytes_buffered()
+        return self._pending_output()
 
     # -- TLS operations -----------------------------------------------------------
 
@@ -147,34 +148,64 @@ class TLSWrappedSocket(SocketEngine):
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
         """Up to ``bufsize`` bytes of application data; ``b""`` after the peer's close_notify."""
-        _check_flags(flags, "recv")
+        if flags:
+            _check_flags(flags, "recv")
         self._check_usable()
-        data = self._call("read", self._deadline(), self._buffer.read, bufsize)
-        self._flush_quietly()
+        native = self._native
+        if native is None:
+            data = self._call("read", self._deadline(), self._buffer.read, bufsize)
+            self._flush_quietly()
+            return data
+        data = self._native_read(self._deadline(), bufsize > 0, self._buffer.read, bufsize)
+        if native._socket_pending():
+            self._flush_quietly()
         return data
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read into ``buffer`` (at most ``nbytes``, 0 = its size); 0 after close_notify."""
-        _check_flags(flags, "recv_into")
+        if flags:
+            _check_flags(flags, "recv_into")
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
         self._check_usable()
-        count = self._call("read", self._deadline(), self._buffer.readinto, buffer, nbytes or None)
-        self._flush_quietly()
+        native = self._native
+        if native is None:
+            count = self._call(
+                "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
+            )
+            self._flush_quietly()
+            return count
+        wanted = nbytes > 0 or (len(buffer) > 0 if type(buffer) is bytearray else _has_room(buffer))
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        count = self._native_read(deadline, wanted, self._buffer.readinto, buffer, nbytes or None)
+        if native._socket_pending():
+            self._flush_quietly()
         return count
 
     def send(self, data: Buffer, flags: int = 0) -> int:
         """Send application data; returns how many bytes were accepted (see the engine's docstring)."""
-        _check_flags(flags, "send")
+        if flags:
+            _check_flags(flags, "send")
         self._check_usable()
+        if type(data) is bytes and len(data) <= SEND_CHUNK:
+            return self._send(data, self._deadline())  # no view to make
         with memoryview(data) as view:
             return self._send(view.cast("B"), self._deadline())
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of ``data``; one deadline for the whole call."""
-        _check_flags(flags, "sendall")
+        if flags:
+            _check_flags(flags, "sendall")
         self._check_usable()
-        deadline = self._deadline()
+        timeout = self._timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if type(data) is bytes and len(data) <= SEND_CHUNK:
+            # No view to make (and the slice below, if any, copies little).
+            count = self._send(data, deadline)
+            while count < len(data):
+                count += self._send(data[count:], deadline)
+            return
         with memoryview(data) as view, view.cast("B") as octets:
             count = self._send(octets, deadline)
             while count < len(octets):
@@ -336,6 +367,15 @@ class TLSWrappedSocket(SocketEngine):
             self._io_refs -= 1
         if self._io_refs <= 0 and self._state is _State.CLOSING:
             self._release(_State.CLOSED)
+
+
+def _has_room(buffer: Buffer) -> bool:
+    if type(buffer) is bytearray:
+        return len(buffer) > 0
+    if type(buffer) is memoryview:
+        return buffer.nbytes > 0
+    with memoryview(buffer) as view:
+        return view.nbytes > 0
 
 
 def _check_flags(flags: int, method: str) -> None:

@@ -22,7 +22,8 @@ Where the backend lacks a role (``Capability.CLIENT``/``SERVER``) the stdlib
 backend plays it.  Where it lacks a capability, the tests check that asking
 for it is a ConfigurationError, as the contract requires, instead of the
 feature.  The fixtures ``pki``, ``rsa_pki``, ``other_pki`` (a fresh PKI per
-module), ``peers``, ``loopback_tcp`` and ``tls_pair`` come with the star import.
+module), ``peers``, ``loopback_tcp``, ``tls_pair`` and ``socket_path`` come with the
+star import.
 """
 
 import pytest
@@ -84,7 +85,7 @@ from .policy import TestVerificationPolicy  # noqa: E402
 from .resumption import TestSessionResumption  # noqa: E402
 from .semantics import TestBufferSemantics, TestShutdown  # noqa: E402
 from .sni import TestSNI  # noqa: E402
-from .sockets import TestSocket, loopback_tcp, tls_pair  # noqa: E402
+from .sockets import TestSocket, loopback_tcp, socket_path, tls_pair  # noqa: E402
 from .sockets_blocking import TestSocketBlocking, TestSocketTimeouts  # noqa: E402
 from .sockets_closing import TestSocketClosing  # noqa: E402
 from .sockets_interop import TestSocketInterop  # noqa: E402
@@ -137,6 +138,7 @@ __all__ = [
     "peers",
     "pki",
     "rsa_pki",
+    "socket_path",
     "tls_pair",
     "unraisable",
 ]

@@ -6,7 +6,10 @@ hung run.  The short timeouts only make a "timed out" path happen; nothing
 is measured.  The other socket modules (``sockets_blocking``,
 ``sockets_nonblocking``, ``sockets_closing``, ``sockets_unwrap``) use the
 helpers and fixtures defined here: ``loopback_tcp`` (connected TCP pairs) and
-``tls_pair`` (wrapped pairs of the backend under test, as ``peers`` plays it).
+``tls_pair`` (wrapped pairs of the backend under test, as ``peers`` plays it),
+and ``socket_path``, which runs each socket test twice where the backend has
+a native socket path (its library reading and writing the socket itself):
+once on it, once on the buffer path (``TLSAPI_SOCKET_PATH=buffer``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ..._context import ClientContext, ServerContext
 from ..._errors import ConfigurationError, RaggedEOF, TLSError, WantReadError
 from ..._protocols import NextProtocol
 from ..._socket import TLSWrappedSocket
+from ..._socket._engine import PATH_VARIABLE
 from ._support import Peers, skip_if_lacks
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "loopback_tcp",
     "recv_all",
     "recv_exactly",
+    "socket_path",
     "tls_pair",
 ]
 
@@ -94,6 +99,28 @@ def loopback_tcp() -> Iterator[TCPPairs]:
     yield make
     for sock in made:
         sock.close()
+
+
+def _has_native_path(peers: Peers) -> bool:
+    """Whether either side's buffers offer the native socket path's hook."""
+    buffers = []
+    if Capability.CLIENT in peers.client_backend.capabilities:
+        buffers.append(peers.client_context().wrap_buffers("localhost"))
+    if Capability.SERVER in peers.server_backend.capabilities:
+        buffers.append(peers.server_context().wrap_buffers())
+    return any(hasattr(buffer, "_attach_socket") for buffer in buffers)
+
+
+@pytest.fixture(params=("native", "buffer"))
+def socket_path(
+    request: pytest.FixtureRequest, peers: Peers, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """The socket path under test: "native" (where the backend has one) or "buffer"."""
+    path: str = request.param
+    if path == "native" and not _has_native_path(peers):
+        pytest.skip("the backend has no native socket path: the buffer path is its only one")
+    monkeypatch.setenv(PATH_VARIABLE, path)
+    return path
 
 
 @pytest.fixture
@@ -159,6 +186,7 @@ def finish_nonblocking_handshake(client: TLSWrappedSocket) -> None:
     pytest.fail("the non-blocking handshake never finished")
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocket:
     def test_blocking_echo(self, peers: Peers, loopback_tcp: TCPPairs) -> None:
         client, server = _wrapped(peers, loopback_tcp)

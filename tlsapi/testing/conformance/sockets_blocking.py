@@ -27,6 +27,7 @@ from .sockets import (
 __all__ = ["TestSocketBlocking", "TestSocketTimeouts"]
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketBlocking:
     def test_blocking_echo(self, tls_pair: SocketPairs) -> None:
         client, server = tls_pair()
@@ -96,6 +97,37 @@ class TestSocketBlocking:
         writer.result()
         with pytest.raises(ValueError):
             client.recv_into(target, -1)
+
+    def test_the_rest_of_a_record_comes_without_new_bytes(self, tls_pair: SocketPairs) -> None:
+        """A recv smaller than a record leaves the rest with the library: the next
+        recv returns it with nothing more on the wire, also after a recv that waited."""
+        client, server = tls_pair()
+        handshake_both(client, server)
+        for round_ in range(3):
+            message = bytes([65 + round_]) * 100
+            first = Background(client.recv, 60)  # usually waits for the peer first
+            server.sendall(message)
+            head = first.result()
+            assert head == message[: len(head)] and head
+            assert recv_exactly(client, len(message) - len(head)) == message[len(head) :]
+
+    def test_two_readers_share_one_stream(self, tls_pair: SocketPairs) -> None:
+        """Two threads reading small pieces of the same records: every byte reaches one
+        of them, and neither waits for bytes the other took (both see the close_notify)."""
+        client, server = tls_pair()
+        handshake_both(client, server)
+
+        def reader() -> int:
+            count = 0
+            while chunk := client.recv(10):
+                count += len(chunk)
+            return count
+
+        readers = [Background(reader), Background(reader)]
+        for index in range(200):
+            server.sendall(bytes([index % 256]) * 100)
+        server.shutdown(socket.SHUT_WR)
+        assert sum(job.result() for job in readers) == 200 * 100
 
     def test_recv_zero_bytes(self, tls_pair: SocketPairs) -> None:
         client, server = tls_pair()
@@ -222,6 +254,7 @@ class TestSocketBlocking:
             client.sendfile(file)
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketTimeouts:
     def test_silent_server_times_out_the_handshake(
         self, peers: Peers, loopback_tcp: TCPPairs

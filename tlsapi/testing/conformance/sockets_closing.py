@@ -29,6 +29,7 @@ from .sockets import (
 __all__ = ["TestSocketClosing"]
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketClosing:
     def test_close_notify_then_recv_returns_empty(self, tls_pair: SocketPairs) -> None:
         client, server = tls_pair()

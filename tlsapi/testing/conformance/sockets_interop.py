@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ..pki import PKI
 from ._support import Peers
 from .sockets import Background, TCPPairs, recv_all, recv_exactly
@@ -37,6 +39,7 @@ def stdlib_client_context(pki: PKI) -> ssl.SSLContext:
     return context
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketInterop:
     def test_tlsapi_client_against_ssl_server(
         self, peers: Peers, loopback_tcp: TCPPairs, tmp_path: Path

@@ -83,6 +83,7 @@ class _NonBlockingEnd:
         return events
 
 
+@pytest.mark.usefixtures("socket_path")
 class TestSocketNonBlocking:
     def test_nonblocking_handshake_raises_want_read(self, tls_pair: SocketPairs) -> None:
         client, server = tls_pair()

@@ -63,7 +63,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tlsapi import TLSConfiguration, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi import TLSConfiguration, TLSError, WantReadError
 from tlsapi.backend_api import ClientHello, HelloReader, MalformedHello
 
 from ._binding import def_extern, ffi, lib
@@ -71,6 +71,7 @@ from ._errors import certificate_error, raise_for_code
 from ._groups import negotiated_group
 from ._resumption import client_session_data
 from ._signatures import peer_signature_scheme
+from ._socket_path import SocketPathBuffer, socket_error
 from ._suites import negotiated_suite
 from ._transport import RECV_STOPPED, new_transport
 from ._verify import enforce_policy
@@ -140,7 +141,7 @@ def _purpose(oid: Any) -> tuple[int, Any, int]:
 _SERVER_VDATA = ffi.new("gnutls_typed_vdata_st[1]", [_purpose(_KP_CLIENT)])
 
 
-class GnuTLSBuffer(TLSWrappedBuffer):
+class GnuTLSBuffer(SocketPathBuffer):
     """A TLS connection on GnuTLS, over in-memory buffers."""
 
     def __init__(
@@ -341,6 +342,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         for _ in range(_MAX_RETRIES):
             # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
             code = lib.tlsapi_gnutls_handshake(state)
+            if state.tap_len:  # the native socket path: what pull read, for the hello reader
+                self._read_tapped()
             if not state.in_len:
                 self._borrowed = None  # all pulled: keep no chunk of the peer's flight
             self._raise_callback_error()
@@ -356,6 +359,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             if code == _E_AGAIN:
                 if not state.starved:
                     break  # EAGAIN after EAGAIN without waiting for bytes: no progress
+                if state.sys_errno:
+                    raise socket_error(state)  # the native socket path: recv failed
                 raise WantReadError("the handshake needs more data from the peer")
             if not lib.gnutls_error_is_fatal(code):
                 continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
@@ -370,7 +375,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             whose = "client's" if self._is_server else "server's"
             raise certificate_error(status, self._peer_chain(), whose)
         self._send_alert_for(code)
-        raise_for_code(code, session=session, transport_eof=self._transport_eof)
+        raise_for_code(code, session=session, transport_eof=bool(self._transport.eof))
 
     def _send_alert_for(self, code: int) -> None:
         """Tell the peer why we give up: the alert the RFCs name for this fatal ``code``.
@@ -381,7 +386,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         if code in _NO_ALERT_CODES or (
             # A record cut short by the peer's close: RaggedEOF, as on every backend;
             # an alert would only meet a closed socket (and a reset instead of the error).
-            self._transport_eof and code == lib.GNUTLS_E_UNEXPECTED_PACKET_LENGTH
+            self._transport.eof and code == lib.GNUTLS_E_UNEXPECTED_PACKET_LENGTH
         ):
             return
         lib.gnutls_alert_send_appropriate(self._session, code)
@@ -429,6 +434,20 @@ class GnuTLSBuffer(TLSWrappedBuffer):
         self._client_hello = hello
         self._hello_reader = None
 
+    def _read_tapped(self) -> None:
+        """The native socket path: the peer's bytes GnuTLS read, for the core's check of
+        its first bytes (is it TLS at all?) and for the hello reader."""
+        data = self._take_tap()
+        if data is not None:
+            if self._peer_start is not None and self._refuses_start(data + self._peek_socket()):
+                self._tap_done()
+                assert self._first_failure is not None
+                raise self._first_failure  # NotTLSError, whatever GnuTLS made of them
+            if self._hello_reader is not None:
+                self._read_offer(data)
+        if self._hello_reader is None and self._peer_start is None:
+            self._tap_done()
+
     def offered_cipher_suites(self) -> tuple[int, ...] | None:
         """The cipher suites in the client's hello (a server, once it was read), else None."""
         hello = self._client_hello
@@ -472,6 +491,8 @@ class GnuTLSBuffer(TLSWrappedBuffer):
                 self._stop_after_data(None)
             return count
         if code == _E_AGAIN:  # starved with nothing read
+            if self._transport.sys_errno:
+                raise socket_error(self._transport)  # the native socket path: recv failed
             raise WantReadError("more TLS records from the peer are needed")
         if code == _NO_PROGRESS:
             if count:
@@ -479,7 +500,7 @@ class GnuTLSBuffer(TLSWrappedBuffer):
             raise TLSError("reading made no progress (too many non-fatal GnuTLS returns)")
         self._send_alert_for(code)
         try:
-            raise_for_code(code, session=self._session, transport_eof=self._transport_eof)
+            raise_for_code(code, session=self._session, transport_eof=bool(self._transport.eof))
         except TLSError as exc:
             # GnuTLS invalidated the session: the core keeps this the answer from now on.
             if count:

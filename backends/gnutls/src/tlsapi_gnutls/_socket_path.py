@@ -1,0 +1,102 @@
+"""The native socket path: GnuTLS reads and writes a TLSWrappedSocket's socket itself.
+
+tlsapi's socket engine calls ``_attach_socket(fd)`` when it wraps a real
+socket (see ``tlsapi.backend_api``).  From then on the session's push and
+pull are C functions over that descriptor (``build_ffi/gnutls/sockpath.c``):
+a recv or send on the TLSWrappedSocket is one cffi call, the GIL released,
+records looped in C, no Python per record.  They never wait; the engine
+waits (poll) outside the connection's lock, with its own rules for
+timeouts, non-blocking mode and threads, exactly as on the buffer path.
+
+What the socket does not take at once stays in the transport's output
+buffer, in order before anything newer; ``_socket_flush`` sends it (the
+engine's flush loop).  The records of a large write are queued and sent with
+one send() at the end (one system call per write, not per record).  A failed recv is kept by the C side and raised here as
+the OSError it is (``socket_error``), never as a TLS failure.  The takeover
+is exact: ciphertext the buffer already held is read before the socket, and
+GnuTLS reads from the socket exactly what each record needs, so ``unwrap()``
+leaves what follows the peer's close_notify in the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from tlsapi import TLSWrappedBuffer
+
+from ._binding import ffi, lib
+
+if TYPE_CHECKING:
+    from tlsapi.backend_api import HelloReader
+
+__all__ = ["SocketPathBuffer", "socket_error"]
+
+_unpack = ffi.unpack
+_QUOTE = 64  # bytes of a peer's start to look at (more than the core quotes)
+
+
+def socket_error(transport: Any) -> OSError:
+    """The error a recv on the socket met (kept by the C side), cleared: the next recv tries again."""
+    number = int(transport.sys_errno)
+    transport.sys_errno = 0
+    # OSError picks the subclass (ConnectionResetError, ...) from the errno.
+    return OSError(number, os.strerror(number))
+
+
+class SocketPathBuffer(TLSWrappedBuffer):
+    """The socket engine's hooks for the native path, over the C transport (``_transport``)."""
+
+    _transport: Any
+    _hello_reader: HelloReader | None
+
+    def _attach_socket(self, fd: int | None) -> bool:
+        """Let GnuTLS drive ``fd`` itself (None: let go of it); False where it cannot."""
+        with self._exclusive():
+            transport = self._transport
+            if fd is None:
+                lib.tlsapi_gnutls_attach_fd(transport, -1, 0)
+                return True
+            if self._outgoing.size:
+                return False  # ciphertext already handed to Python: not an exact takeover
+            # The peer's first bytes go to the core's not-TLS check and the hello reader.
+            tap = 1 if self._hello_reader is not None or self._peer_start is not None else 0
+            return bool(lib.tlsapi_gnutls_attach_fd(transport, fd, tap) == 0)
+
+    def _socket_pending(self) -> int:
+        """Ciphertext queued for the socket (read without the lock: a hint for the engine)."""
+        return int(self._transport.out_len)
+
+    def _socket_has_input(self) -> bool:
+        """Whether a read may succeed without the socket: bytes held before the takeover,
+        or the rest of a record the last read had no room for (a hint, without the lock)."""
+        transport = self._transport
+        return bool(transport.in_len or transport.held)
+
+    def _socket_flush(self, discard: bool = False) -> int:
+        """Send queued ciphertext now without waiting (or drop it); how much is still queued."""
+        with self._exclusive():
+            left = int(lib.tlsapi_gnutls_flush_fd(self._transport, 1 if discard else 0))
+        if left < 0:
+            raise OSError(-left, os.strerror(-left))
+        return left
+
+    def _take_tap(self) -> bytes | None:
+        """What pull read from the socket since the last call, for the hello reader."""
+        transport = self._transport
+        size = int(transport.tap_len)
+        if not size:
+            return None
+        data = _unpack(transport.tap_buf, size)
+        lib.tlsapi_gnutls_tap_taken(transport, 0)
+        return data
+
+    def _peek_socket(self) -> bytes:
+        """What else already arrived, left in place: GnuTLS read only a record header
+        of the peer's first bytes, and a refusal quotes as much as the buffer path."""
+        more = ffi.new("char[]", _QUOTE)
+        count = int(lib.tlsapi_gnutls_peek_fd(self._transport, more, _QUOTE))
+        return _unpack(more, count) if count > 0 else b""
+
+    def _tap_done(self) -> None:
+        lib.tlsapi_gnutls_tap_taken(self._transport, 1)

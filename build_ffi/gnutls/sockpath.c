@@ -1,0 +1,225 @@
+/* tlsapi-gnutls: the native socket path.  GnuTLS reads and writes a connected
+ * socket itself, so a TLSWrappedSocket's recv or send is one call into C with
+ * the GIL released and no Python per record.
+ *
+ * Attached, the session's push and pull are these functions over t->fd (not
+ * gnutls_transport_set_int2: its pull and push block or fail in ways the
+ * engine's rules do not allow).  They never wait: waiting is the Python
+ * engine's, outside the connection's lock, so another thread can send while
+ * one waits to receive.
+ *
+ * - pull first serves the memory window (ciphertext the buffer already held
+ *   when the socket was attached), then recv(MSG_DONTWAIT) for exactly what
+ *   GnuTLS asks: the rest of a record's header, then its body.  So GnuTLS
+ *   never reads past the record it is on, and unwrap() leaves the bytes after
+ *   the peer's close_notify in the kernel.  EAGAIN sets starved, as the
+ *   memory pull does; end of file sets eof; any other error is kept in
+ *   sys_errno and reported as EAGAIN, so the session stays intact and the
+ *   Python side raises the OSError (a socket failure is not a TLS failure).
+ * - push sends at once when nothing is queued; what the socket does not take
+ *   (EAGAIN, or an error, which the next flush meets again) is appended to
+ *   the output buffer, and tlsapi_gnutls_flush_fd sends it before anything
+ *   newer.  GnuTLS is never told "would block", so a record is never half
+ *   written inside GnuTLS, and every byte written is either sent or queued.
+ * - tap: a server reading the client's hello for the cipher suites it offered
+ *   gets a copy of what pull read from the socket until it says stop.
+ *
+ * Thread safety: as transport.c, the Python buffer's lock is held around every call.
+ */
+
+#pragma GCC diagnostic error "-Wall"
+#pragma GCC diagnostic error "-Wextra"
+#pragma GCC diagnostic error "-Wconversion"
+#pragma GCC diagnostic error "-Wshadow"
+#pragma GCC diagnostic error "-Wmissing-prototypes"
+
+#include "sockpath.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef MSG_DONTWAIT
+#define TLSAPI_GNUTLS_DONTWAIT MSG_DONTWAIT
+#else
+/* No non-blocking recv/send flag: attach refuses, the buffer path it is. */
+#define TLSAPI_GNUTLS_DONTWAIT 0
+#define TLSAPI_GNUTLS_NO_SOCKET_PATH 1
+#endif
+
+#ifdef MSG_NOSIGNAL
+#define TLSAPI_GNUTLS_SEND_FLAGS (TLSAPI_GNUTLS_DONTWAIT | MSG_NOSIGNAL)
+#else
+#define TLSAPI_GNUTLS_SEND_FLAGS TLSAPI_GNUTLS_DONTWAIT /* SIGPIPE: Python ignores it */
+#endif
+
+static int tlsapi_gnutls_would_block(int error)
+{
+    return error == EAGAIN || error == EWOULDBLOCK;
+}
+
+/* Keep a copy of ``size`` bytes read from the socket; out of memory ends the tap. */
+static void tlsapi_gnutls_tap(tlsapi_gnutls_transport *t, const char *data, size_t size)
+{
+    size_t capacity = t->tap_cap ? t->tap_cap : 4096;
+    char *grown;
+    if (size > ((size_t)-1) / 4 - t->tap_len) {
+        t->tap = 0;
+        return;
+    }
+    while (capacity < t->tap_len + size)
+        capacity *= 2;
+    if (capacity != t->tap_cap) {
+        grown = realloc(t->tap_buf, capacity);
+        if (grown == NULL) {
+            t->tap = 0; /* the offer stays unknown, the handshake goes on */
+            return;
+        }
+        t->tap_buf = grown;
+        t->tap_cap = capacity;
+    }
+    memcpy(t->tap_buf + t->tap_len, data, size);
+    t->tap_len += size;
+}
+
+static ssize_t tlsapi_gnutls_fd_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = pointer;
+    ssize_t count;
+    if (t->in_len > 0)
+        return tlsapi_gnutls_pull(pointer, data, size); /* bytes held before the socket was ours */
+    if (t->eof)
+        return 0;
+    if (t->sys_errno == 0 && t->fd < 0)
+        t->sys_errno = EBADF; /* detached: never touch a descriptor that may be reused */
+    while (t->sys_errno == 0) {
+        count = recv(t->fd, data, size, TLSAPI_GNUTLS_DONTWAIT);
+        if (count > 0) {
+            if (t->tap)
+                tlsapi_gnutls_tap(t, data, (size_t)count);
+            return count;
+        }
+        if (count == 0) {
+            t->eof = 1; /* a premature termination unless at a clean close */
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (tlsapi_gnutls_would_block(errno))
+            break;
+        t->sys_errno = errno;
+    }
+    t->starved = 1;
+    gnutls_transport_set_errno(t->session, EAGAIN);
+    return -1;
+}
+
+/* Send from ``data`` until done or the socket refuses; returns how much went out. */
+static size_t tlsapi_gnutls_send_some(int fd, const char *data, size_t size)
+{
+    size_t sent = 0;
+    ssize_t count;
+    while (sent < size) {
+        count = send(fd, data + sent, size - sent, TLSAPI_GNUTLS_SEND_FLAGS);
+        if (count > 0)
+            sent += (size_t)count;
+        else if (count < 0 && errno == EINTR)
+            continue;
+        else
+            break;
+    }
+    return sent;
+}
+
+static ssize_t tlsapi_gnutls_fd_push(gnutls_transport_ptr_t pointer, const void *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = pointer;
+    const char *bytes = data;
+    size_t sent = 0;
+    if (size == 0)
+        return 0;
+    if (t->out_len == 0 && t->fd >= 0 && !t->cork)
+        sent = tlsapi_gnutls_send_some(t->fd, bytes, size);
+    if (sent < size) {
+        /* Queued behind older bytes, or refused: tlsapi_gnutls_flush_fd sends it in order. */
+        if (tlsapi_gnutls_reserve_out(t, size - sent) < 0) {
+            gnutls_transport_set_errno(t->session, ENOMEM);
+            return -1;
+        }
+        memcpy(t->out_data + t->out_len, bytes + sent, size - sent);
+        t->out_len += size - sent;
+    }
+    return (ssize_t)size;
+}
+
+/* fd >= 0: GnuTLS reads and writes it from now on; fd < 0: detached (the
+   socket was closed or handed back), every later pull or push fails.  Returns
+   0, or -1 when this platform cannot do it. */
+int tlsapi_gnutls_attach_fd(tlsapi_gnutls_transport *t, int fd, int tap)
+{
+#ifdef TLSAPI_GNUTLS_NO_SOCKET_PATH
+    (void)t;
+    (void)fd;
+    (void)tap;
+    return -1;
+#else
+    t->fd = fd < 0 ? -1 : fd;
+    t->sys_errno = 0;
+    if (fd >= 0) {
+        t->tap = tap;
+        gnutls_transport_set_push_function(t->session, tlsapi_gnutls_fd_push);
+        gnutls_transport_set_pull_function(t->session, tlsapi_gnutls_fd_pull);
+    } else {
+        tlsapi_gnutls_tap_taken(t, 1);
+    }
+    return 0;
+#endif
+}
+
+/* Send queued output without waiting (or drop it, ``discard``).  Returns how
+   many bytes are still queued, or -errno when the socket failed. */
+int64_t tlsapi_gnutls_flush_fd(tlsapi_gnutls_transport *t, int discard)
+{
+    size_t sent;
+    if (t->out_len == 0)
+        return 0;
+    if (!discard) {
+        if (t->fd < 0)
+            return -EBADF;
+        errno = 0;
+        sent = tlsapi_gnutls_send_some(t->fd, t->out_data, t->out_len);
+        if (sent == 0 && errno != 0 && !tlsapi_gnutls_would_block(errno))
+            return -(int64_t)errno;
+    } else {
+        sent = t->out_len;
+    }
+    tlsapi_gnutls_output_consume(t, sent);
+    return (int64_t)t->out_len;
+}
+
+/* Python took tap_len bytes from tap_buf; ``stop``: it needs no more. */
+void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop)
+{
+    t->tap_len = 0;
+    if (stop) {
+        t->tap = 0;
+        free(t->tap_buf);
+        t->tap_buf = NULL;
+        t->tap_cap = 0;
+    }
+}
+
+/* What else already arrived, left in place (for quoting a peer that is not TLS);
+   the count, or -1 when nothing could be read. */
+int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size)
+{
+    ssize_t count;
+    if (t->fd < 0 || size == 0)
+        return -1;
+    do
+        count = recv(t->fd, data, size, MSG_PEEK | TLSAPI_GNUTLS_DONTWAIT);
+    while (count < 0 && errno == EINTR);
+    return count < 0 ? -1 : (int64_t)count;
+}

@@ -1,0 +1,15 @@
+/* tlsapi-gnutls: the native socket path (sockpath.c says how and why).
+ *
+ * build_ffi/gnutls/sockpath.py declares the same to cffi: keep the two in step.
+ */
+#ifndef TLSAPI_GNUTLS_SOCKPATH_H
+#define TLSAPI_GNUTLS_SOCKPATH_H
+
+#include "transport.h"
+
+int tlsapi_gnutls_attach_fd(tlsapi_gnutls_transport *t, int fd, int tap);
+int64_t tlsapi_gnutls_flush_fd(tlsapi_gnutls_transport *t, int discard);
+void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop);
+int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
+
+#endif
