@@ -143,3 +143,44 @@ def test_every_backend_api_name_is_documented() -> None:
     doc = tlsapi.backend_api.__doc__ or ""
     missing = [name for name in tlsapi.backend_api.__all__ if f"`{name}`" not in doc]
     assert not missing, f"tlsapi.backend_api's docstring does not describe {missing}"
+
+
+def _assigned_attributes(path: Path) -> dict[str, int]:
+    """``self.<name>`` assignments in ``path``: name -> first line."""
+    found: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        for target in targets:
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                found.setdefault(target.attr, target.lineno)
+    return found
+
+
+# The core state only tlsapi/_buffer.py may set; backends may read some of it.
+_CORE_BUFFER_STATE = _assigned_attributes(ROOT / "tlsapi" / "_buffer.py")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for source in BACKEND_SOURCES for p in _python_files(source) if p.name == "_buffer.py"]
+    + [ROOT / "tlsapi" / "_stdlib" / "_buffer.py"],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_backend_buffers_do_not_overwrite_the_core_state(path: Path) -> None:
+    """A backend attribute named like the core's (the lock's ``_lock_token``, ``_state``...)
+    would silently replace it: the connection's lock or state machine gone."""
+    clashes = {
+        name: line
+        for name, line in _assigned_attributes(path).items()
+        if name in _CORE_BUFFER_STATE
+        and name not in {"_server_hostname"}  # a server learns it from the ClientHello
+    }
+    assert not clashes, f"{path.relative_to(ROOT)} sets the core's attributes: {clashes}"

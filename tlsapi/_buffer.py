@@ -64,7 +64,7 @@ A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
 escaping a call leaves the library in an unknown state: it propagates as it
 is, and the connection is failed from then on.
 
-The base class's attributes (``_token``, ``_state``, ``_context``,
+The base class's attributes (``_lock_token``, ``_state``, ``_context``,
 ``_server_hostname``, ``_incoming``, ``_outgoing``, ``_transport_eof``,
 ``_handshake_done``, ``_shutdown_sent``, ``_held_stop``, ``_first_failure``)
 are shared state that backends may read; only this module changes them.
@@ -134,7 +134,7 @@ class TLSWrappedBuffer(abc.ABC):
 
     def __init__(self, context: ClientContext | ServerContext, server_hostname: str | None) -> None:
         # The connection's lock: held by whoever popped the one token (see above).
-        self._token = [True]
+        self._lock_token = [True]
         # A list, not a deque: an empty deque costs 600 bytes per connection.
         self._waiters: list[LockType] = []
         # The thread running user code from inside a call (see _run_callback).
@@ -239,7 +239,7 @@ class TLSWrappedBuffer(abc.ABC):
                 "this TLS connection was used from inside its own callback: a callback must "
                 "not call read/write/do_handshake/... on the connection it was given"
             )
-        token, waiters = self._token, self._waiters
+        token, waiters = self._lock_token, self._waiters
         while True:
             waiter = _allocate_lock()
             waiter.acquire()
@@ -267,7 +267,7 @@ class TLSWrappedBuffer(abc.ABC):
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
         """Hold the connection's lock (for methods a backend adds, such as key_update)."""
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -318,7 +318,7 @@ class TLSWrappedBuffer(abc.ABC):
             if amt < 0:
                 raise ValueError("amt must not be negative")
             return b""
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -365,7 +365,7 @@ class TLSWrappedBuffer(abc.ABC):
                 target = target[:amt]
         if not len(target):
             return 0
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -392,7 +392,7 @@ class TLSWrappedBuffer(abc.ABC):
         data = buf if type(buf) is bytes or type(buf) is bytearray else memoryview(buf).cast("B")
         if self._shutdown_sent:  # a misuse, not a failure of the connection
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -428,7 +428,7 @@ class TLSWrappedBuffer(abc.ABC):
         chunk = data if type(data) is bytes else memoryview(data).cast("B")
         if self._transport_eof and len(chunk):  # a misuse, not a failure of the connection
             raise TLSError("bytes received after the transport's end of file")
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -472,7 +472,7 @@ class TLSWrappedBuffer(abc.ABC):
 
     def peek_outgoing(self, amt: int) -> bytes:
         """Up to ``amt`` bytes waiting to go to the peer, left in place."""
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -499,7 +499,7 @@ class TLSWrappedBuffer(abc.ABC):
 
     def consume_outgoing(self, amt: int) -> None:
         """Mark ``amt`` bytes from peek_outgoing as sent."""
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -524,7 +524,7 @@ class TLSWrappedBuffer(abc.ABC):
         For tlsapi's own layers that hand everything on at once (the ssl
         adapter's MemoryBIO); the public pair keeps PEP 543's shape.
         """
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -545,7 +545,7 @@ class TLSWrappedBuffer(abc.ABC):
         """receive_from_network(received) unless empty, read(amt) (amt > 0), _take_outgoing()."""
         if self._transport_eof and received:
             raise TLSError("bytes received after the transport's end of file")
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -574,7 +574,7 @@ class TLSWrappedBuffer(abc.ABC):
         """write(data) (bytes-shaped) and _take_outgoing()."""
         if self._shutdown_sent:
             raise TLSError("cannot write after shutdown(): the close_notify alert was already sent")
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -605,7 +605,7 @@ class TLSWrappedBuffer(abc.ABC):
         return outgoing.take_all()
 
     def incoming_bytes_buffered(self) -> int:
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:
@@ -618,7 +618,7 @@ class TLSWrappedBuffer(abc.ABC):
                 self._wake()
 
     def outgoing_bytes_buffered(self) -> int:
-        token = self._token
+        token = self._lock_token
         try:
             token.pop()
         except IndexError:

@@ -244,7 +244,7 @@ def test_a_client_certificate_session_resumes_from_nss_cache(
     assert client.read(1) == b"x"  # a TLS 1.3 ticket comes before
     session = client.session
     assert session is not None
-    assert client._token is None  # type: ignore[attr-defined]  # not a token: NSS's cache
+    assert client._resumption_token is None  # type: ignore[attr-defined]  # not a token: NSS's cache
     # Without the session, NSS's cache offers nothing (another peer ID).
     client = client_context.wrap_buffers("localhost")
     server = server_context.wrap_buffers()

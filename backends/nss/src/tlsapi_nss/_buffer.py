@@ -171,7 +171,7 @@ class NSSBuffer(TLSWrappedBuffer):
         self._keylog_error: TLSError | None = None
         # Sessions: the latest token NSS gave a client, the session it offered, and
         # on a server whether a resumed TLS 1.3 ticket was found to be ours.
-        self._token: bytes | None = None
+        self._resumption_token: bytes | None = None
         self._offered: NSSSession | None = None
         self._our_ticket = False
         self._foreign_ticket = False
@@ -723,8 +723,10 @@ class NSSBuffer(TLSWrappedBuffer):
             self._offered = state
 
     def _session_state(self) -> object | None:
-        if self._token is not None:
-            return NSSSession(self._token, None, self._peer_chain() or [], self.verified_chain())
+        if self._resumption_token is not None:
+            return NSSSession(
+                self._resumption_token, None, self._peer_chain() or [], self.verified_chain()
+            )
         if self._cache_mode and not self._resumed:
             if self._forget is not None:
                 self._forget.detach()  # taken: NSS's cache keeps it (until it expires)

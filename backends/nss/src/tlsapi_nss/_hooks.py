@@ -240,7 +240,7 @@ def tlsapi_nss_resumption_token_cb(fd: Any, token: Any, length: int, ctx: Any) -
         return _FAILURE
     try:
         # NSS's memory, valid for this call only: copied.  The latest one wins.
-        buffer._token = ffi.unpack(ffi.cast("char *", token), length)
+        buffer._resumption_token = ffi.unpack(ffi.cast("char *", token), length)
         return _SUCCESS
     except BaseException as exc:
         buffer._callback_error = exc
