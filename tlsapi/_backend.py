@@ -20,7 +20,10 @@ class Capability(str, enum.Enum):
     TLSv1_3 = "tls1.3"
     CLIENT = "client"
     SERVER = "server"
+    # ALPN on a client (it offers inner_protocols and reads the server's choice);
+    # SERVER_ALPN: a server chooses among the client's (Secure Transport cannot).
     ALPN = "alpn"
+    SERVER_ALPN = "server-alpn"
     SNI_CALLBACK = "sni-callback"
     CLIENT_CERTIFICATES = "client-certificates"
     SYSTEM_TRUST = "system-trust"

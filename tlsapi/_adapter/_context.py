@@ -563,7 +563,11 @@ class SSLContext(ssl.SSLContext):
         """Offer (client) or accept (server) these ALPN protocols, most preferred first."""
         protocols = tuple(NextProtocol.from_bytes(p.encode("ascii")) for p in alpn_protocols)
         if protocols:
-            self._require(Capability.ALPN, "set_alpn_protocols")
+            server_only = self.protocol == ssl.PROTOCOL_TLS_SERVER
+            # A PROTOCOL_TLS context's server side is checked by the backend when it is built.
+            self._require(
+                Capability.SERVER_ALPN if server_only else Capability.ALPN, "set_alpn_protocols"
+            )
         TLSConfiguration(inner_protocols=protocols)  # checked now, not at wrap time
         self._alpn = protocols
         self._changed()

@@ -96,8 +96,8 @@ class _Demo:
             f"certificates: server for {names} ({key}); client for mutual TLS"
         )
 
-    def _alpn(self, a: Backend, b: Backend) -> tuple[NextProtocol | bytes, ...]:
-        both = a.supports(Capability.ALPN) and b.supports(Capability.ALPN)
+    def _alpn(self, server: Backend, client: Backend) -> tuple[NextProtocol | bytes, ...]:
+        both = server.supports(Capability.SERVER_ALPN) and client.supports(Capability.ALPN)
         return _ALPN if both else ()
 
     def check_pair(self, server: Backend, client: Backend) -> _PairReport:

@@ -25,6 +25,7 @@ def load_backend() -> Backend:
         Capability.CLIENT,
         Capability.SERVER,
         Capability.ALPN,
+        Capability.SERVER_ALPN,
         Capability.SNI_CALLBACK,
         Capability.CLIENT_CERTIFICATES,
         Capability.SYSTEM_TRUST,

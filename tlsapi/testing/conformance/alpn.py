@@ -31,7 +31,7 @@ def _require_alpn(peers: Peers) -> None:
     )
     skip_if_lacks(
         peers.server_backend,
-        Capability.ALPN,
+        Capability.SERVER_ALPN,
         lambda: peers.server_backend.server_context(server_config),
     )
 
@@ -147,3 +147,11 @@ class TestALPN:
         config = pki.client_config(inner_protocols=(H2,))
         if not lacks(backend, Capability.ALPN, lambda: backend.client_context(config)):
             backend.client_context(config)
+
+    def test_server_side_without_capability(self, backend: Backend, pki: PKI) -> None:
+        """A server that cannot choose a protocol refuses inner_protocols (Secure Transport)."""
+        if Capability.SERVER not in backend.capabilities:
+            pytest.skip(f"the {backend.name} backend has no server side")
+        config = pki.server_config(inner_protocols=(H2,))
+        if not lacks(backend, Capability.SERVER_ALPN, lambda: backend.server_context(config)):
+            backend.server_context(config)

@@ -65,7 +65,7 @@ def _keep_configuration(
 def _server_config(backend: Backend, pki: PKI) -> TLSConfiguration:
     """ALPN and an sni_callback, as far as the backend has them."""
     config = pki.server_config()
-    if Capability.ALPN in backend.capabilities:
+    if Capability.SERVER_ALPN in backend.capabilities:
         config = config.update(inner_protocols=_SERVER_PROTOCOLS)
     if Capability.SNI_CALLBACK in backend.capabilities:
         config = config.update(sni_callback=_keep_configuration)
@@ -92,7 +92,7 @@ def _one_byte_at_a_time(backend: Backend, pki: PKI) -> float:
     # The hello was read, not refused: the server answered, and the handshake finishes.
     assert server.outgoing_bytes_buffered(), f"the {backend.name} server said nothing"
     handshake(client, server)
-    if Capability.ALPN in backend.capabilities:
+    if Capability.SERVER_ALPN in backend.capabilities:
         assert server.negotiated_protocol() is NextProtocol.H2
     return spent
 

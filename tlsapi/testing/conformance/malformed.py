@@ -136,7 +136,7 @@ class TestMalformedHello:
         config = pki.server_config(inner_protocols=(NextProtocol.H2, NextProtocol.HTTP1))
         if lacks(backend, Capability.SERVER, lambda: backend.server_context(config)):
             pytest.skip(f"the {backend.name} backend has no server side")
-        if lacks(backend, Capability.ALPN, lambda: backend.server_context(config)):
+        if lacks(backend, Capability.SERVER_ALPN, lambda: backend.server_context(config)):
             pytest.skip(f"the {backend.name} backend's server has no ALPN to parse")
         if sni_callback:
             config = config.update(sni_callback=_keep_configuration)

@@ -114,7 +114,7 @@ class TestSNI:
         client_config = peers.client_config(inner_protocols=(NextProtocol.H2, NextProtocol.HTTP1))
         skip_if_lacks(
             peers.server_backend,
-            Capability.ALPN,
+            Capability.SERVER_ALPN,
             lambda: peers.server_backend.server_context(server_config),
         )
         skip_if_lacks(

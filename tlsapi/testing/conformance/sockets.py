@@ -314,6 +314,12 @@ class TestSocket:
             Capability.ALPN,
             lambda: peers.client_backend.client_context(config),
         )
+        server_config = peers.server_config(inner_protocols=(NextProtocol.HTTP1,))
+        skip_if_lacks(
+            peers.server_backend,
+            Capability.SERVER_ALPN,
+            lambda: peers.server_backend.server_context(server_config),
+        )
         client, server = tls_pair(inner_protocols=(NextProtocol.HTTP1,))
         assert client.cipher() is None
         assert client.negotiated_tls_version is None

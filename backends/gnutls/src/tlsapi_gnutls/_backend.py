@@ -21,6 +21,7 @@ CAPABILITIES = frozenset(
         Capability.CLIENT,
         Capability.SERVER,
         Capability.ALPN,
+        Capability.SERVER_ALPN,
         Capability.SNI_CALLBACK,
         Capability.CLIENT_CERTIFICATES,
         Capability.SYSTEM_TRUST,

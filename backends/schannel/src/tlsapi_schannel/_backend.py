@@ -66,6 +66,7 @@ def _capabilities() -> frozenset[Capability]:
         # SCHANNEL_CRED / SCH_CREDENTIALS take one certificate per key type.
         capabilities |= {
             Capability.SERVER,
+            Capability.SERVER_ALPN,
             Capability.SNI_CALLBACK,
             Capability.SEVERAL_CERTIFICATE_CHAINS,
         }
