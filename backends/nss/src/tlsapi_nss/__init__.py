@@ -49,6 +49,7 @@ def load_backend() -> Backend:
         Capability.CLIENT,
         Capability.SERVER,
         Capability.ALPN,
+        Capability.SERVER_ALPN,
         Capability.SNI_CALLBACK,
         Capability.CLIENT_CERTIFICATES,
         Capability.CUSTOM_TRUST,
