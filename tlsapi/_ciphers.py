@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from ._numbered import member_for
+
 __all__ = ["DEFAULT_CIPHER_LIST", "CipherSuite"]
 
 
@@ -292,17 +294,7 @@ class CipherSuite(enum.IntEnum):
         still compares equal to its number (an IntEnum).  The unknown members
         are made once per number and are not listed by iteration.
         """
-        try:
-            return cls(number)
-        except ValueError:
-            pass
-        member = _UNKNOWN.get(number)
-        if member is None:
-            member = int.__new__(cls, number)
-            member._name_ = f"UNKNOWN_0x{number:04X}"
-            member._value_ = number
-            member = _UNKNOWN.setdefault(number, member)
-        return member
+        return member_for(cls, number, _UNKNOWN)
 
 
 # The pseudo-members for numbers no member has, by number (see from_number).

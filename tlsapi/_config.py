@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._ciphers import DEFAULT_CIPHER_LIST, CipherSuite, weakness
 from ._credentials import Certificate, PrivateKey, TrustStore
+from ._der import DERError
 from ._errors import ConfigurationError
 from ._groups import NamedGroup
 from ._keylog import check_keylog_path
-from ._policy import DERError, read_certificate
+from ._policy import read_certificate
 from ._protocols import NextProtocol
 from ._versions import TLSVersion
 

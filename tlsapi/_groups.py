@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 
 from ._errors import ConfigurationError
+from ._numbered import member_for
 
 __all__ = ["NamedGroup"]
 
@@ -35,17 +36,7 @@ class NamedGroup(enum.IntEnum):
     @classmethod
     def from_number(cls, number: int) -> NamedGroup:
         """The member for an IANA number; for an unknown one, a member named ``UNKNOWN_0x....``."""
-        try:
-            return cls(number)
-        except ValueError:
-            pass
-        member = _UNKNOWN.get(number)
-        if member is None:
-            member = int.__new__(cls, number)
-            member._name_ = f"UNKNOWN_0x{number:04X}"
-            member._value_ = number
-            member = _UNKNOWN.setdefault(number, member)
-        return member
+        return member_for(cls, number, _UNKNOWN)
 
     @classmethod
     def from_name(cls, name: str) -> NamedGroup:

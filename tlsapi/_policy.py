@@ -33,11 +33,9 @@ with P-192/P-224 at all); backends call :func:`check_peer_chain` after the
 library's own validation for the rest, and :func:`find_weak_key` to name a
 library's refusal.
 
-The DER reader here is small on purpose: it reads one element at a time
-within bounds it checked (a length never points past its parent, at most
-4 length octets, no indefinite lengths, no multi-byte tags), in time linear
-in the input, and raises :class:`DERError` for anything else, never
-IndexError.  The CLI's certificate summary (``tlsapi._cli._x509``) uses it too.
+Certificates are read with the core's DER reader (``tlsapi._der``), which
+the CLI's certificate summary and the backends (through ``tlsapi.backend_api``)
+share.
 """
 
 from __future__ import annotations
@@ -46,6 +44,18 @@ import dataclasses
 import functools
 from collections.abc import Sequence
 
+from ._der import (
+    BIT_STRING,
+    INTEGER,
+    OCTET_STRING,
+    OID,
+    SEQUENCE,
+    DERError,
+    Element,
+    children,
+    oid_text,
+    read_element,
+)
 from ._errors import CertificateError, CertificateErrorReason
 
 __all__ = [
@@ -68,77 +78,13 @@ MIN_EC_BITS = 256
 
 R = CertificateErrorReason
 
-# -- DER --------------------------------------------------------------------------
-
-SEQUENCE, INTEGER, BIT_STRING, OCTET_STRING, OID, BOOLEAN = 0x30, 0x02, 0x03, 0x04, 0x06, 0x01
-_MAX_OID_LENGTH = 64  # the longest OID in a certificate is far shorter
-
-
-class DERError(ValueError):
-    """The bytes are not the DER this module expects."""
-
-
-Element = tuple[int, int, int]  # (tag, start of content, end of content)
-
-
-def read_element(data: bytes, offset: int, end: int | None = None) -> Element:
-    """The DER element at ``offset``, which must end by ``end`` (default: len(data))."""
-    limit = len(data) if end is None else end
-    if offset < 0 or offset + 2 > limit:
-        raise DERError("truncated element")
-    tag = data[offset]
-    if tag & 0x1F == 0x1F:
-        raise DERError("multi-byte tags are not used in certificates")
-    first = data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0:
-            raise DERError("indefinite length (BER, not DER)")
-        if count > 4 or start + count > limit:
-            raise DERError("bad length")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    stop = start + length
-    if stop > limit:
-        raise DERError("element longer than its container")
-    return tag, start, stop
-
-
-def children(data: bytes, element: Element) -> list[Element]:
-    """The elements inside a constructed ``element``, in order."""
-    _, offset, end = element
-    items = []
-    while offset < end:
-        item = read_element(data, offset, end)
-        items.append(item)
-        offset = item[2]
-    return items
+# -- DER: the reader is tlsapi._der -----------------------------------------------
 
 
 def _expect(data: bytes, element: Element, tag: int, what: str) -> Element:
     if element[0] != tag:
         raise DERError(f"{what}: expected tag 0x{tag:02x}, found 0x{element[0]:02x}")
     return element
-
-
-def oid_text(content: bytes) -> str:
-    """An OBJECT IDENTIFIER's content octets in dotted form."""
-    if not content or len(content) > _MAX_OID_LENGTH or content[-1] & 0x80:
-        raise DERError("malformed OBJECT IDENTIFIER")
-    first = content[0]
-    top = min(first // 40, 2) if first < 0x80 else 2
-    arcs: list[int] = []
-    value = 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    arcs[0:1] = [top, arcs[0] - 40 * top]
-    return ".".join(map(str, arcs))
 
 
 def _content(data: bytes, element: Element) -> bytes:

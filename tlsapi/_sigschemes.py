@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from ._numbered import member_for
+
 __all__ = ["SignatureScheme"]
 
 
@@ -30,17 +32,7 @@ class SignatureScheme(enum.IntEnum):
     @classmethod
     def from_number(cls, number: int) -> SignatureScheme:
         """The member for an IANA number; for an unknown one, a member named ``UNKNOWN_0x....``."""
-        try:
-            return cls(number)
-        except ValueError:
-            pass
-        member = _UNKNOWN.get(number)
-        if member is None:
-            member = int.__new__(cls, number)
-            member._name_ = f"UNKNOWN_0x{number:04X}"
-            member._value_ = number
-            member = _UNKNOWN.setdefault(number, member)
-        return member
+        return member_for(cls, number, _UNKNOWN)
 
 
 _UNKNOWN: dict[int, SignatureScheme] = {}

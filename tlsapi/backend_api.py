@@ -79,6 +79,11 @@ Helpers for backends (``__all__``):
   signature (to name the library's refusal).
 * :func:`certificate_alert`: the TLS alert a peer whose certificate was
   refused with a given reason should receive, for a backend that sends it.
+* :class:`DERElement`, :func:`parse_der`, :func:`parse_der_one`,
+  :func:`der_sequence`, :func:`decode_oid`, :func:`encode_tlv`,
+  :func:`encode_oid`, :func:`encode_integer` and :class:`DERError`: the
+  core's bounded DER reader and writer, for keys and certificates a backend
+  must look inside (a malformed input is a DERError, never IndexError).
 * :class:`KeyLogWriter`: appends NSS Key Log Format lines to the
   configuration's ``keylog_filename`` (one ``write`` per line, O_APPEND), for a
   library that hands its secrets to a callback.
@@ -99,6 +104,17 @@ from ._clienthello import (
     MalformedHello,
     read_client_hello,
 )
+from ._der import (
+    DERElement,
+    DERError,
+    decode_oid,
+    der_sequence,
+    encode_integer,
+    encode_oid,
+    encode_tlv,
+    parse_der,
+    parse_der_one,
+)
 from ._hostname import ServerName, parse_server_hostname
 from ._keylog import KeyLogWriter
 from ._pem import PemBlock, parse_pem
@@ -108,6 +124,8 @@ from ._registry import load_user_configuration
 
 __all__ = [
     "ClientHello",
+    "DERElement",
+    "DERError",
     "HelloDecodeError",
     "HelloReader",
     "KeyLogWriter",
@@ -117,8 +135,15 @@ __all__ = [
     "certificate_alert",
     "check_peer_chain",
     "cipher_weakness",
+    "decode_oid",
+    "der_sequence",
+    "encode_integer",
+    "encode_oid",
+    "encode_tlv",
     "find_weak_key",
     "load_user_configuration",
+    "parse_der",
+    "parse_der_one",
     "parse_pem",
     "parse_server_hostname",
     "protocol_bytes",

@@ -26,7 +26,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._credentials import TrustStore
-from .._policy import DERError, read_certificate
+from .._der import DERError
+from .._policy import read_certificate
 
 if TYPE_CHECKING:
     from .._buffer import TLSWrappedBuffer

@@ -28,8 +28,9 @@ from .._ciphers import weakness
 from .._config import TLSConfiguration
 from .._context import ClientContext, ServerContext
 from .._credentials import Certificate, PrivateKey, TrustStore
+from .._der import DERError
 from .._errors import ConfigurationError, TLSError
-from .._policy import DERError, read_certificate
+from .._policy import read_certificate
 from .._protocols import NextProtocol
 from .._session import TLSSession
 from .._versions import TLSVersion

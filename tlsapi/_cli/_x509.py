@@ -14,8 +14,8 @@ import dataclasses
 import datetime
 import ipaddress
 
-from .._policy import DERError as _DERError
-from .._policy import children, oid_text, read_element
+from .._der import DERError as _DERError
+from .._der import children, oid_text, read_element
 
 __all__ = ["CertificateSummary", "summarize"]
 
