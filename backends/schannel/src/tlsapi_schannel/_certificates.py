@@ -32,9 +32,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from tlsapi import Certificate, ConfigurationError, PrivateKey
+from tlsapi.backend_api import DERError, decode_oid, der_sequence
 
 from ._binding import ffi, lib
-from ._der import DERError, certificate_fields, decode_oid, sequence
+from ._der import certificate_fields
 from ._keys import (
     CURVES,
     OID_EC,
@@ -130,7 +131,7 @@ def _key_mismatch(plain: PlainKey, leaf_der: bytes, point: bytes | None) -> str 
         if plain.algorithm != "RSA":
             return f"the private key is an {plain.algorithm} key, the certificate's key is RSA"
         try:
-            modulus = sequence(fields.public_key)[0].integer()
+            modulus = der_sequence(fields.public_key)[0].integer()
         except (DERError, IndexError) as exc:
             return f"the certificate's RSA public key cannot be read ({exc})"
         size = (modulus.bit_length() + 7) // 8

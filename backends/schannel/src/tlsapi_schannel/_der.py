@@ -1,141 +1,22 @@
-"""A small DER reader and writer: the few structures of keys and certificates we look inside.
+"""What we read from a certificate, with the core's DER reader (``tlsapi.backend_api``).
 
-crypt32 decodes certificates, but not every structure we need on every
-system (Wine cannot decode PKCS#8 or SEC1 keys), and a certificate's
-subjectAltName and public key are simpler to read here than through
-``CryptDecodeObjectEx``'s nested allocations.  Only definite lengths (DER).
+crypt32 decodes certificates, but a certificate's subjectAltName and public
+key are simpler to read here than through ``CryptDecodeObjectEx``'s nested
+allocations.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = [
-    "DERError",
-    "Element",
-    "certificate_fields",
-    "decode_oid",
-    "encode_integer",
-    "encode_oid",
-    "encode_tlv",
-    "parse",
-    "parse_one",
-    "sequence",
-]
+from tlsapi.backend_api import DERElement, DERError, decode_oid, der_sequence, parse_der_one
 
-
-class DERError(ValueError):
-    """The bytes are not the DER structure expected."""
-
-
-class Element(NamedTuple):
-    tag: int
-    content: bytes
-    encoded: bytes  # the whole TLV
-
-    def children(self) -> list[Element]:
-        return parse(self.content)
-
-    def integer(self) -> int:
-        if self.tag != 0x02 or not self.content:
-            raise DERError("expected an INTEGER")
-        return int.from_bytes(self.content, "big", signed=True)
-
-
-def _element_at(data: bytes, offset: int) -> tuple[Element, int]:
-    if offset + 2 > len(data):
-        raise DERError("truncated DER element")
-    tag = data[offset]
-    if tag & 0x1F == 0x1F:
-        raise DERError("multi-byte DER tags are not used here")
-    first = data[offset + 1]
-    position = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or position + count > len(data):
-            raise DERError("bad DER length")
-        length = int.from_bytes(data[position : position + count], "big")
-        position += count
-    end = position + length
-    if end > len(data):
-        raise DERError("DER element longer than its data")
-    return Element(tag, data[position:end], data[offset:end]), end
-
-
-def parse(data: bytes) -> list[Element]:
-    """The elements laid end to end in ``data``."""
-    elements = []
-    offset = 0
-    while offset < len(data):
-        element, offset = _element_at(data, offset)
-        elements.append(element)
-    return elements
-
-
-def parse_one(data: bytes) -> Element:
-    """``data`` as exactly one element."""
-    element, end = _element_at(data, 0)
-    if end != len(data):
-        raise DERError("trailing bytes after the DER element")
-    return element
-
-
-def sequence(data: bytes) -> list[Element]:
-    """The children of the SEQUENCE that ``data`` is."""
-    element = parse_one(data)
-    if element.tag != 0x30:
-        raise DERError("expected a SEQUENCE")
-    return element.children()
-
-
-def decode_oid(element: Element) -> str:
-    if element.tag != 0x06 or not element.content:
-        raise DERError("expected an OBJECT IDENTIFIER")
-    content = element.content
-    arcs: list[int] = []
-    value = 0
-    for byte in content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first, *arcs[1:]])
-
-
-def encode_tlv(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        header = bytes([tag, length])
-    else:
-        size = (length.bit_length() + 7) // 8
-        header = bytes([tag, 0x80 | size]) + length.to_bytes(size, "big")
-    return header + content
-
-
-def encode_oid(dotted: str) -> bytes:
-    arcs = [int(part) for part in dotted.split(".")]
-    body = bytearray()
-    for arc in [40 * arcs[0] + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        rest = arc >> 7
-        while rest:
-            chunk.append(0x80 | (rest & 0x7F))
-            rest >>= 7
-        body += bytes(reversed(chunk))
-    return encode_tlv(0x06, bytes(body))
-
-
-def encode_integer(value: int) -> bytes:
-    size = value.bit_length() // 8 + 1
-    return encode_tlv(0x02, value.to_bytes(size, "big", signed=True))
+__all__ = ["CertificateFields", "certificate_fields"]
 
 
 class CertificateFields(NamedTuple):
     public_key_algorithm: str  # OID
-    public_key_parameters: Element | None
+    public_key_parameters: DERElement | None
     public_key: bytes  # the BIT STRING's bytes, unused-bits octet removed
     dns_names: tuple[str, ...]
     ip_addresses: tuple[bytes, ...]
@@ -161,7 +42,7 @@ def certificate_fields(der: bytes) -> CertificateFields:
 
 
 def _certificate_fields(der: bytes) -> CertificateFields:
-    tbs = sequence(der)[0]
+    tbs = der_sequence(der)[0]
     if tbs.tag != 0x30:
         raise DERError("expected the TBSCertificate SEQUENCE")
     fields = tbs.children()
@@ -180,15 +61,15 @@ def _certificate_fields(der: bytes) -> CertificateFields:
     for field in fields[index + 6 :]:
         if field.tag != 0xA3:  # [3] extensions
             continue
-        for extension in parse_one(field.content).children():
+        for extension in parse_der_one(field.content).children():
             parts = extension.children()
             oid = decode_oid(parts[0])
             if oid == _KEY_USAGE:
-                usage = parse_one(parts[-1].content)
+                usage = parse_der_one(parts[-1].content)
                 key_usage = usage.content[1:] if usage.tag == 0x03 else b""
             if oid != _SAN:
                 continue
-            for name in sequence(parts[-1].content):
+            for name in der_sequence(parts[-1].content):
                 if name.tag == 0x82:  # [2] dNSName
                     dns.append(name.content.decode("ascii", "replace"))
                 elif name.tag == 0x87:  # [7] iPAddress

@@ -55,11 +55,19 @@ import uuid
 from typing import Any, NamedTuple
 
 from tlsapi import ConfigurationError, PrivateKey
-from tlsapi.backend_api import parse_pem
+from tlsapi.backend_api import (
+    DERElement,
+    DERError,
+    decode_oid,
+    der_sequence,
+    encode_integer,
+    encode_oid,
+    encode_tlv,
+    parse_der_one,
+    parse_pem,
+)
 
 from ._binding import ffi, lib
-from ._der import DERError, Element, decode_oid, encode_integer, encode_oid, encode_tlv, parse_one
-from ._der import sequence as der_sequence
 from ._platform import wine_version
 
 __all__ = ["ImportedKey", "PlainKey", "decrypt_key", "import_key", "windows_error"]
@@ -290,9 +298,9 @@ def _ec_from_sec1(sec1: bytes, curve: str | None, pkcs8: bytes | None = None) ->
     public = None
     for field in fields[2:]:
         if field.tag == 0xA0 and curve is None:
-            curve = decode_oid(parse_one(field.content))
+            curve = decode_oid(parse_der_one(field.content))
         elif field.tag == 0xA1:
-            bits = parse_one(field.content)
+            bits = parse_der_one(field.content)
             public = bits.content[1:]
     if curve is None:
         raise ConfigurationError("the EC private key names no curve")
@@ -309,7 +317,7 @@ def _ec_from_sec1(sec1: bytes, curve: str | None, pkcs8: bytes | None = None) ->
 
 def _from_pkcs8(pkcs8: bytes) -> PlainKey:
     fields = der_sequence(pkcs8)
-    algorithm: list[Element] = fields[1].children()
+    algorithm: list[DERElement] = fields[1].children()
     oid = decode_oid(algorithm[0])
     private = fields[2].content
     if oid in (OID_RSA, OID_RSA_PSS):

@@ -39,11 +39,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from tlsapi import CertificateError, CertificateErrorReason, TrustStore
-from tlsapi.backend_api import ServerName
+from tlsapi.backend_api import DERError, ServerName
 
 from ._binding import ffi, lib, once
 from ._certificates import add_certificate, certificate_der, open_memory_store
-from ._der import DERError, certificate_fields
+from ._der import certificate_fields
 from ._keys import windows_error
 
 __all__ = ["evaluate", "verify_peer"]
