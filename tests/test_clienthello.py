@@ -158,6 +158,12 @@ _MALFORMED = {
     "server_name: an empty host name": (0, b"\x00\x03\x00\x00\x00"),
     "server_name: a name longer than the list": (0, b"\x00\x04\x00\x00\x09ab"),
     "server_name: bytes after the list": (0, b"\x00\x04\x00\x00\x01a\x00"),
+    "signature_algorithms: an empty list": (13, b"\x00\x00"),
+    "signature_algorithms: no list at all": (13, b""),
+    "signature_algorithms: one byte of length": (13, b"\x00"),
+    "signature_algorithms: an odd length": (13, b"\x00\x03\x04\x03\x08"),
+    "signature_algorithms: a list longer than the extension": (13, b"\x00\x04\x04\x03"),
+    "signature_algorithms: bytes after the list": (13, b"\x00\x02\x04\x03\x00"),
 }
 
 
@@ -178,9 +184,11 @@ def test_well_formed_rewrites_parse(pki: PKI) -> None:
     )
     hello = with_extension(hello, 16, b"\x00\x07\x02h2\x03abc")
     hello = with_extension(hello, 0, b"\x00\x06\x00\x00\x03abc")
+    hello = with_extension(hello, 13, b"\x00\x04\x04\x01\xfa\xfa")
     parsed = read_client_hello(hello)
     assert parsed is not None
     assert (parsed.server_name, parsed.alpn) == ("abc", (b"h2", b"abc"))
+    assert parsed.signature_algorithms == (0x0401, 0xFAFA)  # unknown values are kept
 
 
 def test_a_non_ascii_name_is_left_to_the_library(pki: PKI) -> None:
@@ -202,3 +210,68 @@ def test_a_hello_in_tiny_records_has_a_limit() -> None:
     records = b"".join(bytes((22, 3, 1, 0, 1)) + body[i : i + 1] for i in range(len(body)))
     with pytest.raises(HelloDecodeError, match="spread over"):
         read_client_hello(records)
+
+
+# -- signature_algorithms ----------------------------------------------------------------
+
+
+def _handmade_hello(extensions: bytes | None, record_size: int = 16384) -> bytes:
+    """A TLS 1.2 ClientHello with these extensions (None: no extensions block), in records."""
+    body = bytes((3, 3)) + bytes(32) + b"\x00" + b"\x00\x02\xc0\x2b" + b"\x01\x00"
+    if extensions is not None:
+        body += len(extensions).to_bytes(2, "big") + extensions
+    message = bytes((1,)) + len(body).to_bytes(3, "big") + body
+    return b"".join(
+        bytes((22, 3, 1)) + len(piece).to_bytes(2, "big") + piece
+        for piece in (message[i : i + record_size] for i in range(0, len(message), record_size))
+    )
+
+
+def test_reads_the_signature_algorithms_of_real_hellos(pki: PKI) -> None:
+    names = {b.name for b in tlsapi.available_backends()} & {"stdlib", "gnutls", "nss"}
+    assert "stdlib" in names
+    for backend in sorted(names):
+        parsed = read_client_hello(_client_hello(tlsapi.backend(backend), pki, "localhost"))
+        assert parsed is not None and parsed.signature_algorithms is not None, backend
+        # Every one of these clients offers ECDSA P-256 and RSA-PSS (RSAE) with SHA-256.
+        assert {0x0403, 0x0804} <= set(parsed.signature_algorithms), backend
+        assert len(set(parsed.signature_algorithms)) == len(parsed.signature_algorithms)
+
+
+def test_signature_algorithms_in_order_and_one_byte_at_a_time() -> None:
+    schemes = b"\x04\x01\x08\x04\x04\x03\x02\x01"
+    hello = _handmade_hello(b"\x00\x0d" + b"\x00\x0a\x00\x08" + schemes)
+    parsed = _fed([hello[i : i + 1] for i in range(len(hello))])
+    assert parsed is not None
+    assert parsed.signature_algorithms == (0x0401, 0x0804, 0x0403, 0x0201)
+
+
+@pytest.mark.parametrize(
+    "extensions", [None, b"", b"\x00\x17\x00\x00"], ids=["none", "empty", "ems"]
+)
+def test_no_signature_algorithms_is_none(extensions: bytes | None) -> None:
+    # TLS 1.2 without the extension: the server applies RFC 5246's defaults (SHA-1).
+    parsed = read_client_hello(_handmade_hello(extensions))
+    assert parsed is not None
+    assert parsed.signature_algorithms is None
+    assert parsed.cipher_suites == (0xC02B,)
+
+
+def test_the_longest_signature_algorithms_list() -> None:
+    # As long as fits in a hello's extensions (2^16 - 1 bytes with the headers), in records
+    # of 100 bytes fed in 4 KiB pieces.
+    schemes = bytes(range(256)) * 255 + bytes(248)
+    extension = b"\x00\x0d" + (len(schemes) + 2).to_bytes(2, "big")
+    extension += len(schemes).to_bytes(2, "big") + schemes
+    records = _handmade_hello(extension, record_size=100)
+    parsed = _fed([records[i : i + 4096] for i in range(0, len(records), 4096)])
+    assert parsed is not None and parsed.signature_algorithms is not None
+    assert len(parsed.signature_algorithms) == 32764
+    assert parsed.signature_algorithms[:2] == (0x0001, 0x0203)
+
+
+def test_signature_algorithms_not_read_without_extensions(pki: PKI) -> None:
+    reader = HelloReader(extensions=False)
+    reader.feed(_client_hello(tlsapi.backend("stdlib"), pki, "localhost"))
+    parsed = reader.result()
+    assert parsed is not None and parsed.signature_algorithms is None

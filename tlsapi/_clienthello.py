@@ -1,4 +1,4 @@
-"""Reading the server_name, ALPN and cipher suite lists out of a ClientHello before the library sees it.
+"""Reading the server_name, ALPN, signature algorithms and cipher suites out of a ClientHello first.
 
 A server's ``sni_callback`` may hand back a configuration with another
 certificate, trust store or ALPN list, so it must run before the library
@@ -11,7 +11,11 @@ configuration.  NSS's backend reads the ALPN list for a second reason: NSS
 answers a client whose protocols it shares none of with a fatal
 no_application_protocol alert, where tlsapi (like OpenSSL) goes on without
 ALPN.  The cipher suites the client offered are kept too: no library we bind
-reports them, and the ssl adapter's ``shared_ciphers()`` needs them.
+reports them, and the ssl adapter's ``shared_ciphers()`` needs them.  The
+signature_algorithms list lets a server with several certificate chains
+offer the library only those whose key the client can verify: NSS picks a
+TLS 1.2 cipher suite by the certificates it has, without asking whether the
+client accepts that key's signatures.
 
 The reader is incremental, because a client may send its hello one byte at
 a time: ``HelloReader.feed`` looks at each received byte once, keeps only
@@ -27,7 +31,9 @@ are left to the library to reject (MalformedHello).  What this module parses its
 (HelloDecodeError: the caller answers with a fatal decode_error alert, as
 RFC 8446 section 6 asks of anything that does not parse): a server_name or
 ALPN extension that breaks RFC 6066 / RFC 7301 (an empty list, an empty
-name, lengths that do not add up), and a hello beyond our size limit.
+name, lengths that do not add up), a signature_algorithms extension that
+breaks RFC 8446 section 4.2.3 / RFC 5246 section 7.4.1.4.1 (an empty list, an
+odd length, lengths that do not add up), and a hello beyond our size limit.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ __all__ = [
 _HANDSHAKE = 22
 _CLIENT_HELLO = 1
 _SERVER_NAME = 0
+_SIGNATURE_ALGORITHMS = 13
 _ALPN = 16
 _HOST_NAME = 0
 _HEADER = 5
@@ -66,12 +73,16 @@ class ClientHello:
         server_name: str | None,
         alpn: tuple[bytes, ...] | None,
         cipher_suites: tuple[int, ...] = (),
+        signature_algorithms: tuple[int, ...] | None = None,
     ) -> None:
         self.server_name = server_name
         self.alpn = alpn  # None: the client sent no ALPN extension
         # The suites the client offered, by IANA number, in its order (GREASE values
         # included): what the ssl adapter's shared_ciphers() intersects with the server's.
         self.cipher_suites = cipher_suites
+        # The client's signature_algorithms (SignatureScheme numbers, in its order,
+        # GREASE included); None: the client sent no such extension.
+        self.signature_algorithms = signature_algorithms
 
 
 class MalformedHello(ValueError):
@@ -153,11 +164,22 @@ def _alpn(payload: memoryview) -> tuple[bytes, ...]:
     return tuple(result)
 
 
+def _signature_algorithms(payload: memoryview) -> tuple[int, ...]:
+    """RFC 8446 section 4.2.3: ``SignatureScheme supported_signature_algorithms<2..2^16-2>``."""
+    what = "the signature_algorithms extension"
+    schemes = _Reader(payload, HelloDecodeError, what).whole_vector(2).data
+    if not schemes:
+        raise HelloDecodeError(f"{what}: an empty list")
+    if len(schemes) % 2:
+        raise HelloDecodeError(f"{what}: an odd length")
+    return struct.unpack(f">{len(schemes) // 2}H", schemes)
+
+
 def _parse(body: memoryview, with_extensions: bool = True) -> ClientHello:
     """The fields of a whole ClientHello message body that the server needs.
 
-    Without ``with_extensions`` only the cipher suites are read (server_name and
-    ALPN are then None, and the extensions are not looked at).
+    Without ``with_extensions`` only the cipher suites are read (server_name, ALPN
+    and signature_algorithms are then None, and the extensions are not looked at).
     """
     reader = _Reader(body, MalformedHello, "the ClientHello")
     reader.take(2 + 32)  # legacy_version, random
@@ -174,6 +196,7 @@ def _parse(body: memoryview, with_extensions: bool = True) -> ClientHello:
     extensions = reader.whole_vector(2)
     name: str | None = None
     alpn: tuple[bytes, ...] | None = None
+    signatures: tuple[int, ...] | None = None
     while extensions.left():
         kind = extensions.number(2)
         payload = extensions.vector(2)
@@ -181,7 +204,9 @@ def _parse(body: memoryview, with_extensions: bool = True) -> ClientHello:
             name = _server_name(payload)
         elif kind == _ALPN:
             alpn = _alpn(payload)
-    return ClientHello(name, alpn, offered)
+        elif kind == _SIGNATURE_ALGORITHMS:
+            signatures = _signature_algorithms(payload)
+    return ClientHello(name, alpn, offered, signatures)
 
 
 class HelloReader:
@@ -206,7 +231,7 @@ class HelloReader:
     )
 
     def __init__(self, *, extensions: bool = True) -> None:
-        # False: only the cipher suites are wanted (server_name and ALPN stay None).
+        # False: only the cipher suites are wanted (the extensions' fields stay None).
         self._extensions = extensions
         self._header = bytearray()  # the record header in progress (under 5 bytes)
         self._record_left = 0  # body bytes of the current record still to come

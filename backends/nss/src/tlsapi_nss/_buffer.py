@@ -230,7 +230,8 @@ class NSSBuffer(TLSWrappedBuffer):
         self._fd = fd
 
     def _open_for_client_hello(self) -> None:
-        """A server that reads the ClientHello first: the sni_callback, and ALPN overlap."""
+        """A server that reads the ClientHello first: the sni_callback, ALPN overlap, tickets
+        and, with several chains, those the client can verify."""
         if self._sni_failure is not None:
             raise self._sni_failure
         reader = self._hello_reader
@@ -266,8 +267,11 @@ class NSSBuffer(TLSWrappedBuffer):
                 self._refuse_hello(error, exc, _HANDSHAKE_FAILURE_ALERT)
         alpn = not (hello.alpn is not None and profile.alpn and profile.alpn.isdisjoint(hello.alpn))
         tickets = self._tls12_tickets(profile)
+        # TLS 1.2: only the chains the client's signature algorithms can verify, since
+        # NSS picks the suite by the certificates it has (TLS 1.3 needs no help).
+        chains = None if self._tls13 else profile.usable_chains(hello.signature_algorithms)
         avoid = self._foreign_ticket_suites(profile, hello, profile.variant(alpn, tickets))
-        self._open(profile, profile.variant(alpn, tickets, avoid))
+        self._open(profile, profile.variant(alpn, tickets, avoid, chains))
         self._hello_reader = None
         if self._outgoing_plain is None and not self._tls13:
             self._outgoing_plain = PlainHandshakes()  # to see the TLS 1.2 tickets we issue

@@ -79,6 +79,42 @@ def _enable_rsa_pss_pss(model: Any) -> None:
         )
 
 
+# The key type (NSS's KeyType) that can make each signature scheme NSS signs with, by
+# TLS 1.2's rules (RFC 5246 section 7.4.1.4.1, RFC 8446 section 4.2.3): RSA keys sign
+# PKCS#1 v1.5 and RSA-PSS "rsae", RSA-PSS keys only "pss", EC keys ECDSA on any curve
+# (DSA keys DSA).
+# TLS 1.3 allows a subset of these for each key, so a chain no scheme here fits is of no
+# use to the client in either version.
+_SCHEME_KEY = {
+    **dict.fromkeys((0x0201, 0x0401, 0x0501, 0x0601, 0x0804, 0x0805, 0x0806), lib.rsaKey),
+    **dict.fromkeys((0x0809, 0x080A, 0x080B), lib.rsaPssKey),
+    **dict.fromkeys((0x0203, 0x0403, 0x0503, 0x0603), lib.ecKey),
+    **dict.fromkeys((0x0202, 0x0402, 0x0502, 0x0602), lib.dsaKey),
+}
+# RFC 5246 section 7.4.1.4.1: a TLS 1.2 client without signature_algorithms takes
+# SHA-1 with the key's algorithm.
+_TLS12_DEFAULT_SCHEMES = (0x0201, 0x0203, 0x0202)
+
+
+def _key_type(certificate: Any) -> int:
+    """NSS's KeyType of a certificate's public key (nullKey if NSS cannot read it)."""
+    key = lib.CERT_ExtractPublicKey(certificate)
+    if key == ffi.NULL:
+        return int(lib.nullKey)
+    try:
+        return int(lib.SECKEY_GetPublicKeyType(key))
+    finally:
+        lib.SECKEY_DestroyPublicKey(key)
+
+
+def _signature_schemes(model: Any) -> frozenset[int]:
+    """The signature schemes a model socket signs with (its preference list)."""
+    schemes = ffi.new("SSLSignatureScheme[64]")
+    count = ffi.new("unsigned int *")
+    _check(lib.SSL_SignatureSchemePrefGet(model, schemes, count, 64), "read the signature schemes")
+    return frozenset(int(schemes[i]) for i in range(count[0]))
+
+
 def _check(status: int, what: str) -> None:
     if status != lib.SECSuccess:
         raise ConfigurationError(f"NSS refused to {what}: {error_text(lib.PR_GetError())}")
@@ -112,6 +148,8 @@ class Profile:
                     raise
                 raise ConfigurationError(f"certificate chain {number}: {exc}") from None
             self.chains.append((certificates, imported))
+        # Each chain's key type, for choosing the chains a TLS 1.2 client can verify.
+        self.key_types = tuple(_key_type(certificates[0]) for certificates, _ in self.chains)
         self.certificates: list[Any] = self.chains[0][0] if self.chains else []
         self.key: Any = self.chains[0][1] if self.chains else None
         self.selection = select(config)
@@ -131,27 +169,52 @@ class Profile:
             RUNTIME.issued_tickets = True  # see Runtime.shutdown
         self.peer_id = b"tlsapi-nss:" + os.urandom(16).hex().encode("ascii")
         self._lock = threading.Lock()
-        self._models: dict[tuple[bool, bool, frozenset[int]], Any] = {}
+        self._models: dict[tuple[bool, bool, frozenset[int], tuple[int, ...] | None], Any] = {}
         self.model = self.variant(alpn=True, tickets=True)
+        self.signature_schemes = _signature_schemes(self.model)
         self.alpn = frozenset(protocol_bytes(p) for p in config.inner_protocols)
         # A server reads the ClientHello itself before NSS does (see _clienthello):
         # for the sni_callback and ALPN, and for the tickets it may resume.
         self.reads_hello = server_side
 
-    def variant(self, alpn: bool, tickets: bool, avoid: frozenset[int] = frozenset()) -> Any:
+    def variant(
+        self,
+        alpn: bool,
+        tickets: bool,
+        avoid: frozenset[int] = frozenset(),
+        chains: tuple[int, ...] | None = None,
+    ) -> Any:
         """The model with or without ALPN (for a client that shares no protocol with
         us) and, on a server, with or without TLS 1.2 tickets (off for a ClientHello
-        with a ticket we did not issue, and for TLS 1.3, where we send our own), and
+        with a ticket we did not issue, and for TLS 1.3, where we send our own),
         without the suites ``avoid`` (a TLS 1.3 ticket another server configuration
-        issued, which NSS then cannot resume: see _tickets)."""
+        issued, which NSS then cannot resume: see _tickets), and with only the
+        certificate chains numbered in ``chains`` (None: all; see usable_chains)."""
         alpn = alpn and bool(self.config.inner_protocols)
         tickets = tickets or not self.server_side
-        key = (alpn, tickets, avoid)
+        key = (alpn, tickets, avoid, chains)
         with self._lock:
             model = self._models.get(key)
             if model is None:
-                model = self._models[key] = self._model(alpn, tickets, avoid)
+                model = self._models[key] = self._model(alpn, tickets, avoid, chains)
             return model
+
+    def usable_chains(self, signature_algorithms: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        """The chains (by index) whose key can sign a scheme the TLS 1.2 client and we
+        both allow, when that leaves some out but not all; else None (all chains).
+
+        NSS picks a TLS 1.2 suite by the certificates it has (ECDHE_ECDSA for an EC
+        key) and only then looks for a signature scheme the client allows, failing
+        the handshake when there is none: given only these chains, it picks a suite
+        whose certificate the client can verify.  When none fits, NSS keeps them all
+        and fails (or not) as it would have.
+        """
+        if len(self.chains) < 2:
+            return None
+        offered = signature_algorithms or _TLS12_DEFAULT_SCHEMES
+        usable = {_SCHEME_KEY.get(s) for s in offered if s in self.signature_schemes}
+        fits = tuple(i for i, kind in enumerate(self.key_types) if kind in usable)
+        return fits if fits and len(fits) < len(self.chains) else None
 
     def model_without_alpn(self) -> Any:
         """The model for a client that shares no ALPN protocol with us (built once)."""
@@ -161,7 +224,13 @@ class Profile:
     def leaf(self) -> Any:
         return self.certificates[0] if self.certificates else None
 
-    def _model(self, alpn: bool, tickets: bool, avoid: frozenset[int] = frozenset()) -> Any:
+    def _model(
+        self,
+        alpn: bool,
+        tickets: bool,
+        avoid: frozenset[int] = frozenset(),
+        chains: tuple[int, ...] | None = None,
+    ) -> Any:
         stub = lib.tlsapi_nss_memio_new(ffi.NULL)
         if stub == ffi.NULL:
             raise TLSError(f"NSPR cannot make an I/O layer: {error_text(lib.PR_GetError())}")
@@ -225,8 +294,11 @@ class Profile:
             _check(lib.SSL_SetNextProtoNego(model, wire, len(wire)), "set the ALPN protocols")
         if server:
             # One SSL_ConfigServerCert per chain: NSS keeps one per authentication type
-            # (RSA, RSA-PSS, ECDSA per curve) and picks by the client's algorithms.
+            # (RSA, RSA-PSS, ECDSA per curve) and picks by the client's algorithms in
+            # TLS 1.3, by the suite in TLS 1.2 (hence ``chains``: see usable_chains).
             for number, (certificates, key) in enumerate(self.chains, 1):
+                if chains is not None and number - 1 not in chains:
+                    continue
                 chain = _credentials.certificate_list(certificates)
                 extra = ffi.new("SSLExtraServerCertData *")
                 extra.authType = lib.ssl_auth_null
