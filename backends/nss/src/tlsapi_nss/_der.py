@@ -1,4 +1,4 @@
-"""Just enough DER to hand NSS a PKCS#8 PrivateKeyInfo for any key form we accept.
+"""Just enough DER (the core's reader, tlsapi.backend_api) to hand NSS a PKCS#8 PrivateKeyInfo for any key form we accept.
 
 NSS imports private keys as PKCS#8 only.  PKCS#1 (RSA) and SEC1 (EC) keys
 are wrapped here: the wrapper is a fixed AlgorithmIdentifier around the key
@@ -8,6 +8,7 @@ bytes, no cryptography involved.
 from __future__ import annotations
 
 from tlsapi import ConfigurationError
+from tlsapi.backend_api import DERElement, DERError, der_sequence, encode_tlv
 
 __all__ = ["key_kind", "pkcs8_algorithm", "rsa_pss_as_rsa", "wrap_pkcs1", "wrap_sec1"]
 
@@ -19,52 +20,19 @@ ED25519 = bytes.fromhex("2b6570")  # 1.3.101.112
 ED448 = bytes.fromhex("2b6571")  # 1.3.101.113
 
 
-def _tlv(data: bytes, offset: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the element at ``offset``."""
-    if offset + 2 > len(data):
-        raise ValueError("truncated")
-    tag, first = data[offset], data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= 4 or start + count > len(data):
-            raise ValueError("bad length")
-        length = int.from_bytes(data[start : start + count], "big")
-        start += count
-    end = start + length
-    if end > len(data):
-        raise ValueError("truncated")
-    return tag, start, end
-
-
-def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
-    items = []
-    while start < end:
-        item = _tlv(data, start)
-        items.append(item)
-        start = item[2]
-    return items
-
-
-def _encode(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        return bytes((tag, length)) + content
-    size = (length.bit_length() + 7) // 8
-    return bytes((tag, 0x80 | size)) + length.to_bytes(size, "big") + content
+def _fields(der: bytes) -> list[DERElement]:
+    """The fields of the SEQUENCE ``der`` is (a key), or none when it is not one."""
+    try:
+        return der_sequence(der)
+    except DERError:
+        return []
 
 
 def key_kind(der: bytes) -> str:
     """ "pkcs8", "pkcs1" or "sec1" for an unencrypted private key in DER."""
-    try:
-        tag, start, end = _tlv(der, 0)
-        items = _children(der, start, end) if tag == _SEQUENCE else []
-    except ValueError:
-        items = []
-    if len(items) >= 3 and items[0][0] == _INTEGER:
-        second = items[1][0]
+    items = _fields(der)
+    if len(items) >= 3 and items[0].tag == _INTEGER:
+        second = items[1].tag
         if second == _SEQUENCE:
             return "pkcs8"
         if second == _INTEGER:
@@ -76,20 +44,25 @@ def key_kind(der: bytes) -> str:
 
 def pkcs8_algorithm(der: bytes) -> bytes | None:
     """The algorithm OID (content bytes) of a PKCS#8 PrivateKeyInfo, or None."""
+    items = _fields(der)
     try:
-        _, start, end = _tlv(der, 0)
-        items = _children(der, start, end)
-        _, alg_start, alg_end = items[1]
-        oid_tag, oid_start, oid_end = _children(der, alg_start, alg_end)[0]
-    except (ValueError, IndexError):
+        algorithm = items[1].children() if len(items) > 1 else []
+    except DERError:
         return None
-    return der[oid_start:oid_end] if oid_tag == _OID else None
+    return algorithm[0].content if algorithm and algorithm[0].tag == _OID else None
 
 
 def wrap_pkcs1(der: bytes) -> bytes:
     """A PKCS#1 RSAPrivateKey as PKCS#8."""
-    algorithm = _encode(_SEQUENCE, _encode(_OID, _RSA_ENCRYPTION) + _encode(_NULL, b""))
-    return _encode(_SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der))
+    algorithm = encode_tlv(_SEQUENCE, encode_tlv(_OID, _RSA_ENCRYPTION) + encode_tlv(_NULL, b""))
+    return _pkcs8(algorithm, der)
+
+
+def _pkcs8(algorithm: bytes, key: bytes) -> bytes:
+    """PrivateKeyInfo: version 0, the AlgorithmIdentifier, the key in an OCTET STRING."""
+    return encode_tlv(
+        _SEQUENCE, encode_tlv(_INTEGER, b"\x00") + algorithm + encode_tlv(_OCTET_STRING, key)
+    )
 
 
 def rsa_pss_as_rsa(der: bytes) -> bytes:
@@ -100,30 +73,23 @@ def rsa_pss_as_rsa(der: bytes) -> bytes:
     certificate's key is id-RSASSA-PSS.  The PSS parameters dropped here are
     restrictions on use, which the certificate's key carries as well.
     """
-    try:
-        _, start, end = _tlv(der, 0)
-        items = _children(der, start, end)
-        tag, key_start, key_end = items[2]
-    except (ValueError, IndexError):
-        tag = -1
-    if tag != _OCTET_STRING:
+    items = _fields(der)
+    if len(items) < 3 or items[2].tag != _OCTET_STRING:
         raise ConfigurationError("private key: the RSASSA-PSS PKCS#8 key is malformed")
-    return wrap_pkcs1(der[key_start:key_end])
+    return wrap_pkcs1(items[2].content)
 
 
 def wrap_sec1(der: bytes) -> bytes:
     """A SEC1 ECPrivateKey as PKCS#8 (the curve comes from its [0] parameters)."""
     try:
-        _, start, end = _tlv(der, 0)
-        items = _children(der, start, end)
-    except ValueError as exc:
+        items = der_sequence(der)
+    except DERError as exc:
         raise ConfigurationError(f"private key: the SEC1 EC key is malformed ({exc})") from None
-    curve = next((item for item in items[2:] if item[0] == 0xA0), None)
+    curve = next((item for item in items[2:] if item.tag == 0xA0), None)
     if curve is None:
         raise ConfigurationError(
             "private key: the SEC1 EC key does not name its curve; "
             "convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)"
         )
-    parameters = der[curve[1] : curve[2]]
-    algorithm = _encode(_SEQUENCE, _encode(_OID, _EC_PUBLIC_KEY) + parameters)
-    return _encode(_SEQUENCE, _encode(_INTEGER, b"\x00") + algorithm + _encode(_OCTET_STRING, der))
+    algorithm = encode_tlv(_SEQUENCE, encode_tlv(_OID, _EC_PUBLIC_KEY) + curve.content)
+    return _pkcs8(algorithm, der)
