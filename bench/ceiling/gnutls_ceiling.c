@@ -20,6 +20,18 @@
  * key_exchange_groups does (-GROUP-ALL:+GROUP-...); "default" is GnuTLS's
  * own choice, as the backend's default configuration leaves it.
  *
+ * Sessions as the backend's (tlsapi_gnutls/_resumption.py): the server
+ * issues TLS 1.3 tickets under a key of its own
+ * (gnutls_session_ticket_key_generate, gnutls_session_ticket_enable_server),
+ * not with its Finished but once its handshake is done
+ * (GNUTLS_NO_AUTO_SEND_TICKET, then gnutls_session_ticket_send of TICKETS
+ * tickets), and has session-ID cache callbacks (TLS 1.2 only: a TLS 1.3
+ * handshake never calls them).  A handshake's work therefore includes the
+ * server making its two tickets; the client, like the benchmark's, does not
+ * read them before the pair is closed.  Both ends have no key log function
+ * (the backend replaces GnuTLS's $SSLKEYLOGFILE one with NULL), and the
+ * client has GNUTLS_FORCE_CLIENT_CERT, as the backend's.
+ *
  * Built by `nox -s bench-ceiling` or tlsapi/_bench/ceiling.py with
  * pkg-config gnutls and -Wall -Wextra -Werror.  Prints one JSON line.
  */
@@ -33,6 +45,14 @@
     "-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-GCM:" \
     "-MAC-ALL:+AEAD:%PROFILE_MEDIUM"
 #define SERVER_PRIORITY CLIENT_PRIORITY ":%SERVER_PRECEDENCE"
+/* tlsapi_gnutls._resumption.TICKETS: TLS 1.3 tickets per full handshake. */
+#define TICKETS 2
+
+#if GNUTLS_VERSION_NUMBER >= 0x03060e
+#define NO_AUTO_TICKET GNUTLS_NO_AUTO_SEND_TICKET
+#else
+#define NO_AUTO_TICKET 0 /* GnuTLS sends its tickets itself, with its Finished */
+#endif
 
 typedef struct {
     gnutls_session_t session;
@@ -48,6 +68,7 @@ typedef struct {
 static gnutls_certificate_credentials_t client_credentials, server_credentials;
 static gnutls_priority_t client_priority, server_priority;
 static gnutls_typed_vdata_st verify_data[2];
+static gnutls_datum_t ticket_key;
 static const ceiling_options *options;
 static unsigned char payload[CEILING_PAYLOAD];
 static unsigned char sink[CEILING_SINK];
@@ -73,6 +94,30 @@ static ssize_t pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
     return (ssize_t)count;
 }
 
+/* The session-ID cache (TLS 1.2; never called in TLS 1.3): keeps nothing. */
+static int cache_store(void *pointer, gnutls_datum_t key, gnutls_datum_t data)
+{
+    (void)pointer;
+    (void)key;
+    (void)data;
+    return -1;
+}
+
+static gnutls_datum_t cache_fetch(void *pointer, gnutls_datum_t key)
+{
+    gnutls_datum_t none = {NULL, 0};
+    (void)pointer;
+    (void)key;
+    return none;
+}
+
+static int cache_remove(void *pointer, gnutls_datum_t key)
+{
+    (void)pointer;
+    (void)key;
+    return -1;
+}
+
 static int fail(const char *what, int code)
 {
     fprintf(stderr, "gnutls_ceiling: %s: %s\n", what, gnutls_strerror(code));
@@ -81,14 +126,24 @@ static int fail(const char *what, int code)
 
 static int open_end(end *e, int server)
 {
-    int code = gnutls_init(&e->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK);
+    int code = gnutls_init(&e->session, server ? GNUTLS_SERVER | GNUTLS_NONBLOCK | NO_AUTO_TICKET
+                                               : GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+                                                     GNUTLS_FORCE_CLIENT_CERT);
     if (code < 0)
         return fail("gnutls_init", code);
     gnutls_transport_set_ptr(e->session, e);
     gnutls_transport_set_push_function(e->session, push);
     gnutls_transport_set_pull_function(e->session, pull);
     gnutls_handshake_set_timeout(e->session, 0);
+    gnutls_session_set_keylog_function(e->session, NULL);
     code = gnutls_priority_set(e->session, server ? server_priority : client_priority);
+    if (code >= 0 && server) {
+        code = gnutls_session_ticket_enable_server(e->session, &ticket_key);
+        gnutls_db_set_retrieve_function(e->session, cache_fetch);
+        gnutls_db_set_store_function(e->session, cache_store);
+        gnutls_db_set_remove_function(e->session, cache_remove);
+        gnutls_db_set_ptr(e->session, e);
+    }
     if (code >= 0)
         code = gnutls_credentials_set(e->session, GNUTLS_CRD_CERTIFICATE,
                                       server ? server_credentials : client_credentials);
@@ -116,7 +171,7 @@ static void close_pair(pair *p)
     ceiling_pipe_free(&p->to_client);
 }
 
-static int handshake_step(gnutls_session_t session, int *done, const char *who)
+static int handshake_step(gnutls_session_t session, int server, int *done, const char *who)
 {
     int code;
     if (*done)
@@ -124,6 +179,10 @@ static int handshake_step(gnutls_session_t session, int *done, const char *who)
     code = gnutls_handshake(session);
     if (code == 0) {
         *done = 1;
+        /* A TLS 1.3 server's tickets, once its handshake is done (as the backend's). */
+        if (NO_AUTO_TICKET && server && gnutls_protocol_get_version(session) == GNUTLS_TLS1_3 &&
+            (code = gnutls_session_ticket_send(session, TICKETS, 0)) < 0)
+            return fail("gnutls_session_ticket_send", code);
         return 0;
     }
     if (code == GNUTLS_E_AGAIN || code == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(code))
@@ -141,7 +200,8 @@ static int handshake_step(gnutls_session_t session, int *done, const char *who)
     return -1;
 }
 
-/* A handshaken pair (its pipes empty but for the server's session tickets). */
+/* A handshaken pair (its pipes empty but for the server's session tickets, which the
+   client reads with its first gnutls_record_recv, if ever). */
 static int open_pair(pair *p)
 {
     int client_done = 0, server_done = 0, round;
@@ -153,8 +213,8 @@ static int open_pair(pair *p)
         return -1;
     }
     for (round = 0; round < 100 && !(client_done && server_done); round++) {
-        if (handshake_step(p->client.session, &client_done, "client") < 0 ||
-            handshake_step(p->server.session, &server_done, "server") < 0) {
+        if (handshake_step(p->client.session, 0, &client_done, "client") < 0 ||
+            handshake_step(p->server.session, 1, &server_done, "server") < 0) {
             close_pair(p);
             return -1;
         }
@@ -272,6 +332,9 @@ static int set_up(void)
     code = gnutls_certificate_set_known_dh_params(server_credentials, GNUTLS_SEC_PARAM_MEDIUM);
     if (code < 0)
         return fail("gnutls_certificate_set_known_dh_params", code);
+    code = gnutls_session_ticket_key_generate(&ticket_key);
+    if (code < 0)
+        return fail("gnutls_session_ticket_key_generate", code);
 
     if (strcmp(options->group, "P-256") == 0)
         group = ":-GROUP-ALL:+GROUP-SECP256R1";
@@ -326,6 +389,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "gnutls_ceiling: the handshake did not negotiate TLS 1.3\n");
         return 1;
     }
+    if (NO_AUTO_TICKET && probe.to_client.end == probe.to_client.start) {
+        fprintf(stderr, "gnutls_ceiling: the server sent no session ticket\n");
+        return 1;
+    }
     result.verified = gnutls_certificate_get_peers(probe.client.session, NULL) != NULL &&
                       gnutls_session_get_verify_cert_status(probe.client.session) == 0;
     close_pair(&probe);
@@ -356,6 +423,8 @@ int main(int argc, char **argv)
     gnutls_priority_deinit(server_priority);
     gnutls_certificate_free_credentials(client_credentials);
     gnutls_certificate_free_credentials(server_credentials);
+    gnutls_memset(ticket_key.data, 0, ticket_key.size);
+    gnutls_free(ticket_key.data);
     gnutls_global_deinit();
     return 0;
 }

@@ -15,14 +15,26 @@
  *
  * What the backend sets, we set: NSS initialised without a database, the
  * certificates as temporary certificates, the key a session object; model
- * sockets with the backend's options (no session cache or tickets, no False
- * Start, no 0-RTT, ...), TLS 1.3 only, its suite order; the server sends
+ * sockets with the backend's options (no False Start, no 0-RTT, ...), TLS 1.3
+ * only, its suite order, its signature schemes (NSS's defaults and the
+ * RSA-PSS "pss" ones); the server sends
  * exactly the chain in --chain; the client's certificate hook verifies the
  * server with CERT_PKIXVerifyCert against only the root in --ca (no
  * revocation, no AIA fetching) and CERT_VerifyCertName for --host, so a wrong
  * root fails the handshake (exit status 1).  --group pins the key-exchange
  * group (SSL_NamedGroupConfig, as key_exchange_groups does); "default" is
  * NSS's own choice, as the backend's default configuration leaves it.
+ *
+ * Sessions as the backend's (tlsapi_nss/_profile.py, _buffer.py, _tickets.py):
+ * the server has no session-ID cache and NSS's automatic tickets off, and
+ * once its handshake is done sends one TLS 1.3 ticket of its own
+ * (SSL_SendSessionTicket) carrying a token like a TicketBook's (a random
+ * identity, the time of issue, the cipher suite); it has an SNI hook and a
+ * HelloRetryRequest callback (which sees the token of a ticket offered).
+ * The client has NSS's session cache and tickets on, a peer ID of its own
+ * per connection (SSL_SetSockPeerID) and a resumption-token callback.  So a
+ * handshake's work includes the server making its ticket; the client, like
+ * the benchmark's, does not read it before the pair is closed.
  *
  * Built by `nox -s bench-ceiling` or tlsapi/_bench/ceiling.py with
  * pkg-config nss nspr and -Wall -Wextra -Werror.  Prints one JSON line.
@@ -63,6 +75,9 @@ static int chain_length;
 static SECKEYPrivateKey *server_key;
 static const ceiling_options *options;
 static long verifications;
+static long connections;
+/* What the server's tickets carry (tlsapi_nss._tickets.TicketBook.token). */
+static unsigned char ticket_identity[16];
 static unsigned char payload[CEILING_PAYLOAD];
 static unsigned char sink[CEILING_SINK];
 
@@ -338,7 +353,82 @@ static SECStatus authenticate(void *arg, PRFileDesc *fd, PRBool check_signature,
     return status;
 }
 
+/* -- the backend's other hooks ---------------------------------------------------------- */
+
+static PRInt32 sni_config(PRFileDesc *fd, const SECItem *names, PRUint32 count, void *arg)
+{
+    /* The backend notes the name and keeps the socket's configuration. */
+    (void)fd;
+    (void)arg;
+    return count > 0 && names[0].len > 0 ? 0 : SSL_SNI_SEND_ALERT;
+}
+
+static SSLHelloRetryRequestAction hello_retry(PRBool first, const PRUint8 *token,
+                                              unsigned int token_length, PRUint8 *retry,
+                                              unsigned int *retry_length, unsigned int retry_max,
+                                              void *arg)
+{
+    /* The backend checks a resumed ticket's token; nothing is resumed here. */
+    (void)first;
+    (void)token;
+    (void)retry;
+    (void)retry_max;
+    (void)arg;
+    *retry_length = 0;
+    return token_length == 0 || token_length == sizeof(ticket_identity) + 10 ? ssl_hello_retry_accept
+                                                                            : ssl_hello_retry_fail;
+}
+
+static SECStatus resumption_token(PRFileDesc *fd, const PRUint8 *token, unsigned int length,
+                                  void *arg)
+{
+    (void)fd;
+    (void)token;
+    (void)length;
+    (void)arg;
+    return SECSuccess;
+}
+
+/* The TLS 1.3 ticket the backend's server sends once its handshake is done. */
+static int send_ticket(PRFileDesc *fd)
+{
+    SSLChannelInfo channel;
+    unsigned char token[sizeof(ticket_identity) + 10];
+    PRUint64 now = (PRUint64)time(NULL);
+    int i;
+    if (SSL_GetChannelInfo(fd, &channel, sizeof(channel)) != SECSuccess)
+        return fail("SSL_GetChannelInfo");
+    memcpy(token, ticket_identity, sizeof(ticket_identity));
+    for (i = 0; i < 8; i++)
+        token[sizeof(ticket_identity) + i] = (unsigned char)(now >> (56 - 8 * i));
+    token[sizeof(token) - 2] = (unsigned char)(channel.cipherSuite >> 8);
+    token[sizeof(token) - 1] = (unsigned char)channel.cipherSuite;
+    if (SSL_SendSessionTicket(fd, token, sizeof(token)) != SECSuccess)
+        return fail("SSL_SendSessionTicket");
+    return 0;
+}
+
 /* -- sockets --------------------------------------------------------------------------- */
+
+/* The backend's _profile._enable_rsa_pss_pss: NSS's schemes and the RSA-PSS "pss" ones. */
+static int enable_rsa_pss_pss(PRFileDesc *model)
+{
+    static const SSLSignatureScheme pss[] = {ssl_sig_rsa_pss_pss_sha256, ssl_sig_rsa_pss_pss_sha384,
+                                             ssl_sig_rsa_pss_pss_sha512};
+    SSLSignatureScheme schemes[64];
+    unsigned int count = 0, i, j;
+    if (SSL_SignatureSchemePrefGet(model, schemes, &count, 64 - 3) != SECSuccess)
+        return fail("SSL_SignatureSchemePrefGet");
+    for (i = 0; i < 3; i++) {
+        for (j = 0; j < count && schemes[j] != pss[i]; j++)
+            ;
+        if (j == count)
+            schemes[count++] = pss[i];
+    }
+    if (SSL_SignatureSchemePrefSet(model, schemes, count) != SECSuccess)
+        return fail("SSL_SignatureSchemePrefSet");
+    return 0;
+}
 
 static PRFileDesc *new_model(int server)
 {
@@ -347,8 +437,6 @@ static PRFileDesc *new_model(int server)
         PRInt32 option, value;
     } settings[] = {
         {SSL_SECURITY, 1},
-        {SSL_NO_CACHE, 1},
-        {SSL_ENABLE_SESSION_TICKETS, 0},
         {SSL_ENABLE_RENEGOTIATION, SSL_RENEGOTIATE_NEVER},
         {SSL_ENABLE_FALSE_START, 0},
         {SSL_ENABLE_0RTT_DATA, 0},
@@ -370,6 +458,13 @@ static PRFileDesc *new_model(int server)
         fail("a model socket");
         return NULL;
     }
+    /* A server: no session-ID cache, no automatic tickets (it sends its own, TLS 1.3);
+       a client: NSS's cache and tickets on. */
+    if (SSL_OptionSet(model, SSL_NO_CACHE, server) != SECSuccess ||
+        SSL_OptionSet(model, SSL_ENABLE_SESSION_TICKETS, !server) != SECSuccess) {
+        fail("SSL_OptionSet");
+        return NULL;
+    }
     for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         if (SSL_OptionSet(model, settings[i].option, settings[i].value) != SECSuccess) {
             fail("SSL_OptionSet");
@@ -381,6 +476,12 @@ static PRFileDesc *new_model(int server)
         SSL_VersionRangeSet(model, &range) != SECSuccess ||
         SSL_CipherSuiteOrderSet(model, suites, sizeof(suites) / sizeof(suites[0])) != SECSuccess) {
         fail("the model socket's versions and suites");
+        return NULL;
+    }
+    if (enable_rsa_pss_pss(model) < 0)
+        return NULL;
+    if (!server && SSL_SetSockPeerID(model, "tlsapi-nss:ceiling") != SECSuccess) {
+        fail("SSL_SetSockPeerID");
         return NULL;
     }
     if (strcmp(options->group, "default") != 0) {
@@ -410,6 +511,8 @@ static PRFileDesc *new_model(int server)
 static PRFileDesc *open_socket(end *e, int server)
 {
     PRFileDesc *stub = memio_new(e), *fd;
+    char peer_id[64];
+    int ok;
     if (stub == NULL)
         return NULL;
     fd = SSL_ImportFD(server ? server_model : client_model, stub);
@@ -417,8 +520,16 @@ static PRFileDesc *open_socket(end *e, int server)
         PR_Close(stub);
         return NULL;
     }
-    if (SSL_AuthCertificateHook(fd, authenticate, NULL) != SECSuccess ||
-        (!server && SSL_SetURL(fd, options->host) != SECSuccess) ||
+    if (server)
+        ok = SSL_SNISocketConfigHook(fd, sni_config, NULL) == SECSuccess &&
+             SSL_HelloRetryRequestCallback(fd, hello_retry, NULL) == SECSuccess;
+    else {
+        snprintf(peer_id, sizeof(peer_id), "tlsapi-nss:ceiling:%ld", connections++);
+        ok = SSL_SetURL(fd, options->host) == SECSuccess &&
+             SSL_SetSockPeerID(fd, peer_id) == SECSuccess &&
+             SSL_SetResumptionTokenCallback(fd, resumption_token, NULL) == SECSuccess;
+    }
+    if (!ok || SSL_AuthCertificateHook(fd, authenticate, NULL) != SECSuccess ||
         SSL_ResetHandshake(fd, server ? PR_TRUE : PR_FALSE) != SECSuccess) {
         PR_Close(fd);
         return NULL;
@@ -436,7 +547,7 @@ static void close_pair(pair *p)
     ceiling_pipe_free(&p->to_client);
 }
 
-static int handshake_step(PRFileDesc *fd, int *done, const char *who)
+static int handshake_step(PRFileDesc *fd, int server, int *done, const char *who)
 {
     PRErrorCode code;
     char what[64];
@@ -444,7 +555,7 @@ static int handshake_step(PRFileDesc *fd, int *done, const char *who)
         return 0;
     if (SSL_ForceHandshake(fd) == SECSuccess) {
         *done = 1;
-        return 0;
+        return server ? send_ticket(fd) : 0;
     }
     code = PR_GetError();
     if (code == PR_WOULD_BLOCK_ERROR)
@@ -467,8 +578,8 @@ static int open_pair(pair *p)
         return -1;
     }
     for (round = 0; round < 100 && !(client_done && server_done); round++) {
-        if (handshake_step(p->client, &client_done, "client") < 0 ||
-            handshake_step(p->server, &server_done, "server") < 0) {
+        if (handshake_step(p->client, 0, &client_done, "client") < 0 ||
+            handshake_step(p->server, 1, &server_done, "server") < 0) {
             close_pair(p);
             return -1;
         }
@@ -590,6 +701,8 @@ int main(int argc, char **argv)
     if (context == NULL)
         return fail("NSS_InitContext"), 1;
     memio_set_up();
+    if (PK11_GenerateRandom(ticket_identity, sizeof(ticket_identity)) != SECSuccess)
+        return fail("PK11_GenerateRandom"), 1;
     if (load_credentials() < 0 || (client_model = new_model(0)) == NULL ||
         (server_model = new_model(1)) == NULL)
         return 1;
@@ -602,6 +715,10 @@ int main(int argc, char **argv)
         return fail("SSL_GetChannelInfo"), 1;
     if (channel.protocolVersion != SSL_LIBRARY_VERSION_TLS_1_3) {
         fprintf(stderr, "nss_ceiling: the handshake did not negotiate TLS 1.3\n");
+        return 1;
+    }
+    if (probe.to_client.end == probe.to_client.start) {
+        fprintf(stderr, "nss_ceiling: the server sent no session ticket\n");
         return 1;
     }
     snprintf(cipher, sizeof(cipher), "%s", suite.cipherSuiteName);
