@@ -4,7 +4,10 @@
 checkout) do the benchmark's in-memory work (TLS 1.3 handshakes with the
 client verifying the server, 1 MiB bulk writes, 64-byte echoes) with
 GnuTLS or NSS directly, on the benchmark's own certificate files and with
-the backend's settings.  Their figures are the most a binding of that
+the backend's settings, sessions included: their servers issue TLS 1.3
+session tickets after every full handshake as the backends' do (GnuTLS two
+under a key of the server's own, sent once the handshake is done; NSS one of
+its own with SSL_SendSessionTicket), and fail if none was sent.  Their figures are the most a binding of that
 library can reach, so a backend's figure divided by its program's says
 what the binding costs (DESIGN.md, "Performance").
 
