@@ -126,6 +126,28 @@ def run_client(argv: Sequence[str], stdin: bytes = b"hello\n") -> str:
     return (done.stdout + done.stderr).decode("utf-8", "replace")
 
 
+OPENSSL_VERSION = {TLSVersion.TLSv1_2: "-tls1_2", TLSVersion.TLSv1_3: "-tls1_3"}
+
+
+def openssl_client(port: int, ca: Path, *extra: str) -> str:
+    """``openssl s_client`` against our server for "localhost", verified with ``ca``: its output."""
+    return run_client(
+        [
+            program("openssl", "openssl"),
+            "s_client",
+            "-connect",
+            f"127.0.0.1:{port}",
+            "-servername",
+            "localhost",
+            "-CAfile",
+            str(ca),
+            "-verify_return_error",
+            "-ign_eof",
+            *extra,
+        ]
+    )
+
+
 @contextlib.contextmanager
 def openssl_server(arguments: Sequence[str]) -> Iterator[int]:
     """``openssl s_server`` on 127.0.0.1 (its port), stopped and reaped at the end."""

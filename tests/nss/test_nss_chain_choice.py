@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 import pytest
-from _nss_peers import Server, program, run_client, write_files
+from _nss_peers import Server, openssl_client, program, run_client, write_files
 
 import tlsapi
 from tlsapi import CipherSuite, TLSError, TLSVersion
@@ -172,23 +172,7 @@ def test_openssl_client_gets_the_leaf_it_can_verify(  # noqa: PLR0917 (fixtures 
     ca = write_files(pki, tmp_path)
     context = nss.server_context(_config(pki, leaves, prefer=prefer))
     with Server(context) as server:
-        output = run_client(
-            [
-                program("openssl", "openssl"),
-                "s_client",
-                "-connect",
-                f"127.0.0.1:{server.port}",
-                "-servername",
-                "localhost",
-                "-CAfile",
-                str(ca),
-                "-verify_return_error",
-                "-ign_eof",
-                "-sigalgs",
-                sigalgs,
-                _OPENSSL_VERSION[version],
-            ]
-        )
+        output = openssl_client(server.port, ca, "-sigalgs", sigalgs, _OPENSSL_VERSION[version])
     assert [seen.error for seen in server.seen] == [None], output
     assert "HELLO" in output and "Verify return code: 0 (ok)" in output, output
     served = output.split("Server certificate", 1)[-1]

@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from _nss_peers import Server, openssl_server, program, run_client, write_files
+from _nss_peers import Server, openssl_client, openssl_server, program, run_client, write_files
 
 import tlsapi
 from tlsapi import SignatureScheme, TLSVersion
@@ -81,23 +81,7 @@ def test_openssl_client_gets_the_chain_it_can_verify(  # noqa: PLR0917 (fixtures
     ca = write_files(pki, tmp_path)
     context = nss.server_context(_config(pki, leaves, version))
     with Server(context) as server:
-        output = run_client(
-            [
-                program("openssl", "openssl"),
-                "s_client",
-                "-connect",
-                f"127.0.0.1:{server.port}",
-                "-servername",
-                "localhost",
-                "-CAfile",
-                str(ca),
-                "-verify_return_error",
-                "-ign_eof",
-                "-sigalgs",
-                sigalgs,
-                _OPENSSL_VERSION[version],
-            ]
-        )
+        output = openssl_client(server.port, ca, "-sigalgs", sigalgs, _OPENSSL_VERSION[version])
     assert "HELLO" in output, output
     served = _served_leaf(output)
     if version is TLSVersion.TLSv1_2 and kind == "p384":

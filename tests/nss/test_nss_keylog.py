@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _nss_peers import Server, openssl_server, program, run_client, write_files
+from _nss_peers import Server, openssl_client, openssl_server, write_files
 
 import tlsapi
 from tlsapi import ConfigurationError, InsecureConfigurationWarning, TLSVersion
@@ -55,23 +55,7 @@ def test_our_server_logs_what_openssl_client_logs(
     with pytest.warns(InsecureConfigurationWarning, match="keylog_filename"):
         context = nss.server_context(pki.server_config(keylog_filename=str(ours), **ONLY13))
     with Server(context) as server:
-        output = run_client(
-            [
-                program("openssl", "openssl"),
-                "s_client",
-                "-connect",
-                f"127.0.0.1:{server.port}",
-                "-servername",
-                "localhost",
-                "-CAfile",
-                str(ca),
-                "-verify_return_error",
-                "-ign_eof",
-                "-tls1_3",
-                "-keylogfile",
-                str(theirs),
-            ]
-        )
+        output = openssl_client(server.port, ca, "-tls1_3", "-keylogfile", str(theirs))
     assert "HELLO" in output, output
     _check_against(_lines(ours), _lines(theirs))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _nss_peers import Server, openssl_server, program, run_client, write_files
+from _nss_peers import Server, openssl_client, openssl_server, program, run_client, write_files
 
 import tlsapi
 from tlsapi import TLSError, TLSVersion
@@ -39,22 +39,7 @@ def _only(version: TLSVersion) -> dict[str, Any]:
 
 
 def _s_client(port: int, ca: Path, version: TLSVersion, *extra: str) -> str:
-    return run_client(
-        [
-            program("openssl", "openssl"),
-            "s_client",
-            "-connect",
-            f"127.0.0.1:{port}",
-            "-servername",
-            "localhost",
-            "-CAfile",
-            str(ca),
-            "-verify_return_error",
-            "-ign_eof",
-            _OPENSSL_VERSION[version],
-            *extra,
-        ]
-    )
+    return openssl_client(port, ca, _OPENSSL_VERSION[version], *extra)
 
 
 def _openssl_said(output: str) -> str:
