@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import struct
 
+from ._errors import TLSError
+
 __all__ = [
     "ClientHello",
     "HelloDecodeError",
@@ -91,6 +93,15 @@ class MalformedHello(ValueError):
 
 class HelloDecodeError(MalformedHello):
     """A ClientHello the server must refuse itself, with a fatal decode_error alert."""
+
+    # The alert that refuses it: decode_error (RFC 8446 section 6.2).
+    alert = 50
+
+    def tls_error(self) -> TLSError:
+        """The TLSError a server's handshake raises for this hello (caused by it)."""
+        error = TLSError(f"the client's hello is malformed: {self}")
+        error.__cause__ = self
+        return error
 
 
 class _Reader:

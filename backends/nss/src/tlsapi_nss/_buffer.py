@@ -240,7 +240,7 @@ class NSSBuffer(TLSWrappedBuffer):
             hello = reader.result()
         except HelloDecodeError as exc:
             # What NSS answers a hello it cannot decode: a fatal decode_error, in the clear.
-            self._refuse_hello(TLSError(f"the client's hello is malformed: {exc}"), exc)
+            self._refuse_hello(exc.tls_error(), exc)
         except MalformedHello:
             # NSS says what is wrong with it (with TLS 1.2 tickets off: we could not
             # see whether it offers one of ours).

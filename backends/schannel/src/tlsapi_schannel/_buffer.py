@@ -115,7 +115,6 @@ _ASC_FLAGS = int(
 # Alerts we send ourselves (RFC 5246 §7.2.2); a refused certificate's comes from
 # tlsapi.backend_api.certificate_alert.
 _HANDSHAKE_FAILURE = 40
-_DECODE_ERROR = 50
 
 # The SecBuffer types of a record, copied over the connection's buffers in one call.
 _DECRYPT_LAYOUT = ffi.new("SecBuffer[4]", [(0, _DATA, ffi.NULL)] + [(0, _EMPTY, ffi.NULL)] * 3)
@@ -502,8 +501,8 @@ class SChannelBuffer(TLSWrappedBuffer):
             hello = reader.result()
         except HelloDecodeError as exc:
             self._hello_reader = None
-            error = TLSError(f"the client's hello is malformed: {exc}")
-            self._refuse_hello(error, _DECODE_ERROR)
+            error = exc.tls_error()
+            self._refuse_hello(error, exc.alert)
             raise error from exc
         except MalformedHello:
             self._hello_reader = None  # SChannel says what is wrong with it

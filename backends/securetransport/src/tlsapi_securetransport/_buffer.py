@@ -70,7 +70,6 @@ from ._trust import evaluate, peer_chain, peer_trust
 __all__ = ["SecureTransportBuffer"]
 
 _HANDSHAKE_FAILURE = 40
-_DECODE_ERROR = 50
 # A bound on handshake steps in one call (each break on authentication is one).
 _MAX_STEPS = 16
 
@@ -249,9 +248,9 @@ class SecureTransportBuffer(TLSWrappedBuffer):
             hello = reader.result()
         except HelloDecodeError as exc:
             self._hello_reader = None
-            error = TLSError(f"the client's hello is malformed: {exc}")
+            error = exc.tls_error()
             self._failed_hello = error
-            self._alert(_DECODE_ERROR)
+            self._alert(exc.alert)
             raise error from exc
         except MalformedHello:
             self._hello_reader = None  # Secure Transport says what is wrong with it
