@@ -90,6 +90,11 @@ class BackendHTTPServer:
                     tls.shutdown(socket.SHUT_WR)
             with self._lock:
                 self.served += 1
+        except (BrokenPipeError, ConnectionResetError):
+            # The client left while we still wrote: a TLS 1.3 server's tickets follow
+            # the client's Finished, and a client that only looks at the handshake
+            # (ALPN, the certificate) may be gone by then.  Not a failure of ours.
+            pass
         except (tlsapi.TLSError, OSError) as exc:
             if not self._stopping.is_set():
                 with self._lock:
