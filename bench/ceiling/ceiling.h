@@ -229,4 +229,38 @@ static inline double ceiling_max(double a, double b)
     return a > b ? a : b;
 }
 
+/* A program's steps: one handshake (timed alone), and bulk and echo steps that
+   run on a connected pair (on_a_pair connects one, times the step, frees it). */
+typedef struct {
+    long (*handshake)(void *);
+    long (*bulk)(void *);
+    long (*echo)(void *);
+    double (*on_a_pair)(long (*step)(void *), double duration);
+} ceiling_steps;
+
+/* The measurement both programs make: a short warm-up (first-use allocations
+   and lazy set-up are not timed), then the best of options->rounds rounds of
+   each figure into r.  0, or -1 when a step failed. */
+static inline int ceiling_measure(ceiling_result *r, const ceiling_options *options,
+                                  const ceiling_steps *steps)
+{
+    int round;
+    r->handshakes = r->echoes = 0;
+    r->bulk_bytes = options->skip_bulk ? -1.0 : 0;
+    if (ceiling_timed(steps->handshake, NULL, 0.02) < 0 || steps->on_a_pair(steps->echo, 0.02) < 0)
+        return -1;
+    for (round = 0; round < options->rounds; round++) {
+        double handshakes = ceiling_timed(steps->handshake, NULL, options->duration);
+        double bulk = options->skip_bulk ? 0 : steps->on_a_pair(steps->bulk, options->duration);
+        double echoes = steps->on_a_pair(steps->echo, options->duration);
+        if (handshakes < 0 || bulk < 0 || echoes < 0)
+            return -1;
+        r->handshakes = ceiling_max(r->handshakes, handshakes);
+        if (!options->skip_bulk)
+            r->bulk_bytes = ceiling_max(r->bulk_bytes, bulk);
+        r->echoes = ceiling_max(r->echoes, echoes);
+    }
+    return 0;
+}
+
 #endif

@@ -686,7 +686,8 @@ int main(int argc, char **argv)
     SSLCipherSuiteInfo suite;
     NSSInitContext *context;
     pair probe;
-    int status, round;
+    int status;
+    const ceiling_steps steps = {handshake_once, bulk_once, echo_once, on_a_pair};
 
     status = ceiling_parse(argc, argv, &parsed);
     if (status != 0)
@@ -729,22 +730,8 @@ int main(int argc, char **argv)
     result.cipher = cipher;
     result.group = group_name(channel.keaGroup);
     result.verified = verifications == 1;
-    result.handshakes = result.echoes = 0;
-    result.bulk_bytes = parsed.skip_bulk ? -1.0 : 0;
-
-    if (ceiling_timed(handshake_once, NULL, 0.02) < 0 || on_a_pair(echo_once, 0.02) < 0)
+    if (ceiling_measure(&result, &parsed, &steps) < 0)
         return 1;
-    for (round = 0; round < parsed.rounds; round++) {
-        double handshakes = ceiling_timed(handshake_once, NULL, parsed.duration);
-        double bulk = parsed.skip_bulk ? 0 : on_a_pair(bulk_once, parsed.duration);
-        double echoes = on_a_pair(echo_once, parsed.duration);
-        if (handshakes < 0 || bulk < 0 || echoes < 0)
-            return 1;
-        result.handshakes = ceiling_max(result.handshakes, handshakes);
-        if (!parsed.skip_bulk)
-            result.bulk_bytes = ceiling_max(result.bulk_bytes, bulk);
-        result.echoes = ceiling_max(result.echoes, echoes);
-    }
     ceiling_print(&result, &parsed);
 
     PR_Close(client_model);
