@@ -60,6 +60,20 @@ of a small record's cost).  A thread that finds the token gone waits on a lock
 of its own, queued in ``_waiters`` before it looks again, and whoever puts the
 token back wakes every waiter: no wake-up can fall between the two.
 
+The C fast path.  Where the core's C extension ``tlsapi._speedups`` is
+built (and ``TLSAPI_NO_SPEEDUPS`` is not set to ``1``), TLSWrappedBuffer's C
+base class ``FastBase`` runs the common case of write, read, readinto,
+receive_from_network, peek_outgoing and consume_outgoing without a Python
+frame: OPEN, the token there, a small size, and a backend that handed its C
+functions over (``_fast_functions``, asked once on entering OPEN; the
+contract is ``tlsapi/include/tlsapi_fast.h``).  Everything else goes to the
+Python methods below, renamed ``_write_slow`` and so on, which keep every
+rule; a result of the backend's functions that is not plain success comes
+back to ``_fast_write_done`` / ``_fast_recv_done`` with the lock held.
+``_state``, ``_lock_token``, ``_waiters``, ``_outgoing``, ``_shutdown_sent``
+and ``_transport_eof`` are then C members of FastBase, read and written from
+Python as before.  Without the extension all of this is plain Python.
+
 A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
 escaping a call leaves the library in an unknown state: it propagates as it
 is, and the connection is failed from then on.
@@ -74,6 +88,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import os
 import threading
 from _thread import LockType
 from _thread import allocate_lock as _allocate_lock
@@ -106,6 +121,34 @@ MAX_READ_SIZE = 65536
 _get_ident = threading.get_ident
 _T = TypeVar("_T")
 
+# The C fast path (see the module docstring): FastBase, or a plain base.
+if TYPE_CHECKING:
+    from ._speedups import FastBase as _Base
+
+    SPEEDUPS: bool
+else:
+
+    class _Base:  # without the extension: nothing (object itself would clash with ABC's MRO)
+        __slots__ = ()
+
+    SPEEDUPS = False
+    if os.environ.get("TLSAPI_NO_SPEEDUPS") != "1":
+        try:
+            from ._speedups import FastBase as _Base
+        except ImportError:  # not built here (no compiler): the pure-Python core
+            pass
+        else:
+            SPEEDUPS = True
+# The public methods FastBase runs in C; the Python ones become _<name>_slow.
+_FAST_METHODS = (
+    "write",
+    "read",
+    "readinto",
+    "receive_from_network",
+    "peek_outgoing",
+    "consume_outgoing",
+)
+
 
 class _State(enum.Enum):
     HANDSHAKING = "handshaking"
@@ -129,7 +172,7 @@ _TRANSITIONS: dict[_State, frozenset[_State]] = {
 }
 
 
-class TLSWrappedBuffer(abc.ABC):
+class TLSWrappedBuffer(_Base, abc.ABC):
     """One TLS connection over in-memory buffers (no I/O of its own)."""
 
     def __init__(self, context: ClientContext | ServerContext, server_hostname: str | None) -> None:
@@ -170,6 +213,31 @@ class TLSWrappedBuffer(abc.ABC):
         if state not in _TRANSITIONS[self._state]:
             raise RuntimeError(f"tlsapi bug: no transition from {self._state} to {state}")
         self._state = state
+        if state is _OPEN and SPEEDUPS:
+            # The backend's C functions for the common case, if it has them; the
+            # peer's first bytes were checked (a handshake needs them).
+            self._fast_enable(self._fast_functions() if self._peer_start is None else None)
+
+    # -- the C fast path's way back (called with the lock held) -------------------
+
+    def _fast_write_done(self, result: int) -> int:
+        """The backend's fast send answered ``result``, not plain success: what write returns."""
+        try:
+            return self._fast_send_result(result)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
+
+    def _fast_recv_done(self, result: int) -> int:
+        """The backend's fast recv answered ``result``, not plain success: the bytes read."""
+        try:
+            count = self._fast_recv_result(result)
+            if count == 0:
+                self._enter(_PEER_CLOSED)
+            return count
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     def _stop_after_data(self, error: TLSError | None) -> None:
         """For a backend's read hook that returns data and met the end of reading after it.
@@ -728,6 +796,31 @@ class TLSWrappedBuffer(abc.ABC):
 
     # -- hooks for backends (called with the lock held) ------------------------
 
+    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
+        """The backend's C functions for the fast path, or None (the default: none).
+
+        Asked once, when the connection enters OPEN: ``(abi, state, send, recv,
+        give, output, taken)``, the addresses of functions of the types in
+        ``tlsapi/include/tlsapi_fast.h`` and of the C object they take (alive
+        as long as this buffer).  They run only on an OPEN connection with
+        nothing else in progress, with the GIL held, for small sizes; a
+        function answers TLSAPI_FAST_DECLINED when the Python hooks must do the
+        call (say, per-call Python work pending).  A backend that returns them
+        implements ``_fast_send_result`` and ``_fast_recv_result``.
+        """
+        return None
+
+    def _fast_send_result(self, result: int) -> int:
+        """What write returns (or raises) when the fast send answered ``result``:
+        neither the whole size nor declined.  The call is done: never send again."""
+        raise TLSError(f"tlsapi bug: unexpected fast send result {result}")
+
+    def _fast_recv_result(self, result: int) -> int:
+        """The bytes read (0: close_notify), or raise, when the fast recv answered
+        ``result``: neither a plain count nor declined (as ``_readinto`` after its
+        C call: ``_stop_after_data`` for a stop after data)."""
+        raise TLSError(f"tlsapi bug: unexpected fast recv result {result}")
+
     def _receive(self, data: bytes | memoryview) -> None:
         """Bytes from the peer (non-empty): by default queued in ``_incoming``."""
         self._incoming.append(data)
@@ -809,3 +902,15 @@ class TLSWrappedBuffer(abc.ABC):
     def _session_reused(self) -> bool:
         """Whether the handshake was a resumption."""
         return False
+
+
+if SPEEDUPS:
+    # FastBase's C methods answer the public names; they call these for anything
+    # but the common case.
+    for _name in _FAST_METHODS:
+        setattr(TLSWrappedBuffer, f"_{_name}_slow", TLSWrappedBuffer.__dict__[_name])
+        delattr(TLSWrappedBuffer, _name)
+    from ._speedups import configure as _configure
+
+    _configure(_OPEN, ByteQueue)
+    del _name, _configure

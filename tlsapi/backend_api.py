@@ -52,6 +52,22 @@ What to subclass (all from ``tlsapi``):
   drop it; returns what is left, raises the socket's OSError).  The engine keeps every rule (timeouts,
   Want* errors, the pending-ciphertext rule, threads): see the docstring of
   ``tlsapi/_socket/_engine.py``.
+* The C fast path (optional): a buffer whose library is driven by C functions
+  with the signatures of ``tlsapi/include/tlsapi_fast.h`` (send, recv, give,
+  output, taken over the backend's per-connection C object) returns their
+  addresses from ``_fast_functions()``, as ``(FAST_ABI, state, send, recv,
+  give, output, taken)`` integers (:data:`FAST_ABI` is the contract's
+  version; cffi gives an address as ``int(ffi.cast("uintptr_t",
+  ffi.addressof(lib, "name")))``), or None when it has per-call Python work
+  to do.  The core asks once, when the connection enters OPEN; where its C
+  extension is built, it then calls them directly for the common case (open,
+  nothing else in progress, small sizes) with the GIL held, and the hooks
+  above for everything else.  A result that is not plain success comes back
+  to ``_fast_send_result(result)`` (what write returns, or raise) or
+  ``_fast_recv_result(result)`` (the count read, 0 for close_notify, or
+  raise), with the lock held; a function answers TLSAPI_FAST_DECLINED (-1)
+  for "do it through the hooks".  The hooks remain complete: without the
+  extension (or with ``TLSAPI_NO_SPEEDUPS=1``) only they run.
 * :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the
   entry point publishes.  Claim only what the library really does.
 
@@ -122,7 +138,11 @@ from ._policy import check_peer_chain, find_weak_key, weak_signature_hash
 from ._protocols import protocol_bytes
 from ._registry import load_user_configuration
 
+# The version of the fast path's contract (tlsapi/include/tlsapi_fast.h) this core speaks.
+FAST_ABI = 1
+
 __all__ = [
+    "FAST_ABI",
     "ClientHello",
     "DERElement",
     "DERError",

@@ -397,3 +397,77 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
         return code < 0 && gnutls_error_is_fatal((int)code) ? (int64_t)code : 0;
     return (int64_t)sent;
 }
+
+/* The core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 1): the
+   same work as the Python hooks' cffi calls, called by tlsapi._speedups with
+   the GIL held for small sizes on an open connection.  Each declines
+   (TLSAPI_GNUTLS_FAST_DECLINED) what the hooks must do in Python: the native
+   socket path, and a borrowed window (Python keeps the bytes object alive and
+   lets go of it when the window is empty). */
+
+static int tlsapi_gnutls_fast_declines(const tlsapi_gnutls_transport *t)
+{
+    return t->fd >= 0 || (t->in_borrowed && t->in_len > 0);
+}
+
+/* size, or what tlsapi_gnutls_send answered otherwise (0, a fatal GnuTLS code):
+   the Python side's _fast_send_result. */
+int64_t tlsapi_gnutls_fast_send(void *state, const char *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = state;
+    if (t->fd >= 0)
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    return tlsapi_gnutls_send(t, data, size);
+}
+
+/* A count (> 0), or a result with TLSAPI_GNUTLS_STOPPED for _fast_recv_result.
+   Our copy of the input goes once GnuTLS read all of it: an idle connection
+   keeps none, as with the Python path's borrowed window. */
+int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = state;
+    int64_t result;
+    if (tlsapi_gnutls_fast_declines(t))
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    result = tlsapi_gnutls_recv(t, data, size);
+    if (t->in_len == 0 && !t->in_borrowed && t->in_buf != NULL) {
+        free(t->in_buf);
+        t->in_buf = NULL;
+        t->in_data = NULL;
+        t->in_cap = 0;
+    }
+    return result;
+}
+
+/* Copied: 0; no memory: 1.  Into a buffer of the exact size when nothing is
+   pending (freed again by fast_recv once read). */
+int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size)
+{
+    tlsapi_gnutls_transport *t = state;
+    if (tlsapi_gnutls_fast_declines(t))
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    if (t->in_len == 0 && t->in_cap < size) {
+        char *fresh = malloc(size);
+        if (fresh == NULL)
+            return 1;
+        free(t->in_buf);
+        t->in_buf = fresh;
+        t->in_cap = size;
+    }
+    return tlsapi_gnutls_receive(t, data, size, 0) < 0 ? 1 : 0;
+}
+
+int64_t tlsapi_gnutls_fast_output(void *state, const char **data)
+{
+    tlsapi_gnutls_transport *t = state;
+    if (t->fd >= 0)
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    *data = t->out_data;
+    return (int64_t)t->out_len;
+}
+
+/* As _library_output after its copy: consumed, a large buffer freed. */
+void tlsapi_gnutls_fast_taken(void *state, size_t count)
+{
+    tlsapi_gnutls_output_consume(state, count);
+}

@@ -70,6 +70,14 @@ size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
 int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
 int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
+/* The core's fast path: functions of the types in tlsapi/include/tlsapi_fast.h
+   (tests/test_speedups.py compiles them against it). */
+#define TLSAPI_GNUTLS_FAST_DECLINED (-1) /* TLSAPI_FAST_DECLINED */
+int64_t tlsapi_gnutls_fast_send(void *state, const char *data, size_t size);
+int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size);
+int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size);
+int64_t tlsapi_gnutls_fast_output(void *state, const char **data);
+void tlsapi_gnutls_fast_taken(void *state, size_t count);
 /* For socket.c: the memory pull (the window), and room for more output. */
 ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);
 int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra);

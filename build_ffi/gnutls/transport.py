@@ -50,6 +50,11 @@ size_t tlsapi_gnutls_capacity(tlsapi_gnutls_transport *t);
 int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t);
 int64_t tlsapi_gnutls_recv(tlsapi_gnutls_transport *t, char *data, size_t size);
 int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t size);
+int64_t tlsapi_gnutls_fast_send(void *state, const char *data, size_t size);
+int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size);
+int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size);
+int64_t tlsapi_gnutls_fast_output(void *state, const char **data);
+void tlsapi_gnutls_fast_taken(void *state, size_t count);
 ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);
 int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra);
 """

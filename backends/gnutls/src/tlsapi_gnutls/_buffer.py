@@ -64,7 +64,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSConfiguration, TLSError, WantReadError
-from tlsapi.backend_api import ClientHello, HelloReader, MalformedHello
+from tlsapi.backend_api import FAST_ABI, ClientHello, HelloReader, MalformedHello
 
 from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
@@ -105,6 +105,20 @@ _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
 _KEEP_OUTPUT = int(lib.TLSAPI_GNUTLS_KEEP_OUTPUT)
+
+
+# The core's C fast path (see _fast_functions): our transport.c functions of its types.
+def _address(name: str) -> int:
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+
+
+_FAST_FUNCTIONS = (
+    _address("tlsapi_gnutls_fast_send"),
+    _address("tlsapi_gnutls_fast_recv"),
+    _address("tlsapi_gnutls_fast_give"),
+    _address("tlsapi_gnutls_fast_output"),
+    _address("tlsapi_gnutls_fast_taken"),
+)
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -540,6 +554,25 @@ class GnuTLSBuffer(SocketPathBuffer):
         )
         if code > 0:
             return code
+        return self._fast_send_result(code)
+
+    # The core's C fast path calls transport.c's tlsapi_gnutls_fast_* (the same
+    # calls as _write, _readinto, _receive and _library_output above, declining
+    # the native socket path and a borrowed window); what is not plain success
+    # comes back here.  The hello reader must see the ClientHello first.
+
+    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
+        if self._hello_reader is not None:
+            return None
+        return (FAST_ABI, int(ffi.cast("uintptr_t", self._transport)), *_FAST_FUNCTIONS)
+
+    def _fast_recv_result(self, result: int) -> int:
+        if result < RECV_STOPPED:
+            raise TLSError(f"tlsapi-gnutls bug: fast recv answered {result}")
+        return self._recv_stopped(result - RECV_STOPPED)
+
+    def _fast_send_result(self, result: int) -> int:
+        code = result
         if code == 0:
             raise TLSError("writing made no progress (too many non-fatal GnuTLS returns)")
         self._send_alert_for(code)

@@ -1,0 +1,245 @@
+"""The core's C fast path (tlsapi/_speedups.c) and the pure-Python core it stands in for.
+
+The conformance kit runs with the fast path wherever the extension is built;
+``test_pure_python_core_passes_the_kit`` runs the kit's buffer semantics,
+shutdown, threads, re-entry and transfer tests again with
+``TLSAPI_NO_SPEEDUPS=1``, so both cores are held to the same rules in every run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+from pathlib import Path
+
+import pytest
+
+import tlsapi
+from tlsapi import TLSError, WantReadError
+from tlsapi._buffer import SPEEDUPS, TLSWrappedBuffer
+from tlsapi.backend_api import FAST_ABI
+from tlsapi.testing import handshake
+from tlsapi.testing.pki import PKI
+
+ROOT = Path(__file__).resolve().parent.parent
+DISABLED = os.environ.get("TLSAPI_NO_SPEEDUPS") == "1"
+# The backends whose C functions the core calls directly (see _fast_functions).
+FAST_BACKENDS = ("gnutls",)
+
+needs_speedups = pytest.mark.skipif(not SPEEDUPS, reason="the C fast path is off in this run")
+
+
+def _backend_or_skip(name: str) -> tlsapi.Backend:
+    wanted = os.environ.get("TLSAPI_TEST_BACKENDS")
+    if wanted is not None and name not in wanted.split(","):
+        pytest.skip(f"{name} is not under test (TLSAPI_TEST_BACKENDS)")
+    return tlsapi.backend(name)
+
+
+def _pair(name: str) -> tuple[TLSWrappedBuffer, TLSWrappedBuffer]:
+    backend = _backend_or_skip(name)
+    pki = PKI()
+    client = backend.client_context(pki.client_config()).wrap_buffers("localhost")
+    server = backend.server_context(pki.server_config()).wrap_buffers()
+    handshake(client, server)
+    return client, server
+
+
+def _move(source: TLSWrappedBuffer, destination: TLSWrappedBuffer) -> None:
+    data = source.peek_outgoing(1 << 20)
+    source.consume_outgoing(len(data))
+    if data:
+        destination.receive_from_network(data)
+
+
+def test_the_extension_is_built_and_used() -> None:
+    """A build that failed silently (optional=True) would leave the slow core in use."""
+    assert SPEEDUPS is not DISABLED
+    if not DISABLED:
+        from tlsapi import _speedups
+
+        assert _speedups.ABI == FAST_ABI
+        assert TLSWrappedBuffer.write is _speedups.FastBase.write
+
+
+def test_an_incomplete_backend_still_cannot_be_instantiated() -> None:
+    class Incomplete(TLSWrappedBuffer):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete(None, None)  # type: ignore[abstract, arg-type]
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_fast_path_is_on_only_while_open(name: str) -> None:
+    client, server = _pair(name)
+    assert client._fast_enabled and server._fast_enabled
+    client.write(b"hello")
+    _move(client, server)
+    buffer = bytearray(100)
+    assert server.readinto(buffer) == 5
+    assert buffer[:5] == b"hello"
+    with pytest.raises(WantReadError):
+        server.readinto(buffer)
+    with pytest.raises(WantReadError):
+        server.read(100)
+    # A stop after data (close_notify in the same delivery): the data, then b"".
+    client.write(b"last")
+    client.shutdown()
+    _move(client, server)
+    assert server.read(100) == b"last"
+    assert server.read(100) == b""
+    assert server.readinto(buffer) == 0
+    with pytest.raises(TLSError, match="shutdown"):
+        client.write(b"more")
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_fast_path_waits_for_the_token(name: str) -> None:
+    """A call in progress (the token gone) sends every other call to the Python path."""
+    client, server = _pair(name)
+    client._lock_token.pop()  # as if another thread were inside a call
+    finished = threading.Event()
+
+    def write() -> None:
+        client.write(b"queued")
+        finished.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not finished.wait(0.2)  # waits for its turn
+    client._lock_token.append(True)
+    client._wake()
+    thread.join(10)
+    assert finished.is_set()
+    _move(client, server)
+    assert server.read(100) == b"queued"
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_fast_path_refuses_reentry(name: str) -> None:
+    """From inside a call on the same thread (a callback), every method raises."""
+    client, server = _pair(name)
+    client.write(b"x")
+    _move(client, server)
+    server._lock_token.pop()
+    server._callback_thread = threading.get_ident()
+    try:
+        for call in (
+            lambda: server.write(b"y"),
+            lambda: server.readinto(bytearray(10)),
+            lambda: server.read(10),
+            lambda: server.receive_from_network(b"\x17\x03\x03\x00\x01x"),
+            lambda: server.peek_outgoing(10),
+            lambda: server.consume_outgoing(0),
+        ):
+            with pytest.raises(RuntimeError, match="callback"):
+                call()
+    finally:
+        server._callback_thread = None
+        server._lock_token.append(True)
+    assert server.read(10) == b"x"
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_sizes_and_buffer_types(name: str) -> None:
+    """Bulk sizes and odd buffers go through the Python path, with the same results."""
+    client, server = _pair(name)
+    data = bytes(range(256)) * 300  # above the fast path's 16 KiB
+    for chunk in (data, bytearray(b"ba"), memoryview(b"xmvx")[1:3], b"z"):
+        assert client.write(chunk) == len(chunk)
+    _move(client, server)
+    received = bytearray()
+    target = bytearray(70_000)  # above the fast read size
+    received += target[: server.readinto(target)]
+    while len(received) < len(data) + 5:
+        received += server.read(3)
+    assert bytes(received) == data + b"bamvz"
+    with pytest.raises(TypeError):
+        client.write("text")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        server.readinto(b"read-only")
+    with pytest.raises(ValueError, match="negative"):
+        server.read(-1)
+    assert server.read(0) == b""
+    with pytest.raises(ValueError, match="consume"):
+        client.consume_outgoing(5)
+
+
+def test_backend_functions_match_the_header(tmp_path: Path) -> None:
+    """Each fast backend's C functions have exactly the types of tlsapi_fast.h."""
+    compiler = sysconfig.get_config_var("CC") or "cc"
+    if shutil.which(compiler.split()[0]) is None or shutil.which("pkg-config") is None:
+        pytest.skip("no C compiler or pkg-config")
+    flags = subprocess.run(
+        ["pkg-config", "--cflags", "gnutls"], capture_output=True, text=True, check=False
+    )
+    if flags.returncode:
+        pytest.skip("no GnuTLS headers")
+    source = tmp_path / "check.c"
+    source.write_text(
+        '#include "tlsapi_fast.h"\n'
+        '#include "transport.h"\n'
+        "tlsapi_fast_send_fn send_fn = tlsapi_gnutls_fast_send;\n"
+        "tlsapi_fast_recv_fn recv_fn = tlsapi_gnutls_fast_recv;\n"
+        "tlsapi_fast_give_fn give_fn = tlsapi_gnutls_fast_give;\n"
+        "tlsapi_fast_output_fn output_fn = tlsapi_gnutls_fast_output;\n"
+        "tlsapi_fast_taken_fn taken_fn = tlsapi_gnutls_fast_taken;\n"
+        "#if TLSAPI_GNUTLS_FAST_DECLINED != TLSAPI_FAST_DECLINED || TLSAPI_FAST_ABI != "
+        f"{FAST_ABI}\n#error the contract changed\n#endif\n"
+    )
+    subprocess.run(
+        [
+            *compiler.split(),
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-c",
+            "-o",
+            str(tmp_path / "check.o"),
+            f"-I{ROOT / 'tlsapi' / 'include'}",
+            f"-I{ROOT / 'build_ffi' / 'gnutls'}",
+            *flags.stdout.split(),
+            str(source),
+        ],
+        check=True,
+    )
+
+
+@pytest.mark.skipif(DISABLED, reason="this run is the pure-Python core already")
+def test_pure_python_core_passes_the_kit() -> None:
+    """The kit's buffer semantics, shutdown, threads, re-entry and transfer tests
+    with TLSAPI_NO_SPEEDUPS=1 (every backend under test)."""
+    env = dict(os.environ, TLSAPI_NO_SPEEDUPS="1")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-n",
+            "0",
+            str(ROOT / "tests" / "test_conformance.py"),
+            str(ROOT / "tests" / "test_speedups.py"),
+            "-k",
+            "TestBufferSemantics or TestShutdown or TestThreads or TestReentry or TestTransfer "
+            "or test_the_extension_is_built_and_used",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]

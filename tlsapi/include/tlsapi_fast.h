@@ -1,0 +1,67 @@
+/* tlsapi's fast path: the C functions a backend hands to the core.
+ *
+ * The core's C extension (tlsapi/_speedups.c) runs the common case of
+ * TLSWrappedBuffer's hot methods (write, read, readinto, receive_from_network,
+ * peek_outgoing, consume_outgoing) without a Python frame: on an OPEN
+ * connection, with no other call in progress, for a small size, it calls
+ * these functions directly, with the GIL held, and everything else goes to
+ * the Python implementation, which keeps every rule.
+ *
+ * A backend opts in with the buffer hook ``_fast_functions()`` (see
+ * tlsapi/backend_api.py), called once when the connection enters OPEN; it
+ * returns None or a tuple of integers:
+ *
+ *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken)
+ *
+ * the addresses of ``state`` (the backend's per-connection C object, which
+ * must live as long as the buffer) and of functions of the types below
+ * (cffi: ``int(ffi.cast("uintptr_t", ffi.addressof(lib, "name")))``).
+ * The core never calls two of them at once on one connection, holds the GIL
+ * around each call, and calls none while another call on the connection
+ * (the Python path, which may release the GIL) is in progress.
+ *
+ * Every function may answer TLSAPI_FAST_DECLINED: it did nothing, and the
+ * core takes the Python path for this call (the backend's own hooks).  Any
+ * other answer that is not plain success is final work done: the core hands
+ * it to the backend's Python hook (_fast_send_result, _fast_recv_result)
+ * with the connection's lock held, never calls the function again for it.
+ *
+ * This header is the contract; a backend declares functions of these types
+ * (tests/test_speedups.py compiles each backend's against it).
+ */
+#ifndef TLSAPI_FAST_H
+#define TLSAPI_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first element of the tuple: the version of this contract. */
+#define TLSAPI_FAST_ABI 1
+
+/* Nothing done: take the Python path. */
+#define TLSAPI_FAST_DECLINED (-1)
+
+/* Encrypt data[0:size] (0 < size <= 16 KiB).  Returns size (all taken),
+   TLSAPI_FAST_DECLINED, or anything else: the backend's
+   _fast_send_result(value) turns it into the return value or the error. */
+typedef int64_t (*tlsapi_fast_send_fn)(void *state, const char *data, size_t size);
+
+/* Decrypt into data[0:size] (0 < size <= 64 KiB).  Returns the bytes read
+   (> 0) when that is all there is to say, TLSAPI_FAST_DECLINED, or anything
+   else (0, a count with a backend's "stopped" flag, an error code): the
+   backend's _fast_recv_result(value) returns the count or raises. */
+typedef int64_t (*tlsapi_fast_recv_fn)(void *state, char *data, size_t size);
+
+/* Ciphertext from the peer (0 < size <= 16 KiB), copied: the caller's
+   memory is not kept.  Returns 0, TLSAPI_FAST_DECLINED, or any other value
+   when memory ran out (MemoryError). */
+typedef int (*tlsapi_fast_give_fn)(void *state, const char *data, size_t size);
+
+/* What the library wrote that was not taken yet: its size (>= 0) and, in
+   *data, where it starts; or TLSAPI_FAST_DECLINED. */
+typedef int64_t (*tlsapi_fast_output_fn)(void *state, const char **data);
+
+/* The core copied the first ``count`` bytes output() reported (all of them). */
+typedef void (*tlsapi_fast_taken_fn)(void *state, size_t count);
+
+#endif
