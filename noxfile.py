@@ -195,6 +195,7 @@ SANITIZER_TESTS = (
     "tests/nss",
     "tests/test_conformance.py",  # the conformance kit, with its threading tests
     "tests/test_robustness.py",
+    "tests/test_speedups.py",  # the core's C fast path, and the kit without it
     "tests/sanitizer",  # fails unless the sanitizers are live in this run
 )
 # Each exclusion with its reason; everything else in SANITIZER_TESTS runs.
@@ -247,7 +248,8 @@ def _check_instrumented(session: nox.Session, extension: Path) -> None:
 
 @nox.session
 def sanitizers(session: nox.Session) -> None:
-    """gnutls and nss built with ASan + UBSan; their tests, the conformance kit and robustness under them."""
+    """gnutls, nss and the core's C extension built with ASan + UBSan; their tests, the
+    conformance kit and robustness under them."""
     if not sys.platform.startswith("linux"):
         session.skip("the sanitizer build is for Linux with gcc")
     names = list(DEFAULT_BACKENDS)
@@ -260,18 +262,22 @@ def sanitizers(session: nox.Session) -> None:
 
     _install_core(session)
     session.install("cffi>=1.16")
-    # Each backend is built from a fresh copy without its build/ tree: setuptools
-    # reuses an up-to-date build/ without recompiling, so a stale one silently has
-    # no sanitizer; and our instrumented objects must not land in backends/*/build,
-    # where the next ordinary build would pick them up.
+    # Each backend, and the core with its C extension (tlsapi._speedups), is built
+    # from a fresh copy without its build/ tree: setuptools reuses an up-to-date
+    # build/ without recompiling, so a stale one silently has no sanitizer; and our
+    # instrumented objects must not land in backends/*/build or beside the sources
+    # (an editable install builds the extension in place), where the next ordinary
+    # build or run would pick them up.  The core is installed as a regular package
+    # over the editable one, so the tests import the instrumented extension.
     sources = tmp / "src"
     shutil.rmtree(sources, ignore_errors=True)
+    ignore = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so")
     for name in names:
-        shutil.copytree(
-            ROOT / "backends" / name,
-            sources / name,
-            ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", "*.so"),
-        )
+        shutil.copytree(ROOT / "backends" / name, sources / name, ignore=ignore)
+    core = sources / "tlsapi-core"
+    shutil.copytree(ROOT / "tlsapi", core / "tlsapi", ignore=ignore)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy2(ROOT / name, core / name)
     flags = " ".join(SANITIZER_CFLAGS)
     # setuptools adds CFLAGS and LDFLAGS from the environment to every compile and link;
     # CC=gcc so that the runtimes preloaded below are the ones the code was built against.
@@ -280,6 +286,7 @@ def sanitizers(session: nox.Session) -> None:
         "--no-deps",
         "--force-reinstall",
         "--no-cache-dir",
+        str(core),
         *(str(sources / name) for name in names),
         env=build_env,
     )
@@ -287,6 +294,11 @@ def sanitizers(session: nox.Session) -> None:
         "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", silent=True
     )
     site_packages = Path(str(purelib).strip())
+    speedups = sorted(site_packages.glob("tlsapi/_speedups*.so"))
+    if not speedups:
+        session.error(f"the core's extension tlsapi/_speedups*.so did not build in {site_packages}")
+    for extension in speedups:
+        _check_instrumented(session, extension)
     for name in names:
         extensions = sorted(site_packages.glob(f"tlsapi_{name}/_{name}*.so"))
         if not extensions:

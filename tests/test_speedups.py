@@ -150,6 +150,27 @@ def test_fast_path_refuses_reentry(name: str) -> None:
 
 @needs_speedups
 @pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_a_failure_from_the_fast_path_is_sticky(name: str) -> None:
+    """A corrupted record: the backend's error once, the same error after, the lock free."""
+    client, server = _pair(name)
+    client.write(b"secret")
+    record = bytearray(client.peek_outgoing(100))
+    client.consume_outgoing(len(record))
+    record[-1] ^= 1  # the authentication tag no longer matches
+    server.receive_from_network(bytes(record))
+    with pytest.raises(TLSError) as first:
+        server.readinto(bytearray(100))
+    assert not server._fast_enabled or server._state.name == "FAILED"
+    for call in (lambda: server.read(10), lambda: server.write(b"x")):
+        with pytest.raises(TLSError) as again:
+            call()
+        assert again.value is first.value
+    assert server._lock_token == [True]
+    assert server.peek_outgoing(100)  # the alert GnuTLS was asked to send
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
 def test_sizes_and_buffer_types(name: str) -> None:
     """Bulk sizes and odd buffers go through the Python path, with the same results."""
     client, server = _pair(name)

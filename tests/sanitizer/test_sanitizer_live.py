@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 PROBE = os.environ["TLSAPI_SANITIZER_PROBE"]
-BACKEND_EXTENSIONS = ("tlsapi_gnutls._gnutls", "tlsapi_nss._nss")
+# The backends' cffi modules, and the core's C fast path (tlsapi/_speedups.c).
+BACKEND_EXTENSIONS = ("tlsapi_gnutls._gnutls", "tlsapi_nss._nss", "tlsapi._speedups")
 SURVIVED = "the probe returned"
 
 
@@ -64,6 +65,9 @@ def test_this_process_runs_under_the_sanitizers() -> None:
         path = sys.modules[name].__file__
         assert path is not None
         assert path in maps, f"{name} was imported but is not mapped from {path}"
+    import tlsapi._buffer
+
+    assert tlsapi._buffer.SPEEDUPS, "the core's C fast path is not in use"
 
     # Python's objects come from ASan's allocator (PYTHONMALLOC=malloc): the byte
     # after a bytes object's block is a poisoned redzone, the last byte is not.
