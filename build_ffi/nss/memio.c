@@ -66,7 +66,11 @@
  * - taps: until Python says stop, a copy of what recv read from the socket
  *   (the peer's first bytes for the not-TLS check, a server's hello) and of
  *   what NSS sent (our ClientHello's random for a key log, a server's TLS 1.2
- *   tickets), which the buffer path sees as it passes through Python.
+ *   tickets), which the buffer path sees as it passes through Python.  As
+ *   there, Python must see a flight before NSS reads the next: once NSS has
+ *   sent something after reading tapped bytes, recv answers would-block
+ *   (`paused`) until Python took them (a client decides from the
+ *   ServerHello, before the handshake ends, where its session is kept).
  *
  * A state is not for concurrent use: the Python buffer holds its
  * per-connection lock around every call that reaches it.  Its lifetime is
@@ -263,7 +267,7 @@ static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32
             state->eof_delivered = 1;
             return 0;
         }
-        if (state->attached) {
+        if (state->attached && !state->paused) {
             /* The socket, for no more than NSS asks (a header, or the rest of a record). */
             count = tlsapi_nss_memio_recv_some(state, buf, (size_t)amount);
             if (count > 0) {
@@ -411,6 +415,9 @@ static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, P
         }
         if (state->tap_out.on) {
             tlsapi_nss_memio_tap_copy(&state->tap_out, buf, (size_t)amount);
+        }
+        if (state->tap_in.on && state->tap_in.len > 0) {
+            state->paused = 1; /* NSS answered a flight Python has not seen yet */
         }
         return amount;
     }
@@ -571,6 +578,9 @@ void tlsapi_nss_memio_tap_taken(tlsapi_nss_memio *state, int which, int stop)
 {
     tlsapi_nss_memio_tap *tap = which ? &state->tap_out : &state->tap_in;
     tap->len = 0;
+    if (!which) {
+        state->paused = 0;
+    }
     if (stop) {
         tap->on = 0;
         free(tap->data);

@@ -48,6 +48,7 @@ typedef struct {
     tlsapi_nss_memio_tap tap_out; /* what NSS sent (to the socket or the queue `out`) */
     /* C only: */
     int cork;             /* a large write: queue its records, send them once at the end */
+    int paused;           /* NSS answered bytes Python has not seen (tap_in): no more reads */
     size_t out_cap;
     tlsapi_nss_memio_chunk *chunks;
     size_t head;          /* first chunk not used up */

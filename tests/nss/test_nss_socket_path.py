@@ -411,3 +411,48 @@ def test_tls12_tickets_a_native_server_issued_are_resumed(nss: tlsapi.Backend, p
                 session = client.session
                 assert session is not None
     assert reused == [False, True]
+
+
+def test_a_native_client_keeps_a_tls12_session_id_for_resumption(
+    nss: tlsapi.Backend, pki: PKI, tmp_path: Path
+) -> None:
+    """A server with a session ID and no ticket: the client must read the ServerHello
+    before NSS ends the handshake (to let NSS's cache keep the session), so NSS reads
+    no further than the flight it answered until the tap was read."""
+    import ssl
+
+    chain = tmp_path / "chain.pem"
+    key = tmp_path / "key.pem"
+    chain.write_bytes(pki.server_identity.chain_pem)
+    key.write_bytes(pki.server_identity.key_pem)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.maximum_version = ssl.TLSVersion.TLSv1_2
+    server_context.options |= ssl.OP_NO_TICKET
+    server_context.load_cert_chain(str(chain), str(key))
+    client_context = nss.client_context(pki.client_config(**ONLY12))
+    session = None
+    reused = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        for _ in range(2):
+            raw_client = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
+            raw_server, _ = listener.accept()
+            raw_server.settimeout(TIMEOUT)
+            with raw_client, raw_server:
+                client = client_context.wrap_socket(raw_client, "localhost", session=session)
+                assert _attached(client) in (raw_client.fileno(), -1)
+                server = server_context.wrap_socket(
+                    raw_server, server_side=True, do_handshake_on_connect=False
+                )
+                join = _in_thread(server.do_handshake)
+                client.do_handshake()
+                join()
+                client.sendall(b"ping")
+                assert server.recv(10) == b"ping"
+                reused.append((client.session_reused, server.session_reused))
+                session = client.session
+                assert session is not None
+                # An orderly close: OpenSSL forgets a session whose connection had none.
+                join = _in_thread(server.unwrap)
+                client.unwrap()
+                join()
+    assert reused == [(False, False), (True, True)]
