@@ -233,6 +233,9 @@ def test_takeover_reads_the_hello_the_server_buffer_held_first(
     buffer.receive_from_network(hello[:half])
     server = TLSWrappedSocket(raw_server, buffer)
     assert _attached(server) == raw_server.fileno()
+    # The server's own exact reads of the hello go on where the bytes it held left off.
+    assert int.from_bytes(hello[3:5], "big") == len(hello) - 5  # one record
+    assert buffer._record_left == len(hello) - half  # type: ignore[attr-defined]
     # The rest of the hello arrives on the socket after the takeover.
     pusher = socket.socket(fileno=raw_client.fileno())  # the same descriptor, plain writes
     try:
@@ -242,6 +245,7 @@ def test_takeover_reads_the_hello_the_server_buffer_held_first(
     join = _in_thread(server.do_handshake)
     client.do_handshake()
     join()
+    assert buffer._record_left == 0  # type: ignore[attr-defined]
     client.sendall(b"after takeover")
     assert server.recv(100) == b"after takeover"
 

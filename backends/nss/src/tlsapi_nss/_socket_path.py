@@ -61,6 +61,7 @@ class SocketPathBuffer(TLSWrappedBuffer):
 
     _memio: Any
     _fd: Any
+    _chunks: Any
     _hello_reader: HelloReader | None
     _incoming_plain: PlainHandshakes | None
     _outgoing_plain: PlainHandshakes | None
@@ -82,6 +83,11 @@ class SocketPathBuffer(TLSWrappedBuffer):
                 return False  # ciphertext already handed to Python: not an exact takeover
             if lib.tlsapi_nss_memio_attach_fd(state, fd, 0, 0) != 0:
                 return False
+            if self._fd is None:
+                # A server that has not opened NSS's socket: where the bytes it already
+                # holds leave off in their record, for its own exact reads of the hello.
+                for chunk in self._chunks:
+                    self._track_records(chunk if type(chunk) is bytes else ffi.buffer(chunk)[:])
             self._on_socket = True
             self._update_taps()
             return True
@@ -185,19 +191,29 @@ class SocketPathBuffer(TLSWrappedBuffer):
             if count == 0:
                 raise RaggedEOF("the peer closed the connection during the handshake")
             received: bytes = _unpack(scratch, count)
-            if self._record_left:
-                self._record_left -= count
-            else:
-                head = self._record_head + received
-                if len(head) == _HEADER:
-                    self._record_left = int.from_bytes(head[3:5], "big")
-                    head = b""
-                self._record_head = head
+            self._track_records(received)
             if self._peer_start is not None and self._refuses_start(received + self._peek_socket()):
                 assert self._first_failure is not None
                 raise self._first_failure
             self._receive(received)
             reader = self._hello_reader
+
+    def _track_records(self, data: bytes) -> None:
+        """Follow the record boundaries through ``data``, the next bytes of the peer's."""
+        position, size = 0, len(data)
+        while position < size:
+            if self._record_left:
+                step = min(self._record_left, size - position)
+                self._record_left -= step
+                position += step
+                continue
+            taken = data[position : position + _HEADER - len(self._record_head)]
+            position += len(taken)
+            head = self._record_head + taken
+            if len(head) == _HEADER:
+                self._record_left = int.from_bytes(head[3:5], "big")
+                head = b""
+            self._record_head = head
 
     # Defined by the buffer.
     def _observe_received(self, received: bytes) -> None:
