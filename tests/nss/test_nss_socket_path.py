@@ -460,3 +460,27 @@ def test_a_native_client_keeps_a_tls12_session_id_for_resumption(
                 client.unwrap()
                 join()
     assert reused == [(False, False), (True, True)]
+
+
+def test_a_refused_hello_sends_its_alert_through_the_socket(
+    nss: tlsapi.Backend,
+    stdlib: tlsapi.Backend,
+    pki: PKI,
+    tcp: tuple[socket.socket, socket.socket],
+) -> None:
+    """An sni_callback that raises: the server's handshake_failure alert goes out on the
+    socket (nothing is left for Python to send), and the client (OpenSSL, which names
+    the alert) learns why."""
+
+    def refuse(_buffer: object, _name: str | None, _config: object) -> None:
+        raise LookupError("no such site")
+
+    raw_client, raw_server = tcp
+    server = nss.server_context(pki.server_config(sni_callback=refuse)).wrap_socket(raw_server)
+    client = stdlib.client_context(pki.client_config()).wrap_socket(raw_client, "localhost")
+    join = _in_thread(server.do_handshake)
+    with pytest.raises(TLSError, match=r"(?i)handshake.failure"):
+        client.do_handshake()
+    with pytest.raises(TLSError, match="sni_callback raised"):
+        join()
+    assert server.outgoing_bytes_buffered() == 0
