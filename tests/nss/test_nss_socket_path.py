@@ -484,3 +484,20 @@ def test_a_refused_hello_sends_its_alert_through_the_socket(
     with pytest.raises(TLSError, match="sni_callback raised"):
         join()
     assert server.outgoing_bytes_buffered() == 0
+
+
+def test_a_key_update_and_its_answer_go_through_the_socket(
+    nss: tlsapi.Backend, pki: PKI, tcp: tuple[socket.socket, socket.socket]
+) -> None:
+    """What NSS writes outside a write call (the KeyUpdate a read answers) goes out too."""
+    raw_client, raw_server = tcp
+    client = nss.client_context(pki.client_config(**ONLY13)).wrap_socket(raw_client, "localhost")
+    server = nss.server_context(pki.server_config()).wrap_socket(raw_server)
+    _handshake(client, server)
+    for round_trip in range(3):
+        client._buffer.key_update(request_peer_update=True)  # type: ignore[attr-defined]
+        assert client.outgoing_bytes_buffered() == 0
+        client.sendall(b"ping %d" % round_trip)
+        assert server.recv(100) == b"ping %d" % round_trip  # NSS answers the KeyUpdate here
+        server.sendall(b"pong %d" % round_trip)
+        assert client.recv(100) == b"pong %d" % round_trip
