@@ -26,7 +26,7 @@
  *   back what ends it (0 or an error after data) as the next read's result.
  *
  * Memory: once the application took the output and NSS read the input, a
- * connection keeps at most a small output buffer (TLSAPI_NSS_MEMIO_OUT_KEEP)
+ * connection keeps at most a small output buffer (TLSAPI_NSS_MEMIO_OUT_MIN)
  * and a small chunk array; tlsapi_nss_memio_capacity tells tests what it holds.
  *
  * Would-block and end of file stay as NSS expects of a non-blocking socket:
@@ -105,12 +105,10 @@
 
 #include "shims.h"
 
-/* A small first block (malloc serves it from its per-thread cache); bursts double it. */
+/* A small first block (malloc serves it from its per-thread cache); bursts double it.
+   An emptied buffer of this size stays for the next message (small round trips then
+   allocate nothing); a bigger one is freed: an idle connection keeps 1 KiB. */
 #define TLSAPI_NSS_MEMIO_OUT_MIN 1024
-/* An emptied buffer up to this size stays for the next message (small round trips then
-   allocate nothing); a bigger one (a bulk write) is freed: an idle connection keeps no
-   large buffer. */
-#define TLSAPI_NSS_MEMIO_OUT_KEEP (16 * 1024)
 /* Room a write reserves per record beyond its plaintext: header, tag, content type. */
 #define TLSAPI_NSS_MEMIO_RECORD_OVERHEAD 64
 #define TLSAPI_NSS_MEMIO_RECORD_SIZE 16384
@@ -312,7 +310,7 @@ static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32
 void tlsapi_nss_memio_taken(tlsapi_nss_memio *state)
 {
     state->out_len = 0;
-    if (state->out_cap > TLSAPI_NSS_MEMIO_OUT_KEEP) {
+    if (state->out_cap > TLSAPI_NSS_MEMIO_OUT_MIN) {
         free(state->out);
         state->out = NULL;
         state->out_cap = 0;
