@@ -26,7 +26,7 @@
  *   back what ends it (0 or an error after data) as the next read's result.
  *
  * Memory: once the application took the output and NSS read the input, a
- * connection keeps at most a small output buffer (TLSAPI_NSS_MEMIO_OUT_KEEP)
+ * connection keeps at most a small output buffer (TLSAPI_NSS_MEMIO_OUT_MIN)
  * and a small chunk array; tlsapi_nss_memio_capacity tells tests what it holds.
  *
  * Would-block and end of file stay as NSS expects of a non-blocking socket:
@@ -35,6 +35,42 @@
  * eof_delivered.  NSS returns 0 after a close_notify without asking recv
  * again, so eof_delivered tells a ragged EOF from a clean close.  send never
  * blocks: the outgoing buffer grows until the application takes the bytes.
+ *
+ * The native socket path ("fd mode", tlsapi_nss_memio_attach_fd): when a
+ * TLSWrappedSocket wraps a real socket, the same layer reads and writes that
+ * descriptor itself, so a recv or send on it is one cffi call with the GIL
+ * released and no Python per record.  Nothing here ever waits: waiting is the
+ * Python engine's, outside the connection's lock.
+ *
+ * - recv first serves the chunks already queued (bytes the buffer held when
+ *   the socket was attached), then recv(MSG_DONTWAIT) for no more than NSS
+ *   asks: NSS asks for a record's 5-byte header, then its body, so it never
+ *   reads past the record it is on, and unwrap() leaves what follows the
+ *   peer's close_notify in the kernel.  EAGAIN is PR_WOULD_BLOCK_ERROR; end
+ *   of file is 0 (noted in eof and eof_delivered, as above); any other error
+ *   is kept in sys_errno and answered as would-block, so NSS's session stays
+ *   intact and the Python side raises the OSError (the transport failed, not
+ *   TLS).  A kept error is answered again, without a recv, until Python
+ *   clears it.
+ * - send goes to the socket at once when nothing is queued; what the socket
+ *   does not take (EAGAIN, or an error, which the next flush meets again) is
+ *   appended to `out`, and tlsapi_nss_memio_flush_fd sends it before
+ *   anything newer.  NSS is never told "would block", so a record is never
+ *   half written inside NSS and every byte it wrote is sent or queued.  A
+ *   write larger than a record is corked: its records are queued and sent
+ *   with one send() at the end.
+ * - a read goes on to the next record while the last one was full size (more
+ *   of a bulk transfer is probably there) and notes in `held` whether NSS
+ *   keeps plaintext the caller had no room for (SSL_DataPending), so that
+ *   the engine need not wait for the socket before the next read.
+ * - taps: until Python says stop, a copy of what recv read from the socket
+ *   (the peer's first bytes for the not-TLS check, a server's hello) and of
+ *   what NSS sent (our ClientHello's random for a key log, a server's TLS 1.2
+ *   tickets), which the buffer path sees as it passes through Python.  As
+ *   there, Python must see a flight before NSS reads the next: once NSS has
+ *   sent something after reading tapped bytes, recv answers would-block
+ *   (`paused`) until Python took them (a client decides from the
+ *   ServerHello, before the handshake ends, where its session is kept).
  *
  * A state is not for concurrent use: the Python buffer holds its
  * per-connection lock around every call that reaches it.  Its lifetime is
@@ -55,28 +91,46 @@
 
 #include "memio.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include <pratom.h>
 #include <prerror.h>
 #include <prinit.h>
 #include <prnetdb.h>
+#include <ssl.h>
 
 #include "shims.h"
 
-/* A small first block (malloc serves it from its per-thread cache); bursts double it. */
+/* A small first block (malloc serves it from its per-thread cache); bursts double it.
+   An emptied buffer of this size stays for the next message (small round trips then
+   allocate nothing); a bigger one is freed: an idle connection keeps 1 KiB. */
 #define TLSAPI_NSS_MEMIO_OUT_MIN 1024
-/* An emptied buffer up to this size stays for the next message (small round trips then
-   allocate nothing); a bigger one (a bulk write) is freed: an idle connection keeps no
-   large buffer. */
-#define TLSAPI_NSS_MEMIO_OUT_KEEP (16 * 1024)
 /* Room a write reserves per record beyond its plaintext: header, tag, content type. */
 #define TLSAPI_NSS_MEMIO_RECORD_OVERHEAD 64
 #define TLSAPI_NSS_MEMIO_RECORD_SIZE 16384
 #define TLSAPI_NSS_MEMIO_CHUNKS_MIN 8
 /* A chunk array grown past this (many small deliveries) is freed once all were read. */
 #define TLSAPI_NSS_MEMIO_CHUNKS_KEEP 64
+/* A tap's first block: a hello fits. */
+#define TLSAPI_NSS_MEMIO_TAP_MIN 4096
+
+#ifdef MSG_DONTWAIT
+#define TLSAPI_NSS_DONTWAIT MSG_DONTWAIT
+#else
+/* No non-blocking recv/send flag: attach refuses, the buffer path it is. */
+#define TLSAPI_NSS_DONTWAIT 0
+#define TLSAPI_NSS_NO_SOCKET_PATH 1
+#endif
+
+#ifdef MSG_NOSIGNAL
+#define TLSAPI_NSS_SEND_FLAGS (TLSAPI_NSS_DONTWAIT | MSG_NOSIGNAL)
+#else
+#define TLSAPI_NSS_SEND_FLAGS TLSAPI_NSS_DONTWAIT /* SIGPIPE: Python ignores it */
+#endif
 
 static PRDescIdentity tlsapi_nss_memio_identity = PR_INVALID_IO_LAYER;
 static PRIOMethods tlsapi_nss_memio_methods;
@@ -87,6 +141,7 @@ tlsapi_nss_memio *tlsapi_nss_memio_state_new(void)
     tlsapi_nss_memio *state = calloc(1, sizeof(*state));
     if (state != NULL) {
         state->refs = 1; /* the Python buffer's */
+        state->fd = -1;
     }
     return state;
 }
@@ -98,6 +153,8 @@ void tlsapi_nss_memio_state_release(tlsapi_nss_memio *state)
     }
     free(state->out);
     free(state->chunks);
+    free(state->tap_in.data);
+    free(state->tap_out.data);
     free(state);
 }
 
@@ -135,9 +192,69 @@ int tlsapi_nss_memio_feed(tlsapi_nss_memio *state, const char *data, size_t size
     return live;
 }
 
+static int tlsapi_nss_would_block(int error)
+{
+    return error == EAGAIN || error == EWOULDBLOCK;
+}
+
+/* Keep a copy of `size` bytes in `tap`; out of memory ends the tap (what it was for
+   stays unknown: the handshake goes on, as on a malformed hello). */
+static void tlsapi_nss_memio_tap_copy(tlsapi_nss_memio_tap *tap, const char *data, size_t size)
+{
+    size_t cap = tap->cap ? tap->cap : TLSAPI_NSS_MEMIO_TAP_MIN;
+    char *grown;
+    if (size > ((size_t)-1) / 4 - tap->len) {
+        tap->on = 0;
+        return;
+    }
+    while (cap < tap->len + size) {
+        cap *= 2;
+    }
+    if (cap != tap->cap) {
+        grown = realloc(tap->data, cap);
+        if (grown == NULL) {
+            tap->on = 0;
+            return;
+        }
+        tap->data = grown;
+        tap->cap = cap;
+    }
+    memcpy(tap->data + tap->len, data, size);
+    tap->len += size;
+}
+
+/* One recv(MSG_DONTWAIT) of up to `size` bytes: the count, 0 at the socket's end (noted
+   in eof), or -1 when nothing came (would block; or failed, kept in sys_errno). */
+static ssize_t tlsapi_nss_memio_recv_some(tlsapi_nss_memio *state, char *buf, size_t size)
+{
+    ssize_t count;
+    if (state->sys_errno == 0 && state->fd < 0) {
+        state->sys_errno = EBADF; /* detached: never touch a descriptor that may be reused */
+    }
+    while (state->sys_errno == 0) {
+        count = recv(state->fd, buf, size, TLSAPI_NSS_DONTWAIT);
+        if (count > 0) {
+            return count;
+        }
+        if (count == 0) {
+            state->eof = 1;
+            return 0;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (tlsapi_nss_would_block(errno)) {
+            break;
+        }
+        state->sys_errno = errno;
+    }
+    return -1;
+}
+
 static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32 amount)
 {
     size_t wanted, copied = 0;
+    ssize_t count;
     if (amount <= 0) {
         /* Never 0: that is end of file to NSS. */
         PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
@@ -147,6 +264,20 @@ static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32
         if (state->eof) {
             state->eof_delivered = 1;
             return 0;
+        }
+        if (state->attached && !state->paused) {
+            /* The socket, for no more than NSS asks (a header, or the rest of a record). */
+            count = tlsapi_nss_memio_recv_some(state, buf, (size_t)amount);
+            if (count > 0) {
+                if (state->tap_in.on) {
+                    tlsapi_nss_memio_tap_copy(&state->tap_in, buf, (size_t)count);
+                }
+                return (PRInt32)count;
+            }
+            if (count == 0) {
+                state->eof_delivered = 1;
+                return 0;
+            }
         }
         PR_SetError(PR_WOULD_BLOCK_ERROR, 0);
         return -1;
@@ -179,17 +310,48 @@ static PRInt32 tlsapi_nss_memio_pull(tlsapi_nss_memio *state, char *buf, PRInt32
 void tlsapi_nss_memio_taken(tlsapi_nss_memio *state)
 {
     state->out_len = 0;
-    if (state->out_cap > TLSAPI_NSS_MEMIO_OUT_KEEP) {
+    if (state->out_cap > TLSAPI_NSS_MEMIO_OUT_MIN) {
         free(state->out);
         state->out = NULL;
         state->out_cap = 0;
     }
 }
 
-/* The bytes the state has allocated (output buffer and chunk array): for tests. */
+/* The bytes the state has allocated (output buffer, chunk array, taps): for tests. */
 size_t tlsapi_nss_memio_capacity(tlsapi_nss_memio *state)
 {
-    return state->out_cap + state->cap * sizeof(*state->chunks);
+    return state->out_cap + state->cap * sizeof(*state->chunks) + state->tap_in.cap +
+           state->tap_out.cap;
+}
+
+/* The first `count` queued output bytes went out: keep the rest at the front. */
+static void tlsapi_nss_memio_consume(tlsapi_nss_memio *state, size_t count)
+{
+    if (count >= state->out_len) {
+        tlsapi_nss_memio_taken(state);
+        return;
+    }
+    memmove(state->out, state->out + count, state->out_len - count);
+    state->out_len -= count;
+}
+
+/* Send from `data` until done or the socket refuses; how much went out (errno tells
+   why it stopped, when it did). */
+static size_t tlsapi_nss_memio_send_some(int fd, const char *data, size_t size)
+{
+    size_t sent = 0;
+    ssize_t count;
+    while (sent < size) {
+        count = send(fd, data + sent, size - sent, TLSAPI_NSS_SEND_FLAGS);
+        if (count > 0) {
+            sent += (size_t)count;
+        } else if (count < 0 && errno == EINTR) {
+            continue;
+        } else {
+            break;
+        }
+    }
+    return sent;
 }
 
 /* Room for `extra` more output bytes: 0, or -1 when there is no memory. */
@@ -217,6 +379,24 @@ static int tlsapi_nss_memio_reserve(tlsapi_nss_memio *state, size_t extra)
     return 0;
 }
 
+/* To the socket at once when nothing is queued before it (and not corked), the rest
+   queued in order: -1 when there is no memory to queue it, else 0. */
+static int tlsapi_nss_memio_send_or_queue(tlsapi_nss_memio *state, const char *buf, size_t size)
+{
+    size_t sent = 0;
+    if (state->out_len == 0 && state->fd >= 0 && !state->cork) {
+        sent = tlsapi_nss_memio_send_some(state->fd, buf, size);
+    }
+    if (sent < size) {
+        if (tlsapi_nss_memio_reserve(state, size - sent) < 0) {
+            return -1;
+        }
+        memcpy(state->out + state->out_len, buf + sent, size - sent);
+        state->out_len += size - sent;
+    }
+    return 0;
+}
+
 static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, PRInt32 amount)
 {
     if (amount <= 0) {
@@ -225,6 +405,19 @@ static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, P
         }
         PR_SetError(PR_INVALID_ARGUMENT_ERROR, 0);
         return -1;
+    }
+    if (state->attached) {
+        if (tlsapi_nss_memio_send_or_queue(state, buf, (size_t)amount) < 0) {
+            PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
+            return -1;
+        }
+        if (state->tap_out.on) {
+            tlsapi_nss_memio_tap_copy(&state->tap_out, buf, (size_t)amount);
+        }
+        if (state->tap_in.on && state->tap_in.len > 0) {
+            state->paused = 1; /* NSS answered a flight Python has not seen yet */
+        }
+        return amount;
     }
     if (tlsapi_nss_memio_reserve(state, (size_t)amount) < 0) {
         PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
@@ -241,16 +434,21 @@ static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, P
    What ends the loop after data was read (0 for close_notify or the transport's end, or
    an error other than would-block) is noted in `stopped`/`stop_code` and the data is
    returned; the Python side reports it to tlsapi's core, which makes it the next read's
-   result (one rule for every backend: see tlsapi/_buffer.py). */
+   result (one rule for every backend: see tlsapi/_buffer.py).  On the socket the loop
+   goes on after a full-size record only, and `held` notes plaintext NSS keeps. */
 PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRInt32 amount)
 {
     PRInt32 rv, total;
     rv = PR_Read(fd, buf, amount);
     if (rv <= 0) {
+        if (state->attached) {
+            state->held = 0;
+        }
         return rv == 0 ? 0 : tlsapi_nss_error_code();
     }
     total = rv;
-    while (total < amount && state->in_size > 0) {
+    while (total < amount &&
+           (state->in_size > 0 || (state->attached && rv >= TLSAPI_NSS_MEMIO_RECORD_SIZE))) {
         rv = PR_Read(fd, (char *)buf + total, amount - total);
         if (rv > 0) {
             total += rv;
@@ -268,21 +466,125 @@ PRInt32 tlsapi_nss_read(PRFileDesc *fd, tlsapi_nss_memio *state, void *buf, PRIn
         state->stopped = 1;
         break;
     }
+    if (state->attached) {
+        state->held = total == amount && SSL_DataPending(fd) > 0;
+    }
     return total;
 }
 
 PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *buf, PRInt32 amount)
 {
     PRInt32 rv;
-    if (amount > 0) {
+    int cork = state->attached && amount > TLSAPI_NSS_MEMIO_RECORD_SIZE;
+    if (amount > 0 && (!state->attached || cork)) {
         /* Room for every record at once: a bulk write then allocates once, not per
            doubling (best effort: send grows the buffer itself if this fails). */
         (void)tlsapi_nss_memio_reserve(
             state, (size_t)amount + ((size_t)amount / TLSAPI_NSS_MEMIO_RECORD_SIZE + 1) *
                                         TLSAPI_NSS_MEMIO_RECORD_OVERHEAD);
     }
+    state->cork = cork;
     rv = PR_Write(fd, buf, amount);
+    if (cork) {
+        state->cork = 0;
+        /* One send for all the records; an error stays for the engine's flush to meet. */
+        (void)tlsapi_nss_memio_flush_fd(state, 0);
+    }
     return rv >= 0 ? rv : tlsapi_nss_error_code();
+}
+
+/* fd >= 0: recv and send go to `fd` from now on; fd < 0: detached (the socket was
+   closed or handed back), and every later recv fails with EBADF while output is only
+   queued.  0, or -1 when this platform cannot. */
+int tlsapi_nss_memio_attach_fd(tlsapi_nss_memio *state, int fd, int tap_in, int tap_out)
+{
+#ifdef TLSAPI_NSS_NO_SOCKET_PATH
+    (void)state;
+    (void)fd;
+    (void)tap_in;
+    (void)tap_out;
+    return -1;
+#else
+    state->fd = fd < 0 ? -1 : fd;
+    state->sys_errno = 0;
+    if (fd >= 0) {
+        state->attached = 1;
+        state->tap_in.on = tap_in;
+        state->tap_out.on = tap_out;
+    } else {
+        tlsapi_nss_memio_tap_taken(state, 0, 1);
+        tlsapi_nss_memio_tap_taken(state, 1, 1);
+    }
+    return 0;
+#endif
+}
+
+/* Send queued output without waiting (or drop it, `discard`).  How many bytes are still
+   queued, or -errno when the socket failed. */
+int64_t tlsapi_nss_memio_flush_fd(tlsapi_nss_memio *state, int discard)
+{
+    size_t sent;
+    if (state->out_len == 0) {
+        return 0;
+    }
+    if (!discard) {
+        if (state->fd < 0) {
+            return -EBADF;
+        }
+        errno = 0;
+        sent = tlsapi_nss_memio_send_some(state->fd, state->out, state->out_len);
+        if (sent == 0 && errno != 0 && !tlsapi_nss_would_block(errno)) {
+            return -(int64_t)errno;
+        }
+    } else {
+        sent = state->out_len;
+    }
+    tlsapi_nss_memio_consume(state, sent);
+    return (int64_t)state->out_len;
+}
+
+int tlsapi_nss_memio_send_fd(tlsapi_nss_memio *state, const char *data, size_t size)
+{
+    return size == 0 ? 0 : tlsapi_nss_memio_send_or_queue(state, data, size);
+}
+
+int64_t tlsapi_nss_memio_recv_fd(tlsapi_nss_memio *state, char *data, size_t size)
+{
+    if (size == 0) {
+        return -1;
+    }
+    return (int64_t)tlsapi_nss_memio_recv_some(state, data, size);
+}
+
+int64_t tlsapi_nss_memio_peek_fd(tlsapi_nss_memio *state, char *data, size_t size)
+{
+    ssize_t count;
+    if (state->fd < 0 || size == 0) {
+        return -1;
+    }
+    do {
+        count = recv(state->fd, data, size, MSG_PEEK | TLSAPI_NSS_DONTWAIT);
+    } while (count < 0 && errno == EINTR);
+    if (count < 0 && !tlsapi_nss_would_block(errno) && state->sys_errno == 0) {
+        /* The kernel reports a socket's error once: keep it for the next recv. */
+        state->sys_errno = errno;
+    }
+    return count < 0 ? -1 : (int64_t)count;
+}
+
+void tlsapi_nss_memio_tap_taken(tlsapi_nss_memio *state, int which, int stop)
+{
+    tlsapi_nss_memio_tap *tap = which ? &state->tap_out : &state->tap_in;
+    tap->len = 0;
+    if (!which) {
+        state->paused = 0;
+    }
+    if (stop) {
+        tap->on = 0;
+        free(tap->data);
+        tap->data = NULL;
+        tap->cap = 0;
+    }
 }
 
 static PRStatus PR_CALLBACK tlsapi_nss_memio_m_close(PRFileDesc *fd)

@@ -23,6 +23,9 @@ EOF from a clean close.  A read that meets 0 or an error after it has data
 returns the data and notes the stop (``stopped``, ``stop_code``); ``_report_stop``
 reports it to the core (``_stop_after_data``), which makes it the next read's
 result, as for every backend.
+
+When a TLSWrappedSocket wraps a real socket, the same memio layer reads and
+writes the socket itself instead (the native socket path: ``_socket_path``).
 """
 
 from __future__ import annotations
@@ -31,11 +34,10 @@ import itertools
 import sys
 import threading
 import weakref
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from tlsapi import ConfigurationError, RaggedEOF, TLSError, TLSWrappedBuffer, WantReadError
+from tlsapi import ConfigurationError, RaggedEOF, TLSError, WantReadError
 from tlsapi.backend_api import (
     ClientHello,
     HelloDecodeError,
@@ -58,6 +60,7 @@ from ._records import (
     session_id_only,
 )
 from ._runtime import RUNTIME
+from ._socket_path import SocketPathBuffer, socket_error
 from ._tickets import TLS13_SUITES, TokenProbe, same_hash, token_suite
 
 if TYPE_CHECKING:
@@ -84,6 +87,7 @@ _tls_read = lib.tlsapi_nss_read
 _tls_write = lib.tlsapi_nss_write
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
+_WOULD_BLOCK = lib.PR_WOULD_BLOCK_ERROR
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
@@ -124,7 +128,7 @@ class NSSSession:
         self.verified_chain = verified_chain
 
 
-class NSSBuffer(TLSWrappedBuffer):
+class NSSBuffer(SocketPathBuffer):
     def __init__(
         self,
         context: ClientContext | ServerContext,
@@ -148,7 +152,8 @@ class NSSBuffer(TLSWrappedBuffer):
             raise MemoryError("no memory for a TLS connection's buffers")
         self._memio = ffi.gc(state, lib.tlsapi_nss_memio_state_release)
         # The received chunks C points into (oldest first), kept alive until used up.
-        self._chunks: deque[Any] = deque()
+        # A list, not a deque: an empty deque costs 760 bytes per connection.
+        self._chunks: list[Any] = []
         self._callback_error: BaseException | None = None
         self._verify_error: TLSError | None = None
         self._verified_chain: list[bytes] = []
@@ -356,7 +361,10 @@ class NSSBuffer(TLSWrappedBuffer):
         error.__cause__ = cause
         self._sni_failure = error
         self._hello_reader = None
-        self._outgoing.append(alert)
+        if not self._on_socket:
+            self._outgoing.append(alert)
+        elif lib.tlsapi_nss_memio_send_fd(self._memio, alert, len(alert)) < 0:
+            raise MemoryError("no memory to queue an alert")
         raise error
 
     def _failure(self, code: int, during: str) -> TLSError:
@@ -389,11 +397,14 @@ class NSSBuffer(TLSWrappedBuffer):
             if live == 0:
                 chunks.clear()
             elif live > 0:
-                for _ in range(len(chunks) - live):
-                    chunks.popleft()
+                del chunks[: len(chunks) - live]  # one step, however many went
             else:
                 raise MemoryError("no memory to queue the bytes received")
         chunks.append(chunk)
+        self._observe_received(received)
+
+    def _observe_received(self, received: bytes) -> None:
+        """What the buffer reads of the peer's bytes itself (received, or tapped)."""
         plain = self._incoming_plain
         if plain is not None:
             if self._server_side:
@@ -456,6 +467,8 @@ class NSSBuffer(TLSWrappedBuffer):
         return int(self._memio.in_size)
 
     def _library_output(self) -> bytes:
+        if self._on_socket:
+            return b""  # NSS sent it, or queued it for the socket (_socket_pending)
         state = self._memio
         size = state.out_len
         if not size:
@@ -483,6 +496,9 @@ class NSSBuffer(TLSWrappedBuffer):
     def _random_for_keylog(self) -> bytes | None:
         """The client random, read off the ClientHello (a client's may not be taken yet)."""
         if self._client_random is None and not self._server_side:
+            if self._on_socket:
+                self._read_sent_tap()  # our ClientHello went out through the tap
+                return self._client_random
             state = self._memio
             if state.out_len:
                 for kind, body in PlainHandshakes().feed(_unpack(state.out, state.out_len)):
@@ -493,13 +509,24 @@ class NSSBuffer(TLSWrappedBuffer):
     # -- TLS -------------------------------------------------------------------------
 
     def _handshake(self) -> None:
+        on_socket = self._on_socket
         if self._fd is None:
+            if on_socket:
+                self._read_hello_from_socket()
             self._open_for_client_hello()
+            if on_socket:
+                self._update_taps()
         code = lib.tlsapi_nss_handshake(self._fd)
+        if on_socket:
+            self._read_taps()  # what the buffer path would have seen pass
         if not self._server_side and not self._cache_mode:
             self._choose_session_store()
         if code:
+            if code == _WOULD_BLOCK and on_socket and self._memio.sys_errno:
+                raise socket_error(self._memio)  # the native socket path: recv failed
             raise self._failure(code, "handshake")
+        if on_socket:
+            self._stop_taps()
         info = ffi.new("SSLChannelInfo *")
         if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) != 0:
             raise TLSError(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
@@ -521,6 +548,7 @@ class NSSBuffer(TLSWrappedBuffer):
         if self._keylog_error is not None:
             raise self._keylog_error
         if self._server_side:
+            self._hello_extensions = None  # read before the socket opened; not kept idle
             self._after_server_handshake()
         elif self._cache_mode and not self._resumed:
             # NSS's cache holds this connection's session under its own peer ID:
@@ -601,6 +629,8 @@ class NSSBuffer(TLSWrappedBuffer):
             return b""
         if not state.in_size:
             self._chunks.clear()  # e.g. a session ticket read: nothing kept idle
+        if count == _WOULD_BLOCK and state.sys_errno:
+            raise socket_error(state)  # the native socket path: recv failed
         raise self._failure(count, "read")
 
     def _report_stop(self, state: Any) -> None:
@@ -639,6 +669,8 @@ class NSSBuffer(TLSWrappedBuffer):
             return 0
         if not state.in_size:
             self._chunks.clear()
+        if count == _WOULD_BLOCK and state.sys_errno:
+            raise socket_error(state)  # the native socket path: recv failed
         raise self._failure(count, "read")
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:

@@ -119,6 +119,7 @@ class Runtime:
         self._lock = threading.RLock()
         self._context: Any = None
         self._live = 0
+        self._releasers: dict[Callable[[Any], object], Callable[[Any], None]] = {}
         self._trust_module: Any = None
         self._trust_error: str | None = None
         self._database: str | None = None
@@ -206,16 +207,20 @@ class Runtime:
         ``destroy`` should be the C function itself (``lib.X``): it may run
         while the interpreter tears modules down, when module globals are gone.
         """
+        release = self._releasers.get(destroy)
+        if release is None:
+            # One release function per destroy function (a handful), not a closure
+            # per object: every connection's socket goes through here.
+            def release(p: Any, destroy: Callable[[Any], object] = destroy) -> None:
+                try:
+                    destroy(p)
+                finally:
+                    with self._lock:
+                        self._live -= 1
+
+            release = self._releasers.setdefault(destroy, release)
         with self._lock:
             self._live += 1
-
-        def release(p: Any) -> None:
-            try:
-                destroy(p)
-            finally:
-                with self._lock:
-                    self._live -= 1
-
         return ffi.gc(pointer, release)
 
     @property
