@@ -28,7 +28,7 @@ from tlsapi.testing.pki import PKI
 ROOT = Path(__file__).resolve().parent.parent
 DISABLED = os.environ.get("TLSAPI_NO_SPEEDUPS") == "1"
 # The backends whose C functions the core calls directly (see _fast_functions).
-FAST_BACKENDS = ("gnutls",)
+FAST_BACKENDS = ("gnutls", "nss")
 
 needs_speedups = pytest.mark.skipif(not SPEEDUPS, reason="the C fast path is off in this run")
 
@@ -195,27 +195,34 @@ def test_sizes_and_buffer_types(name: str) -> None:
         client.consume_outgoing(5)
 
 
-def test_backend_functions_match_the_header(tmp_path: Path) -> None:
+# Per backend: its pkg-config packages, its header, its functions' prefix.
+HEADERS = {
+    "gnutls": (("gnutls",), "transport.h", "tlsapi_gnutls_fast_", "TLSAPI_GNUTLS_FAST_DECLINED"),
+    "nss": (("nss", "nspr"), "fast.h", "tlsapi_nss_fast_", "TLSAPI_NSS_FAST_DECLINED"),
+}
+
+
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_backend_functions_match_the_header(name: str, tmp_path: Path) -> None:
     """Each fast backend's C functions have exactly the types of tlsapi_fast.h."""
+    packages, header, prefix, declined = HEADERS[name]
     compiler = sysconfig.get_config_var("CC") or "cc"
     if shutil.which(compiler.split()[0]) is None or shutil.which("pkg-config") is None:
         pytest.skip("no C compiler or pkg-config")
     flags = subprocess.run(
-        ["pkg-config", "--cflags", "gnutls"], capture_output=True, text=True, check=False
+        ["pkg-config", "--cflags", *packages], capture_output=True, text=True, check=False
     )
     if flags.returncode:
-        pytest.skip("no GnuTLS headers")
+        pytest.skip(f"no {name} headers")
     source = tmp_path / "check.c"
     source.write_text(
-        '#include "tlsapi_fast.h"\n'
-        '#include "transport.h"\n'
-        "tlsapi_fast_send_fn send_fn = tlsapi_gnutls_fast_send;\n"
-        "tlsapi_fast_recv_fn recv_fn = tlsapi_gnutls_fast_recv;\n"
-        "tlsapi_fast_give_fn give_fn = tlsapi_gnutls_fast_give;\n"
-        "tlsapi_fast_output_fn output_fn = tlsapi_gnutls_fast_output;\n"
-        "tlsapi_fast_taken_fn taken_fn = tlsapi_gnutls_fast_taken;\n"
-        "#if TLSAPI_GNUTLS_FAST_DECLINED != TLSAPI_FAST_DECLINED || TLSAPI_FAST_ABI != "
-        f"{FAST_ABI}\n#error the contract changed\n#endif\n"
+        f'#include "tlsapi_fast.h"\n#include "{header}"\n'
+        + "".join(
+            f"tlsapi_fast_{kind}_fn {kind}_fn = {prefix}{kind};\n"
+            for kind in ("send", "recv", "give", "output", "taken")
+        )
+        + f"#if {declined} != TLSAPI_FAST_DECLINED || TLSAPI_FAST_ABI != {FAST_ABI}\n"
+        "#error the contract changed\n#endif\n"
     )
     subprocess.run(
         [
@@ -228,7 +235,7 @@ def test_backend_functions_match_the_header(tmp_path: Path) -> None:
             "-o",
             str(tmp_path / "check.o"),
             f"-I{ROOT / 'tlsapi' / 'include'}",
-            f"-I{ROOT / 'build_ffi' / 'gnutls'}",
+            f"-I{ROOT / 'build_ffi' / name}",
             *flags.stdout.split(),
             str(source),
         ],

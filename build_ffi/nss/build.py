@@ -45,6 +45,7 @@ CDEF_MODULES = (
     "keys",
     "shims",
     "memio",
+    "fast",
     "hooks",
 )
 

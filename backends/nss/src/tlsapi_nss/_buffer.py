@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import ConfigurationError, RaggedEOF, TLSError, WantReadError
 from tlsapi.backend_api import (
+    FAST_ABI,
     ClientHello,
     HelloDecodeError,
     HelloReader,
@@ -88,6 +89,21 @@ _tls_write = lib.tlsapi_nss_write
 _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _WOULD_BLOCK = lib.PR_WOULD_BLOCK_ERROR
+_FAST_STOPPED = int(lib.TLSAPI_NSS_FAST_STOPPED)
+
+
+def _address(name: str) -> int:
+    return int(ffi.cast("uintptr_t", ffi.addressof(lib, name)))
+
+
+# The core's C fast path (see _fast_functions): our fast.c functions of its types.
+_FAST_FUNCTIONS = (
+    _address("tlsapi_nss_fast_send"),
+    _address("tlsapi_nss_fast_recv"),
+    _address("tlsapi_nss_fast_give"),
+    _address("tlsapi_nss_fast_output"),
+    _address("tlsapi_nss_fast_taken"),
+)
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
@@ -401,6 +417,8 @@ class NSSBuffer(SocketPathBuffer):
             else:
                 raise MemoryError("no memory to queue the bytes received")
         chunks.append(chunk)
+        if self._fast is not None:
+            self._fast.python_fed = 1  # the fast path leaves these to the hooks
         self._observe_received(received)
 
     def _observe_received(self, received: bytes) -> None:
@@ -620,7 +638,7 @@ class NSSBuffer(SocketPathBuffer):
         if count > 0:
             # A read that returned data: drop used chunks, report what ended it, if anything.
             if not state.in_size:
-                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+                self._chunks_read()  # all read: an idle connection keeps no ciphertext
             if state.stopped:
                 self._report_stop(state)
             return _unpack(scratch, count)
@@ -628,7 +646,7 @@ class NSSBuffer(SocketPathBuffer):
             self._closed()
             return b""
         if not state.in_size:
-            self._chunks.clear()  # e.g. a session ticket read: nothing kept idle
+            self._chunks_read()  # e.g. a session ticket read: nothing kept idle
         if count == _WOULD_BLOCK and state.sys_errno:
             raise socket_error(state)  # the native socket path: recv failed
         raise self._failure(count, "read")
@@ -660,7 +678,7 @@ class NSSBuffer(SocketPathBuffer):
         if count > 0:
             # A read that returned data: drop used chunks, report what ended it, if anything.
             if not state.in_size:
-                self._chunks.clear()  # all read: an idle connection keeps no ciphertext
+                self._chunks_read()  # all read: an idle connection keeps no ciphertext
             if state.stopped:
                 self._report_stop(state)
             return count
@@ -668,9 +686,59 @@ class NSSBuffer(SocketPathBuffer):
             self._closed()
             return 0
         if not state.in_size:
-            self._chunks.clear()
+            self._chunks_read()
         if count == _WOULD_BLOCK and state.sys_errno:
             raise socket_error(state)  # the native socket path: recv failed
+        raise self._failure(count, "read")
+
+    def _chunks_read(self) -> None:
+        """NSS read all the bytes Python queued: let go of them."""
+        self._chunks.clear()
+        if self._fast is not None:
+            self._fast.python_fed = 0
+
+    # The core's C fast path calls fast.c's tlsapi_nss_fast_* (the same calls as
+    # _write, _readinto, _receive and _library_output, declining the native socket
+    # path and bytes _receive queued); what is not plain success comes back here.
+    # TLS 1.3 only (no renegotiation to refuse), once no hello reader is left.
+
+    _fast: Any = None  # the tlsapi_nss_fast, once asked for
+
+    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
+        if (
+            self._version != 0x0304
+            or self._fd is None
+            or self._on_socket
+            or self._hello_reader is not None
+            or self._incoming_plain is not None
+            or self._outgoing_plain is not None
+        ):
+            return None
+        if self._fast is None:
+            raw = lib.tlsapi_nss_fast_new(self._fd, self._memio)
+            if raw == ffi.NULL:
+                return None
+            self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
+            self._fast.python_fed = 1 if self._chunks else 0
+        return (FAST_ABI, int(ffi.cast("uintptr_t", self._fast)), *_FAST_FUNCTIONS)
+
+    def _fast_send_result(self, result: int) -> int:
+        if result >= 0:
+            return result  # a partial write
+        raise self._failure(result, "write")
+
+    def _fast_recv_result(self, result: int) -> int:
+        count = result - _FAST_STOPPED
+        state = self._memio
+        if count > 0:
+            if state.stopped:
+                self._report_stop(state)
+            return count
+        if count == 0:
+            self._closed()
+            return 0
+        if count == _WOULD_BLOCK and state.sys_errno:
+            raise socket_error(state)
         raise self._failure(count, "read")
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:

@@ -40,6 +40,8 @@ def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
     total = int(lib.tlsapi_nss_memio_capacity(buffer._memio)) + len(buffer._outgoing)
     for chunk in buffer._chunks:
         total += len(chunk) if isinstance(chunk, bytes) else int(ffi.sizeof(chunk))
+    if buffer._fast is not None:  # the core's fast path copied what it received
+        total += int(lib.tlsapi_nss_fast_capacity(buffer._fast))
     return total
 
 

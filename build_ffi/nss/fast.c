@@ -1,0 +1,122 @@
+/* tlsapi-nss: the core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 1).
+ *
+ * tlsapi._speedups calls these with the GIL held, for small sizes, on an open
+ * TLS 1.3 connection on the memory path (the Python buffer hands them over only
+ * then: no renegotiation to refuse, no hello readers left).  They do what the
+ * Python hooks' cffi calls do (tlsapi_nss_write, tlsapi_nss_read, memio's
+ * output) and decline (TLSAPI_NSS_FAST_DECLINED) what the hooks must do:
+ *
+ * - the native socket path (memio attached to a descriptor);
+ * - bytes Python queued itself (python_fed): memio reads them in place from
+ *   `bytes` objects Python keeps in its _chunks and lets go of once read.
+ *
+ * Received bytes: memio reads chunks in place, so fast_give copies them into
+ * `copy`, a buffer this struct owns, and only when nothing is pending (so memio
+ * reads nothing older from it); fast_recv frees it once memio read it all, so
+ * an idle connection keeps none.  A read that is not plain data (a stop met
+ * after data, 0, an error) goes to Python as TLSAPI_NSS_FAST_STOPPED + the
+ * result, for the checks _readinto makes after its call.
+ *
+ * Additive to memio.c: it uses memio.h's calls and fields only.
+ */
+
+/* Our own C is held to these (the cffi-generated module is not ours to fix). */
+#pragma GCC diagnostic error "-Wall"
+#pragma GCC diagnostic error "-Wextra"
+#pragma GCC diagnostic error "-Wconversion"
+#pragma GCC diagnostic error "-Wshadow"
+#pragma GCC diagnostic error "-Wmissing-prototypes"
+
+#include "fast.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The largest size the core hands over (64 KiB reads); PRInt32 holds it. */
+#define TLSAPI_NSS_FAST_MAX 65536
+
+/* For the connection's socket and memio state (kept alive by the Python buffer,
+   which owns this too); NULL when out of memory. */
+tlsapi_nss_fast *tlsapi_nss_fast_new(PRFileDesc *fd, tlsapi_nss_memio *state)
+{
+    tlsapi_nss_fast *fast = calloc(1, sizeof(*fast));
+    if (fast != NULL) {
+        fast->fd = fd;
+        fast->state = state;
+    }
+    return fast;
+}
+
+void tlsapi_nss_fast_free(tlsapi_nss_fast *fast)
+{
+    if (fast == NULL)
+        return;
+    free(fast->copy);
+    free(fast);
+}
+
+size_t tlsapi_nss_fast_capacity(tlsapi_nss_fast *fast)
+{
+    return fast->copy_cap;
+}
+
+int64_t tlsapi_nss_fast_send(void *pointer, const char *data, size_t size)
+{
+    tlsapi_nss_fast *fast = pointer;
+    if (fast->state->attached || size > TLSAPI_NSS_FAST_MAX)
+        return TLSAPI_NSS_FAST_DECLINED;
+    /* size, a partial count, or a negative NSPR error (never -1): _fast_send_result. */
+    return tlsapi_nss_write(fast->fd, fast->state, data, (PRInt32)size);
+}
+
+int64_t tlsapi_nss_fast_recv(void *pointer, char *data, size_t size)
+{
+    tlsapi_nss_fast *fast = pointer;
+    tlsapi_nss_memio *state = fast->state;
+    PRInt32 count;
+    if (state->attached || fast->python_fed || size > TLSAPI_NSS_FAST_MAX)
+        return TLSAPI_NSS_FAST_DECLINED;
+    count = tlsapi_nss_read(fast->fd, state, data, (PRInt32)size);
+    if (state->in_size == 0 && fast->copy != NULL) {
+        free(fast->copy); /* memio read all of it */
+        fast->copy = NULL;
+        fast->copy_cap = 0;
+    }
+    if (count > 0 && !state->stopped)
+        return count; /* (nothing of Python's to let go of: python_fed is 0) */
+    return TLSAPI_NSS_FAST_STOPPED + count;
+}
+
+int tlsapi_nss_fast_give(void *pointer, const char *data, size_t size)
+{
+    tlsapi_nss_fast *fast = pointer;
+    tlsapi_nss_memio *state = fast->state;
+    if (state->attached || fast->python_fed || state->in_size > 0 || size > TLSAPI_NSS_FAST_MAX)
+        return TLSAPI_NSS_FAST_DECLINED;
+    if (size > fast->copy_cap) {
+        char *grown = malloc(size);
+        if (grown == NULL)
+            return 1;
+        free(fast->copy);
+        fast->copy = grown;
+        fast->copy_cap = size;
+    }
+    memcpy(fast->copy, data, size);
+    return tlsapi_nss_memio_feed(state, fast->copy, size) < 0 ? 1 : 0;
+}
+
+int64_t tlsapi_nss_fast_output(void *pointer, const char **data)
+{
+    tlsapi_nss_fast *fast = pointer;
+    if (fast->state->attached)
+        return TLSAPI_NSS_FAST_DECLINED;
+    *data = fast->state->out;
+    return (int64_t)fast->state->out_len;
+}
+
+void tlsapi_nss_fast_taken(void *pointer, size_t count)
+{
+    tlsapi_nss_fast *fast = pointer;
+    (void)count; /* the core takes all that output() reported */
+    tlsapi_nss_memio_taken(fast->state);
+}
