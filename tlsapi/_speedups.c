@@ -504,6 +504,16 @@ static int FastBase_clear(FastBase *self)
     return 0;
 }
 
+/* Runs before the instance's __dict__ is cleared or freed (collection, or the
+   last reference gone): the backend's C objects that fast_state points into live
+   there, freed in the dict's order by ffi.gc, so the fast path ends first.  Only
+   a backend subclass that defines __del__ replaces this; none with fast
+   functions does (test_speedups checks it). */
+static void FastBase_finalize(FastBase *self)
+{
+    self->send = NULL;
+}
+
 static void FastBase_dealloc(FastBase *self)
 {
     PyTypeObject *type = Py_TYPE(self);
@@ -553,6 +563,7 @@ static PyTypeObject FastBase_Type = {
     .tp_dealloc = (destructor)FastBase_dealloc,
     .tp_traverse = (traverseproc)FastBase_traverse,
     .tp_clear = (inquiry)FastBase_clear,
+    .tp_finalize = (destructor)FastBase_finalize,
     .tp_methods = FastBase_methods,
     .tp_members = FastBase_members,
     .tp_getset = FastBase_getset,
