@@ -23,6 +23,11 @@
  *   written inside GnuTLS, and every byte written is either sent or queued.
  * - tap: a server reading the client's hello for the cipher suites it offered
  *   gets a copy of what pull read from the socket until it says stop.
+ * - wait: the engine's wait for the peer (tlsapi_gnutls_wait_fd), called
+ *   WITHOUT the connection's lock: it touches no session, only looks at the
+ *   transport's counters (a hint, as from Python) and polls the socket.  One
+ *   cffi call instead of Python's poll object and two hint checks; the GIL is
+ *   released once for the wait, as before.
  *
  * Thread safety: as transport.c, the Python buffer's lock is held around every call.
  */
@@ -36,6 +41,7 @@
 #include "sockpath.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -222,4 +228,32 @@ int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t siz
         count = recv(t->fd, data, size, MSG_PEEK | TLSAPI_GNUTLS_DONTWAIT);
     while (count < 0 && errno == EINTR);
     return count < 0 ? -1 : (int64_t)count;
+}
+
+/* The engine's wait for the peer, without the connection's lock (see the top).
+   Returns TLSAPI_GNUTLS_WAIT_READY when a read may return something: bytes held
+   in memory (from before the takeover, or the rest of a record), the socket
+   readable or in error (the read meets the error), or no socket any more (the
+   read meets EBADF); TLSAPI_GNUTLS_WAIT_TIMEOUT when ``timeout_ms`` (-1: none)
+   ran out; TLSAPI_GNUTLS_WAIT_EINTR when a signal came (Python runs its
+   handlers, then calls again with what is left).  Queued output is the
+   engine's to send before it waits: with ``output_first`` the answer is then
+   TLSAPI_GNUTLS_WAIT_OUTPUT at once, without waiting. */
+int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int output_first)
+{
+    struct pollfd watched;
+    int fd = t->fd, count;
+    if (t->in_len > 0 || t->held || fd < 0)
+        return TLSAPI_GNUTLS_WAIT_READY;
+    if (output_first && t->out_len > 0)
+        return TLSAPI_GNUTLS_WAIT_OUTPUT;
+    watched.fd = fd;
+    watched.events = POLLIN;
+    watched.revents = 0;
+    count = poll(&watched, 1, timeout_ms < 0 ? -1 : timeout_ms);
+    if (count > 0)
+        return TLSAPI_GNUTLS_WAIT_READY;
+    if (count == 0)
+        return TLSAPI_GNUTLS_WAIT_TIMEOUT;
+    return errno == EINTR ? TLSAPI_GNUTLS_WAIT_EINTR : TLSAPI_GNUTLS_WAIT_READY;
 }

@@ -12,4 +12,11 @@ int64_t tlsapi_gnutls_flush_fd(tlsapi_gnutls_transport *t, int discard);
 void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop);
 int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
 
+/* tlsapi_gnutls_wait_fd's answers. */
+#define TLSAPI_GNUTLS_WAIT_TIMEOUT 0
+#define TLSAPI_GNUTLS_WAIT_READY 1
+#define TLSAPI_GNUTLS_WAIT_EINTR 2
+#define TLSAPI_GNUTLS_WAIT_OUTPUT 3
+int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int output_first);
+
 #endif

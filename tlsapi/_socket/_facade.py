@@ -167,7 +167,9 @@ class TLSWrappedSocket(SocketEngine):
             _check_flags(flags, "recv_into")
         if nbytes < 0:
             raise ValueError("negative buffersize in recv_into")
-        self._check_usable()
+        state = self._state  # _check_usable, inline: this is every request's path
+        if state is _State.CLOSED or state is _State.UNWRAPPED:
+            self._check_usable()
         native = self._native
         if native is None:
             count = self._call(
@@ -175,7 +177,15 @@ class TLSWrappedSocket(SocketEngine):
             )
             self._flush_quietly()
             return count
-        wanted = nbytes > 0 or (len(buffer) > 0 if type(buffer) is bytearray else _has_room(buffer))
+        # _has_room's common cases inline: this is every request's path.
+        if nbytes:
+            wanted = True
+        elif type(buffer) is bytearray:
+            wanted = len(buffer) > 0
+        elif type(buffer) is memoryview:
+            wanted = buffer.nbytes > 0
+        else:
+            wanted = _has_room(buffer)
         timeout = self._timeout
         deadline = None if timeout is None else time.monotonic() + timeout
         count = self._native_read(deadline, wanted, self._buffer.readinto, buffer, nbytes or None)
@@ -197,10 +207,21 @@ class TLSWrappedSocket(SocketEngine):
         """Send all of ``data``; one deadline for the whole call."""
         if flags:
             _check_flags(flags, "sendall")
-        self._check_usable()
+        state = self._state  # _check_usable, inline: this is every request's path
+        if state is _State.CLOSED or state is _State.UNWRAPPED:
+            self._check_usable()
         timeout = self._timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        if type(data) is bytes and len(data) <= SEND_CHUNK:
+        if (
+            type(data) is bytes
+            # A view of bytes (a slice of a bytearray, say) goes to the buffer as it is.
+            or (
+                type(data) is memoryview
+                and data.itemsize == 1
+                and data.ndim == 1
+                and data.c_contiguous
+            )
+        ) and len(data) <= SEND_CHUNK:
             # No view to make (and the slice below, if any, copies little).
             count = self._send(data, deadline)
             while count < len(data):

@@ -6,7 +6,8 @@ pull are C functions over that descriptor (``build_ffi/gnutls/sockpath.c``):
 a recv or send on the TLSWrappedSocket is one cffi call, the GIL released,
 records looped in C, no Python per record.  They never wait; the engine
 waits (poll) outside the connection's lock, with its own rules for
-timeouts, non-blocking mode and threads, exactly as on the buffer path.
+timeouts, non-blocking mode and threads, exactly as on the buffer path; the
+wait itself is a C call too (``_socket_waiter``: poll, no session touched).
 
 What the socket does not take at once stays in the transport's output
 buffer, in order before anything newer; ``_socket_flush`` sends it (the
@@ -20,7 +21,9 @@ leaves what follows the peer's close_notify in the kernel.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSWrappedBuffer
@@ -80,6 +83,18 @@ class SocketPathBuffer(TLSWrappedBuffer):
         if left < 0:
             raise OSError(-left, os.strerror(-left))
         return left
+
+    def _socket_waiter(self) -> Callable[[int, int], int]:
+        """The engine's wait for the peer, called without the lock: ``wait(timeout_ms,
+        output_first)`` (-1: no timeout) returns 1 when a read may return something
+        (held bytes, the socket readable or failed), 0 when the time ran out, 2 when
+        a signal interrupted it (call again), 3 at once when ``output_first`` and
+        ciphertext is queued (send it first).  A cffi function bound to the
+        transport: no Python frame per wait.  (See ``tlsapi_gnutls_wait_fd``.)"""
+        wait: Callable[[int, int], int] = functools.partial(
+            lib.tlsapi_gnutls_wait_fd, self._transport
+        )
+        return wait
 
     def _take_tap(self) -> bytes | None:
         """What pull read from the socket since the last call, for the hello reader."""
