@@ -832,10 +832,7 @@ class SocketEngine:
                     elif status == _WAIT_TIMEOUT and milliseconds != _MAX_POLL_MS:
                         raise TimeoutError("The read operation timed out")
                 except TLSError as exc:
-                    if not isinstance(exc, (WantReadError, WantWriteError)):
-                        self._enter(_State.BROKEN)
-                        self._flush_quietly()  # as in _native_call
-                        self._drain_after_failure()
+                    self._native_read_failed(exc)
                     raise
                 finally:
                     # _release_reading, inline (this is every request's path)
@@ -863,10 +860,7 @@ class SocketEngine:
                             with contextlib.suppress(WantReadError):
                                 return fn(*args)
                     except TLSError as exc:
-                        if not isinstance(exc, (WantReadError, WantWriteError)):
-                            self._enter(_State.BROKEN)
-                            self._flush_quietly()  # as in _native_call
-                            self._drain_after_failure()
+                        self._native_read_failed(exc)
                         raise
                     finally:
                         self._release_reading()
@@ -875,6 +869,13 @@ class SocketEngine:
         else:
             self._read_waited = False  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
+
+    def _native_read_failed(self, exc: TLSError) -> None:
+        """A read on the fast path raised ``exc``: a failure ends the session, as in _native_call."""
+        if not isinstance(exc, (WantReadError, WantWriteError)):
+            self._enter(_State.BROKEN)
+            self._flush_quietly()  # the alert that tells the peer why, if still queued
+            self._drain_after_failure()
 
     def _release_reading(self) -> None:
         """Give back ``_recv_lock`` after a call that may have read: waiters call again."""

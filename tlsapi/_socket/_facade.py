@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import socket as _socket
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
-from .._errors import ConfigurationError, TLSError
-from ._engine import DISCARD_SIZE, SEND_CHUNK, SocketEngine, _State
+from .._buffer import _State as _BufferState
+from .._errors import ConfigurationError, TLSError, WantReadError, WantWriteError
+from ._engine import (
+    _MAX_POLL_MS,
+    _WAIT_READY,
+    _WAIT_TIMEOUT,
+    DISCARD_SIZE,
+    SEND_CHUNK,
+    SocketEngine,
+    _State,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -188,7 +198,42 @@ class TLSWrappedSocket(SocketEngine):
             wanted = _has_room(buffer)
         timeout = self._timeout
         deadline = None if timeout is None else time.monotonic() + timeout
-        count = self._native_read(deadline, wanted, self._buffer.readinto, buffer, nbytes or None)
+        tls = self._buffer
+        waiter = self._waiter
+        if (
+            waiter is not None
+            and wanted
+            and self._read_waited
+            and timeout != 0.0
+            and tls._state is _BufferState.OPEN
+            and self._recv_lock.acquire(False)
+        ):
+            # _native_read's first branch, inline: the library's waiter (it answers at
+            # once when bytes are held or ciphertext is queued), then the read, as the
+            # one reader.  Anything else goes the general way.
+            count = -1
+            try:
+                status = waiter(self._wait_ms, 1)  # the call has only just begun
+                if status == _WAIT_READY:
+                    try:
+                        count = tls.readinto(buffer, nbytes or None)
+                    except WantReadError:
+                        count = -1  # only, say, a session ticket came
+                elif status == _WAIT_TIMEOUT and self._wait_ms != _MAX_POLL_MS:
+                    raise TimeoutError("The read operation timed out")
+            except TLSError as exc:
+                self._native_read_failed(exc)
+                raise
+            finally:
+                self._fed += 1  # _release_reading, inline
+                self._recv_lock.release()
+                if self._readers_waiting:
+                    with self._fed_changed:
+                        self._fed_changed.notify_all()
+            if count < 0:
+                count = self._native_call("read", deadline, tls.readinto, buffer, nbytes or None)
+        else:
+            count = self._native_read(deadline, wanted, tls.readinto, buffer, nbytes or None)
         if native._socket_pending():
             self._flush_quietly()
         return count
@@ -223,7 +268,27 @@ class TLSWrappedSocket(SocketEngine):
             )
         ) and len(data) <= SEND_CHUNK:
             # No view to make (and the slice below, if any, copies little).
-            count = self._send(data, deadline)
+            native = self._native
+            tls = self._buffer
+            if (
+                native is not None
+                and timeout != 0.0
+                and tls._handshake_done
+                and data
+                and not native._socket_pending()
+            ):
+                # _send's first branch, inline (this is every request's path): a write
+                # after the handshake reads nothing and takes no lock.
+                try:
+                    count = tls.write(data)
+                except TLSError:  # nothing accepted: the whole way (a failure is raised again)
+                    count = self._native_call("write", deadline, tls.write, data)
+                if native._socket_pending():
+                    # accepted data is ours to send: _send's rule, a timeout stays quiet
+                    with contextlib.suppress(WantReadError, WantWriteError, TimeoutError):
+                        self._flush("write", deadline)
+            else:
+                count = self._send(data, deadline)
             while count < len(data):
                 count += self._send(data[count:], deadline)
             return
