@@ -350,6 +350,12 @@ class SocketEngine:
         self._socket = socket
         self._buffer = buffer
         self._timeout: float | None = socket.gettimeout()
+        self._native: _NativeBuffer | None = None  # the native path (below)
+        self._waiter: Callable[[int, int], int] | None = None  # the native path's (below)
+        self._read_waited = False  # the native path: the last read had to wait for the peer
+        # The facade's fast paths, each in one test (see _refresh_fast_paths).
+        self._fast_waiter: Callable[[int, int], int] | None = None
+        self._fast_sender: _NativeBuffer | None = None
         self._apply_timeout()
         self._state = _State.OK
         self._state_lock = threading.Lock()  # moves are check-then-set
@@ -371,11 +377,10 @@ class SocketEngine:
         # The library's own wait for readability, if it has one (``_socket_waiter``):
         # one C call without the lock instead of a poll object and two hints.
         waiter_hook = getattr(self._native, "_socket_waiter", None)
-        self._waiter: Callable[[int, int], int] | None = (
-            None if waiter_hook is None else waiter_hook()
-        )
+        if waiter_hook is not None:
+            self._waiter = waiter_hook()
+        self._refresh_fast_paths()
         self._read_poller: Any = None  # the native path's, for readability (False: no poll())
-        self._read_waited = False  # the native path: the last read had to wait for the peer
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -412,6 +417,19 @@ class SocketEngine:
         # The native path's first wait in a call, in poll()'s milliseconds, rounded up
         # (the call's deadline is then microseconds away from it: not worth a clock read).
         self._wait_ms = -1 if timeout is None else min(math.ceil(timeout * 1000), _MAX_POLL_MS)
+        self._refresh_fast_paths()
+
+    def _read_waits(self, waited: bool) -> None:
+        """Note whether the last native read had to wait for the peer (see _native_read)."""
+        self._read_waited = waited
+        self._fast_waiter = self._waiter if waited and self._timeout != 0.0 else None
+
+    def _refresh_fast_paths(self) -> None:
+        """The facade's recv_into and sendall take their fast paths on one test each:
+        the native path with a timeout or none (not non-blocking), and for recv_into the
+        library's waiter and a last read that had to wait.  Kept up to date here."""
+        self._read_waits(self._read_waited)
+        self._fast_sender = self._native if self._timeout != 0.0 else None
 
     def _established(self) -> bool:
         return self._buffer.negotiated_tls_version is not None
@@ -773,7 +791,7 @@ class SocketEngine:
                 self._flush(op, deadline)
                 continue
             fed = self._fed
-            self._read_waited = True
+            self._read_waits(True)
             if self._pending_output():
                 with contextlib.suppress(WantWriteError):
                     self._flush(op, deadline, reader=True)
@@ -867,7 +885,7 @@ class SocketEngine:
                 else:
                     self._native_fill("read", deadline, fed)
         else:
-            self._read_waited = False  # set again if this read has to wait
+            self._read_waits(False)  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
 
     def _native_read_failed(self, exc: TLSError) -> None:

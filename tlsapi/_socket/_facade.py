@@ -35,6 +35,11 @@ if TYPE_CHECKING:
 
 __all__ = ["TLSWrappedSocket"]
 
+# Bound once for the fast paths.
+_OK = _State.OK
+_OPEN = _BufferState.OPEN
+_monotonic = time.monotonic
+
 
 class TLSWrappedSocket(SocketEngine):
     """A TLS connection over a connected stream socket (see ``tlsapi._socket._engine``)."""
@@ -173,50 +178,34 @@ class TLSWrappedSocket(SocketEngine):
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read into ``buffer`` (at most ``nbytes``, 0 = its size); 0 after close_notify."""
-        if flags:
-            _check_flags(flags, "recv_into")
-        if nbytes < 0:
-            raise ValueError("negative buffersize in recv_into")
-        state = self._state  # _check_usable, inline: this is every request's path
-        if state is _State.CLOSED or state is _State.UNWRAPPED:
-            self._check_usable()
-        native = self._native
-        if native is None:
-            count = self._call(
-                "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
-            )
-            self._flush_quietly()
-            return count
-        # _has_room's common cases inline: this is every request's path.
-        if nbytes:
-            wanted = True
-        elif type(buffer) is bytearray:
-            wanted = len(buffer) > 0
-        elif type(buffer) is memoryview:
-            wanted = buffer.nbytes > 0
-        else:
-            wanted = _has_room(buffer)
-        timeout = self._timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        tls = self._buffer
-        waiter = self._waiter
+        waiter = self._fast_waiter
         if (
             waiter is not None
-            and wanted
-            and self._read_waited
-            and timeout != 0.0
-            and tls._state is _BufferState.OPEN
+            and not (flags or nbytes)
+            and self._state is _OK
+            and (
+                len(buffer)
+                if type(buffer) is bytearray
+                else buffer.nbytes
+                if type(buffer) is memoryview
+                else _has_room(buffer)
+            )
+            and self._buffer._state is _OPEN
             and self._recv_lock.acquire(False)
         ):
-            # _native_read's first branch, inline: the library's waiter (it answers at
-            # once when bytes are held or ciphertext is queued), then the read, as the
-            # one reader.  Anything else goes the general way.
+            # Every request's path, in as few steps as it takes (_native_read's first
+            # branch): the library's waiter (at once when bytes are held or ciphertext
+            # is queued), then the read, as the one reader.  Anything else goes the
+            # general way, with the same deadline.
+            timeout = self._timeout
+            deadline = None if timeout is None else _monotonic() + timeout
+            tls = self._buffer
             count = -1
             try:
                 status = waiter(self._wait_ms, 1)  # the call has only just begun
                 if status == _WAIT_READY:
                     try:
-                        count = tls.readinto(buffer, nbytes or None)
+                        count = tls.readinto(buffer)
                     except WantReadError:
                         count = -1  # only, say, a session ticket came
                 elif status == _WAIT_TIMEOUT and self._wait_ms != _MAX_POLL_MS:
@@ -231,9 +220,27 @@ class TLSWrappedSocket(SocketEngine):
                     with self._fed_changed:
                         self._fed_changed.notify_all()
             if count < 0:
-                count = self._native_call("read", deadline, tls.readinto, buffer, nbytes or None)
-        else:
-            count = self._native_read(deadline, wanted, tls.readinto, buffer, nbytes or None)
+                count = self._native_call("read", deadline, tls.readinto, buffer, None)
+            native = self._native
+            if native is not None and native._socket_pending():
+                self._flush_quietly()
+            return count
+        if flags:
+            _check_flags(flags, "recv_into")
+        if nbytes < 0:
+            raise ValueError("negative buffersize in recv_into")
+        self._check_usable()
+        native = self._native
+        if native is None:
+            count = self._call(
+                "read", self._deadline(), self._buffer.readinto, buffer, nbytes or None
+            )
+            self._flush_quietly()
+            return count
+        wanted = nbytes > 0 or _has_room(buffer)
+        count = self._native_read(
+            self._deadline(), wanted, self._buffer.readinto, buffer, nbytes or None
+        )
         if native._socket_pending():
             self._flush_quietly()
         return count
@@ -250,45 +257,52 @@ class TLSWrappedSocket(SocketEngine):
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of ``data``; one deadline for the whole call."""
+        native = self._fast_sender
+        if (
+            native is not None
+            and not flags
+            and self._state is _OK
+            and (
+                type(data) is bytes
+                # A view of bytes (a slice of a bytearray, say) goes to the buffer as it is.
+                or (
+                    type(data) is memoryview
+                    and data.itemsize == 1
+                    and data.ndim == 1
+                    and data.c_contiguous
+                )
+            )
+            and 0 < len(data) <= SEND_CHUNK
+            and self._buffer._handshake_done
+            and not native._socket_pending()
+        ):
+            # Every request's path (_send's first branch): a write after the handshake
+            # reads nothing and takes no lock, and the library sends what the socket
+            # takes.  The deadline starts once something must wait (the write never does).
+            tls = self._buffer
+            try:
+                count = tls.write(data)
+            except TLSError:
+                count = -1  # nothing accepted: the whole way (a failure is raised again)
+            if count == len(data) and not native._socket_pending():
+                return
+            deadline = self._deadline()
+            if count < 0:
+                count = self._native_call("write", deadline, tls.write, data)
+            if native._socket_pending():
+                # accepted data is ours to send: _send's rule, a timeout stays quiet
+                with contextlib.suppress(WantReadError, WantWriteError, TimeoutError):
+                    self._flush("write", deadline)
+            while count < len(data):
+                count += self._send(data[count:], deadline)
+            return
         if flags:
             _check_flags(flags, "sendall")
-        state = self._state  # _check_usable, inline: this is every request's path
-        if state is _State.CLOSED or state is _State.UNWRAPPED:
-            self._check_usable()
-        timeout = self._timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if (
-            type(data) is bytes
-            # A view of bytes (a slice of a bytearray, say) goes to the buffer as it is.
-            or (
-                type(data) is memoryview
-                and data.itemsize == 1
-                and data.ndim == 1
-                and data.c_contiguous
-            )
-        ) and len(data) <= SEND_CHUNK:
+        self._check_usable()
+        deadline = self._deadline()
+        if type(data) is bytes and len(data) <= SEND_CHUNK:
             # No view to make (and the slice below, if any, copies little).
-            native = self._native
-            tls = self._buffer
-            if (
-                native is not None
-                and timeout != 0.0
-                and tls._handshake_done
-                and data
-                and not native._socket_pending()
-            ):
-                # _send's first branch, inline (this is every request's path): a write
-                # after the handshake reads nothing and takes no lock.
-                try:
-                    count = tls.write(data)
-                except TLSError:  # nothing accepted: the whole way (a failure is raised again)
-                    count = self._native_call("write", deadline, tls.write, data)
-                if native._socket_pending():
-                    # accepted data is ours to send: _send's rule, a timeout stays quiet
-                    with contextlib.suppress(WantReadError, WantWriteError, TimeoutError):
-                        self._flush("write", deadline)
-            else:
-                count = self._send(data, deadline)
+            count = self._send(data, deadline)
             while count < len(data):
                 count += self._send(data[count:], deadline)
             return

@@ -64,10 +64,17 @@ class SocketPathBuffer(TLSWrappedBuffer):
                 return False  # ciphertext already handed to Python: not an exact takeover
             # The peer's first bytes go to the core's not-TLS check and the hello reader.
             tap = 1 if self._hello_reader is not None or self._peer_start is not None else 0
-            return bool(lib.tlsapi_gnutls_attach_fd(transport, fd, tap) == 0)
+            if lib.tlsapi_gnutls_attach_fd(transport, fd, tap) != 0:
+                return False
+            # cffi gives the size_t field as an int: no frame, no int() (see _socket_pending)
+            vars(self)["_socket_pending"] = functools.partial(getattr, transport, "out_len")
+            return True
 
     def _socket_pending(self) -> int:
-        """Ciphertext queued for the socket (read without the lock: a hint for the engine)."""
+        """Ciphertext queued for the socket (read without the lock: a hint for the engine).
+
+        Once attached, an attribute of the instance stands in for this method: the same
+        field read without a Python frame (the engine asks up to three times a request)."""
         return int(self._transport.out_len)
 
     def _socket_has_input(self) -> bool:
