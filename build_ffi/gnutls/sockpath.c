@@ -12,7 +12,12 @@
  *   when the socket was attached), then recv(MSG_DONTWAIT) for exactly what
  *   GnuTLS asks: the rest of a record's header, then its body.  So GnuTLS
  *   never reads past the record it is on, and unwrap() leaves the bytes after
- *   the peer's close_notify in the kernel.  EAGAIN sets starved, as the
+ *   the peer's close_notify in the kernel.  Reading application data
+ *   (tlsapi_gnutls_recv_fd), pull instead peeks (MSG_PEEK) up to 64 KiB at a
+ *   time and serves GnuTLS from that copy; what GnuTLS took, and only that,
+ *   is then taken off the socket (MSG_TRUNC): two system calls per peek
+ *   instead of two per record, and the socket still left exactly at the end
+ *   of the last record GnuTLS read.  EAGAIN sets starved, as the
  *   memory pull does; end of file sets eof; any other error is kept in
  *   sys_errno and reported as EAGAIN, so the session stays intact and the
  *   Python side raises the OSError (a socket failure is not a TLS failure).
@@ -90,16 +95,85 @@ static void tlsapi_gnutls_tap(tlsapi_gnutls_transport *t, const char *data, size
     t->tap_len += size;
 }
 
+/* The read-ahead of one tlsapi_gnutls_recv_fd call (see the top): ``len`` bytes
+   peeked into ``buf``, the first ``used`` of them given to GnuTLS and still to be
+   taken off the socket.  Found by pull through a thread-local pointer: the
+   transport struct is shared with the memory path and has no room for it. */
+typedef struct {
+    tlsapi_gnutls_transport *t;
+    char *buf;
+    size_t cap;
+    size_t len;
+    size_t used;
+} tlsapi_gnutls_ahead;
+
+static __thread tlsapi_gnutls_ahead *tlsapi_gnutls_current_ahead;
+
+/* Take the bytes GnuTLS was given off the socket (MSG_TRUNC: Linux discards them
+   without a copy; elsewhere they are copied into buf, which held them).  A failure
+   is kept in sys_errno: the stream is no longer where GnuTLS thinks it is. */
+static void tlsapi_gnutls_ahead_consume(tlsapi_gnutls_ahead *a)
+{
+    size_t done = 0;
+    ssize_t count;
+    while (done < a->used) {
+        count = recv(a->t->fd, a->buf, a->used - done, MSG_TRUNC | TLSAPI_GNUTLS_DONTWAIT);
+        if (count > 0)
+            done += (size_t)count;
+        else if (count < 0 && errno == EINTR)
+            continue;
+        else {
+            if (a->t->sys_errno == 0)
+                a->t->sys_errno = count < 0 ? errno : EIO;
+            break;
+        }
+    }
+    a->len = a->used = 0;
+}
+
 static ssize_t tlsapi_gnutls_fd_pull(gnutls_transport_ptr_t pointer, void *data, size_t size)
 {
     tlsapi_gnutls_transport *t = pointer;
+    tlsapi_gnutls_ahead *a = tlsapi_gnutls_current_ahead;
     ssize_t count;
+    size_t give;
     if (t->in_len > 0)
         return tlsapi_gnutls_pull(pointer, data, size); /* bytes held before the socket was ours */
     if (t->eof)
         return 0;
     if (t->sys_errno == 0 && t->fd < 0)
         t->sys_errno = EBADF; /* detached: never touch a descriptor that may be reused */
+    if (a != NULL && a->t == t && !t->tap && t->sys_errno == 0) {
+        if (a->used == a->len) {
+            if (a->used)
+                tlsapi_gnutls_ahead_consume(a);
+            while (t->sys_errno == 0) {
+                count = recv(t->fd, a->buf, a->cap, MSG_PEEK | TLSAPI_GNUTLS_DONTWAIT);
+                if (count > 0) {
+                    a->len = (size_t)count;
+                    break;
+                }
+                if (count == 0) {
+                    t->eof = 1; /* a premature termination unless at a clean close */
+                    return 0;
+                }
+                if (errno == EINTR)
+                    continue;
+                if (!tlsapi_gnutls_would_block(errno))
+                    t->sys_errno = errno;
+                break;
+            }
+        }
+        if (a->len > a->used) {
+            give = a->len - a->used < size ? a->len - a->used : size;
+            memcpy(data, a->buf + a->used, give);
+            a->used += give;
+            return (ssize_t)give;
+        }
+        t->starved = 1; /* would block, or the error kept in sys_errno */
+        gnutls_transport_set_errno(t->session, EAGAIN);
+        return -1;
+    }
     while (t->sys_errno == 0) {
         count = recv(t->fd, data, size, TLSAPI_GNUTLS_DONTWAIT);
         if (count > 0) {
@@ -256,4 +330,29 @@ int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int 
     if (count == 0)
         return TLSAPI_GNUTLS_WAIT_TIMEOUT;
     return errno == EINTR ? TLSAPI_GNUTLS_WAIT_EINTR : TLSAPI_GNUTLS_WAIT_READY;
+}
+
+/* tlsapi_gnutls_recv on the socket, reading ahead: pull peeks up to ``ahead_size``
+   bytes at a time into ``ahead`` (the caller's scratch) and gives GnuTLS what it
+   asks from there; only the bytes GnuTLS took are then taken off the socket.  So
+   a run of records costs two system calls per peek instead of two per record
+   (header, body), and the socket is left exactly where GnuTLS stopped, as with
+   exact reads: after the close_notify record, unwrap() finds what follows in the
+   kernel.  (Not while the tap is on: the handshake's reads stay exact.) */
+int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size, char *ahead,
+                              size_t ahead_size)
+{
+    tlsapi_gnutls_ahead a;
+    tlsapi_gnutls_ahead *outer = tlsapi_gnutls_current_ahead;
+    int64_t result;
+    a.t = t;
+    a.buf = ahead;
+    a.cap = ahead_size;
+    a.len = a.used = 0;
+    tlsapi_gnutls_current_ahead = &a;
+    result = tlsapi_gnutls_recv(t, data, size);
+    tlsapi_gnutls_current_ahead = outer;
+    if (a.used)
+        tlsapi_gnutls_ahead_consume(&a);
+    return result;
 }

@@ -15,8 +15,10 @@ engine's flush loop).  The records of a large write are queued and sent with
 one send() at the end (one system call per write, not per record).  A failed recv is kept by the C side and raised here as
 the OSError it is (``socket_error``), never as a TLS failure.  The takeover
 is exact: ciphertext the buffer already held is read before the socket, and
-GnuTLS reads from the socket exactly what each record needs, so ``unwrap()``
-leaves what follows the peer's close_notify in the kernel.
+GnuTLS takes off the socket exactly what each record needs, so ``unwrap()``
+leaves what follows the peer's close_notify in the kernel.  (Reading
+application data, the C side peeks several records at once and then takes
+off the socket only the bytes GnuTLS used: fewer system calls, same boundary.)
 """
 
 from __future__ import annotations
