@@ -14,7 +14,7 @@
  *   never reads past the record it is on, and unwrap() leaves the bytes after
  *   the peer's close_notify in the kernel.  Reading application data
  *   (tlsapi_gnutls_recv_fd), pull instead peeks (MSG_PEEK) up to 64 KiB at a
- *   time and serves GnuTLS from that copy; what GnuTLS took, and only that,
+ *   time into a buffer per thread and serves GnuTLS from that copy; what GnuTLS took, and only that,
  *   is then taken off the socket (MSG_TRUNC): two system calls per peek
  *   instead of two per record, and the socket still left exactly at the end
  *   of the last record GnuTLS read.  EAGAIN sets starved, as the
@@ -47,6 +47,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -106,6 +107,9 @@ typedef struct {
     size_t len;
     size_t used;
 } tlsapi_gnutls_ahead;
+
+/* Four full records per peek. */
+#define TLSAPI_GNUTLS_AHEAD 65536
 
 static __thread tlsapi_gnutls_ahead *tlsapi_gnutls_current_ahead;
 
@@ -332,22 +336,55 @@ int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int 
     return errno == EINTR ? TLSAPI_GNUTLS_WAIT_EINTR : TLSAPI_GNUTLS_WAIT_READY;
 }
 
-/* tlsapi_gnutls_recv on the socket, reading ahead: pull peeks up to ``ahead_size``
-   bytes at a time into ``ahead`` (the caller's scratch) and gives GnuTLS what it
-   asks from there; only the bytes GnuTLS took are then taken off the socket.  So
-   a run of records costs two system calls per peek instead of two per record
-   (header, body), and the socket is left exactly where GnuTLS stopped, as with
-   exact reads: after the close_notify record, unwrap() finds what follows in the
-   kernel.  (Not while the tap is on: the handshake's reads stay exact.) */
-int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size, char *ahead,
-                              size_t ahead_size)
+/* This thread's read-ahead buffer (TLSAPI_GNUTLS_AHEAD bytes), made on first use
+   and freed when the thread ends: one per thread, none per connection. */
+static pthread_key_t tlsapi_gnutls_ahead_key;
+static pthread_once_t tlsapi_gnutls_ahead_once = PTHREAD_ONCE_INIT;
+static int tlsapi_gnutls_ahead_key_made;
+
+static void tlsapi_gnutls_make_ahead_key(void)
+{
+    tlsapi_gnutls_ahead_key_made = pthread_key_create(&tlsapi_gnutls_ahead_key, free) == 0;
+}
+
+static char *tlsapi_gnutls_ahead_buffer(void)
+{
+    char *buffer;
+    (void)pthread_once(&tlsapi_gnutls_ahead_once, tlsapi_gnutls_make_ahead_key);
+    if (!tlsapi_gnutls_ahead_key_made)
+        return NULL;
+    buffer = pthread_getspecific(tlsapi_gnutls_ahead_key);
+    if (buffer == NULL) {
+        buffer = malloc(TLSAPI_GNUTLS_AHEAD);
+        if (buffer != NULL && pthread_setspecific(tlsapi_gnutls_ahead_key, buffer) != 0) {
+            free(buffer);
+            buffer = NULL;
+        }
+    }
+    return buffer;
+}
+
+/* tlsapi_gnutls_recv, reading ahead on the socket: pull peeks up to
+   TLSAPI_GNUTLS_AHEAD bytes at a time into this thread's buffer and gives GnuTLS
+   what it asks from there; only the bytes GnuTLS took are then taken off the
+   socket.  So a run of records costs two system calls per peek instead of two
+   per record (header, body), and the socket is left exactly where GnuTLS
+   stopped, as with exact reads: after the close_notify record, unwrap() finds
+   what follows in the kernel.  Not while the tap is on (the handshake's reads
+   stay exact), and on the memory transport (no socket) it is tlsapi_gnutls_recv;
+   without memory for the buffer, reads are exact. */
+int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size)
 {
     tlsapi_gnutls_ahead a;
     tlsapi_gnutls_ahead *outer = tlsapi_gnutls_current_ahead;
     int64_t result;
+    if (t->fd < 0 || t->tap)
+        return tlsapi_gnutls_recv(t, data, size);
+    a.buf = tlsapi_gnutls_ahead_buffer();
+    if (a.buf == NULL)
+        return tlsapi_gnutls_recv(t, data, size);
     a.t = t;
-    a.buf = ahead;
-    a.cap = ahead_size;
+    a.cap = TLSAPI_GNUTLS_AHEAD;
     a.len = a.used = 0;
     tlsapi_gnutls_current_ahead = &a;
     result = tlsapi_gnutls_recv(t, data, size);

@@ -18,7 +18,6 @@ int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t siz
 #define TLSAPI_GNUTLS_WAIT_EINTR 2
 #define TLSAPI_GNUTLS_WAIT_OUTPUT 3
 int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int output_first);
-int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size, char *ahead,
-                              size_t ahead_size);
+int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
 
 #endif

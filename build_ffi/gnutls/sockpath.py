@@ -23,6 +23,5 @@ int64_t tlsapi_gnutls_flush_fd(tlsapi_gnutls_transport *t, int discard);
 void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop);
 int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
 int tlsapi_gnutls_wait_fd(const tlsapi_gnutls_transport *t, int timeout_ms, int output_first);
-int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size, char *ahead,
-                              size_t ahead_size);
+int64_t tlsapi_gnutls_recv_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
 """

@@ -88,10 +88,6 @@ __all__ = ["GnuTLSBuffer"]
 _SCRATCH_SIZE = 1 << 16
 # read() decrypts into this and copies out at once: one per thread, not per connection.
 _SCRATCH = threading.local()
-# The native socket path peeks this much ciphertext at a time (four full records), into
-# a buffer per thread (``_AHEAD.buffer``): see tlsapi_gnutls_recv_fd.
-_AHEAD_SIZE = 1 << 16
-_AHEAD = threading.local()
 # CPython hands a bytes object to a char * argument as a pointer to its data, which stays
 # put for the object's lifetime; where objects may move (PyPy), ffi.from_buffer pins it
 # for as long as that cdata lives (kept in ``_borrowed`` while C points into it).
@@ -100,8 +96,9 @@ _BYTES_STAY_PUT = sys.implementation.name == "cpython"
 _MAX_RETRIES = 10_000
 _allocate = ffi.new_allocator(should_clear_after_alloc=False)
 # Bound once: these run for every read, write and network chunk.
-_recv = lib.tlsapi_gnutls_recv
-_recv_fd = lib.tlsapi_gnutls_recv_fd  # on the socket, reading ahead (see _socket_path)
+# Reads (tlsapi_gnutls_recv) go through this: on the native socket path it reads ahead
+# (see _socket_path), on the memory transport it is tlsapi_gnutls_recv itself.
+_recv_fd = lib.tlsapi_gnutls_recv_fd
 _send = lib.tlsapi_gnutls_send
 _give = lib.tlsapi_gnutls_receive
 _output_consume = lib.tlsapi_gnutls_output_consume
@@ -144,15 +141,6 @@ def _purpose(oid: Any) -> tuple[int, Any, int]:
 
 # The server's verification data never changes: client-authentication purpose only.
 _SERVER_VDATA = ffi.new("gnutls_typed_vdata_st[1]", [_purpose(_KP_CLIENT)])
-
-
-def _ahead() -> Any:
-    """This thread's read-ahead buffer for the native socket path."""
-    try:
-        return _AHEAD.buffer
-    except AttributeError:
-        buffer = _AHEAD.buffer = _allocate("char[]", _AHEAD_SIZE)
-        return buffer
 
 
 class GnuTLSBuffer(SocketPathBuffer):
@@ -528,10 +516,7 @@ class GnuTLSBuffer(SocketPathBuffer):
         except AttributeError:
             scratch = _SCRATCH.buffer = _allocate("char[]", _SCRATCH_SIZE)
         state = self._transport
-        if state.fd < 0:
-            count: int = _recv(state, scratch, min(amt, _SCRATCH_SIZE))
-        else:
-            count = _recv_fd(state, scratch, min(amt, _SCRATCH_SIZE), _ahead(), _AHEAD_SIZE)
+        count: int = _recv_fd(state, scratch, min(amt, _SCRATCH_SIZE))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count >= RECV_STOPPED:
@@ -542,10 +527,7 @@ class GnuTLSBuffer(SocketPathBuffer):
         # The core passes a writable buffer (it refuses a read-only one): from_buffer's
         # cheapest form, no require_writable.
         state = self._transport
-        if state.fd < 0:
-            count: int = _recv(state, _from_buffer(target), len(target))
-        else:
-            count = _recv_fd(state, _from_buffer(target), len(target), _ahead(), _AHEAD_SIZE)
+        count: int = _recv_fd(state, _from_buffer(target), len(target))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count < RECV_STOPPED:
