@@ -9,6 +9,7 @@
 
 int tlsapi_gnutls_attach_fd(tlsapi_gnutls_transport *t, int fd, int tap);
 int64_t tlsapi_gnutls_flush_fd(tlsapi_gnutls_transport *t, int discard);
+int64_t tlsapi_gnutls_cork_fd(tlsapi_gnutls_transport *t, int on);
 void tlsapi_gnutls_tap_taken(tlsapi_gnutls_transport *t, int stop);
 int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t size);
 

@@ -341,33 +341,39 @@ class GnuTLSBuffer(SocketPathBuffer):
 
     def _handshake(self) -> None:
         state = self._transport
-        for _ in range(_MAX_RETRIES):
-            # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
-            code = lib.tlsapi_gnutls_handshake(state)
-            if state.tap_len:  # the native socket path: what pull read, for the hello reader
-                self._read_tapped()
-            if not state.in_len:
-                self._borrowed = None  # all pulled: keep no chunk of the peer's flight
-            self._raise_callback_error()
-            if code == 0:
-                if self._is_server and self._server_hostname is None:
-                    self._server_hostname = self._received_server_name()
-                enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
-                if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
-                    self._log_resumed_master_secret()
-                if self._sessions is not None and _NO_AUTO_TICKET:
-                    self._sessions.send_tickets(self._session)
-                return
-            if code == _E_AGAIN:
-                if not state.starved:
-                    break  # EAGAIN after EAGAIN without waiting for bytes: no progress
-                if state.sys_errno:
-                    raise socket_error(state)  # the native socket path: recv failed
-                raise WantReadError("the handshake needs more data from the peer")
-            if not lib.gnutls_error_is_fatal(code):
-                continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
-            self._fail_handshake(code)
-        raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+        # The native socket path: each flight (and the tickets) in one send(), not one per
+        # record (see tlsapi_gnutls_cork_fd); what the socket does not take stays queued.
+        lib.tlsapi_gnutls_cork_fd(state, 1)
+        try:
+            for _ in range(_MAX_RETRIES):
+                # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
+                code = lib.tlsapi_gnutls_handshake(state)
+                if state.tap_len:  # the native socket path: what pull read, for the hello reader
+                    self._read_tapped()
+                if not state.in_len:
+                    self._borrowed = None  # all pulled: keep no chunk of the peer's flight
+                self._raise_callback_error()
+                if code == 0:
+                    if self._is_server and self._server_hostname is None:
+                        self._server_hostname = self._received_server_name()
+                    enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
+                    if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
+                        self._log_resumed_master_secret()
+                    if self._sessions is not None and _NO_AUTO_TICKET:
+                        self._sessions.send_tickets(self._session)
+                    return
+                if code == _E_AGAIN:
+                    if not state.starved:
+                        break  # EAGAIN after EAGAIN without waiting for bytes: no progress
+                    if state.sys_errno:
+                        raise socket_error(state)  # the native socket path: recv failed
+                    raise WantReadError("the handshake needs more data from the peer")
+                if not lib.gnutls_error_is_fatal(code):
+                    continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
+                self._fail_handshake(code)
+            raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+        finally:
+            lib.tlsapi_gnutls_cork_fd(state, 0)  # an error stays queued for the engine's flush
 
     def _fail_handshake(self, code: int) -> None:
         session = self._session
