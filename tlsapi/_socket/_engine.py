@@ -120,7 +120,13 @@ not take at once stays queued in the library, in order, which is the
 pending ciphertext (``_socket_pending``, sent by ``_socket_flush`` from the
 same flush loop and send turn).  The waiting (poll, one deadline, Want*
 errors in non-blocking mode) is the engine's, outside the connection's lock,
-so one thread can send while another waits to receive.  Since any call that
+so one thread can send while another waits to receive.  A library may offer
+its own wait (optional ``_socket_waiter()``: a callable ``wait(timeout_ms,
+output_first)`` answering 1 ready, 0 timed out, 2 interrupted by a signal, 3
+ciphertext queued; it touches no session and is called without the lock);
+then a request's recv_into and sendall take their fast paths in the facade
+(``_fast_waiter``, ``_fast_sender``: the same rules in fewer steps, everything
+unusual handed to the general code here).  Since any call that
 reads may take bytes off the socket, such calls hold ``_recv_lock`` (as
 _fill does), and a thread that waits for readability does so holding it:
 no thread waits for bytes another already took.  A write after the
