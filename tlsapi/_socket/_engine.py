@@ -120,7 +120,13 @@ not take at once stays queued in the library, in order, which is the
 pending ciphertext (``_socket_pending``, sent by ``_socket_flush`` from the
 same flush loop and send turn).  The waiting (poll, one deadline, Want*
 errors in non-blocking mode) is the engine's, outside the connection's lock,
-so one thread can send while another waits to receive.  Since any call that
+so one thread can send while another waits to receive.  A library may offer
+its own wait (optional ``_socket_waiter()``: a callable ``wait(timeout_ms,
+output_first)`` answering 1 ready, 0 timed out, 2 interrupted by a signal, 3
+ciphertext queued; it touches no session and is called without the lock);
+then a request's recv_into and sendall take their fast paths in the facade
+(``_fast_waiter``, ``_fast_sender``: the same rules in fewer steps, everything
+unusual handed to the general code here).  Since any call that
 reads may take bytes off the socket, such calls hold ``_recv_lock`` (as
 _fill does), and a thread that waits for readability does so holding it:
 no thread waits for bytes another already took.  A write after the
@@ -204,6 +210,11 @@ DISCARD_SIZE = 16 * 1024  # read size while unwrap() waits for close_notify
 _HEADER = 5  # TLS record header: type, version (2), length (2)
 
 _HAVE_POLL = hasattr(select, "poll")
+# What a library's waiter (``_socket_waiter``) answers; 2 is a signal: wait again.
+_WAIT_TIMEOUT = 0
+_WAIT_READY = 1
+_WAIT_OUTPUT = 3  # asked with output_first: ciphertext is queued, nothing waited
+_MAX_POLL_MS = 2**31 - 1  # poll()'s timeout is an int
 _MSG_DONTWAIT: int = getattr(_socket, "MSG_DONTWAIT", 0)
 
 _scratch = threading.local()
@@ -345,6 +356,12 @@ class SocketEngine:
         self._socket = socket
         self._buffer = buffer
         self._timeout: float | None = socket.gettimeout()
+        self._native: _NativeBuffer | None = None  # the native path (below)
+        self._waiter: Callable[[int, int], int] | None = None  # the native path's (below)
+        self._read_waited = False  # the native path: the last read had to wait for the peer
+        # The facade's fast paths, each in one test (see _refresh_fast_paths).
+        self._fast_waiter: Callable[[int, int], int] | None = None
+        self._fast_sender: _NativeBuffer | None = None
         self._apply_timeout()
         self._state = _State.OK
         self._state_lock = threading.Lock()  # moves are check-then-set
@@ -363,8 +380,13 @@ class SocketEngine:
         self._readers_waiting = 0  # threads in _await_other_reader (guarded by _fed_changed)
         # The native path: the buffer's library reads and writes the socket itself.
         self._native = _attach_native(socket, buffer)
+        # The library's own wait for readability, if it has one (``_socket_waiter``):
+        # one C call without the lock instead of a poll object and two hints.
+        waiter_hook = getattr(self._native, "_socket_waiter", None)
+        if waiter_hook is not None:
+            self._waiter = waiter_hook()
+        self._refresh_fast_paths()
         self._read_poller: Any = None  # the native path's, for readability (False: no poll())
-        self._read_waited = False  # the native path: the last read had to wait for the peer
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -396,7 +418,24 @@ class SocketEngine:
 
     def _apply_timeout(self) -> None:
         # Blocking: let the OS block.  Timeout or non-blocking: we poll ourselves.
-        self._socket.settimeout(None if self._timeout is None else 0.0)
+        timeout = self._timeout
+        self._socket.settimeout(None if timeout is None else 0.0)
+        # The native path's first wait in a call, in poll()'s milliseconds, rounded up
+        # (the call's deadline is then microseconds away from it: not worth a clock read).
+        self._wait_ms = -1 if timeout is None else min(math.ceil(timeout * 1000), _MAX_POLL_MS)
+        self._refresh_fast_paths()
+
+    def _read_waits(self, waited: bool) -> None:
+        """Note whether the last native read had to wait for the peer (see _native_read)."""
+        self._read_waited = waited
+        self._fast_waiter = self._waiter if waited and self._timeout != 0.0 else None
+
+    def _refresh_fast_paths(self) -> None:
+        """The facade's recv_into and sendall take their fast paths on one test each:
+        the native path with a timeout or none (not non-blocking), and for recv_into the
+        library's waiter and a last read that had to wait.  Kept up to date here."""
+        self._read_waits(self._read_waited)
+        self._fast_sender = self._native if self._timeout != 0.0 else None
 
     def _established(self) -> bool:
         return self._buffer.negotiated_tls_version is not None
@@ -450,7 +489,17 @@ class SocketEngine:
         ):
             # The native path's common case: one write; the library sends what the
             # socket takes and queues the rest, which goes before we return.
-            count: int = self._native_call("write", deadline, self._buffer.write, data)
+            buffer = self._buffer
+            if buffer._handshake_done:
+                # _native_call's first step, inline: a write after the handshake reads
+                # nothing and takes no lock.  Anything raised (nothing accepted) goes
+                # the whole way; the buffer raises a failure again, and a Want* retries.
+                try:
+                    count: int = buffer.write(data)
+                except TLSError:
+                    count = self._native_call("write", deadline, buffer.write, data)
+            else:
+                count = self._native_call("write", deadline, buffer.write, data)
             if native._socket_pending():
                 try:
                     self._flush("write", deadline)
@@ -748,7 +797,7 @@ class SocketEngine:
                 self._flush(op, deadline)
                 continue
             fed = self._fed
-            self._read_waited = True
+            self._read_waits(True)
             if self._pending_output():
                 with contextlib.suppress(WantWriteError):
                     self._flush(op, deadline, reader=True)
@@ -784,14 +833,41 @@ class SocketEngine:
         handshake, in the OPEN state (a held stop or failure is answered at
         once), for a read that wants bytes (``wanted``) and not in non-blocking mode.
         """
-        native = self._native
-        assert native is not None
         if (
             wanted
             and self._read_waited
             and self._timeout != 0.0
             and self._buffer._state is _BufferState.OPEN
         ):
+            waiter = self._waiter
+            if waiter is not None and self._recv_lock.acquire(False):
+                # The common case with the library's waiter, in as few steps as it takes:
+                # it answers at once when bytes are held (no wait) or ciphertext is queued
+                # (the general path below sends it first), and only the holder of
+                # _recv_lock waits, as in _native_fill.
+                try:
+                    milliseconds = self._wait_ms  # the call has only just begun
+                    status = waiter(milliseconds, 1)
+                    if status == _WAIT_READY:
+                        try:
+                            return fn(*args)
+                        except WantReadError:
+                            pass  # only, say, a session ticket came: the loop below
+                    elif status == _WAIT_TIMEOUT and milliseconds != _MAX_POLL_MS:
+                        raise TimeoutError("The read operation timed out")
+                except TLSError as exc:
+                    self._native_read_failed(exc)
+                    raise
+                finally:
+                    # _release_reading, inline (this is every request's path)
+                    self._fed += 1
+                    self._recv_lock.release()
+                    if self._readers_waiting:
+                        with self._fed_changed:
+                            self._fed_changed.notify_all()
+                return self._native_call("read", deadline, fn, *args)
+            native = self._native
+            assert native is not None
             # Another reader's call after this snapshot may leave bytes in the library:
             # then the count moved and nobody waits (as in _native_fill).
             fed = self._fed
@@ -808,18 +884,22 @@ class SocketEngine:
                             with contextlib.suppress(WantReadError):
                                 return fn(*args)
                     except TLSError as exc:
-                        if not isinstance(exc, (WantReadError, WantWriteError)):
-                            self._enter(_State.BROKEN)
-                            self._flush_quietly()  # as in _native_call
-                            self._drain_after_failure()
+                        self._native_read_failed(exc)
                         raise
                     finally:
                         self._release_reading()
                 else:
                     self._native_fill("read", deadline, fed)
         else:
-            self._read_waited = False  # set again if this read has to wait
+            self._read_waits(False)  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
+
+    def _native_read_failed(self, exc: TLSError) -> None:
+        """A read on the fast path raised ``exc``: a failure ends the session, as in _native_call."""
+        if not isinstance(exc, (WantReadError, WantWriteError)):
+            self._enter(_State.BROKEN)
+            self._flush_quietly()  # the alert that tells the peer why, if still queued
+            self._drain_after_failure()
 
     def _release_reading(self) -> None:
         """Give back ``_recv_lock`` after a call that may have read: waiters call again."""
@@ -850,16 +930,33 @@ class SocketEngine:
                 # Our unsent bytes, not the peer's silence, are what holds things up.
                 self._wait(op, deadline, write=True)
             self._wait(op, deadline, write=False)
+        waiter = self._waiter
+        if waiter is not None:
+            while True:
+                if deadline is None:
+                    milliseconds = -1
+                else:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError(f"The {op} operation timed out")
+                    # Round up, so a short timeout does not spin at 0; poll() takes an int.
+                    milliseconds = min(math.ceil(remaining * 1000), _MAX_POLL_MS)
+                status = waiter(milliseconds, 0)
+                if status == _WAIT_READY:
+                    return
+                if status == _WAIT_TIMEOUT and milliseconds != _MAX_POLL_MS:
+                    raise TimeoutError(f"The {op} operation timed out")
+                # A signal (its handlers ran as the call returned) or a capped timeout: again.
         # Only the holder of _recv_lock waits here: one poll object will do.
         poller = self._read_poller
         if poller is None:
             poller = self._read_poller = _reading_poller(self._socket)
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
             raise TimeoutError(f"The {op} operation timed out")
         if poller is False:
             self._wait(op, deadline, write=False)
-        elif not poller.poll(None if remaining is None else math.ceil(remaining * 1000)):
+        elif not poller.poll(None if left is None else math.ceil(left * 1000)):
             raise TimeoutError(f"The {op} operation timed out")
 
     def _send_native(self, op: str, deadline: float | None) -> None:

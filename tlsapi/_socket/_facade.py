@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import socket as _socket
 import time
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
-from .._errors import ConfigurationError, TLSError
-from ._engine import DISCARD_SIZE, SEND_CHUNK, SocketEngine, _State
+from .._buffer import _State as _BufferState
+from .._errors import ConfigurationError, TLSError, WantReadError, WantWriteError
+from ._engine import (
+    _MAX_POLL_MS,
+    _WAIT_READY,
+    _WAIT_TIMEOUT,
+    DISCARD_SIZE,
+    SEND_CHUNK,
+    SocketEngine,
+    _State,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
@@ -24,6 +34,11 @@ if TYPE_CHECKING:
     from .._versions import TLSVersion
 
 __all__ = ["TLSWrappedSocket"]
+
+# Bound once for the fast paths.
+_OK = _State.OK
+_OPEN = _BufferState.OPEN
+_monotonic = time.monotonic
 
 
 class TLSWrappedSocket(SocketEngine):
@@ -163,6 +178,53 @@ class TLSWrappedSocket(SocketEngine):
 
     def recv_into(self, buffer: Buffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read into ``buffer`` (at most ``nbytes``, 0 = its size); 0 after close_notify."""
+        waiter = self._fast_waiter
+        if (
+            waiter is not None
+            and not (flags or nbytes)
+            and self._state is _OK
+            and (
+                len(buffer)
+                if type(buffer) is bytearray
+                else buffer.nbytes
+                if type(buffer) is memoryview
+                else _has_room(buffer)
+            )
+            and self._buffer._state is _OPEN
+            and self._recv_lock.acquire(False)
+        ):
+            # Every request's path, in as few steps as it takes (_native_read's first
+            # branch): the library's waiter (at once when bytes are held or ciphertext
+            # is queued), then the read, as the one reader.  Anything else goes the
+            # general way, with the same deadline.
+            timeout = self._timeout
+            deadline = None if timeout is None else _monotonic() + timeout
+            tls = self._buffer
+            count = -1
+            try:
+                status = waiter(self._wait_ms, 1)  # the call has only just begun
+                if status == _WAIT_READY:
+                    try:
+                        count = tls.readinto(buffer)
+                    except WantReadError:
+                        count = -1  # only, say, a session ticket came
+                elif status == _WAIT_TIMEOUT and self._wait_ms != _MAX_POLL_MS:
+                    raise TimeoutError("The read operation timed out")
+            except TLSError as exc:
+                self._native_read_failed(exc)
+                raise
+            finally:
+                self._fed += 1  # _release_reading, inline
+                self._recv_lock.release()
+                if self._readers_waiting:
+                    with self._fed_changed:
+                        self._fed_changed.notify_all()
+            if count < 0:
+                count = self._native_call("read", deadline, tls.readinto, buffer, None)
+            native = self._native
+            if native is not None and native._socket_pending():
+                self._flush_quietly()
+            return count
         if flags:
             _check_flags(flags, "recv_into")
         if nbytes < 0:
@@ -175,10 +237,10 @@ class TLSWrappedSocket(SocketEngine):
             )
             self._flush_quietly()
             return count
-        wanted = nbytes > 0 or (len(buffer) > 0 if type(buffer) is bytearray else _has_room(buffer))
-        timeout = self._timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
-        count = self._native_read(deadline, wanted, self._buffer.readinto, buffer, nbytes or None)
+        wanted = nbytes > 0 or _has_room(buffer)
+        count = self._native_read(
+            self._deadline(), wanted, self._buffer.readinto, buffer, nbytes or None
+        )
         if native._socket_pending():
             self._flush_quietly()
         return count
@@ -195,11 +257,49 @@ class TLSWrappedSocket(SocketEngine):
 
     def sendall(self, data: Buffer, flags: int = 0) -> None:
         """Send all of ``data``; one deadline for the whole call."""
+        native = self._fast_sender
+        if (
+            native is not None
+            and not flags
+            and self._state is _OK
+            and (
+                type(data) is bytes
+                # A view of bytes (a slice of a bytearray, say) goes to the buffer as it is.
+                or (
+                    type(data) is memoryview
+                    and data.itemsize == 1
+                    and data.ndim == 1
+                    and data.c_contiguous
+                )
+            )
+            and 0 < len(data) <= SEND_CHUNK
+            and self._buffer._handshake_done
+            and not native._socket_pending()
+        ):
+            # Every request's path (_send's first branch): a write after the handshake
+            # reads nothing and takes no lock, and the library sends what the socket
+            # takes.  The deadline starts once something must wait (the write never does).
+            tls = self._buffer
+            try:
+                count = tls.write(data)
+            except TLSError:
+                count = -1  # nothing accepted: the whole way (a failure is raised again)
+            if count == len(data) and not native._socket_pending():
+                return
+            deadline = self._deadline()
+            if count < 0:
+                count = self._native_call("write", deadline, tls.write, data)
+            if native._socket_pending():
+                # accepted data is ours to send: _send's rule, a timeout stays quiet
+                with contextlib.suppress(WantReadError, WantWriteError, TimeoutError):
+                    self._flush("write", deadline)
+            while count < len(data):
+                count += self._send(data[count:], deadline)
+            return
         if flags:
             _check_flags(flags, "sendall")
         self._check_usable()
-        timeout = self._timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = self._deadline()
         if type(data) is bytes and len(data) <= SEND_CHUNK:
             # No view to make (and the slice below, if any, copies little).
             count = self._send(data, deadline)

@@ -96,7 +96,9 @@ _BYTES_STAY_PUT = sys.implementation.name == "cpython"
 _MAX_RETRIES = 10_000
 _allocate = ffi.new_allocator(should_clear_after_alloc=False)
 # Bound once: these run for every read, write and network chunk.
-_recv = lib.tlsapi_gnutls_recv
+# Reads (tlsapi_gnutls_recv) go through this: on the native socket path it reads ahead
+# (see _socket_path), on the memory transport it is tlsapi_gnutls_recv itself.
+_recv_fd = lib.tlsapi_gnutls_recv_fd
 _send = lib.tlsapi_gnutls_send
 _give = lib.tlsapi_gnutls_receive
 _output_consume = lib.tlsapi_gnutls_output_consume
@@ -353,33 +355,39 @@ class GnuTLSBuffer(SocketPathBuffer):
 
     def _handshake(self) -> None:
         state = self._transport
-        for _ in range(_MAX_RETRIES):
-            # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
-            code = lib.tlsapi_gnutls_handshake(state)
-            if state.tap_len:  # the native socket path: what pull read, for the hello reader
-                self._read_tapped()
-            if not state.in_len:
-                self._borrowed = None  # all pulled: keep no chunk of the peer's flight
-            self._raise_callback_error()
-            if code == 0:
-                if self._is_server and self._server_hostname is None:
-                    self._server_hostname = self._received_server_name()
-                enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
-                if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
-                    self._log_resumed_master_secret()
-                if self._sessions is not None and _NO_AUTO_TICKET:
-                    self._sessions.send_tickets(self._session)
-                return
-            if code == _E_AGAIN:
-                if not state.starved:
-                    break  # EAGAIN after EAGAIN without waiting for bytes: no progress
-                if state.sys_errno:
-                    raise socket_error(state)  # the native socket path: recv failed
-                raise WantReadError("the handshake needs more data from the peer")
-            if not lib.gnutls_error_is_fatal(code):
-                continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
-            self._fail_handshake(code)
-        raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+        # The native socket path: each flight (and the tickets) in one send(), not one per
+        # record (see tlsapi_gnutls_cork_fd); what the socket does not take stays queued.
+        lib.tlsapi_gnutls_cork_fd(state, 1)
+        try:
+            for _ in range(_MAX_RETRIES):
+                # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
+                code = lib.tlsapi_gnutls_handshake(state)
+                if state.tap_len:  # the native socket path: what pull read, for the hello reader
+                    self._read_tapped()
+                if not state.in_len:
+                    self._borrowed = None  # all pulled: keep no chunk of the peer's flight
+                self._raise_callback_error()
+                if code == 0:
+                    if self._is_server and self._server_hostname is None:
+                        self._server_hostname = self._received_server_name()
+                    enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
+                    if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
+                        self._log_resumed_master_secret()
+                    if self._sessions is not None and _NO_AUTO_TICKET:
+                        self._sessions.send_tickets(self._session)
+                    return
+                if code == _E_AGAIN:
+                    if not state.starved:
+                        break  # EAGAIN after EAGAIN without waiting for bytes: no progress
+                    if state.sys_errno:
+                        raise socket_error(state)  # the native socket path: recv failed
+                    raise WantReadError("the handshake needs more data from the peer")
+                if not lib.gnutls_error_is_fatal(code):
+                    continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
+                self._fail_handshake(code)
+            raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+        finally:
+            lib.tlsapi_gnutls_cork_fd(state, 0)  # an error stays queued for the engine's flush
 
     def _fail_handshake(self, code: int) -> None:
         session = self._session
@@ -528,7 +536,7 @@ class GnuTLSBuffer(SocketPathBuffer):
         except AttributeError:
             scratch = _SCRATCH.buffer = _allocate("char[]", _SCRATCH_SIZE)
         state = self._transport
-        count: int = _recv(state, scratch, min(amt, _SCRATCH_SIZE))
+        count: int = _recv_fd(state, scratch, min(amt, _SCRATCH_SIZE))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count >= RECV_STOPPED:
@@ -539,7 +547,7 @@ class GnuTLSBuffer(SocketPathBuffer):
         # The core passes a writable buffer (it refuses a read-only one): from_buffer's
         # cheapest form, no require_writable.
         state = self._transport
-        count: int = _recv(state, _from_buffer(target), len(target))
+        count: int = _recv_fd(state, _from_buffer(target), len(target))
         if not state.in_len:
             self._borrowed = None  # the window is empty: an idle connection keeps no chunk
         if count < RECV_STOPPED:

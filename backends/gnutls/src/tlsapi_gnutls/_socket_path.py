@@ -6,7 +6,8 @@ pull are C functions over that descriptor (``build_ffi/gnutls/sockpath.c``):
 a recv or send on the TLSWrappedSocket is one cffi call, the GIL released,
 records looped in C, no Python per record.  They never wait; the engine
 waits (poll) outside the connection's lock, with its own rules for
-timeouts, non-blocking mode and threads, exactly as on the buffer path.
+timeouts, non-blocking mode and threads, exactly as on the buffer path; the
+wait itself is a C call too (``_socket_waiter``: poll, no session touched).
 
 What the socket does not take at once stays in the transport's output
 buffer, in order before anything newer; ``_socket_flush`` sends it (the
@@ -14,13 +15,17 @@ engine's flush loop).  The records of a large write are queued and sent with
 one send() at the end (one system call per write, not per record).  A failed recv is kept by the C side and raised here as
 the OSError it is (``socket_error``), never as a TLS failure.  The takeover
 is exact: ciphertext the buffer already held is read before the socket, and
-GnuTLS reads from the socket exactly what each record needs, so ``unwrap()``
-leaves what follows the peer's close_notify in the kernel.
+GnuTLS takes off the socket exactly what each record needs, so ``unwrap()``
+leaves what follows the peer's close_notify in the kernel.  (Reading
+application data, the C side peeks several records at once and then takes
+off the socket only the bytes GnuTLS used: fewer system calls, same boundary.)
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSWrappedBuffer
@@ -61,10 +66,17 @@ class SocketPathBuffer(TLSWrappedBuffer):
                 return False  # ciphertext already handed to Python: not an exact takeover
             # The peer's first bytes go to the core's not-TLS check and the hello reader.
             tap = 1 if self._hello_reader is not None or self._peer_start is not None else 0
-            return bool(lib.tlsapi_gnutls_attach_fd(transport, fd, tap) == 0)
+            if lib.tlsapi_gnutls_attach_fd(transport, fd, tap) != 0:
+                return False
+            # cffi gives the size_t field as an int: no frame, no int() (see _socket_pending)
+            vars(self)["_socket_pending"] = functools.partial(getattr, transport, "out_len")
+            return True
 
     def _socket_pending(self) -> int:
-        """Ciphertext queued for the socket (read without the lock: a hint for the engine)."""
+        """Ciphertext queued for the socket (read without the lock: a hint for the engine).
+
+        Once attached, an attribute of the instance stands in for this method: the same
+        field read without a Python frame (the engine asks up to three times a request)."""
         return int(self._transport.out_len)
 
     def _socket_has_input(self) -> bool:
@@ -80,6 +92,18 @@ class SocketPathBuffer(TLSWrappedBuffer):
         if left < 0:
             raise OSError(-left, os.strerror(-left))
         return left
+
+    def _socket_waiter(self) -> Callable[[int, int], int]:
+        """The engine's wait for the peer, called without the lock: ``wait(timeout_ms,
+        output_first)`` (-1: no timeout) returns 1 when a read may return something
+        (held bytes, the socket readable or failed), 0 when the time ran out, 2 when
+        a signal interrupted it (call again), 3 at once when ``output_first`` and
+        ciphertext is queued (send it first).  A cffi function bound to the
+        transport: no Python frame per wait.  (See ``tlsapi_gnutls_wait_fd``.)"""
+        wait: Callable[[int, int], int] = functools.partial(
+            lib.tlsapi_gnutls_wait_fd, self._transport
+        )
+        return wait
 
     def _take_tap(self) -> bytes | None:
         """What pull read from the socket since the last call, for the hello reader."""
