@@ -40,8 +40,8 @@ What to subclass (all from ``tlsapi``):
   when the socket has nothing, and an OSError (not a TLSError) when recv
   fails; what the socket does not take at once is queued, in order, and
   nothing is left in ``_outgoing``.  Bytes the buffer already held are read
-  before the socket, and no more is read from the socket than each record
-  needs (``unwrap()`` relies on it).  The peer's first bytes still go to the
+  before the socket, and no more is taken from the socket than each record
+  needs (a peek may look further; ``unwrap()`` relies on it).  The peer's first bytes still go to the
   core's not-TLS check (``_refuses_start``) before the handshake reports
   anything.  ``_attach_socket(None)`` lets go of the descriptor (closed or
   unwrapped).  With it come ``_socket_pending()`` (bytes queued for the
@@ -49,7 +49,10 @@ What to subclass (all from ``tlsapi``):
   read could return something without the socket: bytes held from before,
   or the rest of a record the last read had no room for; a hint too) and
   ``_socket_flush(discard=False)`` (send the queue now without waiting, or
-  drop it; returns what is left, raises the socket's OSError).  The engine keeps every rule (timeouts,
+  drop it; returns what is left, raises the socket's OSError), and optionally
+  ``_socket_waiter()``: a callable ``wait(timeout_ms, output_first)`` that waits
+  for readability in C without the lock (1 ready, 0 timed out, 2 interrupted
+  by a signal, 3 ciphertext queued; it touches no session).  The engine keeps every rule (timeouts,
   Want* errors, the pending-ciphertext rule, threads): see the docstring of
   ``tlsapi/_socket/_engine.py``.
 * The C fast path (optional): a buffer whose library is driven by C functions

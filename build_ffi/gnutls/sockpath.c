@@ -327,6 +327,10 @@ int64_t tlsapi_gnutls_peek_fd(tlsapi_gnutls_transport *t, char *data, size_t siz
     do
         count = recv(t->fd, data, size, MSG_PEEK | TLSAPI_GNUTLS_DONTWAIT);
     while (count < 0 && errno == EINTR);
+    /* A pending socket error (a reset) is reported once, even by a peek: keep it
+       for the next read, as pull does, instead of losing it to a quote. */
+    if (count < 0 && !tlsapi_gnutls_would_block(errno) && t->sys_errno == 0)
+        t->sys_errno = errno;
     return count < 0 ? -1 : (int64_t)count;
 }
 
