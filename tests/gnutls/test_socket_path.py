@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 
 import pytest
 from tlsapi_gnutls.testing import buffered_capacity
@@ -18,19 +17,14 @@ from tlsapi_gnutls.testing import buffered_capacity
 import tlsapi
 from tlsapi import ConfigurationError, TLSWrappedSocket, WantReadError
 from tlsapi.testing import PKI
+from tlsapi.testing.conformance.sockets import TCPPairs
 
 TIMEOUT = 10.0  # a bound for a stuck test, never a measurement
 
 
 @pytest.fixture
-def tcp() -> Iterator[tuple[socket.socket, socket.socket]]:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
-        server, _ = listener.accept()
-    server.settimeout(TIMEOUT)
-    yield client, server
-    client.close()
-    server.close()
+def tcp(loopback_tcp: TCPPairs) -> tuple[socket.socket, socket.socket]:
+    return loopback_tcp()
 
 
 def _fd(tls: TLSWrappedSocket) -> int:

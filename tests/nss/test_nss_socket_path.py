@@ -17,8 +17,9 @@ import select
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tlsapi_nss.testing import buffered_capacity
@@ -34,13 +35,14 @@ from tlsapi import (
     WantReadError,
 )
 from tlsapi.testing import PKI
+from tlsapi.testing.conformance.sockets import TCPPairs
 
 TIMEOUT = 10.0  # a bound for a stuck test, never a measurement
-ONLY12 = {
+ONLY12: dict[str, Any] = {
     "lowest_supported_version": TLSVersion.TLSv1_2,
     "highest_supported_version": TLSVersion.TLSv1_2,
 }
-ONLY13 = {
+ONLY13: dict[str, Any] = {
     "lowest_supported_version": TLSVersion.TLSv1_3,
     "highest_supported_version": TLSVersion.TLSv1_3,
 }
@@ -52,14 +54,8 @@ def pki() -> PKI:
 
 
 @pytest.fixture
-def tcp() -> Iterator[tuple[socket.socket, socket.socket]]:
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
-        server, _ = listener.accept()
-    server.settimeout(TIMEOUT)
-    yield client, server
-    client.close()
-    server.close()
+def tcp(loopback_tcp: TCPPairs) -> tuple[socket.socket, socket.socket]:
+    return loopback_tcp()
 
 
 def _attached(tls: TLSWrappedSocket) -> int:
@@ -322,7 +318,7 @@ def test_unwrap_leaves_what_follows_the_close_notify_in_the_kernel(
     nss: tlsapi.Backend,
     pki: PKI,
     tcp: tuple[socket.socket, socket.socket],
-    version: dict[str, TLSVersion],
+    version: dict[str, Any],
 ) -> None:
     """The peer's close_notify and plain bytes come in one write; NSS reads only the record."""
     raw_client, raw_server = tcp
