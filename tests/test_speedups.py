@@ -11,6 +11,8 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -24,6 +26,7 @@ from tlsapi import TLSError, WantReadError
 from tlsapi._buffer import SPEEDUPS, TLSWrappedBuffer
 from tlsapi.backend_api import FAST_ABI
 from tlsapi.testing import handshake
+from tlsapi.testing.conformance.sockets import TCPPairs
 from tlsapi.testing.pki import PKI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,6 +193,57 @@ def test_a_failure_from_the_fast_path_is_sticky(name: str) -> None:
         assert again.value is first.value
     assert server._lock_token == [True]
     assert server.peek_outgoing(100)  # the alert GnuTLS was asked to send
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_fast_path_over_the_native_socket_path(name: str, loopback_tcp: TCPPairs) -> None:
+    """Over a plain socket the library reads and writes it itself; the fast path's send
+    and recv run there too (their system calls never wait), and a socket failure
+    still surfaces as the OSError it is, never a TLS failure."""
+    backend = _backend_or_skip(name)
+    pki = PKI()
+    raw_client, raw_server = loopback_tcp()
+    client = backend.client_context(pki.client_config()).wrap_socket(
+        raw_client, server_hostname="localhost"
+    )
+    server = backend.server_context(pki.server_config()).wrap_socket(raw_server)
+    worker = threading.Thread(target=server.do_handshake)
+    worker.start()
+    client.do_handshake()
+    worker.join(10)
+    buffer = bytearray(64)
+    for message in (b"ping", b"x" * 64):
+        client.sendall(message)
+        count = server.recv_into(buffer)
+        assert bytes(buffer[:count]) == message[:count]
+        server.sendall(buffer[:count])
+        assert client.recv(64) == message[:count]
+    assert client._buffer._fast_enabled and server._buffer._fast_enabled
+    # A round trip now takes no Python path of the buffer's (this thread's calls).
+    called: set[str] = set()
+    sys.setprofile(
+        lambda frame, event, arg: called.add(
+            f"{Path(frame.f_code.co_filename).parent.name}.{frame.f_code.co_name}"
+        )
+    )
+    try:
+        client.sendall(b"fast")
+        count = server.recv_into(buffer)
+        server.sendall(buffer[:count])
+        assert client.recv(64) == b"fast"
+    finally:
+        sys.setprofile(None)
+    # The core's Python methods (tlsapi/_buffer.py) and the backend's hooks.
+    python_path = {"tlsapi.write", "tlsapi.readinto", "tlsapi.read"}
+    python_path |= {f"tlsapi_{name}.{hook}" for hook in ("_write", "_readinto", "_read")}
+    assert not python_path & called, sorted(python_path & called)
+    # The server's socket is reset (SO_LINGER 0): the client's next recv meets ECONNRESET.
+    raw_server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    server.close()
+    with pytest.raises(ConnectionResetError):
+        client.recv(64)
+    client.close()
 
 
 @needs_speedups

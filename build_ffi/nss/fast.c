@@ -1,14 +1,16 @@
 /* tlsapi-nss: the core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 1).
  *
  * tlsapi._speedups calls these with the GIL held, for small sizes, on an open
- * TLS 1.3 connection on the memory path (the Python buffer hands them over only
- * then: no renegotiation to refuse, no hello readers left).  They do what the
- * Python hooks' cffi calls do (tlsapi_nss_write, tlsapi_nss_read, memio's
- * output) and decline (TLSAPI_NSS_FAST_DECLINED) what the hooks must do:
- *
- * - the native socket path (memio attached to a descriptor);
- * - bytes Python queued itself (python_fed): memio reads them in place from
- *   `bytes` objects Python keeps in its _chunks and lets go of once read.
+ * TLS 1.3 connection (the Python buffer hands them over only then: no
+ * renegotiation to refuse, no hello readers left).  They do what the Python
+ * hooks' cffi calls do (tlsapi_nss_write, tlsapi_nss_read, memio's output).
+ * On the native socket path (memio attached to a descriptor) send and recv
+ * work too: memio's system calls never wait, so the GIL held across them costs
+ * microseconds and saves the hand-off that made the peer thread wait behind
+ * our Python after each send; give and output serve the memory path only.
+ * They decline (TLSAPI_NSS_FAST_DECLINED) what the hooks must do: bytes Python
+ * queued itself (python_fed), which memio reads in place from `bytes` objects
+ * Python keeps in its _chunks and lets go of once read.
  *
  * Received bytes: memio reads chunks in place, so fast_give copies them into
  * `copy`, a buffer this struct owns, and only when nothing is pending (so memio
@@ -63,7 +65,7 @@ size_t tlsapi_nss_fast_capacity(tlsapi_nss_fast *fast)
 int64_t tlsapi_nss_fast_send(void *pointer, const char *data, size_t size)
 {
     tlsapi_nss_fast *fast = pointer;
-    if (fast->state->attached || size > TLSAPI_NSS_FAST_MAX)
+    if (size > TLSAPI_NSS_FAST_MAX)
         return TLSAPI_NSS_FAST_DECLINED;
     /* size, a partial count, or a negative NSPR error (never -1): _fast_send_result. */
     return tlsapi_nss_write(fast->fd, fast->state, data, (PRInt32)size);
@@ -74,7 +76,7 @@ int64_t tlsapi_nss_fast_recv(void *pointer, char *data, size_t size)
     tlsapi_nss_fast *fast = pointer;
     tlsapi_nss_memio *state = fast->state;
     PRInt32 count;
-    if (state->attached || fast->python_fed || size > TLSAPI_NSS_FAST_MAX)
+    if (fast->python_fed || size > TLSAPI_NSS_FAST_MAX)
         return TLSAPI_NSS_FAST_DECLINED;
     count = tlsapi_nss_read(fast->fd, state, data, (PRInt32)size);
     if (state->in_size == 0 && fast->copy != NULL) {

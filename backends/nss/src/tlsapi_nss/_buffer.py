@@ -698,8 +698,9 @@ class NSSBuffer(SocketPathBuffer):
             self._fast.python_fed = 0
 
     # The core's C fast path calls fast.c's tlsapi_nss_fast_* (the same calls as
-    # _write, _readinto, _receive and _library_output, declining the native socket
-    # path and bytes _receive queued); what is not plain success comes back here.
+    # _write, _readinto, _receive and _library_output, declining bytes _receive
+    # queued; on the native socket path send and recv only); what is not plain
+    # success comes back here.
     # TLS 1.3 only (no renegotiation to refuse), once no hello reader is left.
 
     _fast: Any = None  # the tlsapi_nss_fast, once asked for
@@ -708,7 +709,6 @@ class NSSBuffer(SocketPathBuffer):
         if (
             self._version != 0x0304
             or self._fd is None
-            or self._on_socket
             or self._hello_reader is not None
             or self._incoming_plain is not None
             or self._outgoing_plain is not None
