@@ -92,6 +92,7 @@
 #include "memio.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -570,6 +571,38 @@ int64_t tlsapi_nss_memio_peek_fd(tlsapi_nss_memio *state, char *data, size_t siz
         state->sys_errno = errno;
     }
     return count < 0 ? -1 : (int64_t)count;
+}
+
+/* The engine's wait for the peer, called WITHOUT the connection's lock (as
+   _socket_pending and _socket_has_input, it reads counters as hints and touches
+   no NSS socket): one cffi call, the GIL released once, instead of Python's
+   poll object and two hint checks.  READY when a read may return something
+   (chunks held from before the takeover, plaintext NSS holds, the socket
+   readable or failed, no socket any more: the read meets what there is);
+   TIMEOUT when `timeout_ms` (-1: none) ran out; EINTR when a signal came
+   (Python runs its handlers, then calls again); OUTPUT at once when
+   `output_first` and ciphertext is queued (the engine sends it first). */
+int tlsapi_nss_memio_wait_fd(const tlsapi_nss_memio *state, int timeout_ms, int output_first)
+{
+    struct pollfd watched;
+    int count;
+    if (state->in_size > 0 || state->held || state->fd < 0) {
+        return TLSAPI_NSS_WAIT_READY;
+    }
+    if (output_first && state->out_len > 0) {
+        return TLSAPI_NSS_WAIT_OUTPUT;
+    }
+    watched.fd = state->fd;
+    watched.events = POLLIN;
+    watched.revents = 0;
+    count = poll(&watched, 1, timeout_ms < 0 ? -1 : timeout_ms);
+    if (count > 0) {
+        return TLSAPI_NSS_WAIT_READY;
+    }
+    if (count == 0) {
+        return TLSAPI_NSS_WAIT_TIMEOUT;
+    }
+    return errno == EINTR ? TLSAPI_NSS_WAIT_EINTR : TLSAPI_NSS_WAIT_READY;
 }
 
 void tlsapi_nss_memio_tap_taken(tlsapi_nss_memio *state, int which, int stop)

@@ -86,6 +86,13 @@ int tlsapi_nss_memio_send_fd(tlsapi_nss_memio *state, const char *data, size_t s
 int64_t tlsapi_nss_memio_recv_fd(tlsapi_nss_memio *state, char *data, size_t size);
 /* What else already arrived on the socket, left in place; the count or -1. */
 int64_t tlsapi_nss_memio_peek_fd(tlsapi_nss_memio *state, char *data, size_t size);
+/* The engine's wait for the peer, without the connection's lock (memio.c says what
+   it answers). */
+#define TLSAPI_NSS_WAIT_TIMEOUT 0
+#define TLSAPI_NSS_WAIT_READY 1
+#define TLSAPI_NSS_WAIT_EINTR 2
+#define TLSAPI_NSS_WAIT_OUTPUT 3
+int tlsapi_nss_memio_wait_fd(const tlsapi_nss_memio *state, int timeout_ms, int output_first);
 /* Python took a tap's bytes (which: 0 in, 1 out); `stop`: it needs no more of them. */
 void tlsapi_nss_memio_tap_taken(tlsapi_nss_memio *state, int which, int stop);
 

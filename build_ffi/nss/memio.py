@@ -13,6 +13,11 @@ INCLUDES = """
 SOURCES = ("memio.c",)
 
 TYPES = """
+#define TLSAPI_NSS_WAIT_TIMEOUT ...
+#define TLSAPI_NSS_WAIT_READY ...
+#define TLSAPI_NSS_WAIT_EINTR ...
+#define TLSAPI_NSS_WAIT_OUTPUT ...
+
 typedef struct {
     char *data;
     size_t len;
@@ -55,6 +60,7 @@ int tlsapi_nss_memio_send_fd(tlsapi_nss_memio *state, const char *data, size_t s
 int64_t tlsapi_nss_memio_recv_fd(tlsapi_nss_memio *state, char *data, size_t size);
 int64_t tlsapi_nss_memio_peek_fd(tlsapi_nss_memio *state, char *data, size_t size);
 void tlsapi_nss_memio_tap_taken(tlsapi_nss_memio *state, int which, int stop);
+int tlsapi_nss_memio_wait_fd(const tlsapi_nss_memio *state, int timeout_ms, int output_first);
 
 PRFileDesc *tlsapi_nss_memio_new(tlsapi_nss_memio *state);
 PRFileDesc *tlsapi_nss_memio_layer(PRFileDesc *fd);

@@ -29,7 +29,9 @@ until the buffer says it has seen enough (``_update_taps``).
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import RaggedEOF, TLSWrappedBuffer, WantReadError
@@ -101,6 +103,18 @@ class SocketPathBuffer(TLSWrappedBuffer):
         or plaintext of a record the last read had no room for (a hint, without the lock)."""
         state = self._memio
         return bool(state.in_size or state.held)
+
+    def _socket_waiter(self) -> Callable[[int, int], int]:
+        """The engine's wait for the peer, called without the lock: ``wait(timeout_ms,
+        output_first)`` (-1: no timeout) returns 1 when a read may return something
+        (held bytes, the socket readable or failed), 0 when the time ran out, 2 when
+        a signal interrupted it (call again), 3 at once when ``output_first`` and
+        ciphertext is queued (send it first).  A cffi function bound to the memio
+        state: no Python frame per wait.  (See ``tlsapi_nss_memio_wait_fd``.)"""
+        wait: Callable[[int, int], int] = functools.partial(
+            lib.tlsapi_nss_memio_wait_fd, self._memio
+        )
+        return wait
 
     def _socket_flush(self, discard: bool = False) -> int:
         """Send queued ciphertext now without waiting (or drop it); how much is still queued."""
