@@ -494,10 +494,10 @@ PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *bu
                                                                    : TLSAPI_NSS_MEMIO_RECORD_SIZE;
         PRInt32 written = PR_Write(fd, (const char *)buf + rv, piece);
         if (written < 0) {
-            if (rv == 0) {
-                rv = -1; /* nothing written: the error is the answer */
-            }
-            break; /* else the part written; the next write meets the error */
+            /* Nothing written: the error is the answer; else the part written (the
+               next write meets the error). */
+            rv = rv > 0 ? rv : -1;
+            break;
         }
         rv += written;
         if (written < piece) {
