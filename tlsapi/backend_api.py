@@ -45,14 +45,14 @@ What to subclass (all from ``tlsapi``):
   core's not-TLS check (``_refuses_start``) before the handshake reports
   anything.  ``_attach_socket(None)`` lets go of the descriptor (closed or
   unwrapped).  With it come ``_socket_pending()`` (bytes queued for the
-  socket; read without the lock, a hint), ``_socket_has_input()`` (whether a
-  read could return something without the socket: bytes held from before,
-  or the rest of a record the last read had no room for; a hint too) and
-  ``_socket_flush(discard=False)`` (send the queue now without waiting, or
-  drop it; returns what is left, raises the socket's OSError), and optionally
-  ``_socket_waiter()``: a callable ``wait(timeout_ms, output_first)`` that waits
-  for readability in C without the lock (1 ready, 0 timed out, 2 interrupted
-  by a signal, 3 ciphertext queued; it touches no session).  The engine keeps every rule (timeouts,
+  socket; read without the lock, a hint), ``_socket_flush(discard=False)``
+  (send the queue now without waiting, or drop it; returns what is left,
+  raises the socket's OSError) and ``_socket_waiter()``: a callable
+  ``wait(timeout_ms, output_first)`` that waits for readability in C without
+  the lock (1 ready, also at once when a read could return something without
+  the socket: bytes held from before, or the rest of a record the last read
+  had no room for; 0 timed out; 2 interrupted by a signal; 3 at once when
+  ``output_first`` and ciphertext is queued; it touches no session).  The engine keeps every rule (timeouts,
   Want* errors, the pending-ciphertext rule, threads): see the docstring of
   ``tlsapi/_socket/_engine.py``.
 * The C fast path (optional): a buffer whose library is driven by C functions

@@ -120,11 +120,12 @@ not take at once stays queued in the library, in order, which is the
 pending ciphertext (``_socket_pending``, sent by ``_socket_flush`` from the
 same flush loop and send turn).  The waiting (poll, one deadline, Want*
 errors in non-blocking mode) is the engine's, outside the connection's lock,
-so one thread can send while another waits to receive.  A library may offer
-its own wait (optional ``_socket_waiter()``: a callable ``wait(timeout_ms,
-output_first)`` answering 1 ready, 0 timed out, 2 interrupted by a signal, 3
-ciphertext queued; it touches no session and is called without the lock);
-then a request's recv_into and sendall take their fast paths in the facade
+so one thread can send while another waits to receive.  The wait for the
+peer is the library's (``_socket_waiter()``: a callable ``wait(timeout_ms,
+output_first)`` answering 1 ready (bytes the library holds count), 0 timed
+out, 2 interrupted by a signal, 3 ciphertext queued; one C call that touches
+no session and is called without the lock), so a request's recv_into and
+sendall take their fast paths in the facade
 (``_fast_waiter``, ``_fast_sender``: the same rules in fewer steps, everything
 unusual handed to the general code here).  Since any call that
 reads may take bytes off the socket, such calls hold ``_recv_lock`` (as
@@ -230,17 +231,8 @@ class _NativeBuffer(Protocol):
 
     def _attach_socket(self, fd: int | None) -> bool: ...
     def _socket_pending(self) -> int: ...
-    def _socket_has_input(self) -> bool: ...
     def _socket_flush(self, discard: bool = False) -> int: ...
-
-
-def _reading_poller(sock: _socket.socket) -> Any:
-    """A poll object watching ``sock`` for readability, or False where there is no poll()."""
-    if not _HAVE_POLL:
-        return False
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return poller
+    def _socket_waiter(self) -> Callable[[int, int], int]: ...
 
 
 def _attach_native(socket: _socket.socket, buffer: TLSWrappedBuffer) -> _NativeBuffer | None:
@@ -380,13 +372,11 @@ class SocketEngine:
         self._readers_waiting = 0  # threads in _await_other_reader (guarded by _fed_changed)
         # The native path: the buffer's library reads and writes the socket itself.
         self._native = _attach_native(socket, buffer)
-        # The library's own wait for readability, if it has one (``_socket_waiter``):
-        # one C call without the lock instead of a poll object and two hints.
-        waiter_hook = getattr(self._native, "_socket_waiter", None)
-        if waiter_hook is not None:
-            self._waiter = waiter_hook()
+        # The library's own wait for readability (``_socket_waiter``): one C call
+        # without the lock.
+        if self._native is not None:
+            self._waiter = self._native._socket_waiter()
         self._refresh_fast_paths()
-        self._read_poller: Any = None  # the native path's, for readability (False: no poll())
 
     # -- the lifecycle ------------------------------------------------------------
 
@@ -840,7 +830,8 @@ class SocketEngine:
             and self._buffer._state is _BufferState.OPEN
         ):
             waiter = self._waiter
-            if waiter is not None and self._recv_lock.acquire(False):
+            assert waiter is not None
+            if self._recv_lock.acquire(False):
                 # The common case with the library's waiter, in as few steps as it takes:
                 # it answers at once when bytes are held (no wait) or ciphertext is queued
                 # (the general path below sends it first), and only the holder of
@@ -866,30 +857,7 @@ class SocketEngine:
                         with self._fed_changed:
                             self._fed_changed.notify_all()
                 return self._native_call("read", deadline, fn, *args)
-            native = self._native
-            assert native is not None
-            # Another reader's call after this snapshot may leave bytes in the library:
-            # then the count moved and nobody waits (as in _native_fill).
-            fed = self._fed
-            if not native._socket_has_input():
-                if native._socket_pending():
-                    with contextlib.suppress(WantWriteError):
-                        self._flush("read", deadline, reader=True)
-                if self._recv_lock.acquire(False):  # _native_fill's common case, inline
-                    try:
-                        if self._fed == fed:
-                            self._native_wait_readable("read", deadline)
-                            # Still the one reader: read now (the loop below if only,
-                            # say, a session ticket came).
-                            with contextlib.suppress(WantReadError):
-                                return fn(*args)
-                    except TLSError as exc:
-                        self._native_read_failed(exc)
-                        raise
-                    finally:
-                        self._release_reading()
-                else:
-                    self._native_fill("read", deadline, fed)
+            # Another reader holds _recv_lock: the general way, which waits its turn.
         else:
             self._read_waits(False)  # set again if this read has to wait
         return self._native_call("read", deadline, fn, *args)
@@ -931,33 +899,22 @@ class SocketEngine:
                 self._wait(op, deadline, write=True)
             self._wait(op, deadline, write=False)
         waiter = self._waiter
-        if waiter is not None:
-            while True:
-                if deadline is None:
-                    milliseconds = -1
-                else:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError(f"The {op} operation timed out")
-                    # Round up, so a short timeout does not spin at 0; poll() takes an int.
-                    milliseconds = min(math.ceil(remaining * 1000), _MAX_POLL_MS)
-                status = waiter(milliseconds, 0)
-                if status == _WAIT_READY:
-                    return
-                if status == _WAIT_TIMEOUT and milliseconds != _MAX_POLL_MS:
+        assert waiter is not None
+        while True:
+            if deadline is None:
+                milliseconds = -1
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     raise TimeoutError(f"The {op} operation timed out")
-                # A signal (its handlers ran as the call returned) or a capped timeout: again.
-        # Only the holder of _recv_lock waits here: one poll object will do.
-        poller = self._read_poller
-        if poller is None:
-            poller = self._read_poller = _reading_poller(self._socket)
-        left = None if deadline is None else deadline - time.monotonic()
-        if left is not None and left <= 0:
-            raise TimeoutError(f"The {op} operation timed out")
-        if poller is False:
-            self._wait(op, deadline, write=False)
-        elif not poller.poll(None if left is None else math.ceil(left * 1000)):
-            raise TimeoutError(f"The {op} operation timed out")
+                # Round up, so a short timeout does not spin at 0; poll() takes an int.
+                milliseconds = min(math.ceil(remaining * 1000), _MAX_POLL_MS)
+            status = waiter(milliseconds, 0)
+            if status == _WAIT_READY:
+                return
+            if status == _WAIT_TIMEOUT and milliseconds != _MAX_POLL_MS:
+                raise TimeoutError(f"The {op} operation timed out")
+            # A signal (its handlers ran as the call returned) or a capped timeout: again.
 
     def _send_native(self, op: str, deadline: float | None) -> None:
         """_send_pending when the library drives the socket: its queue, sent in order."""

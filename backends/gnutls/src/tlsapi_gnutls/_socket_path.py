@@ -79,12 +79,6 @@ class SocketPathBuffer(TLSWrappedBuffer):
         field read without a Python frame (the engine asks up to three times a request)."""
         return int(self._transport.out_len)
 
-    def _socket_has_input(self) -> bool:
-        """Whether a read may succeed without the socket: bytes held before the takeover,
-        or the rest of a record the last read had no room for (a hint, without the lock)."""
-        transport = self._transport
-        return bool(transport.in_len or transport.held)
-
     def _socket_flush(self, discard: bool = False) -> int:
         """Send queued ciphertext now without waiting (or drop it); how much is still queued."""
         with self._exclusive():

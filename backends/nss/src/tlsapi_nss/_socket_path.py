@@ -98,12 +98,6 @@ class SocketPathBuffer(TLSWrappedBuffer):
         """Ciphertext queued for the socket (read without the lock: a hint for the engine)."""
         return int(self._memio.out_len)
 
-    def _socket_has_input(self) -> bool:
-        """Whether a read may succeed without the socket: chunks held before the takeover,
-        or plaintext of a record the last read had no room for (a hint, without the lock)."""
-        state = self._memio
-        return bool(state.in_size or state.held)
-
     def _socket_waiter(self) -> Callable[[int, int], int]:
         """The engine's wait for the peer, called without the lock: ``wait(timeout_ms,
         output_first)`` (-1: no timeout) returns 1 when a read may return something
