@@ -272,6 +272,98 @@ def test_sizes_and_buffer_types(name: str) -> None:
         client.consume_outgoing(5)
 
 
+def _read_all(buffer: TLSWrappedBuffer, size: int) -> bytes:
+    received = bytearray()
+    sink = bytearray(65536)
+    while len(received) < size:
+        count = buffer.readinto(sink)
+        received += sink[:count]
+    with pytest.raises(WantReadError):
+        buffer.readinto(sink)
+    return bytes(received)
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_a_large_write_goes_straight_into_the_bytes_handed_out(name: str) -> None:
+    """The records of a large write are written once, into the object peek_outgoing
+    returns: the queue's only chunk, nothing left in the backend's own buffer."""
+    client, server = _pair(name)
+    payload = os.urandom(1 << 20)
+    assert client.write(memoryview(payload)) == len(payload)
+    chunks = client._outgoing.chunks
+    assert len(chunks) == 1 and type(chunks[0]) is bytes
+    data = client.peek_outgoing(1 << 30)
+    assert data is chunks[0]
+    assert client.outgoing_bytes_buffered() == len(data)  # the backend holds nothing more
+    assert len(payload) < len(data) < len(payload) + 64 * 65  # records, not the bound's slack
+    client.consume_outgoing(len(data))
+    server.receive_from_network(data)
+    assert _read_all(server, len(payload)) == payload
+    # And the other way, in pieces of every size around the threshold.
+    for size in (16383, 16384, 16385, 40000):
+        piece = os.urandom(size)
+        assert server.write(piece) == size
+        _move(server, client)
+        assert _read_all(client, size) == piece
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_a_large_write_after_pending_output_keeps_the_order(name: str) -> None:
+    """Bytes already written go first: in the backend's buffer (not yet peeked) or in
+    the core's queue (peeked, not all consumed), a large write takes the Python path."""
+    client, server = _pair(name)
+    big = os.urandom(300_000)
+    client.write(b"first")  # in the backend's buffer
+    client.write(big)
+    client.write(b"second")
+    part = client.peek_outgoing(7)  # some in the core's queue, partly consumed
+    client.consume_outgoing(3)
+    client.write(big[::-1])
+    rest = client.peek_outgoing(1 << 30)
+    client.consume_outgoing(len(rest))
+    server.receive_from_network(part[:3] + rest)
+    expected = b"first" + big + b"second" + big[::-1]
+    assert _read_all(server, len(expected)) == expected
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+@pytest.mark.parametrize("capacity", [0, 20_000, 16_406 * 3 - 1])
+def test_send_into_puts_what_does_not_fit_in_the_backends_output(name: str, capacity: int) -> None:
+    """send_into called through its address, as the core calls it, with less room than
+    the records need: the rest goes to the backend's output, after the bytes in ``out``."""
+    import ctypes
+
+    client, server = _pair(name)
+    functions = client._fast_functions()
+    assert functions is not None and len(functions) == 9 and functions[0] == FAST_ABI
+    send_into = ctypes.CFUNCTYPE(
+        ctypes.c_int64,
+        ctypes.c_void_p,
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_size_t),
+    )(functions[8])
+    payload = os.urandom(100_000)
+    out = ctypes.create_string_buffer(max(capacity, 1))
+    written = ctypes.c_size_t(12345)
+    # The test holds the connection's lock, as the core does around the call.
+    with client._exclusive():
+        result = send_into(functions[1], payload, len(payload), out, capacity, written)
+    assert result == len(payload)
+    assert written.value <= capacity
+    if capacity >= 20_000:
+        assert written.value > 0
+    rest = client.peek_outgoing(1 << 30)
+    client.consume_outgoing(len(rest))
+    server.receive_from_network(out.raw[: written.value] + rest)
+    assert _read_all(server, len(payload)) == payload
+
+
 # Per backend: its pkg-config packages, its header, its functions' prefix.
 HEADERS = {
     "gnutls": (("gnutls",), "transport.h", "tlsapi_gnutls_fast_", "TLSAPI_GNUTLS_FAST_DECLINED"),
@@ -296,7 +388,7 @@ def test_backend_functions_match_the_header(name: str, tmp_path: Path) -> None:
         f'#include "tlsapi_fast.h"\n#include "{header}"\n'
         + "".join(
             f"tlsapi_fast_{kind}_fn {kind}_fn = {prefix}{kind};\n"
-            for kind in ("send", "recv", "give", "output", "taken")
+            for kind in ("send", "recv", "give", "output", "taken", "bound", "send_into")
         )
         + f"#if {declined} != TLSAPI_FAST_DECLINED || TLSAPI_FAST_ABI != {FAST_ABI}\n"
         "#error the contract changed\n#endif\n"

@@ -66,7 +66,9 @@ base class ``FastBase`` runs the common case of write, read, readinto,
 receive_from_network, peek_outgoing and consume_outgoing without a Python
 frame: OPEN, the token there, a small size, and a backend that handed its C
 functions over (``_fast_functions``, asked once on entering OPEN; the
-contract is ``tlsapi/include/tlsapi_fast.h``).  Everything else goes to the
+contract is ``tlsapi/include/tlsapi_fast.h``).  A large write, where the
+backend can, encrypts straight into the bytes object that peek_outgoing
+then hands out (one copy of a bulk transfer fewer).  Everything else goes to the
 Python methods below, renamed ``_write_slow`` and so on, which keep every
 rule; a result of the backend's functions that is not plain success comes
 back to ``_fast_write_done`` / ``_fast_recv_done`` with the lock held.
@@ -238,6 +240,17 @@ class TLSWrappedBuffer(_Base, abc.ABC):
         except BaseException as exc:
             self._interrupted(exc)
             raise
+
+    def _fast_output_lost(self, cause: BaseException | None) -> None:
+        """A large write's ciphertext could not be queued (no memory): records are
+        missing from the stream, so the connection fails here (lock held)."""
+        failure = TLSError(
+            "this TLS connection lost encrypted records it had made (no memory to queue "
+            "them) and cannot be used any more"
+        )
+        failure.__cause__ = cause
+        self._remember(failure)
+        raise failure
 
     def _stop_after_data(self, error: TLSError | None) -> None:
         """For a backend's read hook that returns data and met the end of reading after it.
@@ -810,17 +823,19 @@ class TLSWrappedBuffer(_Base, abc.ABC):
 
     # -- hooks for backends (called with the lock held) ------------------------
 
-    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
+    def _fast_functions(self) -> tuple[int, ...] | None:
         """The backend's C functions for the fast path, or None (the default: none).
 
         Asked once, when the connection enters OPEN: ``(abi, state, send, recv,
-        give, output, taken)``, the addresses of functions of the types in
-        ``tlsapi/include/tlsapi_fast.h`` and of the C object they take (alive
-        as long as this buffer).  They run only on an OPEN connection with
-        nothing else in progress, with the GIL held, for small sizes; a
-        function answers TLSAPI_FAST_DECLINED when the Python hooks must do the
-        call (say, per-call Python work pending).  A backend that returns them
-        implements ``_fast_send_result`` and ``_fast_recv_result``.
+        give, output, taken, bound, send_into)``, the addresses of functions of
+        the types in ``tlsapi/include/tlsapi_fast.h`` and of the C object they
+        take (alive as long as this buffer); bound and send_into may be 0 (no
+        large writes), and an ABI 1 tuple ends before them.  They run only on an
+        OPEN connection with nothing else in progress, with the GIL held, for
+        small sizes (send_into: large writes, the GIL released, the lock held);
+        a function answers TLSAPI_FAST_DECLINED when the Python hooks must do
+        the call (say, per-call Python work pending).  A backend that returns
+        them implements ``_fast_send_result`` and ``_fast_recv_result``.
         """
         return None
 

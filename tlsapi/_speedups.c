@@ -25,6 +25,12 @@
  *     through _fast_enable() when the connection entered OPEN;
  *   - the size is small (16 KiB to write or receive, 64 KiB to read), since
  *     the GIL stays held: a bulk transfer goes through cffi, which releases it.
+ *     A larger write, where the backend has bound and send_into (ABI 2), runs
+ *     here too, with the GIL released around the backend's call: it encrypts
+ *     straight into a bytes object that becomes the outgoing queue's only
+ *     chunk, which peek_outgoing hands out as it is.  Without that the
+ *     ciphertext went to the backend's buffer and was copied into a bytes
+ *     object once more: a tenth of an in-memory bulk transfer.
  *
  * The backend's functions run with the GIL held.  send and recv may still run
  * Python (a cffi callback: key log, tickets) that lets other threads in, so
@@ -77,6 +83,8 @@ typedef struct {
     tlsapi_fast_give_fn give;
     tlsapi_fast_output_fn output;
     tlsapi_fast_taken_fn taken;
+    tlsapi_fast_bound_fn bound;         /* with send_into: large writes (NULL: none) */
+    tlsapi_fast_send_into_fn send_into;
 } FastBase;
 
 /* Set by configure(): the OPEN state object, and ByteQueue's slot offsets. */
@@ -89,7 +97,7 @@ static PyTypeObject *queue_type = NULL;
 /* Interned method names. */
 static PyObject *str_write_slow, *str_read_slow, *str_readinto_slow, *str_receive_slow,
     *str_peek_slow, *str_consume_slow, *str_write_done, *str_recv_done, *str_wake, *str_clear,
-    *str_append;
+    *str_append, *str_output_lost;
 
 /* -- helpers ------------------------------------------------------------------------- */
 
@@ -189,6 +197,98 @@ static int fast_ready(FastBase *self)
            token_present(self);
 }
 
+/* Queues ``chunk`` (steals it), its first ``size`` bytes, as the only chunk of the
+   empty outgoing queue: 0, or -1 with an exception. */
+static int queue_only_chunk(PyObject *queue, PyObject *chunk, Py_ssize_t size)
+{
+    PyObject *chunks = queue_slot(queue, queue_chunks_offset), *count, *added;
+    if (size < PyBytes_GET_SIZE(chunk) && _PyBytes_Resize(&chunk, size) < 0)
+        return -1;
+    if (chunks == NULL) {
+        Py_DECREF(chunk);
+        PyErr_SetString(PyExc_AttributeError, "chunks");
+        return -1;
+    }
+    count = PyLong_FromSsize_t(size);
+    if (count == NULL) {
+        Py_DECREF(chunk);
+        return -1;
+    }
+    added = PyObject_CallMethodOneArg(chunks, str_append, chunk);
+    Py_DECREF(chunk);
+    if (added == NULL) {
+        Py_DECREF(count);
+        return -1;
+    }
+    Py_DECREF(added);
+    queue_set(queue, queue_size_offset, count);
+    return 0;
+}
+
+/* A large write straight into the bytes object peek_outgoing will hand out (the
+   backend's bound and send_into, tlsapi_fast.h).  Returns 0 when not taken (the
+   Python path does it), 1 with *answer set: write's result, or NULL with an
+   exception. */
+static int fast_write_large(FastBase *self, Py_buffer *view, PyObject **answer)
+{
+    Py_ssize_t queued;
+    PyObject *queue = fast_queue(self, &queued), *out;
+    size_t capacity, written = 0;
+    int64_t result;
+    if (queue == NULL || queued != 0) /* older bytes queued: the Python path keeps the order */
+        return 0;
+    capacity = self->bound(self->fast_state, (size_t)view->len);
+    if (capacity == 0 || capacity > (size_t)PY_SSIZE_T_MAX)
+        return 0;
+    *answer = NULL;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)capacity);
+    if (out == NULL)
+        return 1;
+    if (take_token(self) < 0) {
+        Py_DECREF(out);
+        return 1;
+    }
+    /* The token is held, as around a cffi call: no other call on this connection runs. */
+    Py_BEGIN_ALLOW_THREADS
+    result = self->send_into(self->fast_state, (const char *)view->buf, (size_t)view->len,
+                             PyBytes_AS_STRING(out), capacity, &written);
+    Py_END_ALLOW_THREADS
+    if (result == TLSAPI_FAST_DECLINED) {
+        Py_DECREF(out);
+        return give_token(self) < 0 ? 1 : 0;
+    }
+    if (written > capacity) {
+        Py_DECREF(out);
+        PyErr_SetString(PyExc_SystemError, "tlsapi: a backend wrote past the output it was given");
+    } else if (written == 0) {
+        Py_DECREF(out);
+    } else if (queue_only_chunk(queue, out, (Py_ssize_t)written) < 0) {
+        /* Encrypted records lost (no memory): the connection must not go on without them. */
+        PyObject *type, *value, *traceback, *failed;
+        PyErr_Fetch(&type, &value, &traceback);
+        PyErr_NormalizeException(&type, &value, &traceback);
+        failed = PyObject_CallMethodOneArg((PyObject *)self, str_output_lost,
+                                           value != NULL ? value : Py_None);
+        Py_XDECREF(failed); /* it raises, always: that exception stands */
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(traceback);
+    }
+    if (!PyErr_Occurred()) {
+        if (result == (int64_t)view->len) {
+            *answer = PyLong_FromSsize_t(view->len);
+        } else { /* an error, or no progress: the Python side's (queued records go first) */
+            PyObject *value = PyLong_FromLongLong(result);
+            if (value != NULL)
+                *answer = PyObject_CallMethodOneArg((PyObject *)self, str_write_done, value);
+            Py_XDECREF(value);
+        }
+    }
+    if (give_token(self) < 0)
+        Py_CLEAR(*answer);
+    return 1;
+}
+
 /* -- the methods --------------------------------------------------------------------- */
 
 PyDoc_STRVAR(write_doc, "write(buf) -> int\n\nEncrypt application data; returns how many bytes were taken.");
@@ -200,7 +300,15 @@ static PyObject *FastBase_write(FastBase *self, PyObject *const *args, Py_ssize_
         Py_buffer view;
         if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
             PyErr_Clear(); /* the Python path says what is wrong with it */
-        } else if (view.len <= 0 || view.len > FAST_WRITE_MAX) {
+        } else if (view.len > FAST_WRITE_MAX) {
+            PyObject *answer = NULL;
+            int taken = self->send_into != NULL && fast_write_large(self, &view, &answer);
+            PyBuffer_Release(&view);
+            if (taken)
+                return answer;
+            if (PyErr_Occurred())
+                return NULL;
+        } else if (view.len <= 0) {
             PyBuffer_Release(&view);
         } else {
             int64_t result;
@@ -366,8 +474,11 @@ static PyObject *FastBase_peek_outgoing(FastBase *self, PyObject *const *args, P
 {
     Py_ssize_t queued;
     PyObject *queue;
-    if (nargs == 1 && kwnames == NULL && PyLong_CheckExact(args[0]) && fast_ready(self) &&
-        (queue = fast_queue(self, &queued)) != NULL && queued == 0) {
+    if (nargs != 1 || kwnames != NULL || !PyLong_CheckExact(args[0]) || !fast_ready(self))
+        queue = NULL;
+    else
+        queue = fast_queue(self, &queued);
+    if (queue != NULL && queued == 0) {
         const char *data = NULL;
         int64_t pending = self->output(self->fast_state, &data);
         Py_ssize_t amt = PyLong_AsSsize_t(args[0]);
@@ -397,6 +508,22 @@ static PyObject *FastBase_peek_outgoing(FastBase *self, PyObject *const *args, P
             Py_DECREF(added);
             self->taken(self->fast_state, (size_t)pending);
             queue_set(queue, queue_size_offset, size);
+            return chunk;
+        }
+    } else if (queue != NULL && queued > 0) {
+        /* A large write's bytes object (fast_write_large), whole and alone: that very object. */
+        const char *data = NULL;
+        PyObject *chunks = queue_slot(queue, queue_chunks_offset),
+                 *offset = queue_slot(queue, queue_offset_offset);
+        Py_ssize_t amt = PyLong_AsSsize_t(args[0]);
+        if (amt == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        } else if (queued <= amt && chunks != NULL && PyList_CheckExact(chunks) &&
+                   PyList_GET_SIZE(chunks) == 1 && offset != NULL && PyLong_CheckExact(offset) &&
+                   PyLong_AsSsize_t(offset) == 0 && PyBytes_CheckExact(PyList_GET_ITEM(chunks, 0)) &&
+                   self->output(self->fast_state, &data) == 0) {
+            PyObject *chunk = PyList_GET_ITEM(chunks, 0);
+            Py_INCREF(chunk);
             return chunk;
         }
     }
@@ -441,30 +568,44 @@ PyDoc_STRVAR(enable_doc, "_fast_enable(functions) -> bool\n\nUse the backend's C
 
 static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
 {
-    void *pointers[6];
-    Py_ssize_t i;
+    void *pointers[8] = {NULL};
+    Py_ssize_t i, count;
     long abi;
     self->send = NULL;
+    self->send_into = NULL;
+    self->bound = NULL;
     if (functions == Py_None)
         Py_RETURN_FALSE;
-    if (!PyTuple_Check(functions) || PyTuple_GET_SIZE(functions) != 7) {
+    if (!PyTuple_Check(functions) || PyTuple_GET_SIZE(functions) < 1) {
         PyErr_SetString(PyExc_TypeError,
                         "_fast_functions() must return None or a tuple (abi, state, send, recv, "
-                        "give, output, taken)");
+                        "give, output, taken, bound, send_into)");
         return NULL;
     }
     abi = PyLong_AsLong(PyTuple_GET_ITEM(functions, 0));
     if (abi == -1 && PyErr_Occurred())
         return NULL;
-    if (abi != TLSAPI_FAST_ABI) /* a backend built for another contract: no fast path */
+    /* ABI 1 had no large writes: its seven elements are still a valid contract. */
+    if (abi != 1 && abi != TLSAPI_FAST_ABI) /* a backend built for another contract */
         Py_RETURN_FALSE;
-    for (i = 0; i < 6; i++) {
+    count = abi == 1 ? 7 : 9;
+    if (PyTuple_GET_SIZE(functions) != count) {
+        PyErr_Format(PyExc_TypeError, "_fast_functions() gave %zd elements for ABI %ld, not %zd",
+                     PyTuple_GET_SIZE(functions), abi, count);
+        return NULL;
+    }
+    for (i = 0; i < count - 1; i++) {
         pointers[i] = PyLong_AsVoidPtr(PyTuple_GET_ITEM(functions, i + 1));
-        if (pointers[i] == NULL) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "_fast_functions() gave a NULL address");
+        if (pointers[i] == NULL && PyErr_Occurred())
+            return NULL;
+        if (pointers[i] == NULL && i < 6) { /* bound and send_into may be 0: none */
+            PyErr_SetString(PyExc_ValueError, "_fast_functions() gave a NULL address");
             return NULL;
         }
+    }
+    if ((pointers[6] == NULL) != (pointers[7] == NULL)) {
+        PyErr_SetString(PyExc_ValueError, "_fast_functions() gave bound without send_into");
+        return NULL;
     }
     /* Data and function pointers converted through integers: what the header's
        contract (and cffi's uintptr_t casts) is about. */
@@ -473,6 +614,8 @@ static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
     self->give = (tlsapi_fast_give_fn)(uintptr_t)pointers[3];
     self->output = (tlsapi_fast_output_fn)(uintptr_t)pointers[4];
     self->taken = (tlsapi_fast_taken_fn)(uintptr_t)pointers[5];
+    self->bound = (tlsapi_fast_bound_fn)(uintptr_t)pointers[6];
+    self->send_into = (tlsapi_fast_send_into_fn)(uintptr_t)pointers[7];
     self->send = (tlsapi_fast_send_fn)(uintptr_t)pointers[1];
     Py_RETURN_TRUE;
 }
@@ -501,6 +644,7 @@ static int FastBase_clear(FastBase *self)
     Py_CLEAR(self->waiters);
     Py_CLEAR(self->outgoing);
     self->send = NULL;
+    self->send_into = NULL;
     return 0;
 }
 
@@ -512,6 +656,7 @@ static int FastBase_clear(FastBase *self)
 static void FastBase_finalize(FastBase *self)
 {
     self->send = NULL;
+    self->send_into = NULL;
 }
 
 static void FastBase_dealloc(FastBase *self)
@@ -655,7 +800,8 @@ PyMODINIT_FUNC PyInit__speedups(void)
         intern(&str_consume_slow, "_consume_outgoing_slow") < 0 ||
         intern(&str_write_done, "_fast_write_done") < 0 ||
         intern(&str_recv_done, "_fast_recv_done") < 0 || intern(&str_wake, "_wake") < 0 ||
-        intern(&str_clear, "clear") < 0 || intern(&str_append, "append") < 0)
+        intern(&str_clear, "clear") < 0 || intern(&str_append, "append") < 0 ||
+        intern(&str_output_lost, "_fast_output_lost") < 0)
         return NULL;
     /* object's: it refuses to instantiate a class with abstract methods left. */
     FastBase_Type.tp_new = PyBaseObject_Type.tp_new;

@@ -57,10 +57,12 @@ What to subclass (all from ``tlsapi``):
   ``tlsapi/_socket/_engine.py``.
 * The C fast path (optional): a buffer whose library is driven by C functions
   with the signatures of ``tlsapi/include/tlsapi_fast.h`` (send, recv, give,
-  output, taken over the backend's per-connection C object) returns their
-  addresses from ``_fast_functions()``, as ``(FAST_ABI, state, send, recv,
-  give, output, taken)`` integers (:data:`FAST_ABI` is the contract's
-  version; cffi gives an address as ``int(ffi.cast("uintptr_t",
+  output, taken over the backend's per-connection C object; bound and
+  send_into for large writes straight into the core's bytes object, or 0)
+  returns their addresses from ``_fast_functions()``, as ``(FAST_ABI, state,
+  send, recv, give, output, taken, bound, send_into)`` integers
+  (:data:`FAST_ABI` is the contract's version; the core still takes an ABI 1
+  tuple, the first seven; cffi gives an address as ``int(ffi.cast("uintptr_t",
   ffi.addressof(lib, "name")))``), or None when it has per-call Python work
   to do.  The core asks once, when the connection enters OPEN; where its C
   extension is built, it then calls them directly for the common case (open,
@@ -142,7 +144,7 @@ from ._protocols import protocol_bytes
 from ._registry import load_user_configuration
 
 # The version of the fast path's contract (tlsapi/include/tlsapi_fast.h) this core speaks.
-FAST_ABI = 1
+FAST_ABI = 2
 
 __all__ = [
     "FAST_ABI",

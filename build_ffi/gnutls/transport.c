@@ -92,6 +92,13 @@ static ssize_t tlsapi_gnutls_push(gnutls_transport_ptr_t pointer, const void *da
     tlsapi_gnutls_transport *t = pointer;
     if (size == 0)
         return 0; /* memcpy must not see a NULL buffer, even for 0 bytes */
+    if (t->direct != NULL && t->out_len == 0 && size <= t->direct_cap - t->direct_len) {
+        /* A large write into the core's bytes object; once a record did not fit, the
+           rest follow it into out_buf, which the core reads after that object. */
+        memcpy(t->direct + t->direct_len, data, size);
+        t->direct_len += size;
+        return (ssize_t)size;
+    }
     if (tlsapi_gnutls_reserve_out(t, size) < 0) {
         gnutls_transport_set_errno(t->session, ENOMEM);
         return -1;
@@ -134,6 +141,36 @@ static int tlsapi_gnutls_pull_timeout(gnutls_transport_ptr_t pointer, unsigned i
     return (t->in_len > 0 || t->eof) ? 1 : 0;
 }
 
+/* A server keeps the cipher_suites vector of the first ClientHello (RFC 8446
+   4.1.2: legacy_version, random, legacy_session_id<0..32>, then
+   cipher_suites<2..2^16-2>): GnuTLS does not report the client's offer, and
+   the ssl adapter's shared_ciphers() needs it.  Read here, in GnuTLS's hook,
+   it costs no Python per handshake; a hello too short to hold the vector
+   leaves no offer (GnuTLS then refuses the hello itself).  The Python side
+   turns the bytes into numbers only when asked. */
+static void tlsapi_gnutls_keep_offer(tlsapi_gnutls_transport *t, const gnutls_datum_t *msg)
+{
+    const unsigned char *body = msg->data;
+    size_t size = msg->size, offset = 2 + 32, length;
+    unsigned char *kept;
+    t->hello_seen = 1; /* the first hello only: a second one follows a HelloRetryRequest */
+    if (offset + 1 > size)
+        return;
+    offset += 1 + (size_t)body[offset];
+    if (offset + 2 > size)
+        return;
+    length = (size_t)body[offset] << 8 | (size_t)body[offset + 1];
+    offset += 2;
+    if (length > size - offset)
+        return;
+    kept = malloc(length ? length : 1);
+    if (kept == NULL)
+        return; /* no memory: the offer stays unknown, as for a hello we cannot read */
+    memcpy(kept, body + offset, length);
+    t->offered_len = length;
+    t->offered = kept; /* last: Python reads it without the lock (offered, then the length) */
+}
+
 /* Every handshake message passes here before GnuTLS handles it (incoming) or
    sends it (outgoing).  Both Finished messages are kept: the ssl module's
    get_channel_binding("tls-unique") gives the client's verify_data in a full
@@ -157,6 +194,8 @@ static int tlsapi_gnutls_hook(gnutls_session_t session, unsigned int htype, unsi
             *kept_len = 0; /* not a Finished we know: none rather than a wrong one */
         }
     }
+    if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && t->server && !t->hello_seen)
+        tlsapi_gnutls_keep_offer(t, msg);
     if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && t->hello_hook != NULL)
         return t->hello_hook(session, htype, when, incoming, msg);
     return 0;
@@ -193,6 +232,7 @@ void tlsapi_gnutls_transport_free(tlsapi_gnutls_transport *t)
     free(t->out_buf);
     free(t->in_buf);
     free(t->tap_buf);
+    free(t->offered);
     free(t);
 }
 
@@ -376,8 +416,9 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
     /* On a socket, records of a large write are queued and sent at the end with
        one send (one system call, not one per record); a small one goes at once. */
     int corked = t->fd >= 0 && size > TLSAPI_GNUTLS_RECORD_SIZE;
-    /* Room for all the records at once: push then never reallocates midway. */
-    if (t->fd < 0 || corked)
+    /* Room for all the records at once: push then never reallocates midway (none
+       when they go to the core's bytes object: tlsapi_gnutls_fast_send_into). */
+    if ((t->fd < 0 && t->direct == NULL) || corked)
         (void)tlsapi_gnutls_reserve_out(
             t, size + (size / TLSAPI_GNUTLS_RECORD_SIZE + 1) * TLSAPI_GNUTLS_RECORD_OVERHEAD);
     t->cork = corked;
@@ -398,7 +439,7 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
     return (int64_t)sent;
 }
 
-/* The core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 1): the
+/* The core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 2): the
    same work as the Python hooks' cffi calls, called by tlsapi._speedups with
    the GIL held for small sizes on an open connection.  On the native socket
    path send and recv work too (recv through tlsapi_gnutls_recv_fd, the
@@ -472,4 +513,45 @@ int64_t tlsapi_gnutls_fast_output(void *state, const char **data)
 void tlsapi_gnutls_fast_taken(void *state, size_t count)
 {
     tlsapi_gnutls_output_consume(state, count);
+}
+
+/* A large write's ciphertext, at most: per record (GnuTLS's largest plaintext it
+   sends now, after any record_size_limit) the record header and GnuTLS's own
+   bound on what a record adds (IV, tag, MAC, padding, TLS 1.3's content type),
+   and a margin for what GnuTLS may send between records (a KeyUpdate).  0 on
+   the native socket path, whose records go to the socket. */
+size_t tlsapi_gnutls_fast_bound(void *state, size_t size)
+{
+    tlsapi_gnutls_transport *t = state;
+    size_t plain, per_record, records;
+    if (t->fd >= 0)
+        return 0;
+    plain = gnutls_record_get_max_size(t->session);
+    per_record = 5 + gnutls_record_overhead_size(t->session);
+    if (plain == 0 || per_record > TLSAPI_GNUTLS_RECORD_OVERHEAD)
+        return 0; /* a bound we do not believe: out_buf, which grows as needed */
+    records = size / plain + 1;
+    if (size > ((size_t)-1) / 4)
+        return 0;
+    return size + records * per_record + TLSAPI_GNUTLS_RECORD_OVERHEAD;
+}
+
+/* tlsapi_gnutls_send with push writing to ``out`` (see tlsapi_gnutls_push); only
+   when nothing older is pending in out_buf, which would have to go first. */
+int64_t tlsapi_gnutls_fast_send_into(void *state, const char *data, size_t size, char *out,
+                                     size_t capacity, size_t *written)
+{
+    tlsapi_gnutls_transport *t = state;
+    int64_t result;
+    *written = 0;
+    if (t->fd >= 0 || t->out_len > 0)
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    t->direct = out;
+    t->direct_cap = capacity;
+    t->direct_len = 0;
+    result = tlsapi_gnutls_send(t, data, size);
+    *written = t->direct_len;
+    t->direct = NULL;
+    t->direct_cap = t->direct_len = 0;
+    return result;
 }

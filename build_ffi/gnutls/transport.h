@@ -41,6 +41,10 @@ typedef struct {
     char *tap_buf;
     size_t tap_len;
     int held;              /* recv left decrypted bytes inside GnuTLS (the caller's buffer was full) */
+    /* A server: the first ClientHello's cipher_suites vector (tlsapi_gnutls_keep_offer),
+       or NULL: no hello yet, or one too short to hold it. */
+    unsigned char *offered;
+    size_t offered_len;
     /* C only: */
     int server;
     char *out_buf;
@@ -50,7 +54,11 @@ typedef struct {
     char *in_buf;          /* our copy (the window points into it unless borrowed) */
     size_t in_cap;
     size_t tap_cap;
+    int hello_seen;        /* a server's hook met the first ClientHello */
     int cork;              /* the native path: push queues, tlsapi_gnutls_send sends once at the end */
+    char *direct;          /* a large write's target: the core's bytes object (or NULL) */
+    size_t direct_cap;
+    size_t direct_len;
 } tlsapi_gnutls_transport;
 
 /* recv's result has this bit when it stopped for a reason in t->code. */
@@ -78,6 +86,9 @@ int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size);
 int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size);
 int64_t tlsapi_gnutls_fast_output(void *state, const char **data);
 void tlsapi_gnutls_fast_taken(void *state, size_t count);
+size_t tlsapi_gnutls_fast_bound(void *state, size_t size);
+int64_t tlsapi_gnutls_fast_send_into(void *state, const char *data, size_t size, char *out,
+                                     size_t capacity, size_t *written);
 /* For socket.c: the memory pull (the window), and room for more output. */
 ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);
 int tlsapi_gnutls_reserve_out(tlsapi_gnutls_transport *t, size_t extra);

@@ -1,4 +1,4 @@
-/* tlsapi-nss: the core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 1).
+/* tlsapi-nss: the core's fast path (tlsapi/include/tlsapi_fast.h, TLSAPI_FAST_ABI 2).
  *
  * tlsapi._speedups calls these with the GIL held, for small sizes, on an open
  * TLS 1.3 connection (the Python buffer hands them over only then: no
@@ -121,4 +121,41 @@ void tlsapi_nss_fast_taken(void *pointer, size_t count)
     tlsapi_nss_fast *fast = pointer;
     (void)count; /* the core takes all that output() reported */
     tlsapi_nss_memio_taken(fast->state);
+}
+
+/* TLS 1.3 records of at most 16 KiB of plaintext (the fast path runs on TLS 1.3
+   only), each adding its header, AEAD tag and content type: 64 bytes is ample.
+   A record_size_limit the peer set makes more, smaller records: what does not
+   fit goes to memio's `out` after the core's object, in order.  0 on the native
+   socket path, whose records go to the socket. */
+#define TLSAPI_NSS_FAST_RECORD 16384
+#define TLSAPI_NSS_FAST_RECORD_OVERHEAD 64
+
+size_t tlsapi_nss_fast_bound(void *pointer, size_t size)
+{
+    tlsapi_nss_fast *fast = pointer;
+    if (fast->state->attached || size > ((size_t)-1) / 4)
+        return 0;
+    return size + (size / TLSAPI_NSS_FAST_RECORD + 2) * TLSAPI_NSS_FAST_RECORD_OVERHEAD;
+}
+
+/* tlsapi_nss_write with memio putting the records in ``out`` (tlsapi_nss_memio_push);
+   only when nothing older is pending in memio's `out`, which would have to go first. */
+int64_t tlsapi_nss_fast_send_into(void *pointer, const char *data, size_t size, char *out,
+                                  size_t capacity, size_t *written)
+{
+    tlsapi_nss_fast *fast = pointer;
+    tlsapi_nss_memio *state = fast->state;
+    int64_t result;
+    *written = 0;
+    if (state->attached || state->out_len > 0 || size > (size_t)0x7fffffff)
+        return TLSAPI_NSS_FAST_DECLINED;
+    state->direct = out;
+    state->direct_cap = capacity;
+    state->direct_len = 0;
+    result = tlsapi_nss_write(fast->fd, state, data, (PRInt32)size);
+    *written = state->direct_len;
+    state->direct = NULL;
+    state->direct_cap = state->direct_len = 0;
+    return result;
 }

@@ -35,5 +35,8 @@ int64_t tlsapi_nss_fast_recv(void *fast, char *data, size_t size);
 int tlsapi_nss_fast_give(void *fast, const char *data, size_t size);
 int64_t tlsapi_nss_fast_output(void *fast, const char **data);
 void tlsapi_nss_fast_taken(void *fast, size_t count);
+size_t tlsapi_nss_fast_bound(void *fast, size_t size);
+int64_t tlsapi_nss_fast_send_into(void *fast, const char *data, size_t size, char *out,
+                                  size_t capacity, size_t *written);
 
 #endif

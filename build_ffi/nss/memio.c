@@ -420,6 +420,14 @@ static PRInt32 tlsapi_nss_memio_push(tlsapi_nss_memio *state, const char *buf, P
         }
         return amount;
     }
+    if (state->direct != NULL && state->out_len == 0 &&
+        (size_t)amount <= state->direct_cap - state->direct_len) {
+        /* A large write into the core's bytes object (fast.c); once a record did not
+           fit, the rest follow it into `out`, which the core reads after that object. */
+        memcpy(state->direct + state->direct_len, buf, (size_t)amount);
+        state->direct_len += (size_t)amount;
+        return amount;
+    }
     if (tlsapi_nss_memio_reserve(state, (size_t)amount) < 0) {
         PR_SetError(PR_OUT_OF_MEMORY_ERROR, 0);
         return -1;
@@ -477,7 +485,7 @@ PRInt32 tlsapi_nss_write(PRFileDesc *fd, tlsapi_nss_memio *state, const void *bu
 {
     PRInt32 rv;
     int cork = state->attached && amount > TLSAPI_NSS_MEMIO_RECORD_SIZE;
-    if (amount > 0 && (!state->attached || cork)) {
+    if (amount > 0 && ((!state->attached && state->direct == NULL) || cork)) {
         /* Room for every record at once: a bulk write then allocates once, not per
            doubling (best effort: send grows the buffer itself if this fails). */
         (void)tlsapi_nss_memio_reserve(

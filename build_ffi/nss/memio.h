@@ -49,6 +49,9 @@ typedef struct {
     /* C only: */
     int cork;             /* a large write: queue its records, send them once at the end */
     int paused;           /* NSS answered bytes Python has not seen (tap_in): no more reads */
+    char *direct;         /* a large write's target: the core's bytes object (fast.c), or NULL */
+    size_t direct_cap;
+    size_t direct_len;
     size_t out_cap;
     tlsapi_nss_memio_chunk *chunks;
     size_t head;          /* first chunk not used up */

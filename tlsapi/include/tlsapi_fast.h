@@ -11,8 +11,10 @@
  * tlsapi/backend_api.py), called once when the connection enters OPEN; it
  * returns None or a tuple of integers:
  *
- *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken)
+ *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken, bound, send_into)
  *
+ * (bound and send_into may be 0: no large writes; a backend built for ABI 1
+ * returns the first seven, with 1 first, and the core still takes them)
  * the addresses of ``state`` (the backend's per-connection C object, which
  * must live as long as the buffer) and of functions of the types below
  * (cffi: ``int(ffi.cast("uintptr_t", ffi.addressof(lib, "name")))``).
@@ -35,8 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The first element of the tuple: the version of this contract. */
-#define TLSAPI_FAST_ABI 1
+/* The first element of the tuple: the version of this contract (2 added
+   bound and send_into). */
+#define TLSAPI_FAST_ABI 2
 
 /* Nothing done: take the Python path. */
 #define TLSAPI_FAST_DECLINED (-1)
@@ -63,5 +66,27 @@ typedef int64_t (*tlsapi_fast_output_fn)(void *state, const char **data);
 
 /* The core copied the first ``count`` bytes output() reported (all of them). */
 typedef void (*tlsapi_fast_taken_fn)(void *state, size_t count);
+
+/* Large writes (more than 16 KiB), straight into the bytes object the core
+   hands to peek_outgoing: without them the ciphertext is written to the
+   backend's buffer and copied out once more (a tenth of a bulk transfer).
+
+   bound: the most ciphertext that encrypting ``size`` bytes can produce now
+   (record headers, tags, padding, whatever the library sends between
+   records), or 0 (no large write now: the Python path).  The core allocates
+   that much.
+
+   send_into: encrypt data[0:size] with the ciphertext put in out[0:capacity]
+   (capacity from bound), in order; *written is how much.  Called with the
+   GIL RELEASED (the core holds the connection's lock, as around a cffi
+   call), and only when the core's own queue is empty.  It must decline when
+   output() would report bytes (they go first), and write whatever does not
+   fit in ``out`` to the library's usual output (output() reports it after
+   the core queued ``out``).  Returns as send: size, TLSAPI_FAST_DECLINED
+   (nothing done), or a value for _fast_send_result (the core queues what
+   was written first: records before an alert). */
+typedef size_t (*tlsapi_fast_bound_fn)(void *state, size_t size);
+typedef int64_t (*tlsapi_fast_send_into_fn)(void *state, const char *data, size_t size,
+                                            char *out, size_t capacity, size_t *written);
 
 #endif

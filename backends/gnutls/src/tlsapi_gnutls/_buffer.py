@@ -57,6 +57,7 @@ How the hard parts work:
 
 from __future__ import annotations
 
+import struct
 import sys
 import threading
 import weakref
@@ -64,7 +65,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tlsapi import TLSConfiguration, TLSError, WantReadError
-from tlsapi.backend_api import FAST_ABI, ClientHello, HelloReader, MalformedHello
+from tlsapi.backend_api import FAST_ABI
 
 from ._binding import def_extern, ffi, lib
 from ._errors import certificate_error, raise_for_code
@@ -120,6 +121,8 @@ _FAST_FUNCTIONS = (
     _address("tlsapi_gnutls_fast_give"),
     _address("tlsapi_gnutls_fast_output"),
     _address("tlsapi_gnutls_fast_taken"),
+    _address("tlsapi_gnutls_fast_bound"),
+    _address("tlsapi_gnutls_fast_send_into"),
 )
 
 _WIRE_VERSIONS = {
@@ -185,10 +188,6 @@ class GnuTLSBuffer(SocketPathBuffer):
         self._sessions = sessions  # the server context's tickets and session cache
         self._hello_seen = False
         self._cipher_cache: int | None = None
-        # A server reads the ClientHello as it arrives for the cipher suites the client
-        # offered (GnuTLS does not report them); the reader goes once it has them.
-        self._hello_reader = HelloReader(extensions=False) if server else None
-        self._client_hello: ClientHello | None = None
 
         # Send our certificate even when its issuer is not among the CA names the
         # server lists: the server's verdict is clearer than silently sending none.
@@ -427,8 +426,6 @@ class GnuTLSBuffer(SocketPathBuffer):
     # -- the network side -------------------------------------------------------------
 
     def _receive(self, data: bytes | memoryview) -> None:
-        if self._hello_reader is not None:
-            self._read_offer(data)
         if type(data) is bytes:
             lent: object = data if _BYTES_STAY_PUT else _from_buffer(data)
             kept = _give(self._transport, lent, len(data), 1)
@@ -442,38 +439,31 @@ class GnuTLSBuffer(SocketPathBuffer):
         elif kept < 0:
             raise MemoryError("no memory for the ciphertext received")
 
-    def _read_offer(self, data: bytes | memoryview) -> None:
-        reader = self._hello_reader
-        assert reader is not None
-        reader.feed(data)
-        try:
-            hello = reader.result()
-        except MalformedHello:
-            hello = None  # GnuTLS judges the hello; the offer stays unknown
-        else:
-            if hello is None:
-                return  # not whole yet
-        self._client_hello = hello
-        self._hello_reader = None
-
     def _read_tapped(self) -> None:
         """The native socket path: the peer's bytes GnuTLS read, for the core's check of
-        its first bytes (is it TLS at all?) and for the hello reader."""
+        its first bytes (is it TLS at all?)."""
         data = self._take_tap()
-        if data is not None:
-            if self._peer_start is not None and self._refuses_start(data + self._peek_socket()):
-                self._tap_done()
-                assert self._first_failure is not None
-                raise self._first_failure  # NotTLSError, whatever GnuTLS made of them
-            if self._hello_reader is not None:
-                self._read_offer(data)
-        if self._hello_reader is None and self._peer_start is None:
+        if (
+            data is not None
+            and self._peer_start is not None
+            and self._refuses_start(data + self._peek_socket())
+        ):
+            self._tap_done()
+            assert self._first_failure is not None
+            raise self._first_failure  # NotTLSError, whatever GnuTLS made of them
+        if self._peer_start is None:
             self._tap_done()
 
     def offered_cipher_suites(self) -> tuple[int, ...] | None:
-        """The cipher suites in the client's hello (a server, once it was read), else None."""
-        hello = self._client_hello
-        return None if hello is None else hello.cipher_suites
+        """The cipher suites in the client's first hello (a server, once GnuTLS read it),
+        else None.  transport.c keeps the vector from GnuTLS's hook (tlsapi_gnutls_keep_offer),
+        set once and never changed: read without the lock, so an sni_callback may ask."""
+        transport = self._transport
+        offered = transport.offered
+        if offered == ffi.NULL:
+            return None
+        count = int(transport.offered_len) // 2  # an odd last byte is GnuTLS's to judge
+        return struct.unpack(f">{count}H", ffi.buffer(offered, 2 * count))
 
     def _receive_eof(self) -> None:
         self._transport.eof = 1  # pull returns 0 once the window is empty
@@ -567,11 +557,9 @@ class GnuTLSBuffer(SocketPathBuffer):
     # The core's C fast path calls transport.c's tlsapi_gnutls_fast_* (the same
     # calls as _write, _readinto, _receive and _library_output above, declining
     # the native socket path and a borrowed window); what is not plain success
-    # comes back here.  The hello reader must see the ClientHello first.
+    # comes back here.
 
-    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
-        if self._hello_reader is not None:
-            return None
+    def _fast_functions(self) -> tuple[int, ...] | None:
         return (FAST_ABI, int(ffi.cast("uintptr_t", self._transport)), *_FAST_FUNCTIONS)
 
     def _fast_recv_result(self, result: int) -> int:

@@ -26,14 +26,11 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tlsapi import TLSWrappedBuffer
 
 from ._binding import ffi, lib
-
-if TYPE_CHECKING:
-    from tlsapi.backend_api import HelloReader
 
 __all__ = ["SocketPathBuffer", "socket_error"]
 
@@ -53,7 +50,6 @@ class SocketPathBuffer(TLSWrappedBuffer):
     """The socket engine's hooks for the native path, over the C transport (``_transport``)."""
 
     _transport: Any
-    _hello_reader: HelloReader | None
 
     def _attach_socket(self, fd: int | None) -> bool:
         """Let GnuTLS drive ``fd`` itself (None: let go of it); False where it cannot."""
@@ -64,8 +60,8 @@ class SocketPathBuffer(TLSWrappedBuffer):
                 return True
             if self._outgoing.size:
                 return False  # ciphertext already handed to Python: not an exact takeover
-            # The peer's first bytes go to the core's not-TLS check and the hello reader.
-            tap = 1 if self._hello_reader is not None or self._peer_start is not None else 0
+            # The peer's first bytes go to the core's not-TLS check.
+            tap = 1 if self._peer_start is not None else 0
             if lib.tlsapi_gnutls_attach_fd(transport, fd, tap) != 0:
                 return False
             # cffi gives the size_t field as an int: no frame, no int() (see _socket_pending)
@@ -100,7 +96,7 @@ class SocketPathBuffer(TLSWrappedBuffer):
         return wait
 
     def _take_tap(self) -> bytes | None:
-        """What pull read from the socket since the last call, for the hello reader."""
+        """What pull read from the socket since the last call, for the not-TLS check."""
         transport = self._transport
         size = int(transport.tap_len)
         if not size:

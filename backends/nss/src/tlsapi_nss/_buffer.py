@@ -103,6 +103,8 @@ _FAST_FUNCTIONS = (
     _address("tlsapi_nss_fast_give"),
     _address("tlsapi_nss_fast_output"),
     _address("tlsapi_nss_fast_taken"),
+    _address("tlsapi_nss_fast_bound"),
+    _address("tlsapi_nss_fast_send_into"),
 )
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
@@ -705,7 +707,7 @@ class NSSBuffer(SocketPathBuffer):
 
     _fast: Any = None  # the tlsapi_nss_fast, once asked for
 
-    def _fast_functions(self) -> tuple[int, int, int, int, int, int, int] | None:
+    def _fast_functions(self) -> tuple[int, ...] | None:
         if (
             self._version != 0x0304
             or self._fd is None
