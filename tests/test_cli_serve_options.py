@@ -322,6 +322,8 @@ def test_serve_keylog_matches_the_client_key_log(
         assert "ConfigurationError" in line
         pytest.skip(f"the {backend.name} backend refuses --keylog: {line}")
     assert backend.supports(Capability.KEY_LOG), "took --keylog without claiming key-log"
+    # The warning goes to stderr, a pipe of its own read apart from stdout's "listening".
+    assert server.process.wait_for("warning: keylog_filename", TIMEOUT, stream="stderr")
     started = server.process.stdout() + server.process.stderr()
     assert f"appending key log lines to {server_log}" in started
     assert server.process.stderr().count("warning: keylog_filename") == 1

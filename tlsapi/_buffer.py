@@ -215,8 +215,8 @@ class TLSWrappedBuffer(_Base, abc.ABC):
         if state not in _TRANSITIONS[self._state]:
             raise RuntimeError(f"tlsapi bug: no transition from {self._state} to {state}")
         self._state = state
-        if state is _OPEN and SPEEDUPS:
-            # The backend's C functions for the common case, if it has them; the
+        if state is _OPEN and SPEEDUPS and not self._fast_enabled:
+            # The backend's C functions for the common case, if it has them now; the
             # peer's first bytes were checked (a handshake needs them).
             self._fast_enable(self._fast_functions() if self._peer_start is None else None)
 
@@ -559,7 +559,13 @@ class TLSWrappedBuffer(_Base, abc.ABC):
         start = self._peer_start + bytes(received[: QUOTED - len(self._peer_start)])
         reason = not_tls(start)
         if reason is None:
-            self._peer_start = start if len(start) < 2 else None
+            if len(start) < 2:
+                self._peer_start = start
+            else:
+                self._peer_start = None
+                if SPEEDUPS:
+                    # The rest of the handshake's bytes may move in C (see _fast_functions).
+                    self._fast_enable(self._fast_functions())
             return False
         self._peer_start = start  # still refused: whatever comes later is dropped too
         self._remember(NotTLSError(reason))
@@ -826,16 +832,21 @@ class TLSWrappedBuffer(_Base, abc.ABC):
     def _fast_functions(self) -> tuple[int, ...] | None:
         """The backend's C functions for the fast path, or None (the default: none).
 
-        Asked once, when the connection enters OPEN: ``(abi, state, send, recv,
-        give, output, taken, bound, send_into)``, the addresses of functions of
-        the types in ``tlsapi/include/tlsapi_fast.h`` and of the C object they
-        take (alive as long as this buffer); bound and send_into may be 0 (no
-        large writes), and an ABI 1 tuple ends before them.  They run only on an
-        OPEN connection with nothing else in progress, with the GIL held, for
-        small sizes (send_into: large writes, the GIL released, the lock held);
-        a function answers TLSAPI_FAST_DECLINED when the Python hooks must do
-        the call (say, per-call Python work pending).  A backend that returns
-        them implements ``_fast_send_result`` and ``_fast_recv_result``.
+        Asked once the peer's first bytes passed the core's not-TLS check (in
+        the handshake), and on entering OPEN if the answer was None then:
+        ``(abi, state, send, recv, give, output, taken, bound, send_into)``,
+        the addresses of functions of the types in
+        ``tlsapi/include/tlsapi_fast.h`` and of the C object they take (alive
+        as long as this buffer); bound and send_into may be 0 (no large
+        writes), and an ABI 1 tuple ends before them.  They run with nothing
+        else in progress on the connection, with the GIL held, for small sizes
+        (send_into: large writes, the GIL released, the lock held): send, recv
+        and send_into on an OPEN connection only, give, output and taken in any
+        state (the rest of a handshake's flights; return None until the backend
+        has no per-call Python work left for them).  A function answers
+        TLSAPI_FAST_DECLINED when the Python hooks must do the call.  A backend
+        that returns them implements ``_fast_send_result`` and
+        ``_fast_recv_result``.
         """
         return None
 

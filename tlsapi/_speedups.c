@@ -17,12 +17,15 @@
  * once:
  *
  *   - the connection is OPEN (_state is the OPEN member registered by
- *     configure()): no handshake to run, no stop held, no failure;
+ *     configure()): no handshake to run, no stop held, no failure (for write,
+ *     read and readinto; receive_from_network and peek_outgoing move
+ *     ciphertext in any state, as their Python methods do);
  *   - the lock token is in _lock_token: no other call is in progress (another
  *     thread inside a C call that released the GIL, or the call that runs a
  *     callback re-entering us: the Python path waits, or raises);
  *   - the backend registered its C functions (tlsapi/include/tlsapi_fast.h)
- *     through _fast_enable() when the connection entered OPEN;
+ *     through _fast_enable(): once the peer's first bytes passed the core's
+ *     not-TLS check, or when the connection entered OPEN;
  *   - the size is small (16 KiB to write or receive, 64 KiB to read), since
  *     the GIL stays held: a bulk transfer goes through cffi, which releases it.
  *     A larger write, where the backend has bound and send_into (ABI 2), runs
@@ -191,10 +194,20 @@ static PyObject *call_slow(FastBase *self, PyObject *name, PyObject *const *args
     return PyObject_VectorcallMethod(name, stack, (size_t)(nargs + 1), kwnames);
 }
 
+/* Reads and writes: OPEN, the backend's functions, the token. */
 static int fast_ready(FastBase *self)
 {
     return self->send != NULL && open_state != NULL && self->state == open_state &&
            token_present(self);
+}
+
+/* Moving ciphertext (receive_from_network, peek_outgoing) does not depend on the
+   state, in the Python methods either: the backend's functions and the token.  The
+   core enables them once the peer's first bytes passed its not-TLS check, so that
+   the rest of a handshake's flights move without Python too. */
+static int fast_network_ready(FastBase *self)
+{
+    return self->send != NULL && token_present(self);
 }
 
 /* Queues ``chunk`` (steals it), its first ``size`` bytes, as the only chunk of the
@@ -449,7 +462,7 @@ PyDoc_STRVAR(receive_doc, "receive_from_network(data) -> None\n\nBytes that arri
 static PyObject *FastBase_receive_from_network(FastBase *self, PyObject *const *args,
                                                Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs == 1 && kwnames == NULL && !self->transport_eof && fast_ready(self)) {
+    if (nargs == 1 && kwnames == NULL && !self->transport_eof && fast_network_ready(self)) {
         Py_buffer view;
         if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
             PyErr_Clear();
@@ -474,7 +487,7 @@ static PyObject *FastBase_peek_outgoing(FastBase *self, PyObject *const *args, P
 {
     Py_ssize_t queued;
     PyObject *queue;
-    if (nargs != 1 || kwnames != NULL || !PyLong_CheckExact(args[0]) || !fast_ready(self))
+    if (nargs != 1 || kwnames != NULL || !PyLong_CheckExact(args[0]) || !fast_network_ready(self))
         queue = NULL;
     else
         queue = fast_queue(self, &queued);

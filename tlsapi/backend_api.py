@@ -64,10 +64,12 @@ What to subclass (all from ``tlsapi``):
   (:data:`FAST_ABI` is the contract's version; the core still takes an ABI 1
   tuple, the first seven; cffi gives an address as ``int(ffi.cast("uintptr_t",
   ffi.addressof(lib, "name")))``), or None when it has per-call Python work
-  to do.  The core asks once, when the connection enters OPEN; where its C
-  extension is built, it then calls them directly for the common case (open,
-  nothing else in progress, small sizes) with the GIL held, and the hooks
-  above for everything else.  A result that is not plain success comes back
+  to do.  The core asks once the peer's first bytes passed its not-TLS
+  check, and on entering OPEN if it got None then; where its C extension is
+  built, it then calls them directly for the common case (nothing else in
+  progress, small sizes; send and recv on an open connection only, give and
+  output in the handshake too) with the GIL held, and the hooks above for
+  everything else.  A result that is not plain success comes back
   to ``_fast_send_result(result)`` (what write returns, or raise) or
   ``_fast_recv_result(result)`` (the count read, 0 for close_notify, or
   raise), with the lock held; a function answers TLSAPI_FAST_DECLINED (-1)

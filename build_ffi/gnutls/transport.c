@@ -345,8 +345,17 @@ int tlsapi_gnutls_handshake(tlsapi_gnutls_transport *t)
         t->starved = 0;
         code = gnutls_handshake(t->session);
         if (code != GNUTLS_E_AGAIN || t->starved || ++retries > TLSAPI_GNUTLS_MAX_RETRIES)
-            return code;
+            break;
     }
+    if (t->in_len == 0 && t->in_buf != NULL) {
+        /* The flight copied in (by the core's fast path) was read: no copy is kept. */
+        free(t->in_buf);
+        t->in_buf = NULL;
+        t->in_cap = 0;
+        if (!t->in_borrowed)
+            t->in_data = NULL;
+    }
+    return code;
 }
 
 /* gnutls_record_recv into ``data``, record after record while there is room

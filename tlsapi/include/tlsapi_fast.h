@@ -8,19 +8,23 @@
  * the Python implementation, which keeps every rule.
  *
  * A backend opts in with the buffer hook ``_fast_functions()`` (see
- * tlsapi/backend_api.py), called once when the connection enters OPEN; it
+ * tlsapi/backend_api.py), asked once the peer's first bytes passed the core's
+ * not-TLS check and, if that gave None, when the connection enters OPEN; it
  * returns None or a tuple of integers:
  *
  *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken, bound, send_into)
  *
- * (bound and send_into may be 0: no large writes; a backend built for ABI 1
- * returns the first seven, with 1 first, and the core still takes them)
  * the addresses of ``state`` (the backend's per-connection C object, which
  * must live as long as the buffer) and of functions of the types below
- * (cffi: ``int(ffi.cast("uintptr_t", ffi.addressof(lib, "name")))``).
+ * (cffi: ``int(ffi.cast("uintptr_t", ffi.addressof(lib, "name")))``);
+ * bound and send_into may be 0 (no large writes), and a backend built for
+ * ABI 1 returns the first seven, with 1 first, which the core still takes.
+ * send, recv and send_into run on an OPEN connection only; give, output and
+ * taken in any state, the rest of the handshake included.
  * The core never calls two of them at once on one connection, holds the GIL
- * around each call, and calls none while another call on the connection
- * (the Python path, which may release the GIL) is in progress.
+ * around each call (send_into excepted), and calls none while another call
+ * on the connection (the Python path, which may release the GIL) is in
+ * progress.
  *
  * Every function may answer TLSAPI_FAST_DECLINED: it did nothing, and the
  * core takes the Python path for this call (the backend's own hooks).  Any

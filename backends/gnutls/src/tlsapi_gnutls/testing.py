@@ -40,13 +40,14 @@ __all__ = ["LibraryVerifier", "buffered_capacity", "limbo_verifier"]
 
 
 def buffered_capacity(buffer: TLSWrappedBuffer) -> int:
-    """Bytes allocated for ``buffer``'s ciphertext by our transport (not by GnuTLS itself)."""
+    """Bytes allocated for ``buffer``'s ciphertext by our transport (not by GnuTLS itself),
+    and the ciphertext queued for the peer (a large write goes straight to the core's queue)."""
     from ._binding import ffi, lib
     from ._buffer import GnuTLSBuffer
 
     if not isinstance(buffer, GnuTLSBuffer):
         raise TypeError(f"not a GnuTLS connection: {buffer!r}")
-    total = int(lib.tlsapi_gnutls_capacity(buffer._transport))
+    total = int(lib.tlsapi_gnutls_capacity(buffer._transport)) + len(buffer._outgoing)
     borrowed = buffer._borrowed
     if isinstance(borrowed, bytes):
         total += len(borrowed)
