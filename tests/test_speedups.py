@@ -30,6 +30,7 @@ from tlsapi.testing.conformance.sockets import TCPPairs
 from tlsapi.testing.pki import PKI
 
 ROOT = Path(__file__).resolve().parent.parent
+CORE_BUFFER = sys.modules[TLSWrappedBuffer.__module__].__file__
 DISABLED = os.environ.get("TLSAPI_NO_SPEEDUPS") == "1"
 # The backends whose C functions the core calls directly (see _fast_functions).
 FAST_BACKENDS = ("gnutls", "nss")
@@ -272,6 +273,58 @@ def test_sizes_and_buffer_types(name: str) -> None:
         client.consume_outgoing(5)
 
 
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_handshake_steps_after_the_peers_first_bytes_run_in_c(name: str) -> None:
+    """Once the peer's first bytes passed the not-TLS check, ciphertext moves and (where
+    the backend has a handshake function) handshake steps run without the Python
+    methods; a step that needs more bytes raises WantReadError from C, which fails
+    nothing."""
+    backend = _backend_or_skip(name)
+    pki = PKI()
+    client = backend.client_context(pki.client_config()).wrap_buffers("localhost")
+    server = backend.server_context(pki.server_config()).wrap_buffers()
+    with pytest.raises(WantReadError):
+        client.do_handshake()
+    assert not client._fast_enabled  # nothing from the server checked yet
+    calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        # The Python methods (kept as _<name>_slow) still carry their own names.
+        code = getattr(frame, "f_code", None)
+        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
+            calls.append(code.co_name)
+
+    _move(client, server)
+    # None while the backend has per-call Python work left in the handshake (nss).
+    early = server._fast_functions()
+    assert server._fast_enabled is (early is not None)
+    has_handshake = early is not None and early[9] != 0
+    sys.setprofile(profile)
+    try:
+        with pytest.raises(WantReadError) as raised:
+            server.do_handshake()
+        _move(server, client)
+        client.do_handshake()
+        _move(client, server)
+        server.do_handshake()
+    finally:
+        sys.setprofile(None)
+    assert str(raised.value) and isinstance(raised.value, TLSError)
+    assert client._fast_enabled and server._fast_enabled
+    # The server's first receive checked the client's first bytes (Python); the rest moved
+    # in C, and with a handshake function no step took the Python path either.
+    if early is not None:
+        assert "peek_outgoing" not in calls and "consume_outgoing" not in calls
+        assert calls.count("receive_from_network") == 1  # the client's first, from the server
+        assert ("do_handshake" in calls) is not has_handshake
+    if name == "gnutls":
+        assert has_handshake
+    client.write(b"after")
+    _move(client, server)
+    assert server.read(10) == b"after"
+
+
 def _read_all(buffer: TLSWrappedBuffer, size: int) -> bytes:
     received = bytearray()
     sink = bytearray(65536)
@@ -338,7 +391,7 @@ def test_send_into_puts_what_does_not_fit_in_the_backends_output(name: str, capa
 
     client, server = _pair(name)
     functions = client._fast_functions()
-    assert functions is not None and len(functions) == 9 and functions[0] == FAST_ABI
+    assert functions is not None and len(functions) == 10 and functions[0] == FAST_ABI
     send_into = ctypes.CFUNCTYPE(
         ctypes.c_int64,
         ctypes.c_void_p,
@@ -371,10 +424,14 @@ HEADERS = {
 }
 
 
+_REQUIRED_KINDS = ("send", "recv", "give", "output", "taken")
+
+
 @pytest.mark.parametrize("name", FAST_BACKENDS)
 def test_backend_functions_match_the_header(name: str, tmp_path: Path) -> None:
     """Each fast backend's C functions have exactly the types of tlsapi_fast.h."""
     packages, header, prefix, declined = HEADERS[name]
+    header_text = (ROOT / "build_ffi" / name / header).read_text()
     compiler = sysconfig.get_config_var("CC") or "cc"
     if shutil.which(compiler.split()[0]) is None or shutil.which("pkg-config") is None:
         pytest.skip("no C compiler or pkg-config")
@@ -388,7 +445,18 @@ def test_backend_functions_match_the_header(name: str, tmp_path: Path) -> None:
         f'#include "tlsapi_fast.h"\n#include "{header}"\n'
         + "".join(
             f"tlsapi_fast_{kind}_fn {kind}_fn = {prefix}{kind};\n"
-            for kind in ("send", "recv", "give", "output", "taken", "bound", "send_into")
+            for kind in (
+                "send",
+                "recv",
+                "give",
+                "output",
+                "taken",
+                "bound",
+                "send_into",
+                "handshake",
+            )
+            # The first five are required; the rest only where the backend has them.
+            if kind in _REQUIRED_KINDS or f"{prefix}{kind}(" in header_text
         )
         + f"#if {declined} != TLSAPI_FAST_DECLINED || TLSAPI_FAST_ABI != {FAST_ABI}\n"
         "#error the contract changed\n#endif\n"

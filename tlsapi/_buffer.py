@@ -62,16 +62,21 @@ token back wakes every waiter: no wake-up can fall between the two.
 
 The C fast path.  Where the core's C extension ``tlsapi._speedups`` is
 built (and ``TLSAPI_NO_SPEEDUPS`` is not set to ``1``), TLSWrappedBuffer's C
-base class ``FastBase`` runs the common case of write, read, readinto,
-receive_from_network, peek_outgoing and consume_outgoing without a Python
-frame: OPEN, the token there, a small size, and a backend that handed its C
-functions over (``_fast_functions``, asked once on entering OPEN; the
-contract is ``tlsapi/include/tlsapi_fast.h``).  A large write, where the
-backend can, encrypts straight into the bytes object that peek_outgoing
-then hands out (one copy of a bulk transfer fewer).  Everything else goes to the
-Python methods below, renamed ``_write_slow`` and so on, which keep every
-rule; a result of the backend's functions that is not plain success comes
-back to ``_fast_write_done`` / ``_fast_recv_done`` with the lock held.
+base class ``FastBase`` runs the common case of do_handshake, write, read,
+readinto, receive_from_network, peek_outgoing and consume_outgoing without
+a Python frame: the token there, a small size, a backend that handed its C
+functions over (``_fast_functions``, asked once the peer's first bytes
+passed the not-TLS check, or on entering OPEN; the contract is
+``tlsapi/include/tlsapi_fast.h``), and the state the method needs
+(HANDSHAKING for do_handshake, OPEN for reads and writes; moving ciphertext
+needs none).  A large write, where the backend can, encrypts straight into
+the bytes object that peek_outgoing then hands out (one copy of a bulk
+transfer fewer); a handshake step that needs the peer's next bytes raises
+WantReadError from C.  Everything else goes to the Python methods below,
+renamed ``_write_slow`` and so on, which keep every rule; a result of the
+backend's functions that is not plain success comes back to
+``_fast_handshake_done`` / ``_fast_write_done`` / ``_fast_recv_done`` with
+the lock held.
 ``_state``, ``_lock_token``, ``_waiters``, ``_outgoing``, ``_shutdown_sent``
 and ``_transport_eof`` are then C members of FastBase, read and written from
 Python as before.  Without the extension all of this is plain Python.
@@ -143,6 +148,7 @@ else:
             SPEEDUPS = True
 # The public methods FastBase runs in C; the Python ones become _<name>_slow.
 _FAST_METHODS = (
+    "do_handshake",
     "write",
     "read",
     "readinto",
@@ -221,6 +227,17 @@ class TLSWrappedBuffer(_Base, abc.ABC):
             self._fast_enable(self._fast_functions() if self._peer_start is None else None)
 
     # -- the C fast path's way back (called with the lock held) -------------------
+
+    def _fast_handshake_done(self, result: int) -> None:
+        """The backend's fast handshake step answered ``result``, neither want-read nor
+        declined: its ``_fast_handshake_result`` finishes the handshake or raises."""
+        try:
+            self._fast_handshake_result(result)
+            self._handshake_done = True
+            self._enter(_OPEN)
+        except BaseException as exc:
+            self._interrupted(exc)
+            raise
 
     def _fast_write_done(self, result: int) -> int:
         """The backend's fast send answered ``result``, not plain success: what write returns."""
@@ -834,21 +851,27 @@ class TLSWrappedBuffer(_Base, abc.ABC):
 
         Asked once the peer's first bytes passed the core's not-TLS check (in
         the handshake), and on entering OPEN if the answer was None then:
-        ``(abi, state, send, recv, give, output, taken, bound, send_into)``,
-        the addresses of functions of the types in
+        ``(abi, state, send, recv, give, output, taken, bound, send_into,
+        handshake)``, the addresses of functions of the types in
         ``tlsapi/include/tlsapi_fast.h`` and of the C object they take (alive
-        as long as this buffer); bound and send_into may be 0 (no large
-        writes), and an ABI 1 tuple ends before them.  They run with nothing
-        else in progress on the connection, with the GIL held, for small sizes
-        (send_into: large writes, the GIL released, the lock held): send, recv
-        and send_into on an OPEN connection only, give, output and taken in any
-        state (the rest of a handshake's flights; return None until the backend
-        has no per-call Python work left for them).  A function answers
+        as long as this buffer); bound, send_into and handshake may be 0, and
+        an ABI 1 tuple ends before them.  They run with nothing else in
+        progress on the connection, with the GIL held, for small sizes
+        (send_into, large writes, and handshake with the GIL released and the
+        lock held): send, recv and send_into on an OPEN connection only,
+        handshake while HANDSHAKING, give, output and taken in any state (the
+        rest of a handshake's flights; return None until the backend has no
+        per-call Python work left for them).  A function answers
         TLSAPI_FAST_DECLINED when the Python hooks must do the call.  A backend
         that returns them implements ``_fast_send_result`` and
-        ``_fast_recv_result``.
+        ``_fast_recv_result`` (and ``_fast_handshake_result`` with handshake).
         """
         return None
+
+    def _fast_handshake_result(self, result: int) -> None:
+        """Finish the handshake (return) or raise, when the fast handshake step answered
+        ``result`` (as ``_handshake`` does after its own step)."""
+        raise TLSError(f"tlsapi bug: unexpected fast handshake result {result}")
 
     def _fast_send_result(self, result: int) -> int:
         """What write returns (or raises) when the fast send answered ``result``:
@@ -952,5 +975,5 @@ if SPEEDUPS:
         delattr(TLSWrappedBuffer, _name)
     from ._speedups import configure as _configure
 
-    _configure(_OPEN, ByteQueue)
+    _configure(_OPEN, _HANDSHAKING, ByteQueue, WantReadError)
     del _name, _configure

@@ -11,8 +11,8 @@
  * attributes the hot paths test (_state, _lock_token, _waiters, _outgoing,
  * _shutdown_sent, _transport_eof) as C members, so that Python code reads and
  * writes them as before and C reads them with a load.  Its methods write,
- * read, readinto, receive_from_network, peek_outgoing and consume_outgoing
- * take the fast path when all of these hold, and otherwise call the Python
+ * read, readinto, receive_from_network, peek_outgoing, consume_outgoing and
+ * do_handshake take the fast path when all of these hold, and otherwise call the Python
  * implementation (_write_slow, ...), where every rule of the API is written
  * once:
  *
@@ -88,10 +88,14 @@ typedef struct {
     tlsapi_fast_taken_fn taken;
     tlsapi_fast_bound_fn bound;         /* with send_into: large writes (NULL: none) */
     tlsapi_fast_send_into_fn send_into;
+    tlsapi_fast_handshake_fn handshake; /* a handshake step (NULL: the Python path) */
 } FastBase;
 
-/* Set by configure(): the OPEN state object, and ByteQueue's slot offsets. */
+/* Set by configure(): the OPEN and HANDSHAKING state objects, WantReadError, and
+   ByteQueue's slot offsets. */
 static PyObject *open_state = NULL;
+static PyObject *handshaking_state = NULL;
+static PyObject *want_read_error = NULL;
 static Py_ssize_t queue_chunks_offset = -1;
 static Py_ssize_t queue_offset_offset = -1;
 static Py_ssize_t queue_size_offset = -1;
@@ -100,7 +104,7 @@ static PyTypeObject *queue_type = NULL;
 /* Interned method names. */
 static PyObject *str_write_slow, *str_read_slow, *str_readinto_slow, *str_receive_slow,
     *str_peek_slow, *str_consume_slow, *str_write_done, *str_recv_done, *str_wake, *str_clear,
-    *str_append, *str_output_lost;
+    *str_append, *str_output_lost, *str_handshake_slow, *str_handshake_done;
 
 /* -- helpers ------------------------------------------------------------------------- */
 
@@ -398,6 +402,43 @@ static Py_ssize_t fast_recv(FastBase *self, char *data, Py_ssize_t size)
     return count;
 }
 
+PyDoc_STRVAR(handshake_doc, "do_handshake() -> None\n\nRun the handshake; raises WantReadError until it has the peer's messages.");
+
+static PyObject *FastBase_do_handshake(FastBase *self, PyObject *unused)
+{
+    (void)unused;
+    if (self->handshake != NULL && handshaking_state != NULL &&
+        self->state == handshaking_state && token_present(self)) {
+        int64_t result;
+        if (take_token(self) < 0)
+            return NULL;
+        /* The token is held, as around a cffi call: no other call on this connection runs. */
+        Py_BEGIN_ALLOW_THREADS
+        result = self->handshake(self->fast_state);
+        Py_END_ALLOW_THREADS
+        if (result == TLSAPI_FAST_WANT_READ) {
+            /* What the Python path raises; a want-error does not fail the connection. */
+            PyErr_SetString(want_read_error, "the handshake needs more data from the peer");
+            give_token(self);
+            return NULL;
+        }
+        if (result != TLSAPI_FAST_DECLINED) {
+            PyObject *value = PyLong_FromLongLong(result), *done = NULL;
+            if (value != NULL)
+                done = PyObject_CallMethodOneArg((PyObject *)self, str_handshake_done, value);
+            Py_XDECREF(value);
+            if (give_token(self) < 0) {
+                Py_XDECREF(done);
+                return NULL;
+            }
+            return done;
+        }
+        if (give_token(self) < 0)
+            return NULL;
+    }
+    return call_slow(self, str_handshake_slow, NULL, 0, NULL);
+}
+
 PyDoc_STRVAR(readinto_doc, "readinto(buffer, amt=None) -> int\n\nRead into ``buffer`` (up to ``amt`` bytes); 0 after close_notify.");
 
 static PyObject *FastBase_readinto(FastBase *self, PyObject *const *args, Py_ssize_t nargs,
@@ -581,18 +622,19 @@ PyDoc_STRVAR(enable_doc, "_fast_enable(functions) -> bool\n\nUse the backend's C
 
 static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
 {
-    void *pointers[8] = {NULL};
+    void *pointers[9] = {NULL};
     Py_ssize_t i, count;
     long abi;
     self->send = NULL;
     self->send_into = NULL;
     self->bound = NULL;
+    self->handshake = NULL;
     if (functions == Py_None)
         Py_RETURN_FALSE;
     if (!PyTuple_Check(functions) || PyTuple_GET_SIZE(functions) < 1) {
         PyErr_SetString(PyExc_TypeError,
                         "_fast_functions() must return None or a tuple (abi, state, send, recv, "
-                        "give, output, taken, bound, send_into)");
+                        "give, output, taken, bound, send_into, handshake)");
         return NULL;
     }
     abi = PyLong_AsLong(PyTuple_GET_ITEM(functions, 0));
@@ -601,7 +643,7 @@ static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
     /* ABI 1 had no large writes: its seven elements are still a valid contract. */
     if (abi != 1 && abi != TLSAPI_FAST_ABI) /* a backend built for another contract */
         Py_RETURN_FALSE;
-    count = abi == 1 ? 7 : 9;
+    count = abi == 1 ? 7 : 10;
     if (PyTuple_GET_SIZE(functions) != count) {
         PyErr_Format(PyExc_TypeError, "_fast_functions() gave %zd elements for ABI %ld, not %zd",
                      PyTuple_GET_SIZE(functions), abi, count);
@@ -611,7 +653,7 @@ static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
         pointers[i] = PyLong_AsVoidPtr(PyTuple_GET_ITEM(functions, i + 1));
         if (pointers[i] == NULL && PyErr_Occurred())
             return NULL;
-        if (pointers[i] == NULL && i < 6) { /* bound and send_into may be 0: none */
+        if (pointers[i] == NULL && i < 6) { /* bound, send_into, handshake may be 0: none */
             PyErr_SetString(PyExc_ValueError, "_fast_functions() gave a NULL address");
             return NULL;
         }
@@ -629,6 +671,7 @@ static PyObject *FastBase_fast_enable(FastBase *self, PyObject *functions)
     self->taken = (tlsapi_fast_taken_fn)(uintptr_t)pointers[5];
     self->bound = (tlsapi_fast_bound_fn)(uintptr_t)pointers[6];
     self->send_into = (tlsapi_fast_send_into_fn)(uintptr_t)pointers[7];
+    self->handshake = (tlsapi_fast_handshake_fn)(uintptr_t)pointers[8];
     self->send = (tlsapi_fast_send_fn)(uintptr_t)pointers[1];
     Py_RETURN_TRUE;
 }
@@ -658,6 +701,7 @@ static int FastBase_clear(FastBase *self)
     Py_CLEAR(self->outgoing);
     self->send = NULL;
     self->send_into = NULL;
+    self->handshake = NULL;
     return 0;
 }
 
@@ -670,6 +714,7 @@ static void FastBase_finalize(FastBase *self)
 {
     self->send = NULL;
     self->send_into = NULL;
+    self->handshake = NULL;
 }
 
 static void FastBase_dealloc(FastBase *self)
@@ -683,6 +728,7 @@ static void FastBase_dealloc(FastBase *self)
 static PyMethodDef FastBase_methods[] = {
     {"write", (PyCFunction)(void (*)(void))FastBase_write, METH_FASTCALL | METH_KEYWORDS,
      write_doc},
+    {"do_handshake", (PyCFunction)FastBase_do_handshake, METH_NOARGS, handshake_doc},
     {"read", (PyCFunction)(void (*)(void))FastBase_read, METH_FASTCALL | METH_KEYWORDS, read_doc},
     {"readinto", (PyCFunction)(void (*)(void))FastBase_readinto, METH_FASTCALL | METH_KEYWORDS,
      readinto_doc},
@@ -747,18 +793,19 @@ static Py_ssize_t slot_offset(PyTypeObject *type, const char *name)
     return offset;
 }
 
-PyDoc_STRVAR(configure_doc, "configure(open_state, queue_type) -> None\n\nThe OPEN state object, and the ByteQueue class (its chunks, offset and size slots).");
+PyDoc_STRVAR(configure_doc, "configure(open_state, handshaking_state, queue_type, want_read_error) -> None\n\nThe OPEN and HANDSHAKING state objects, the ByteQueue class (its chunks, offset and size slots) and WantReadError.");
 
 static PyObject *speedups_configure(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyTypeObject *type;
     Py_ssize_t chunks, offset, size;
     (void)module;
-    if (nargs != 2 || !PyType_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "configure(open_state, queue_type)");
+    if (nargs != 4 || !PyType_Check(args[2]) || !PyExceptionClass_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure(open_state, handshaking_state, queue_type, want_read_error)");
         return NULL;
     }
-    type = (PyTypeObject *)args[1];
+    type = (PyTypeObject *)args[2];
     chunks = slot_offset(type, "chunks");
     if (chunks < 0)
         return NULL;
@@ -770,6 +817,10 @@ static PyObject *speedups_configure(PyObject *module, PyObject *const *args, Py_
         return NULL;
     Py_INCREF(args[0]);
     Py_XSETREF(open_state, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(handshaking_state, args[1]);
+    Py_INCREF(args[3]);
+    Py_XSETREF(want_read_error, args[3]);
     Py_INCREF(type);
     Py_XSETREF(queue_type, type);
     queue_chunks_offset = chunks;
@@ -814,7 +865,9 @@ PyMODINIT_FUNC PyInit__speedups(void)
         intern(&str_write_done, "_fast_write_done") < 0 ||
         intern(&str_recv_done, "_fast_recv_done") < 0 || intern(&str_wake, "_wake") < 0 ||
         intern(&str_clear, "clear") < 0 || intern(&str_append, "append") < 0 ||
-        intern(&str_output_lost, "_fast_output_lost") < 0)
+        intern(&str_output_lost, "_fast_output_lost") < 0 ||
+        intern(&str_handshake_slow, "_do_handshake_slow") < 0 ||
+        intern(&str_handshake_done, "_fast_handshake_done") < 0)
         return NULL;
     /* object's: it refuses to instantiate a class with abstract methods left. */
     FastBase_Type.tp_new = PyBaseObject_Type.tp_new;

@@ -58,9 +58,10 @@ What to subclass (all from ``tlsapi``):
 * The C fast path (optional): a buffer whose library is driven by C functions
   with the signatures of ``tlsapi/include/tlsapi_fast.h`` (send, recv, give,
   output, taken over the backend's per-connection C object; bound and
-  send_into for large writes straight into the core's bytes object, or 0)
-  returns their addresses from ``_fast_functions()``, as ``(FAST_ABI, state,
-  send, recv, give, output, taken, bound, send_into)`` integers
+  send_into for large writes straight into the core's bytes object, and
+  handshake for a handshake step, or 0) returns their addresses from
+  ``_fast_functions()``, as ``(FAST_ABI, state, send, recv, give, output,
+  taken, bound, send_into, handshake)`` integers
   (:data:`FAST_ABI` is the contract's version; the core still takes an ABI 1
   tuple, the first seven; cffi gives an address as ``int(ffi.cast("uintptr_t",
   ffi.addressof(lib, "name")))``), or None when it has per-call Python work
@@ -72,7 +73,8 @@ What to subclass (all from ``tlsapi``):
   everything else.  A result that is not plain success comes back
   to ``_fast_send_result(result)`` (what write returns, or raise) or
   ``_fast_recv_result(result)`` (the count read, 0 for close_notify, or
-  raise), with the lock held; a function answers TLSAPI_FAST_DECLINED (-1)
+  raise) or ``_fast_handshake_result(result)`` (finish or raise), with the
+  lock held; a function answers TLSAPI_FAST_DECLINED (-1)
   for "do it through the hooks".  The hooks remain complete: without the
   extension (or with ``TLSAPI_NO_SPEEDUPS=1``) only they run.
 * :class:`tlsapi.Backend` with its :class:`tlsapi.Capability` set: what the

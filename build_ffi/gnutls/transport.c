@@ -524,6 +524,23 @@ void tlsapi_gnutls_fast_taken(void *state, size_t count)
     tlsapi_gnutls_output_consume(state, count);
 }
 
+/* A do_handshake step for the core, with the GIL released: the memory path's
+   tlsapi_gnutls_handshake, and TLSAPI_FAST_WANT_READ when it is starved with
+   nothing for Python to do; otherwise TLSAPI_GNUTLS_STOPPED + the code, for
+   _fast_handshake_result (done, a failure, a callback's error to raise, no
+   progress).  The native socket path's steps (the cork, the tap) are Python's. */
+int64_t tlsapi_gnutls_fast_handshake(void *state)
+{
+    tlsapi_gnutls_transport *t = state;
+    int code;
+    if (t->fd >= 0)
+        return TLSAPI_GNUTLS_FAST_DECLINED;
+    code = tlsapi_gnutls_handshake(t);
+    if (code == GNUTLS_E_AGAIN && t->starved && !t->callback_failed)
+        return TLSAPI_GNUTLS_FAST_WANT_READ;
+    return TLSAPI_GNUTLS_STOPPED + code;
+}
+
 /* A large write's ciphertext, at most: per record (GnuTLS's largest plaintext it
    sends now, after any record_size_limit) the record header and GnuTLS's own
    bound on what a record adds (IV, tag, MAC, padding, TLS 1.3's content type),

@@ -41,6 +41,7 @@ typedef struct {
     char *tap_buf;
     size_t tap_len;
     int held;              /* recv left decrypted bytes inside GnuTLS (the caller's buffer was full) */
+    int callback_failed;   /* a Python callback failed: its error waits for the handshake's end */
     /* A server: the first ClientHello's cipher_suites vector (tlsapi_gnutls_keep_offer),
        or NULL: no hello yet, or one too short to hold it. */
     unsigned char *offered;
@@ -81,12 +82,14 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
 /* The core's fast path: functions of the types in tlsapi/include/tlsapi_fast.h
    (tests/test_speedups.py compiles them against it). */
 #define TLSAPI_GNUTLS_FAST_DECLINED (-1) /* TLSAPI_FAST_DECLINED */
+#define TLSAPI_GNUTLS_FAST_WANT_READ (-2) /* TLSAPI_FAST_WANT_READ */
 int64_t tlsapi_gnutls_fast_send(void *state, const char *data, size_t size);
 int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size);
 int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size);
 int64_t tlsapi_gnutls_fast_output(void *state, const char **data);
 void tlsapi_gnutls_fast_taken(void *state, size_t count);
 size_t tlsapi_gnutls_fast_bound(void *state, size_t size);
+int64_t tlsapi_gnutls_fast_handshake(void *state);
 int64_t tlsapi_gnutls_fast_send_into(void *state, const char *data, size_t size, char *out,
                                      size_t capacity, size_t *written);
 /* For socket.c: the memory pull (the window), and room for more output. */

@@ -32,6 +32,7 @@ typedef struct {
     char *tap_buf;
     size_t tap_len;
     int held;           /* recv left decrypted bytes inside GnuTLS */
+    int callback_failed;  /* a Python callback failed: the fast handshake step says so */
     unsigned char *offered;  /* a server: the first ClientHello's cipher_suites, or NULL */
     size_t offered_len;
     ...;
@@ -58,6 +59,7 @@ int tlsapi_gnutls_fast_give(void *state, const char *data, size_t size);
 int64_t tlsapi_gnutls_fast_output(void *state, const char **data);
 void tlsapi_gnutls_fast_taken(void *state, size_t count);
 size_t tlsapi_gnutls_fast_bound(void *state, size_t size);
+int64_t tlsapi_gnutls_fast_handshake(void *state);
 int64_t tlsapi_gnutls_fast_send_into(void *state, const char *data, size_t size, char *out,
                                      size_t capacity, size_t *written);
 ssize_t tlsapi_gnutls_pull(gnutls_transport_ptr_t pointer, void *data, size_t size);

@@ -12,19 +12,21 @@
  * not-TLS check and, if that gave None, when the connection enters OPEN; it
  * returns None or a tuple of integers:
  *
- *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken, bound, send_into)
+ *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken, bound, send_into,
+ *      handshake)
  *
  * the addresses of ``state`` (the backend's per-connection C object, which
  * must live as long as the buffer) and of functions of the types below
  * (cffi: ``int(ffi.cast("uintptr_t", ffi.addressof(lib, "name")))``);
- * bound and send_into may be 0 (no large writes), and a backend built for
- * ABI 1 returns the first seven, with 1 first, which the core still takes.
- * send, recv and send_into run on an OPEN connection only; give, output and
- * taken in any state, the rest of the handshake included.
+ * bound and send_into may be 0 (no large writes), handshake may be 0 (the
+ * Python path runs every handshake step), and a backend built for ABI 1
+ * returns the first seven, with 1 first, which the core still takes.
+ * send, recv and send_into run on an OPEN connection only, handshake while
+ * it is HANDSHAKING; give, output and taken in any state.
  * The core never calls two of them at once on one connection, holds the GIL
- * around each call (send_into excepted), and calls none while another call
- * on the connection (the Python path, which may release the GIL) is in
- * progress.
+ * around each call (send_into and handshake excepted), and calls none while
+ * another call on the connection (the Python path, which may release the
+ * GIL) is in progress.
  *
  * Every function may answer TLSAPI_FAST_DECLINED: it did nothing, and the
  * core takes the Python path for this call (the backend's own hooks).  Any
@@ -42,11 +44,14 @@
 #include <stdint.h>
 
 /* The first element of the tuple: the version of this contract (2 added
-   bound and send_into). */
+   bound, send_into and handshake). */
 #define TLSAPI_FAST_ABI 2
 
 /* Nothing done: take the Python path. */
 #define TLSAPI_FAST_DECLINED (-1)
+
+/* handshake's answer: the step needs the peer's next bytes, nothing else to do. */
+#define TLSAPI_FAST_WANT_READ (-2)
 
 /* Encrypt data[0:size] (0 < size <= 16 KiB).  Returns size (all taken),
    TLSAPI_FAST_DECLINED, or anything else: the backend's
@@ -92,5 +97,16 @@ typedef void (*tlsapi_fast_taken_fn)(void *state, size_t count);
 typedef size_t (*tlsapi_fast_bound_fn)(void *state, size_t size);
 typedef int64_t (*tlsapi_fast_send_into_fn)(void *state, const char *data, size_t size,
                                             char *out, size_t capacity, size_t *written);
+
+/* One do_handshake step of a HANDSHAKING connection, called with the GIL
+   RELEASED (the core holds the connection's lock, as around a cffi call; a
+   library callback that runs Python takes the GIL itself).  Returns
+   TLSAPI_FAST_WANT_READ when the step needs the peer's next bytes and
+   nothing else is to be done (the core raises WantReadError: a backend with
+   Python work pending after the step, such as a callback's error to raise,
+   answers otherwise), TLSAPI_FAST_DECLINED (nothing done), or a value for
+   the backend's _fast_handshake_result(value), which finishes the handshake,
+   raises, or goes on through the Python path. */
+typedef int64_t (*tlsapi_fast_handshake_fn)(void *state);
 
 #endif

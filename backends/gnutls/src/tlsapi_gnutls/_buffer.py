@@ -62,7 +62,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tlsapi import TLSConfiguration, TLSError, WantReadError
 from tlsapi.backend_api import FAST_ABI
@@ -123,7 +123,9 @@ _FAST_FUNCTIONS = (
     _address("tlsapi_gnutls_fast_taken"),
     _address("tlsapi_gnutls_fast_bound"),
     _address("tlsapi_gnutls_fast_send_into"),
+    _address("tlsapi_gnutls_fast_handshake"),
 )
+_NO_HANDSHAKE_PROGRESS = "the handshake made no progress (too many non-fatal GnuTLS returns)"
 
 _WIRE_VERSIONS = {
     int(lib.GNUTLS_TLS1_0): 0x0301,
@@ -302,12 +304,15 @@ class GnuTLSBuffer(SocketPathBuffer):
         if self._callback_error is None:
             self._callback_error = error
             self._callback_what = what
+            # The fast handshake step then hands its result to Python, never a plain want-read.
+            self._transport.callback_failed = 1
 
     def _raise_callback_error(self) -> None:
         error = self._callback_error
         if error is None:
             return
         self._callback_error = None
+        self._transport.callback_failed = 0
         lib.gnutls_alert_send(self._session, lib.GNUTLS_AL_FATAL, lib.GNUTLS_A_INTERNAL_ERROR)
         if not isinstance(error, Exception):
             raise error  # KeyboardInterrupt, SystemExit: not a TLS failure
@@ -363,32 +368,44 @@ class GnuTLSBuffer(SocketPathBuffer):
                 code = lib.tlsapi_gnutls_handshake(state)
                 if state.tap_len:  # the native socket path: what pull read, for the hello reader
                     self._read_tapped()
-                if not state.in_len:
-                    self._borrowed = None  # all pulled: keep no chunk of the peer's flight
-                self._raise_callback_error()
-                if code == 0:
-                    if self._is_server and self._server_hostname is None:
-                        self._server_hostname = self._received_server_name()
-                    enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
-                    if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
-                        self._log_resumed_master_secret()
-                    if self._sessions is not None and _NO_AUTO_TICKET:
-                        self._sessions.send_tickets(self._session)
+                if self._after_handshake_step(code):
                     return
-                if code == _E_AGAIN:
-                    if not state.starved:
-                        break  # EAGAIN after EAGAIN without waiting for bytes: no progress
-                    if state.sys_errno:
-                        raise socket_error(state)  # the native socket path: recv failed
-                    raise WantReadError("the handshake needs more data from the peer")
-                if not lib.gnutls_error_is_fatal(code):
-                    continue  # GNUTLS_E_INTERRUPTED, a warning alert, ...
-                self._fail_handshake(code)
-            raise TLSError("the handshake made no progress (too many non-fatal GnuTLS returns)")
+            raise TLSError(_NO_HANDSHAKE_PROGRESS)
         finally:
             lib.tlsapi_gnutls_cork_fd(state, 0)  # an error stays queued for the engine's flush
 
-    def _fail_handshake(self, code: int) -> None:
+    def _after_handshake_step(self, code: int) -> bool:
+        """After tlsapi_gnutls_handshake answered ``code``: True when the handshake is
+        done, False to call again (a non-fatal code); raises WantReadError or the failure."""
+        state = self._transport
+        if not state.in_len:
+            self._borrowed = None  # all pulled: keep no chunk of the peer's flight
+        self._raise_callback_error()
+        if code == 0:
+            if self._is_server and self._server_hostname is None:
+                self._server_hostname = self._received_server_name()
+            enforce_policy(self)  # tlsapi's verification policy, beyond GnuTLS's
+            if self._keylog is not None and lib.gnutls_session_is_resumed(self._session):
+                self._log_resumed_master_secret()
+            if self._sessions is not None and _NO_AUTO_TICKET:
+                self._sessions.send_tickets(self._session)
+            return True
+        if code == _E_AGAIN:
+            if not state.starved:  # EAGAIN after EAGAIN without waiting for bytes
+                raise TLSError(_NO_HANDSHAKE_PROGRESS)
+            if state.sys_errno:
+                raise socket_error(state)  # the native socket path: recv failed
+            raise WantReadError("the handshake needs more data from the peer")
+        if not lib.gnutls_error_is_fatal(code):
+            return False  # GNUTLS_E_INTERRUPTED, a warning alert, ...
+        self._fail_handshake(code)
+
+    def _fast_handshake_result(self, result: int) -> None:
+        # transport.c's tlsapi_gnutls_fast_handshake: RECV_STOPPED + the step's code.
+        if not self._after_handshake_step(result - RECV_STOPPED):
+            self._handshake()  # a non-fatal code: on, as the Python path goes
+
+    def _fail_handshake(self, code: int) -> NoReturn:
         session = self._session
         if code == lib.GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR:
             status = lib.gnutls_session_get_verify_cert_status(session)

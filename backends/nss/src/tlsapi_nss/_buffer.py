@@ -722,7 +722,8 @@ class NSSBuffer(SocketPathBuffer):
                 return None
             self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
             self._fast.python_fed = 1 if self._chunks else 0
-        return (FAST_ABI, int(ffi.cast("uintptr_t", self._fast)), *_FAST_FUNCTIONS)
+        # No fast handshake step: the connection is open when the core asks.
+        return (FAST_ABI, int(ffi.cast("uintptr_t", self._fast)), *_FAST_FUNCTIONS, 0)
 
     def _fast_send_result(self, result: int) -> int:
         if result >= 0:
