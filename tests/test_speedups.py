@@ -363,6 +363,36 @@ def test_a_large_write_goes_straight_into_the_bytes_handed_out(name: str) -> Non
 
 @needs_speedups
 @pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_a_large_receive_is_read_and_let_go(name: str) -> None:
+    """A large receive lends its bytes object to the backend (no copy); reads empty it
+    (in C where the backend can) and the object is let go once read."""
+    client, server = _pair(name)
+    payload = os.urandom(1 << 20)
+    client.write(payload)
+    data = client.peek_outgoing(1 << 30)
+    client.consume_outgoing(len(data))
+    alone = sys.getrefcount(data)
+    server.receive_from_network(data)
+    calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        code = getattr(frame, "f_code", None)
+        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
+            calls.append(code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        received = _read_all(server, len(payload))
+    finally:
+        sys.setprofile(None)
+    assert received == payload
+    assert sys.getrefcount(data) == alone  # nothing keeps the received object
+    if name == "gnutls":  # its reads of a lent window run in C
+        assert calls.count("readinto") <= 1  # the last, WantReadError: nothing left
+
+
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
 def test_a_large_write_after_pending_output_keeps_the_order(name: str) -> None:
     """Bytes already written go first: in the backend's buffer (not yet peeked) or in
     the core's queue (peeked, not all consumed), a large write takes the Python path."""

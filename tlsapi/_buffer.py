@@ -165,6 +165,10 @@ class _State(enum.Enum):
     PEER_CLOSED = "closed by the peer"
     FAILED = "failed"
 
+    # Members are singletons compared by identity: object's hash (C) rather than
+    # Enum's (a Python call per _TRANSITIONS lookup).
+    __hash__ = object.__hash__
+
 
 _HANDSHAKING = _State.HANDSHAKING
 _OPEN = _State.OPEN
@@ -572,9 +576,14 @@ class TLSWrappedBuffer(_Base, abc.ABC):
         next call raises it) and these and later bytes are dropped; no alert
         is sent, as OpenSSL does: the peer would not understand one.
         """
-        assert self._peer_start is not None
-        start = self._peer_start + bytes(received[: QUOTED - len(self._peer_start)])
+        peer_start = self._peer_start
+        assert peer_start is not None
+        # The first two bytes decide (see not_tls); a refusal quotes more of them.
+        start = peer_start + bytes(received[: 2 - len(peer_start)])
         reason = not_tls(start)
+        if reason is not None:
+            start = peer_start + bytes(received[: QUOTED - len(peer_start)])
+            reason = not_tls(start)
         if reason is None:
             if len(start) < 2:
                 self._peer_start = start

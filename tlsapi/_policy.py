@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._der import (
     BIT_STRING,
@@ -387,6 +387,22 @@ def check_peer_chain(
     """
     if not chain:
         return None
+    key = tuple(bytes(der) for der in chain)
+    if sum(map(len, key)) <= _CACHED_CHAIN_BYTES:
+        finding = _cached_finding(key, verified)
+    else:
+        finding = _finding(key, verified)
+    return None if finding is None else finding(whose)
+
+
+# A client meets the same server's chain again and again: the verdict on the last
+# chains checked is kept (reading them and following the path was a seventh of the
+# Python in a handshake), as the error to make for a given ``whose``: a fresh
+# exception each time.  Only chains of a usual size: a peer's huge chains are not kept.
+_CACHED_CHAIN_BYTES = 32768
+
+
+def _finding(chain: tuple[bytes, ...], verified: bool) -> Callable[[str], CertificateError] | None:
     # The anchor of a verified path is not read: its key is the library's business.
     readable = chain[:-1] if verified and len(chain) > 1 else chain
     facts: list[CertificateFacts] = []
@@ -394,20 +410,28 @@ def check_peer_chain(
         try:
             facts.append(read_certificate(der))
         except DERError as exc:
-            return _unreadable(index, whose, exc)
+            # Kept in the cache: without the frames of its traceback.
+            return functools.partial(_unreadable, index, exc=exc.with_traceback(None))
     path = list(range(len(facts))) if verified and len(chain) > 1 else policy_path(facts)
     for index in path:
         if _is_weak(facts[index]):
-            return _weak(index, facts[index], whose)
+            return functools.partial(_weak, index, facts[index])
     leaf = facts[0]
     if leaf.key_usage is not None and not leaf.key_usage & _DIGITAL_SIGNATURE:
-        message = (
-            f"certificate verify failed (bad-usage): the {whose} end-entity certificate's "
-            "keyUsage extension does not include digitalSignature, which signing the TLS "
-            "handshake requires (RFC 8446 4.4.2.4, RFC 5246 7.4.2)"
-        )
-        return CertificateError(message, R.BAD_USAGE, message)
+        return _bad_usage
     return None
+
+
+_cached_finding = functools.lru_cache(maxsize=64)(_finding)
+
+
+def _bad_usage(whose: str) -> CertificateError:
+    message = (
+        f"certificate verify failed (bad-usage): the {whose} end-entity certificate's "
+        "keyUsage extension does not include digitalSignature, which signing the TLS "
+        "handshake requires (RFC 8446 4.4.2.4, RFC 5246 7.4.2)"
+    )
+    return CertificateError(message, R.BAD_USAGE, message)
 
 
 def weak_signature_hash(chain: Sequence[bytes] | None) -> bool:

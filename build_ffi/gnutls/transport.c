@@ -456,9 +456,9 @@ int64_t tlsapi_gnutls_send(tlsapi_gnutls_transport *t, const char *data, size_t 
    GIL across them costs microseconds, and saves the GIL hand-off that made the
    peer thread wait behind our Python after each send (64-byte echo over
    loopback: 0.88x -> 1.02x of ssl.SSLSocket).  give and output serve the
-   memory path only.  Each declines (TLSAPI_GNUTLS_FAST_DECLINED) what the
-   hooks must do in Python: a borrowed window (Python keeps the bytes object
-   alive and lets go of it when the window is empty). */
+   memory path only.  give declines (TLSAPI_GNUTLS_FAST_DECLINED) while a
+   window borrowed by the Python path is unread: copying its rest would leave
+   Python holding a bytes object nobody reads any more. */
 
 static int tlsapi_gnutls_fast_declines(const tlsapi_gnutls_transport *t)
 {
@@ -474,14 +474,18 @@ int64_t tlsapi_gnutls_fast_send(void *state, const char *data, size_t size)
 
 /* A count (> 0), or a result with TLSAPI_GNUTLS_STOPPED for _fast_recv_result.
    Our copy of the input goes once GnuTLS read all of it: an idle connection
-   keeps none, as with the Python path's borrowed window. */
+   keeps none.  A window borrowed by the Python path (a large receive, whose
+   bytes object Python keeps alive) is read here too; the read that empties it
+   adds TLSAPI_GNUTLS_WINDOW_DONE, so that _fast_recv_result lets the object go
+   (one Python call per received window, not one per read). */
 int64_t tlsapi_gnutls_fast_recv(void *state, char *data, size_t size)
 {
     tlsapi_gnutls_transport *t = state;
     int64_t result;
-    if (tlsapi_gnutls_fast_declines(t))
-        return TLSAPI_GNUTLS_FAST_DECLINED;
+    int borrowed = t->in_borrowed && t->in_len > 0;
     result = tlsapi_gnutls_recv_fd(t, data, size);
+    if (borrowed && t->in_len == 0)
+        result += TLSAPI_GNUTLS_WINDOW_DONE;
     if (t->in_len == 0 && !t->in_borrowed && t->in_buf != NULL) {
         free(t->in_buf);
         t->in_buf = NULL;

@@ -64,6 +64,8 @@ typedef struct {
 
 /* recv's result has this bit when it stopped for a reason in t->code. */
 #define TLSAPI_GNUTLS_STOPPED ((int64_t)1 << 40)
+/* The core's fast recv: the read emptied a window borrowed from Python. */
+#define TLSAPI_GNUTLS_WINDOW_DONE ((int64_t)1 << 41)
 /* t->code when GnuTLS kept answering non-fatal codes without progress. */
 #define TLSAPI_GNUTLS_NO_PROGRESS 1
 /* An output buffer larger than this is given back to malloc once Python has

@@ -107,6 +107,7 @@ _from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
 _E_AGAIN = int(lib.GNUTLS_E_AGAIN)
 _NO_PROGRESS = int(lib.TLSAPI_GNUTLS_NO_PROGRESS)
+_WINDOW_DONE = int(lib.TLSAPI_GNUTLS_WINDOW_DONE)
 _KEEP_OUTPUT = int(lib.TLSAPI_GNUTLS_KEEP_OUTPUT)
 
 
@@ -580,6 +581,11 @@ class GnuTLSBuffer(SocketPathBuffer):
         return (FAST_ABI, int(ffi.cast("uintptr_t", self._transport)), *_FAST_FUNCTIONS)
 
     def _fast_recv_result(self, result: int) -> int:
+        if result >= _WINDOW_DONE:  # the borrowed window is read: let its bytes go
+            self._borrowed = None
+            result -= _WINDOW_DONE
+            if result < RECV_STOPPED:
+                return result
         if result < RECV_STOPPED:
             raise TLSError(f"tlsapi-gnutls bug: fast recv answered {result}")
         return self._recv_stopped(result - RECV_STOPPED)
