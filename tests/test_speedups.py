@@ -365,7 +365,7 @@ def test_a_large_write_goes_straight_into_the_bytes_handed_out(name: str) -> Non
 @pytest.mark.parametrize("name", FAST_BACKENDS)
 def test_a_large_receive_is_read_and_let_go(name: str) -> None:
     """A large receive lends its bytes object to the backend (no copy); reads empty it
-    (in C where the backend can) and the object is let go once read."""
+    in C, and the object is let go once read."""
     client, server = _pair(name)
     payload = os.urandom(1 << 20)
     client.write(payload)
@@ -387,8 +387,8 @@ def test_a_large_receive_is_read_and_let_go(name: str) -> None:
         sys.setprofile(None)
     assert received == payload
     assert sys.getrefcount(data) == alone  # nothing keeps the received object
-    if name == "gnutls":  # its reads of a lent window run in C
-        assert calls.count("readinto") <= 1  # the last, WantReadError: nothing left
+    # The reads ran in C; the last (WantReadError: nothing left) may take Python's path.
+    assert calls.count("readinto") <= 1
 
 
 @needs_speedups

@@ -8,9 +8,10 @@
  * work too: memio's system calls never wait, so the GIL held across them costs
  * microseconds and saves the hand-off that made the peer thread wait behind
  * our Python after each send; give and output serve the memory path only.
- * They decline (TLSAPI_NSS_FAST_DECLINED) what the hooks must do: bytes Python
- * queued itself (python_fed), which memio reads in place from `bytes` objects
- * Python keeps in its _chunks and lets go of once read.
+ * give declines (TLSAPI_NSS_FAST_DECLINED) while bytes Python queued itself
+ * (python_fed: `bytes` objects in its _chunks, which memio reads in place) are
+ * unread; recv reads them, and the read that takes their last byte goes to
+ * Python (TLSAPI_NSS_FAST_STOPPED + the count), which lets go of them.
  *
  * Received bytes: memio reads chunks in place, so fast_give copies them into
  * `copy`, a buffer this struct owns, and only when nothing is pending (so memio
@@ -76,7 +77,7 @@ int64_t tlsapi_nss_fast_recv(void *pointer, char *data, size_t size)
     tlsapi_nss_fast *fast = pointer;
     tlsapi_nss_memio *state = fast->state;
     PRInt32 count;
-    if (fast->python_fed || size > TLSAPI_NSS_FAST_MAX)
+    if (size > TLSAPI_NSS_FAST_MAX)
         return TLSAPI_NSS_FAST_DECLINED;
     count = tlsapi_nss_read(fast->fd, state, data, (PRInt32)size);
     if (state->in_size == 0 && fast->copy != NULL) {
@@ -84,8 +85,10 @@ int64_t tlsapi_nss_fast_recv(void *pointer, char *data, size_t size)
         fast->copy = NULL;
         fast->copy_cap = 0;
     }
-    if (count > 0 && !state->stopped)
-        return count; /* (nothing of Python's to let go of: python_fed is 0) */
+    if (count > 0 && !state->stopped && !(fast->python_fed && state->in_size == 0))
+        return count;
+    /* Also when memio read the last of the chunks Python queued (a large receive):
+       _fast_recv_result lets them go, once per delivery rather than once per read. */
     return TLSAPI_NSS_FAST_STOPPED + count;
 }
 

@@ -733,6 +733,8 @@ class NSSBuffer(SocketPathBuffer):
     def _fast_recv_result(self, result: int) -> int:
         count = result - _FAST_STOPPED
         state = self._memio
+        if not state.in_size and self._chunks:
+            self._chunks_read()  # memio read the chunks _receive queued: let go of them
         if count > 0:
             if state.stopped:
                 self._report_stop(state)
