@@ -12,14 +12,15 @@
  * _shutdown_sent, _transport_eof) as C members, so that Python code reads and
  * writes them as before and C reads them with a load.  Its methods write,
  * read, readinto, receive_from_network, peek_outgoing, consume_outgoing and
- * do_handshake take the fast path when all of these hold, and otherwise call the Python
- * implementation (_write_slow, ...), where every rule of the API is written
- * once:
+ * do_handshake take the fast path when all of these hold, and otherwise call
+ * the Python implementation (_write_slow, ...), where every rule of the API
+ * is written once:
  *
  *   - the connection is OPEN (_state is the OPEN member registered by
  *     configure()): no handshake to run, no stop held, no failure (for write,
- *     read and readinto; receive_from_network and peek_outgoing move
- *     ciphertext in any state, as their Python methods do);
+ *     read and readinto; do_handshake wants HANDSHAKING; receive_from_network
+ *     and peek_outgoing move ciphertext in any state, as their Python methods
+ *     do);
  *   - the lock token is in _lock_token: no other call is in progress (another
  *     thread inside a C call that released the GIL, or the call that runs a
  *     callback re-entering us: the Python path waits, or raises);
@@ -33,17 +34,20 @@
  *     straight into a bytes object that becomes the outgoing queue's only
  *     chunk, which peek_outgoing hands out as it is.  Without that the
  *     ciphertext went to the backend's buffer and was copied into a bytes
- *     object once more: a tenth of an in-memory bulk transfer.
+ *     object once more: about 5% of an in-memory bulk transfer.
  *
- * The backend's functions run with the GIL held.  send and recv may still run
- * Python (a cffi callback: key log, tickets) that lets other threads in, so
- * around them the fast path takes the token as the Python path does; give,
- * output and taken only copy memory and run nothing, so the token being there
- * is enough.  An answer that is not plain success (want-read, close_notify, an
- * error, partial progress) is final: it goes, with the token still held, to
- * the Python method that handles it (_fast_write_done, _fast_recv_done), never
- * back to the library; TLSAPI_FAST_DECLINED (nothing done) takes the Python
- * path.
+ * The backend's functions run with the GIL held, but for send_into and
+ * handshake (a large write, a handshake step: long crypto work), around which
+ * it is released as cffi would.  send, recv, send_into and handshake may run
+ * Python (a cffi callback: key log, tickets, sni_callback) that lets other
+ * threads in, so around them the fast path takes the token as the Python path
+ * does; give, output and taken only copy memory and run nothing, so the token
+ * being there is enough.  An answer that is not plain success (close_notify,
+ * an error, partial progress, a finished handshake) is final: it goes, with
+ * the token still held, to the Python method that handles it
+ * (_fast_write_done, _fast_recv_done, _fast_handshake_done), never back to
+ * the library; a handshake step's plain want-read raises WantReadError here;
+ * TLSAPI_FAST_DECLINED (nothing done) takes the Python path.
  *
  * Portable C99 + Python.h (MSVC builds it too); strict warnings with gcc and
  * clang through the pragmas below.
