@@ -184,8 +184,12 @@ class NSSBuffer(SocketPathBuffer):
         )
         self._client_hello: ClientHello | None = None
         # The plaintext handshake messages, read for what NSS does not report: the
-        # client random of a key log, a server's own TLS 1.2 tickets.
-        self._incoming_plain: PlainHandshakes | None = PlainHandshakes()
+        # client random of a key log, a server's own TLS 1.2 tickets.  A server that
+        # reads the hello first takes the random and extensions from the hello reader's
+        # parse instead (see _open_for_client_hello): not a second pass over its bytes.
+        self._incoming_plain: PlainHandshakes | None = (
+            None if profile.reads_hello else PlainHandshakes()
+        )
         self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
         self._hello_extensions: dict[int, bytes] | None = None
         self._client_random: bytes | None = None
@@ -267,6 +271,7 @@ class NSSBuffer(SocketPathBuffer):
             # see whether it offers one of ours).
             self._open(self._profile, self._profile.variant(alpn=True, tickets=False))
             self._hello_reader = None
+            self._read_hello_records()
             return
         if hello is None:
             if self._transport_eof:
@@ -274,6 +279,8 @@ class NSSBuffer(SocketPathBuffer):
             raise WantReadError("more data from the peer is needed")
         self._server_hostname = hello.server_name
         self._client_hello = hello
+        self._client_random = hello.random
+        self._hello_extensions = hello.extensions
         profile = self._profile
         callback = profile.config.sni_callback
         if callback is not None:
@@ -445,6 +452,18 @@ class NSSBuffer(SocketPathBuffer):
             break
         if plain.done:
             self._incoming_plain = None
+
+    def _read_hello_records(self) -> None:
+        """A server whose hello reader found no ClientHello it could parse: read the
+        random and extensions (for a key log, should NSS accept it) off the records
+        the old way.  Every byte received so far is still in ``_chunks``: NSS's socket
+        has only just opened."""
+        plain = PlainHandshakes()
+        received = b"".join(
+            chunk if type(chunk) is bytes else ffi.buffer(chunk)[:] for chunk in self._chunks
+        )
+        self._incoming_plain = plain
+        self._read_client_hello(plain, received)
 
     def _read_server_hello(self, plain: PlainHandshakes, received: bytes) -> None:
         """A client: whether the server gives a TLS 1.2 session ID and no ticket."""
