@@ -247,14 +247,13 @@ def _parse(body: bytes, with_extensions: bool = True) -> ClientHello:
     try:
         while offset < size:
             kind, length = _extension_header(body, offset)
-            start = offset + 4
-            offset = start + length
-            payload = body[start:offset]
-            keep(kind, payload)
+            offset += 4 + length
+            keep(kind, body[offset - length : offset])
             if kind in _INTERPRETED:
                 if offset > size:
                     break  # refused below, as every extension that runs past the end
                 # (a repeated one is judged too, and the last one counts)
+                payload = body[offset - length : offset]
                 if kind == _SERVER_NAME:
                     name = _server_name(payload)
                 elif kind == _ALPN:

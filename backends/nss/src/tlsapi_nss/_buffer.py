@@ -145,6 +145,36 @@ class NSSSession:
 
 
 class NSSBuffer(SocketPathBuffer):
+    # What a connection starts with where that is an immutable value: a class attribute,
+    # shadowed by the instance's own once set (each set in __init__ cost a few bytecodes
+    # per connection, and the instance dict a slot).
+    _fd: Any = None
+    _callback_error: BaseException | None = None
+    _verify_error: TLSError | None = None
+    _cipher: int | None = None
+    _version: int | None = None
+    _sni_failure: TLSError | None = None
+    _client_hello: ClientHello | None = None
+    # Read off the ClientHello for what NSS does not report (see _open_for_client_hello).
+    _hello_extensions: dict[int, bytes] | None = None
+    _client_random: bytes | None = None
+    _keylog_error: TLSError | None = None
+    # Sessions: the latest token NSS gave a client, the session it offered, and
+    # on a server whether a resumed TLS 1.3 ticket was found to be ours.
+    _resumption_token: bytes | None = None
+    _offered: NSSSession | None = None
+    _our_ticket = False
+    _foreign_ticket = False
+    _tls13 = False
+    # A client: whether its session goes to NSS's cache (cache mode) instead of a
+    # token, and if so the entry's removal should nobody take the session.
+    _session_id_only = False
+    _cache_mode = False
+    _forget: weakref.finalize[Any, Any] | None = None
+    _resumed = False
+    _scheme: int | None = None
+    _certificate_request_seen = False
+
     def __init__(
         self,
         context: ClientContext | ServerContext,
@@ -161,7 +191,6 @@ class NSSBuffer(SocketPathBuffer):
         self._server_side = profile.server_side
         # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
         self._handle = ffi.new_handle(weakref.ref(self))
-        self._fd: Any = None
         # The ciphertext both ways, in C; freed when the buffer and the socket are both gone.
         state = lib.tlsapi_nss_memio_state_new()
         if state == ffi.NULL:
@@ -170,19 +199,13 @@ class NSSBuffer(SocketPathBuffer):
         # The received chunks C points into (oldest first), kept alive until used up.
         # A list, not a deque: an empty deque costs 760 bytes per connection.
         self._chunks: list[Any] = []
-        self._callback_error: BaseException | None = None
-        self._verify_error: TLSError | None = None
         self._verified_chain: list[bytes] = []
-        self._cipher: int | None = None
-        self._version: int | None = None
-        self._sni_failure: TLSError | None = None
         # A server reads the ClientHello as it arrives: before NSS does when it must see
         # it first (profile.reads_hello), and always for the suites the client offered,
         # which NSS does not report.
         self._hello_reader = (
             HelloReader(extensions=profile.reads_hello) if profile.server_side else None
         )
-        self._client_hello: ClientHello | None = None
         # The plaintext handshake messages, read for what NSS does not report: the
         # client random of a key log, a server's own TLS 1.2 tickets.  A server that
         # reads the hello first takes the random and extensions from the hello reader's
@@ -191,26 +214,8 @@ class NSSBuffer(SocketPathBuffer):
             None if profile.reads_hello else PlainHandshakes()
         )
         self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
-        self._hello_extensions: dict[int, bytes] | None = None
-        self._client_random: bytes | None = None
-        self._keylog_error: TLSError | None = None
-        # Sessions: the latest token NSS gave a client, the session it offered, and
-        # on a server whether a resumed TLS 1.3 ticket was found to be ours.
-        self._resumption_token: bytes | None = None
-        self._offered: NSSSession | None = None
-        self._our_ticket = False
-        self._foreign_ticket = False
-        self._tls13 = False
-        # A client: its own peer ID, and whether its session goes to NSS's cache
-        # (cache mode) instead of a token, and if so the entry's removal should
-        # nobody take the session.
+        # A client's own peer ID (see NSSSession).
         self._peer_id = profile.peer_id + b":%d" % next(_CONNECTIONS)
-        self._session_id_only = False
-        self._cache_mode = False
-        self._forget: weakref.finalize[Any, Any] | None = None
-        self._resumed = False
-        self._scheme: int | None = None
-        self._certificate_request_seen = False
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -467,7 +472,7 @@ class NSSBuffer(SocketPathBuffer):
 
     def _read_server_hello(self, plain: PlainHandshakes, received: bytes) -> None:
         """A client: whether the server gives a TLS 1.2 session ID and no ticket."""
-        for kind, body in plain.feed(received):
+        for kind, body in plain.first(received) or plain.feed(received):
             if kind == SERVER_HELLO:
                 self._session_id_only = session_id_only(body)
             plain.stop()

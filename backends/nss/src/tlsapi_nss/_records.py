@@ -62,6 +62,18 @@ class PlainHandshakes:
             self.stop()
         return found
 
+    def first(self, data: bytes) -> list[tuple[int, bytes]]:
+        """The first handshake message, when nothing is gathered and the first record
+        of ``data`` holds a message whole (the common case; then the reader is ``done``):
+        what ``feed`` would find first, without gathering.  Else [] and nothing read."""
+        if self._records or self._messages or len(data) < 9 or data[0] != _HANDSHAKE_RECORD:
+            return []
+        end = 9 + (data[6] << 16 | data[7] << 8 | data[8])
+        if end > 5 + (data[3] << 8 | data[4]) or 5 + (data[3] << 8 | data[4]) > len(data):
+            return []
+        self.done = True
+        return [(data[5], data[9:end])]
+
     def _take_messages(self) -> list[tuple[int, bytes]]:
         messages = self._messages
         found = []
