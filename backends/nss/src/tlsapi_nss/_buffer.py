@@ -49,6 +49,7 @@ from tlsapi.backend_api import (
 
 from ._errors import error_name, error_text, translate
 from ._groups import negotiated_group
+from ._hooks import ders
 from ._lib import ffi, lib
 from ._records import (
     CLIENT_HELLO,
@@ -303,7 +304,7 @@ class NSSBuffer(SocketPathBuffer):
         # TLS 1.2: only the chains the client's signature algorithms can verify, since
         # NSS picks the suite by the certificates it has (TLS 1.3 needs no help).
         chains = None if self._tls13 else profile.usable_chains(hello.signature_algorithms)
-        avoid = self._foreign_ticket_suites(profile, hello, profile.variant(alpn, tickets))
+        avoid = self._foreign_ticket_suites(profile, hello, alpn, tickets)
         self._open(profile, profile.variant(alpn, tickets, avoid, chains))
         self._hello_reader = None
         if self._outgoing_plain is None and not self._tls13:
@@ -329,7 +330,7 @@ class NSSBuffer(SocketPathBuffer):
         return profile.tickets.knows(ticket)
 
     def _foreign_ticket_suites(
-        self, profile: Profile, hello: ClientHello, model: Any
+        self, profile: Profile, hello: ClientHello, alpn: bool, tickets: bool
     ) -> frozenset[int]:
         """The TLS 1.3 suites to leave out so that NSS cannot resume the ticket offered.
 
@@ -340,7 +341,7 @@ class NSSBuffer(SocketPathBuffer):
         if not self._tls13 or 41 not in (self._hello_extensions or {}):  # pre_shared_key
             return frozenset()
         assert profile.tickets is not None
-        token = self._ticket_token(model)
+        token = self._ticket_token(profile.variant(alpn, tickets))
         if token is None or profile.tickets.owns(token):
             return frozenset()
         suite = token_suite(token)
@@ -873,13 +874,6 @@ class NSSBuffer(SocketPathBuffer):
         if chain == ffi.NULL:
             return None
         try:
-            ders = []
-            end = ffi.cast("CERTCertListNode *", ffi.addressof(chain, "list"))
-            node = ffi.cast("CERTCertListNode *", chain.list.next)
-            while node != end:
-                item = node.cert.derCert
-                ders.append(ffi.unpack(ffi.cast("char *", item.data), item.len))
-                node = ffi.cast("CERTCertListNode *", node.links.next)
-            return ders or None
+            return ders(chain) or None
         finally:
             lib.CERT_DestroyCertList(chain)

@@ -11,6 +11,8 @@ alert or application data), and then stops looking.
 
 from __future__ import annotations
 
+import struct
+
 __all__ = [
     "CLIENT_HELLO",
     "NEW_SESSION_TICKET",
@@ -128,7 +130,7 @@ def offers_tls13(extensions: dict[int, bytes]) -> bool:
     if not versions:
         return False
     listed = versions[1 : 1 + versions[0]]
-    return any(listed[i : i + 2] == b"\x03\x04" for i in range(0, len(listed) - 1, 2))
+    return 0x0304 in struct.unpack_from(f">{len(listed) // 2}H", listed)
 
 
 def session_id_only(body: bytes) -> bool:
