@@ -120,6 +120,9 @@ class HelloDecodeError(MalformedHello):
 _PAST_END = "a length runs past the end"
 _AFTER = "bytes after the list"
 _HELLO = "the ClientHello"
+# A record header (type, major version, minor skipped, length), then the 4-byte header
+# of the message it starts (type, 3-byte length).
+_record_and_message = struct.Struct(">BBxHI").unpack_from
 # An extension's type and length (fewer than 4 bytes left: struct.error).
 _extension_header = struct.Struct(">HH").unpack_from
 # The extensions whose contents the server needs (the others are only kept).
@@ -319,14 +322,18 @@ class HelloReader:
         """The common case, nothing gathered yet: the whole hello in the first record
         of ``data``.  Then it is parsed from ``data`` at once (True); otherwise
         (False) ``_take`` reads it, and judges every header that is not plainly fine."""
-        if len(data) < _HEADER + 4 or data[0] != _HANDSHAKE or data[1] != 3:
+        if len(data) < _HEADER + 4:
             return False
-        record = data[3] << 8 | data[4]
-        length = data[6] << 16 | data[7] << 8 | data[8]
-        end = _HEADER + 4 + length
-        if data[5] != _CLIENT_HELLO or record > _MAX_RECORD or 4 + length > record:
-            return False
-        if end > len(data):
+        kind, major, record, message = _record_and_message(data)
+        end = _HEADER + 4 + (message & 0xFFFFFF)
+        if (
+            kind != _HANDSHAKE
+            or major != 3
+            or message >> 24 != _CLIENT_HELLO
+            or record > _MAX_RECORD
+            or end - _HEADER > record
+            or end > len(data)
+        ):
             return False
         self._done = True
         self._hello = _parse(bytes(data[_HEADER + 4 : end]), self._extensions)

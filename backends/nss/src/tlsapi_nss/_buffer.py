@@ -105,6 +105,30 @@ _FAST_FUNCTIONS = (
     _address("tlsapi_nss_fast_output"),
     _address("tlsapi_nss_fast_taken"),
 )
+_CHANNEL_INFO_SIZE = ffi.sizeof("SSLChannelInfo")
+
+
+def _hooks(server: bool, keylog: bool) -> Any:
+    """The hooks a connection's socket gets (see tlsapi_nss_set_hooks)."""
+    return ffi.new(
+        "tlsapi_nss_hooks *",
+        {
+            "auth_certificate": lib.tlsapi_nss_auth_certificate_cb,
+            # Shows a server the token of a TLS 1.3 ticket being resumed (see _tickets).
+            "hello_retry": lib.tlsapi_nss_hello_retry_cb,
+            "sni_config": lib.tlsapi_nss_sni_config_cb,
+            # Installed with or without a certificate: it tells certificate_requested().
+            "client_auth_data": lib.tlsapi_nss_client_auth_data_cb,
+            "resumption_token": lib.tlsapi_nss_resumption_token_cb,
+            "secret": lib.tlsapi_nss_secret_cb if keylog else ffi.NULL,
+        },
+    )
+
+
+# By (server side, key log): made once, for every connection.
+_HOOKS = {
+    (server, keylog): _hooks(server, keylog) for server in (False, True) for keylog in (False, True)
+}
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
@@ -232,31 +256,13 @@ class NSSBuffer(SocketPathBuffer):
             lib.PR_Close(stub)
             raise TLSError(f"NSS cannot make a TLS socket: {error_text(code)}")
         fd = RUNTIME.owned(raw, lib.tlsapi_nss_memio_close)
-        handle = self._handle
-        ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_nss_auth_certificate_cb, handle) == 0
-        if self._server_side:
-            ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_nss_sni_config_cb, handle) == 0
-            # Shows us the token of a TLS 1.3 ticket being resumed (see _tickets).
-            ok &= (
-                lib.tlsapi_nss_hello_retry_callback(fd, lib.tlsapi_nss_hello_retry_cb, handle) == 0
-            )
-        else:
-            if self._server_name is not None:
-                ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
-            ok &= lib.SSL_SetSockPeerID(fd, self._peer_id) == 0
-            # Installed with or without a certificate: it tells certificate_requested().
-            ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
-            ok &= (
-                lib.tlsapi_nss_resumption_token_callback(
-                    fd, lib.tlsapi_nss_resumption_token_cb, handle
-                )
-                == 0
-            )
-        if profile.keylog is not None:
-            ok &= lib.tlsapi_nss_secret_callback(fd, lib.tlsapi_nss_secret_cb, handle) == 0
-        ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
-        if not ok:
-            raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
+        server = self._server_side
+        hooks = _HOOKS[server, profile.keylog is not None]
+        name = self._server_name
+        url = ffi.NULL if server or name is None else name.name.encode("ascii")
+        code = lib.tlsapi_nss_set_hooks(fd, hooks, self._handle, server, url, self._peer_id)
+        if code:
+            raise TLSError(f"NSS cannot set up the connection: {error_text(code)}")
         self._profile = profile
         self._fd = fd
 
@@ -571,7 +577,7 @@ class NSSBuffer(SocketPathBuffer):
         if on_socket:
             self._stop_taps()
         info = ffi.new("SSLChannelInfo *")
-        if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) != 0:
+        if lib.SSL_GetChannelInfo(self._fd, info, _CHANNEL_INFO_SIZE) != 0:
             raise TLSError(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
         if info.keaType == lib.ssl_kea_dh and info.keaKeyBits < _MIN_DH_BITS:
             raise TLSError(
@@ -739,13 +745,15 @@ class NSSBuffer(SocketPathBuffer):
             or self._outgoing_plain is not None
         ):
             return None
-        if self._fast is None:
+        fast = self._fast
+        if fast is None:
             raw = lib.tlsapi_nss_fast_new(self._fd, self._memio)
             if raw == ffi.NULL:
                 return None
-            self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
-            self._fast.python_fed = 1 if self._chunks else 0
-        return (FAST_ABI, int(ffi.cast("uintptr_t", self._fast)), *_FAST_FUNCTIONS)
+            fast = self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
+            if self._chunks:
+                fast.python_fed = 1  # (0 from calloc otherwise)
+        return (FAST_ABI, int(ffi.cast("uintptr_t", fast)), *_FAST_FUNCTIONS)
 
     def _fast_send_result(self, result: int) -> int:
         if result >= 0:

@@ -31,6 +31,9 @@ _HANDSHAKE_RECORD = 22
 # More plaintext handshake than this (long certificate chains included) is not a
 # stream we read further: memory stays bounded whatever the peer sends.
 _LIMIT = 1 << 18
+# A record's type and length (after the 2 version bytes), then the 4-byte header of
+# the first message in it (type, 3-byte length).
+_record_and_message = struct.Struct(">BxxHI").unpack_from
 
 
 class PlainHandshakes:
@@ -68,13 +71,14 @@ class PlainHandshakes:
         """The first handshake message, when nothing is gathered and the first record
         of ``data`` holds a message whole (the common case; then the reader is ``done``):
         what ``feed`` would find first, without gathering.  Else [] and nothing read."""
-        if self._records or self._messages or len(data) < 9 or data[0] != _HANDSHAKE_RECORD:
+        if self._records or self._messages or len(data) < 9:
             return []
-        end = 9 + (data[6] << 16 | data[7] << 8 | data[8])
-        if end > 5 + (data[3] << 8 | data[4]) or 5 + (data[3] << 8 | data[4]) > len(data):
+        kind, length, header = _record_and_message(data)
+        end = 9 + (header & 0xFFFFFF)
+        if kind != _HANDSHAKE_RECORD or end > 5 + length or 5 + length > len(data):
             return []
         self.done = True
-        return [(data[5], data[9:end])]
+        return [(header >> 24, data[9:end])]
 
     def _take_messages(self) -> list[tuple[int, bytes]]:
         messages = self._messages
