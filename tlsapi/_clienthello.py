@@ -148,6 +148,12 @@ def _server_name(payload: bytes) -> str | None:
     size = len(payload)
     if size == 2:
         raise HelloDecodeError(f"{what}: an empty list")
+    if size > 5 and payload[2] == _HOST_NAME and 5 + (payload[3] << 8 | payload[4]) == size:
+        # The usual list: one host name, filling it (the loop below would read the same).
+        try:
+            return payload[5:].decode("ascii").lower()
+        except UnicodeDecodeError:
+            raise MalformedHello("the server_name is not ASCII") from None
     found: str | None = None
     offset = 2
     while offset < size:

@@ -57,14 +57,15 @@ def ders(certificates: Any) -> list[bytes]:
     """The DER of each certificate of a CERTCertList, in order (empty for NULL)."""
     if certificates == ffi.NULL:
         return []
-    room = _CHAIN_ROOM
-    while True:
-        data = _new("char *[]", room)
-        lengths = _new("unsigned int[]", room)
-        count = _list_ders(certificates, data, lengths, room)
-        if count <= room:
-            return [_unpack(data[i], lengths[i]) for i in range(count)]
-        room = count
+    data = _new("char *[]", _CHAIN_ROOM)
+    lengths = _new("unsigned int[]", _CHAIN_ROOM)
+    count = _list_ders(certificates, data, lengths, _CHAIN_ROOM)
+    if count > _CHAIN_ROOM:
+        data = _new("char *[]", count)
+        lengths = _new("unsigned int[]", count)
+        _list_ders(certificates, data, lengths, count)
+    # map: the copies are made without a Python step per certificate.
+    return list(map(_unpack, data[0:count], lengths[0:count]))
 
 
 def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
