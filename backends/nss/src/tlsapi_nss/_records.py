@@ -6,7 +6,10 @@ but both travel in plaintext handshake records: the ClientHello, and a TLS
 1.2 NewSessionTicket (sent before the server's ChangeCipherSpec).  So the
 backend reads them off the bytes it carries anyway, from the first record
 until the first record that is not a handshake record (ChangeCipherSpec,
-alert or application data), and then stops looking.
+alert or application data), and then stops looking.  A server reads the
+ClientHello's random and extensions from the core's HelloReader instead (it
+parses that hello before NSS sees it anyway); only a hello that reader
+refuses and NSS may still accept has its records read here.
 """
 
 from __future__ import annotations
