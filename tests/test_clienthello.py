@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+import ssl
+
 import pytest
 
 import tlsapi
@@ -275,3 +278,102 @@ def test_signature_algorithms_not_read_without_extensions(pki: PKI) -> None:
     reader.feed(_client_hello(tlsapi.backend("stdlib"), pki, "localhost"))
     parsed = reader.result()
     assert parsed is not None and parsed.signature_algorithms is None
+
+
+# -- the client random and the extensions by type ----------------------------------------
+
+
+def _ssl_hello_and_random(tmp_path: pathlib.Path, pki: PKI) -> tuple[bytes, bytes]:
+    """A real ClientHello of the ssl module's, and the client random its key log names."""
+    keylog = tmp_path / "keys.log"
+    files = pki.server_identity.write(tmp_path)
+    client_context = ssl.create_default_context(cafile=str(pki.write_root(tmp_path)))
+    client_context.keylog_filename = str(keylog)
+    client_context.set_alpn_protocols(["h2", "http/1.1"])
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(str(files.chain), str(files.key))
+    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_context.wrap_bio(client_in, client_out, server_hostname="localhost")
+    server = server_context.wrap_bio(server_in, server_out, server_side=True)
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    hello = client_out.read()
+    server_in.write(hello)
+    with pytest.raises(ssl.SSLWantReadError):
+        server.do_handshake()
+    client_in.write(server_out.read())
+    client.do_handshake()  # the client has its secrets now: the key log has its lines
+    randoms = {line.split()[1] for line in keylog.read_text().splitlines() if line[:1] != "#"}
+    assert len(randoms) == 1, randoms
+    return hello, bytes.fromhex(randoms.pop())
+
+
+def test_the_client_random_and_extensions_of_a_real_hello(tmp_path: pathlib.Path, pki: PKI) -> None:
+    hello, random = _ssl_hello_and_random(tmp_path, pki)
+    parsed = read_client_hello(hello)
+    assert parsed is not None and parsed.extensions is not None
+    assert parsed.random == random
+    extensions = parsed.extensions
+    # server_name: one host_name entry; ALPN as set; supported_versions lists TLS 1.3.
+    assert extensions[0] == b"\x00\x0c\x00\x00\x09localhost"
+    assert extensions[16] == b"\x00\x0c\x02h2\x08http/1.1"
+    assert b"\x03\x04" in extensions[43]
+    # What the parsed fields come from, the same bytes.
+    assert parsed.signature_algorithms is not None
+    assert len(extensions[13]) == 2 + 2 * len(parsed.signature_algorithms)
+    # The extensions are the hello's own, in its order: their headers and bodies
+    # make up its extensions block exactly (the block ends the message).
+    block = b"".join(
+        kind.to_bytes(2, "big") + len(body).to_bytes(2, "big") + body
+        for kind, body in extensions.items()
+    )
+    assert hello.endswith(len(block).to_bytes(2, "big") + block)
+
+
+def test_random_and_extensions_one_byte_at_a_time(tmp_path: pathlib.Path, pki: PKI) -> None:
+    hello, random = _ssl_hello_and_random(tmp_path, pki)
+    whole = read_client_hello(hello)
+    parsed = _fed([hello[i : i + 1] for i in range(len(hello))])
+    assert whole is not None and parsed is not None
+    assert (parsed.random, parsed.extensions) == (random, whole.extensions)
+    # And through records of 7 bytes, in pieces of 3.
+    body = hello[5:]
+    records = b"".join(
+        bytes((22, 3, 1)) + len(chunk).to_bytes(2, "big") + chunk
+        for chunk in (body[i : i + 7] for i in range(0, len(body), 7))
+    )
+    parsed = _fed([records[i : i + 3] for i in range(0, len(records), 3)])
+    assert parsed is not None
+    assert (parsed.random, parsed.extensions) == (random, whole.extensions)
+
+
+def test_the_first_of_a_repeated_extension_is_kept() -> None:
+    # Two supported_versions and two ALPN extensions: the raw bodies keep the first of
+    # each (the library refuses such a hello); the ALPN field, as ever, the last one.
+    extensions = (
+        b"\x00\x2b\x00\x03\x02\x03\x04"
+        + b"\x00\x10\x00\x05\x00\x03\x02h2"
+        + b"\x00\x2b\x00\x03\x02\x03\x03"
+        + b"\x00\x10\x00\x04\x00\x02\x01x"
+    )
+    parsed = read_client_hello(_handmade_hello(extensions))
+    assert parsed is not None and parsed.extensions is not None
+    assert parsed.extensions == {43: b"\x02\x03\x04", 16: b"\x00\x03\x02h2"}
+    assert parsed.alpn == (b"x",)
+
+
+@pytest.mark.parametrize("extensions", [None, b""], ids=["none", "empty"])
+def test_no_extensions_is_an_empty_dict(extensions: bytes | None) -> None:
+    parsed = read_client_hello(_handmade_hello(extensions))
+    assert parsed is not None
+    assert parsed.extensions == {}
+    assert parsed.random == bytes(32)
+
+
+def test_without_extensions_the_random_but_no_extensions(pki: PKI) -> None:
+    hello = _client_hello(tlsapi.backend("stdlib"), pki, "localhost")
+    reader = HelloReader(extensions=False)
+    reader.feed(hello)
+    parsed = reader.result()
+    assert parsed is not None and parsed.extensions is None
+    assert parsed.random == hello[11:43]  # record (5), message (4), version (2) before it

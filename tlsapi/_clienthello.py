@@ -15,7 +15,10 @@ reports them, and the ssl adapter's ``shared_ciphers()`` needs them.  The
 signature_algorithms list lets a server with several certificate chains
 offer the library only those whose key the client can verify: NSS picks a
 TLS 1.2 cipher suite by the certificates it has, without asking whether the
-client accepts that key's signatures.
+client accepts that key's signatures.  The client random and every
+extension's raw body (the first of each type) come along, so that a backend
+needing more of the hello (NSS's: the random for a key log, the tickets and
+versions offered) reads it once, here.
 
 The reader is incremental, because a client may send its hello one byte at
 a time: ``HelloReader.feed`` looks at each received byte once, keeps only
@@ -76,6 +79,9 @@ class ClientHello:
         alpn: tuple[bytes, ...] | None,
         cipher_suites: tuple[int, ...] = (),
         signature_algorithms: tuple[int, ...] | None = None,
+        *,
+        random: bytes = b"",
+        extensions: dict[int, bytes] | None = None,
     ) -> None:
         self.server_name = server_name
         self.alpn = alpn  # None: the client sent no ALPN extension
@@ -85,6 +91,11 @@ class ClientHello:
         # The client's signature_algorithms (SignatureScheme numbers, in its order,
         # GREASE included); None: the client sent no such extension.
         self.signature_algorithms = signature_algorithms
+        # The client random (32 bytes): what a key log names the connection by.
+        self.random = random
+        # Every extension's body by type, the first of each type (a backend reads what
+        # its library does not report, e.g. a ticket offered); None: not read.
+        self.extensions = extensions
 
 
 class MalformedHello(ValueError):
@@ -104,120 +115,165 @@ class HelloDecodeError(MalformedHello):
         return error
 
 
-class _Reader:
-    """Reads TLS vectors from a memoryview; a length past the end is ``error``."""
-
-    def __init__(self, data: memoryview, error: type[MalformedHello], what: str) -> None:
-        self.data = data
-        self.offset = 0
-        self.error = error
-        self.what = what
-
-    def left(self) -> int:
-        return len(self.data) - self.offset
-
-    def take(self, count: int) -> memoryview:
-        end = self.offset + count
-        if end > len(self.data):
-            raise self.error(f"{self.what}: a length runs past the end")
-        chunk = self.data[self.offset : end]
-        self.offset = end
-        return chunk
-
-    def number(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "big")
-
-    def vector(self, size: int) -> memoryview:
-        return self.take(self.number(size))
-
-    def whole_vector(self, size: int) -> _Reader:
-        """A vector that must fill all that is left (an extension's body)."""
-        inner = self.vector(size)
-        if self.left():
-            raise self.error(f"{self.what}: bytes after the list")
-        return _Reader(inner, self.error, self.what)
+# The parse works on bytes with index arithmetic, not a reader object: it runs on
+# every server handshake, where a method call per field was most of its cost.
+_PAST_END = "a length runs past the end"
+_AFTER = "bytes after the list"
+_HELLO = "the ClientHello"
+# A record header (type, major version, minor skipped, length), then the 4-byte header
+# of the message it starts (type, 3-byte length).
+_record_and_message = struct.Struct(">BBxHI").unpack_from
+# An extension's type and length (fewer than 4 bytes left: struct.error).
+_extension_header = struct.Struct(">HH").unpack_from
+# The extensions whose contents the server needs (the others are only kept).
+_INTERPRETED = frozenset((_SERVER_NAME, _SIGNATURE_ALGORITHMS, _ALPN))
 
 
-def _server_name(payload: memoryview) -> str | None:
+def _whole_list(payload: bytes, what: str) -> None:
+    """An extension's body must be one vector with a 2-byte length, filling it exactly."""
+    size = len(payload)
+    if size < 2:
+        raise HelloDecodeError(f"{what}: {_PAST_END}")
+    end = 2 + (payload[0] << 8 | payload[1])
+    if end > size:
+        raise HelloDecodeError(f"{what}: {_PAST_END}")
+    if end < size:
+        raise HelloDecodeError(f"{what}: {_AFTER}")
+
+
+def _server_name(payload: bytes) -> str | None:
     """RFC 6066 section 3: ``ServerName server_name_list<1..2^16-1>``, host names not empty."""
     what = "the server_name extension"
-    names = _Reader(payload, HelloDecodeError, what).whole_vector(2)
-    if not names.left():
+    _whole_list(payload, what)
+    size = len(payload)
+    if size == 2:
         raise HelloDecodeError(f"{what}: an empty list")
-    found: str | None = None
-    while names.left():
-        name_type = names.number(1)
-        name = names.vector(2)
-        if name_type != _HOST_NAME or found is not None:
-            continue  # the library judges unknown types and repeated names
-        if not name:
-            raise HelloDecodeError(f"{what}: an empty host name")
+    if size > 5 and payload[2] == _HOST_NAME and 5 + (payload[3] << 8 | payload[4]) == size:
+        # The usual list: one host name, filling it (the loop below would read the same).
         try:
-            found = bytes(name).decode("ascii").lower()
+            return payload[5:].decode("ascii").lower()
         except UnicodeDecodeError:
-            # Not ours to judge: the library reads the hello without a name from us.
             raise MalformedHello("the server_name is not ASCII") from None
+    found: str | None = None
+    offset = 2
+    while offset < size:
+        # name_type (1), then the name with a 2-byte length
+        start = offset + 3
+        if start > size:
+            raise HelloDecodeError(f"{what}: {_PAST_END}")
+        end = start + (payload[offset + 1] << 8 | payload[offset + 2])
+        if end > size:
+            raise HelloDecodeError(f"{what}: {_PAST_END}")
+        if payload[offset] == _HOST_NAME and found is None:
+            # (the library judges unknown types and repeated names)
+            if end == start:
+                raise HelloDecodeError(f"{what}: an empty host name")
+            try:
+                found = payload[start:end].decode("ascii").lower()
+            except UnicodeDecodeError:
+                # Not ours to judge: the library reads the hello without a name from us.
+                raise MalformedHello("the server_name is not ASCII") from None
+        offset = end
     return found
 
 
-def _alpn(payload: memoryview) -> tuple[bytes, ...]:
+def _alpn(payload: bytes) -> tuple[bytes, ...]:
     """RFC 7301 section 3.1: ``ProtocolName protocol_name_list<2..2^16-1>``, names 1..255."""
     what = "the ALPN extension"
-    protocols = _Reader(payload, HelloDecodeError, what).whole_vector(2)
-    if not protocols.left():
+    _whole_list(payload, what)
+    size = len(payload)
+    if size == 2:
         raise HelloDecodeError(f"{what}: an empty protocol list")
     result = []
-    while protocols.left():
-        name = protocols.vector(1)
-        if not name:
+    offset = 2
+    while offset < size:
+        start = offset + 1
+        end = start + payload[offset]
+        if end > size:
+            raise HelloDecodeError(f"{what}: {_PAST_END}")
+        if end == start:
             raise HelloDecodeError(f"{what}: an empty protocol name")
-        result.append(bytes(name))
+        result.append(payload[start:end])
+        offset = end
     return tuple(result)
 
 
-def _signature_algorithms(payload: memoryview) -> tuple[int, ...]:
+def _signature_algorithms(payload: bytes) -> tuple[int, ...]:
     """RFC 8446 section 4.2.3: ``SignatureScheme supported_signature_algorithms<2..2^16-2>``."""
     what = "the signature_algorithms extension"
-    schemes = _Reader(payload, HelloDecodeError, what).whole_vector(2).data
-    if not schemes:
+    _whole_list(payload, what)
+    size = len(payload) - 2
+    if not size:
         raise HelloDecodeError(f"{what}: an empty list")
-    if len(schemes) % 2:
+    if size % 2:
         raise HelloDecodeError(f"{what}: an odd length")
-    return struct.unpack(f">{len(schemes) // 2}H", schemes)
+    return struct.unpack_from(f">{size // 2}H", payload, 2)
 
 
-def _parse(body: memoryview, with_extensions: bool = True) -> ClientHello:
+def _parse(body: bytes, with_extensions: bool = True) -> ClientHello:
     """The fields of a whole ClientHello message body that the server needs.
 
-    Without ``with_extensions`` only the cipher suites are read (server_name, ALPN
-    and signature_algorithms are then None, and the extensions are not looked at).
+    Without ``with_extensions`` only the random and the cipher suites are read
+    (server_name, ALPN, signature_algorithms and extensions are then None, and
+    the extensions are not looked at).
     """
-    reader = _Reader(body, MalformedHello, "the ClientHello")
-    reader.take(2 + 32)  # legacy_version, random
-    reader.vector(1)  # legacy_session_id
-    suites = reader.vector(2)
+    size = len(body)
+    # legacy_version (2), random (32), legacy_session_id<0..32> (1-byte length)
+    if size < 35:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    offset = 35 + body[34]
+    # cipher_suites (2-byte length)
+    start = offset + 2
+    if start > size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    offset = start + (body[offset] << 8 | body[offset + 1])
+    if offset > size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
     # Two bytes each; an odd last byte is the library's to judge.
-    count = len(suites) // 2
-    offered: tuple[int, ...] = struct.unpack(f">{count}H", suites[: 2 * count])
+    offered: tuple[int, ...] = struct.unpack_from(f">{(offset - start) // 2}H", body, start)
+    random = body[2:34]
     if not with_extensions:
-        return ClientHello(None, None, offered)
-    reader.vector(1)  # legacy_compression_methods
-    if not reader.left():
-        return ClientHello(None, None, offered)  # no extensions at all
-    extensions = reader.whole_vector(2)
+        return ClientHello(None, None, offered, random=random)
+    # legacy_compression_methods (1-byte length)
+    if offset >= size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    offset += 1 + body[offset]
+    if offset > size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    extensions: dict[int, bytes] = {}
+    if offset == size:
+        return ClientHello(None, None, offered, random=random, extensions=extensions)  # none at all
+    # extensions (2-byte length): they must fill the rest of the body
+    if offset + 2 > size or offset + 2 + (body[offset] << 8 | body[offset + 1]) > size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    if offset + 2 + (body[offset] << 8 | body[offset + 1]) < size:
+        raise MalformedHello(f"{_HELLO}: {_AFTER}")
+    offset += 2
     name: str | None = None
     alpn: tuple[bytes, ...] | None = None
     signatures: tuple[int, ...] | None = None
-    while extensions.left():
-        kind = extensions.number(2)
-        payload = extensions.vector(2)
-        if kind == _SERVER_NAME:
-            name = _server_name(payload)
-        elif kind == _ALPN:
-            alpn = _alpn(payload)
-        elif kind == _SIGNATURE_ALGORITHMS:
-            signatures = _signature_algorithms(payload)
-    return ClientHello(name, alpn, offered, signatures)
+    keep = extensions.setdefault
+    try:
+        while offset < size:
+            kind, length = _extension_header(body, offset)
+            offset += 4 + length
+            keep(kind, body[offset - length : offset])
+            if kind in _INTERPRETED:
+                if offset > size:
+                    break  # refused below, as every extension that runs past the end
+                # (a repeated one is judged too, and the last one counts)
+                payload = body[offset - length : offset]
+                if kind == _SERVER_NAME:
+                    name = _server_name(payload)
+                elif kind == _ALPN:
+                    alpn = _alpn(payload)
+                else:
+                    signatures = _signature_algorithms(payload)
+    except struct.error:
+        offset = size + 1  # fewer than 4 bytes for an extension's header
+    if offset > size:
+        raise MalformedHello(f"{_HELLO}: {_PAST_END}")
+    return ClientHello(name, alpn, offered, signatures, random=random, extensions=extensions)
 
 
 class HelloReader:
@@ -257,7 +313,8 @@ class HelloReader:
         if self._done:
             return
         try:
-            self._take(data)
+            if self._received or self._header or not self._whole_in(data):
+                self._take(data)
         except MalformedHello as exc:
             self._done, self._failure = True, exc
             self._message = bytearray()  # nothing more to keep
@@ -266,6 +323,27 @@ class HelloReader:
         if self._failure is not None:
             raise self._failure
         return self._hello
+
+    def _whole_in(self, data: bytes | memoryview) -> bool:
+        """The common case, nothing gathered yet: the whole hello in the first record
+        of ``data``.  Then it is parsed from ``data`` at once (True); otherwise
+        (False) ``_take`` reads it, and judges every header that is not plainly fine."""
+        if len(data) < _HEADER + 4:
+            return False
+        kind, major, record, message = _record_and_message(data)
+        end = _HEADER + 4 + (message & 0xFFFFFF)
+        if (
+            kind != _HANDSHAKE
+            or major != 3
+            or message >> 24 != _CLIENT_HELLO
+            or record > _MAX_RECORD
+            or end - _HEADER > record
+            or end > len(data)
+        ):
+            return False
+        self._done = True
+        self._hello = _parse(bytes(data[_HEADER + 4 : end]), self._extensions)
+        return True
 
     def _take(self, data: bytes | memoryview) -> None:
         size = len(data)
@@ -312,7 +390,7 @@ class HelloReader:
             if self._wanted > 4:
                 return
         self._done = True
-        self._hello = _parse(memoryview(message)[4:], self._extensions)
+        self._hello = _parse(bytes(memoryview(message)[4:]), self._extensions)
         self._message = bytearray()  # parsed: keep nothing
 
 

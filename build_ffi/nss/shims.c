@@ -1,6 +1,9 @@
 /* tlsapi-nss: small shims (see shims.h).  C so that a call and its error code
  * are one crossing of the cffi boundary, and so that sslexp.h's macros (which
  * look the function up at run time) become functions cffi can call.
+ * tlsapi_nss_set_hooks installs a connection's hooks in one call: it runs
+ * for every connection, where a cffi call per hook was most of the Python
+ * work of opening one.
  */
 
 /* Our own C is held to these (the cffi-generated module is not ours to fix). */
@@ -72,4 +75,25 @@ SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCa
                                           void *arg)
 {
     return SSL_HelloRetryRequestCallback(fd, cb, arg);
+}
+
+PRInt32 tlsapi_nss_set_hooks(PRFileDesc *fd, const tlsapi_nss_hooks *hooks, void *arg,
+                             PRBool server, const char *url, const char *peer_id)
+{
+    if (SSL_AuthCertificateHook(fd, hooks->auth_certificate, arg) != SECSuccess)
+        return tlsapi_nss_error_code();
+    if (server) {
+        if (SSL_SNISocketConfigHook(fd, hooks->sni_config, arg) != SECSuccess ||
+            SSL_HelloRetryRequestCallback(fd, hooks->hello_retry, arg) != SECSuccess)
+            return tlsapi_nss_error_code();
+    } else {
+        if ((url != NULL && SSL_SetURL(fd, url) != SECSuccess) ||
+            SSL_SetSockPeerID(fd, peer_id) != SECSuccess ||
+            SSL_GetClientAuthDataHook(fd, hooks->client_auth_data, arg) != SECSuccess ||
+            SSL_SetResumptionTokenCallback(fd, hooks->resumption_token, arg) != SECSuccess)
+            return tlsapi_nss_error_code();
+    }
+    if (hooks->secret != NULL && SSL_SecretCallback(fd, hooks->secret, arg) != SECSuccess)
+        return tlsapi_nss_error_code();
+    return SSL_ResetHandshake(fd, server) == SECSuccess ? 0 : tlsapi_nss_error_code();
 }

@@ -11,6 +11,7 @@
 #include <prio.h>
 #include <prtypes.h>
 #include <seccomon.h>
+#include <ssl.h>
 #include <sslexp.h>
 
 #if !defined(NSS_VMAJOR) || NSS_VMAJOR < 3 || (NSS_VMAJOR == 3 && NSS_VMINOR < 52)
@@ -46,5 +47,22 @@ SECStatus tlsapi_nss_send_session_ticket(PRFileDesc *fd, const PRUint8 *token,
                                          unsigned int len);
 SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCallback cb,
                                           void *arg);
+
+/* The hooks of a connection's socket (our extern "Python" functions), and the call
+   that installs them: the certificate hook; on a server the SNI hook and the
+   HelloRetryRequest callback, on a client the URL (when not NULL), the peer ID,
+   the client-certificate hook and the resumption-token callback; the secret
+   callback when there is one (a key log); then SSL_ResetHandshake.  Each gets
+   `arg`.  0 or the error code of the first call that failed. */
+typedef struct {
+    SSLAuthCertificate auth_certificate;
+    SSLSNISocketConfig sni_config;
+    SSLHelloRetryRequestCallback hello_retry;
+    SSLGetClientAuthData client_auth_data;
+    SSLResumptionTokenCallback resumption_token;
+    SSLSecretCallback secret; /* NULL: none */
+} tlsapi_nss_hooks;
+PRInt32 tlsapi_nss_set_hooks(PRFileDesc *fd, const tlsapi_nss_hooks *hooks, void *arg,
+                             PRBool server, const char *url, const char *peer_id);
 
 #endif

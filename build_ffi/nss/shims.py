@@ -13,6 +13,14 @@ SOURCES = ("shims.c",)
 TYPES = """
 /* The NSS header version the extension was compiled against. */
 extern const char *const tlsapi_nss_compiled_version;
+typedef struct {
+    SSLAuthCertificate auth_certificate;
+    SSLSNISocketConfig sni_config;
+    SSLHelloRetryRequestCallback hello_retry;
+    SSLGetClientAuthData client_auth_data;
+    SSLResumptionTokenCallback resumption_token;
+    SSLSecretCallback secret;
+} tlsapi_nss_hooks;
 """
 
 FUNCTIONS = """
@@ -31,4 +39,6 @@ SECStatus tlsapi_nss_send_session_ticket(PRFileDesc *fd, const PRUint8 *token,
                                          unsigned int len);
 SECStatus tlsapi_nss_hello_retry_callback(PRFileDesc *fd, SSLHelloRetryRequestCallback cb,
                                           void *arg);
+PRInt32 tlsapi_nss_set_hooks(PRFileDesc *fd, const tlsapi_nss_hooks *hooks, void *arg,
+                             PRBool server, const char *url, const char *peer_id);
 """

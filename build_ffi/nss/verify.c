@@ -29,8 +29,13 @@
  * tlsapi_nss_certificate_list builds the CERTCertificateList that
  * SSL_ConfigServerCert sends as the chain, exactly as the user gave it.
  *
+ * tlsapi_nss_list_ders points at the DER of each certificate of a list (a
+ * peer's chain, a verified path), which Python then copies out.
+ *
  * Why C: each is many NSS calls over NSS's own structures (lists, arenas,
- * decoded extensions, the CERTValInParam arrays); one cffi call each.
+ * decoded extensions, the CERTValInParam arrays); one cffi call each.  Walking
+ * a list from Python took several cffi attribute reads and casts per
+ * certificate, on every handshake.
  */
 
 /* Our own C is held to these (the cffi-generated module is not ours to fix). */
@@ -58,6 +63,20 @@ static PRBool tlsapi_nss_list_holds(CERTCertList *list, CERTCertificate *cert)
         }
     }
     return PR_FALSE;
+}
+
+int tlsapi_nss_list_ders(CERTCertList *list, const char **ders, unsigned int *lengths, int room)
+{
+    CERTCertListNode *node;
+    int count = 0;
+    for (node = CERT_LIST_HEAD(list); !CERT_LIST_END(node, list); node = CERT_LIST_NEXT(node)) {
+        if (count < room) {
+            ders[count] = (const char *)node->cert->derCert.data;
+            lengths[count] = node->cert->derCert.len;
+        }
+        count++;
+    }
+    return count;
 }
 
 PRBool tlsapi_nss_not_yet_valid(const CERTCertificate *cert, PRTime when)

@@ -18,6 +18,10 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count);
 /* Before its notBefore at `when` (0: now), with no clock-skew allowance. */
 PRBool tlsapi_nss_not_yet_valid(const CERTCertificate *cert, PRTime when);
+/* The DER of each certificate of `list`, in order: up to `room` pointers into the
+ * certificates (valid while the list holds them) and their lengths.  Returns how
+ * many certificates the list holds, which may be more than `room`. */
+int tlsapi_nss_list_ders(CERTCertList *list, const char **ders, unsigned int *lengths, int room);
 /* The IP address (4 or 16 bytes) is in the subjectAltName. */
 PRBool tlsapi_nss_has_ip(CERTCertificate *cert, const unsigned char *address,
                          unsigned int length);

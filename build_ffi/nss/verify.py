@@ -18,6 +18,7 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
                                       PRTime when, CERTCertList **verified);
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count);
 PRBool tlsapi_nss_not_yet_valid(const CERTCertificate *cert, PRTime when);
+int tlsapi_nss_list_ders(CERTCertList *list, const char **ders, unsigned int *lengths, int room);
 PRBool tlsapi_nss_has_ip(CERTCertificate *cert, const unsigned char *address,
                          unsigned int length);
 """

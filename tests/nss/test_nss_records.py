@@ -105,3 +105,49 @@ def test_session_id_only() -> None:
     assert not session_id_only(hello(b"", b""))
     assert not session_id_only(hello(b"\x01" * 32, b"\x00\x23\x00\x00"))  # ticket to come
     assert not session_id_only(hello(b"\x01" * 32, b"\x00\x2b\x00\x02\x03\x04"))  # TLS 1.3
+
+
+def _first_message(data: bytes) -> list[tuple[int, bytes]]:
+    """The first message ``feed`` finds in ``data`` (at most one)."""
+    return PlainHandshakes().feed(data)[:1]
+
+
+def test_first_reads_a_whole_first_message_as_feed_does(nss: tlsapi.Backend) -> None:
+    wire = _client_hello(nss, PKI(name="tlsapi nss records first"))
+    message = wire[5 : 5 + 4 + int.from_bytes(wire[6:9], "big")]
+    for stream in (
+        wire,  # one record, whole
+        _records(message + b"\x04\x00\x00\x02ab", 16384),  # another message after it
+        _records(message, 16384) + b"\x14\x03\x03\x00\x01\x01",
+    ):
+        reader = PlainHandshakes()
+        assert reader.first(stream) == _first_message(stream) != []
+        assert reader.done
+
+
+@given(st.binary(max_size=40), st.integers(0, 39))
+def test_first_finds_what_feed_finds_or_leaves_it_to_feed(data: bytes, cut: int) -> None:
+    stream = bytes((22, 3, 3)) + data
+    reader = PlainHandshakes()
+    found = reader.first(stream)
+    if found:
+        assert found == _first_message(stream) and reader.done
+    else:
+        # Nothing read: feed (the general path) gives what it always did.
+        assert not reader.done
+        assert reader.feed(stream) == PlainHandshakes().feed(stream)
+    # After a first delivery: the same as feed, or nothing read.
+    reader, control = PlainHandshakes(), PlainHandshakes()
+    reader.feed(stream[:cut])
+    control.feed(stream[:cut])
+    found = reader.first(stream[cut:])
+    assert not found or (found == control.feed(stream[cut:])[:1] and reader.done)
+
+
+def test_first_leaves_a_message_over_two_records_to_feed(nss: tlsapi.Backend) -> None:
+    wire = _client_hello(nss, PKI(name="tlsapi nss records split"))
+    message = wire[5 : 5 + 4 + int.from_bytes(wire[6:9], "big")]
+    stream = _records(message, 100)
+    reader = PlainHandshakes()
+    assert reader.first(stream) == []
+    assert reader.feed(stream) == _first_message(stream) != []

@@ -49,6 +49,7 @@ from tlsapi.backend_api import (
 
 from ._errors import error_name, error_text, translate
 from ._groups import negotiated_group
+from ._hooks import ders
 from ._lib import ffi, lib
 from ._records import (
     CLIENT_HELLO,
@@ -106,6 +107,30 @@ _FAST_FUNCTIONS = (
     _address("tlsapi_nss_fast_bound"),
     _address("tlsapi_nss_fast_send_into"),
 )
+_CHANNEL_INFO_SIZE = ffi.sizeof("SSLChannelInfo")
+
+
+def _hooks(server: bool, keylog: bool) -> Any:
+    """The hooks a connection's socket gets (see tlsapi_nss_set_hooks)."""
+    return ffi.new(
+        "tlsapi_nss_hooks *",
+        {
+            "auth_certificate": lib.tlsapi_nss_auth_certificate_cb,
+            # Shows a server the token of a TLS 1.3 ticket being resumed (see _tickets).
+            "hello_retry": lib.tlsapi_nss_hello_retry_cb,
+            "sni_config": lib.tlsapi_nss_sni_config_cb,
+            # Installed with or without a certificate: it tells certificate_requested().
+            "client_auth_data": lib.tlsapi_nss_client_auth_data_cb,
+            "resumption_token": lib.tlsapi_nss_resumption_token_cb,
+            "secret": lib.tlsapi_nss_secret_cb if keylog else ffi.NULL,
+        },
+    )
+
+
+# By (server side, key log): made once, for every connection.
+_HOOKS = {
+    (server, keylog): _hooks(server, keylog) for server in (False, True) for keylog in (False, True)
+}
 _HANDSHAKE_FAILURE_ALERT = bytes((21, 3, 1, 0, 2, 2, 40))
 _DECODE_ERROR_ALERT = bytes((21, 3, 1, 0, 2, 2, 50))
 # Finite-field Diffie-Hellman below this is refused (as OpenSSL's default level 2 does);
@@ -147,6 +172,36 @@ class NSSSession:
 
 
 class NSSBuffer(SocketPathBuffer):
+    # What a connection starts with where that is an immutable value: a class attribute,
+    # shadowed by the instance's own once set (each set in __init__ cost a few bytecodes
+    # per connection, and the instance dict a slot).
+    _fd: Any = None
+    _callback_error: BaseException | None = None
+    _verify_error: TLSError | None = None
+    _cipher: int | None = None
+    _version: int | None = None
+    _sni_failure: TLSError | None = None
+    _client_hello: ClientHello | None = None
+    # Read off the ClientHello for what NSS does not report (see _open_for_client_hello).
+    _hello_extensions: dict[int, bytes] | None = None
+    _client_random: bytes | None = None
+    _keylog_error: TLSError | None = None
+    # Sessions: the latest token NSS gave a client, the session it offered, and
+    # on a server whether a resumed TLS 1.3 ticket was found to be ours.
+    _resumption_token: bytes | None = None
+    _offered: NSSSession | None = None
+    _our_ticket = False
+    _foreign_ticket = False
+    _tls13 = False
+    # A client: whether its session goes to NSS's cache (cache mode) instead of a
+    # token, and if so the entry's removal should nobody take the session.
+    _session_id_only = False
+    _cache_mode = False
+    _forget: weakref.finalize[Any, Any] | None = None
+    _resumed = False
+    _scheme: int | None = None
+    _certificate_request_seen = False
+
     def __init__(
         self,
         context: ClientContext | ServerContext,
@@ -163,7 +218,6 @@ class NSSBuffer(SocketPathBuffer):
         self._server_side = profile.server_side
         # The handle holds a weak reference: no cycle buffer -> handle -> buffer.
         self._handle = ffi.new_handle(weakref.ref(self))
-        self._fd: Any = None
         # The ciphertext both ways, in C; freed when the buffer and the socket are both gone.
         state = lib.tlsapi_nss_memio_state_new()
         if state == ffi.NULL:
@@ -172,43 +226,23 @@ class NSSBuffer(SocketPathBuffer):
         # The received chunks C points into (oldest first), kept alive until used up.
         # A list, not a deque: an empty deque costs 760 bytes per connection.
         self._chunks: list[Any] = []
-        self._callback_error: BaseException | None = None
-        self._verify_error: TLSError | None = None
         self._verified_chain: list[bytes] = []
-        self._cipher: int | None = None
-        self._version: int | None = None
-        self._sni_failure: TLSError | None = None
         # A server reads the ClientHello as it arrives: before NSS does when it must see
         # it first (profile.reads_hello), and always for the suites the client offered,
         # which NSS does not report.
         self._hello_reader = (
             HelloReader(extensions=profile.reads_hello) if profile.server_side else None
         )
-        self._client_hello: ClientHello | None = None
         # The plaintext handshake messages, read for what NSS does not report: the
-        # client random of a key log, a server's own TLS 1.2 tickets.
-        self._incoming_plain: PlainHandshakes | None = PlainHandshakes()
+        # client random of a key log, a server's own TLS 1.2 tickets.  A server that
+        # reads the hello first takes the random and extensions from the hello reader's
+        # parse instead (see _open_for_client_hello): not a second pass over its bytes.
+        self._incoming_plain: PlainHandshakes | None = (
+            None if profile.reads_hello else PlainHandshakes()
+        )
         self._outgoing_plain = PlainHandshakes() if profile.keylog is not None else None
-        self._hello_extensions: dict[int, bytes] | None = None
-        self._client_random: bytes | None = None
-        self._keylog_error: TLSError | None = None
-        # Sessions: the latest token NSS gave a client, the session it offered, and
-        # on a server whether a resumed TLS 1.3 ticket was found to be ours.
-        self._resumption_token: bytes | None = None
-        self._offered: NSSSession | None = None
-        self._our_ticket = False
-        self._foreign_ticket = False
-        self._tls13 = False
-        # A client: its own peer ID, and whether its session goes to NSS's cache
-        # (cache mode) instead of a token, and if so the entry's removal should
-        # nobody take the session.
+        # A client's own peer ID (see NSSSession).
         self._peer_id = profile.peer_id + b":%d" % next(_CONNECTIONS)
-        self._session_id_only = False
-        self._cache_mode = False
-        self._forget: weakref.finalize[Any, Any] | None = None
-        self._resumed = False
-        self._scheme: int | None = None
-        self._certificate_request_seen = False
         if not profile.reads_hello:
             self._open(profile, profile.model)
 
@@ -224,31 +258,13 @@ class NSSBuffer(SocketPathBuffer):
             lib.PR_Close(stub)
             raise TLSError(f"NSS cannot make a TLS socket: {error_text(code)}")
         fd = RUNTIME.owned(raw, lib.tlsapi_nss_memio_close)
-        handle = self._handle
-        ok = lib.SSL_AuthCertificateHook(fd, lib.tlsapi_nss_auth_certificate_cb, handle) == 0
-        if self._server_side:
-            ok &= lib.SSL_SNISocketConfigHook(fd, lib.tlsapi_nss_sni_config_cb, handle) == 0
-            # Shows us the token of a TLS 1.3 ticket being resumed (see _tickets).
-            ok &= (
-                lib.tlsapi_nss_hello_retry_callback(fd, lib.tlsapi_nss_hello_retry_cb, handle) == 0
-            )
-        else:
-            if self._server_name is not None:
-                ok &= lib.SSL_SetURL(fd, self._server_name.name.encode("ascii")) == 0
-            ok &= lib.SSL_SetSockPeerID(fd, self._peer_id) == 0
-            # Installed with or without a certificate: it tells certificate_requested().
-            ok &= lib.SSL_GetClientAuthDataHook(fd, lib.tlsapi_nss_client_auth_data_cb, handle) == 0
-            ok &= (
-                lib.tlsapi_nss_resumption_token_callback(
-                    fd, lib.tlsapi_nss_resumption_token_cb, handle
-                )
-                == 0
-            )
-        if profile.keylog is not None:
-            ok &= lib.tlsapi_nss_secret_callback(fd, lib.tlsapi_nss_secret_cb, handle) == 0
-        ok &= lib.SSL_ResetHandshake(fd, self._server_side) == 0
-        if not ok:
-            raise TLSError(f"NSS cannot set up the connection: {error_text(lib.PR_GetError())}")
+        server = self._server_side
+        hooks = _HOOKS[server, profile.keylog is not None]
+        name = self._server_name
+        url = ffi.NULL if server or name is None else name.name.encode("ascii")
+        code = lib.tlsapi_nss_set_hooks(fd, hooks, self._handle, server, url, self._peer_id)
+        if code:
+            raise TLSError(f"NSS cannot set up the connection: {error_text(code)}")
         self._profile = profile
         self._fd = fd
 
@@ -269,6 +285,7 @@ class NSSBuffer(SocketPathBuffer):
             # see whether it offers one of ours).
             self._open(self._profile, self._profile.variant(alpn=True, tickets=False))
             self._hello_reader = None
+            self._read_hello_records()
             return
         if hello is None:
             if self._transport_eof:
@@ -276,6 +293,8 @@ class NSSBuffer(SocketPathBuffer):
             raise WantReadError("more data from the peer is needed")
         self._server_hostname = hello.server_name
         self._client_hello = hello
+        self._client_random = hello.random
+        self._hello_extensions = hello.extensions
         profile = self._profile
         callback = profile.config.sni_callback
         if callback is not None:
@@ -293,7 +312,7 @@ class NSSBuffer(SocketPathBuffer):
         # TLS 1.2: only the chains the client's signature algorithms can verify, since
         # NSS picks the suite by the certificates it has (TLS 1.3 needs no help).
         chains = None if self._tls13 else profile.usable_chains(hello.signature_algorithms)
-        avoid = self._foreign_ticket_suites(profile, hello, profile.variant(alpn, tickets))
+        avoid = self._foreign_ticket_suites(profile, hello, alpn, tickets)
         self._open(profile, profile.variant(alpn, tickets, avoid, chains))
         self._hello_reader = None
         if self._outgoing_plain is None and not self._tls13:
@@ -319,7 +338,7 @@ class NSSBuffer(SocketPathBuffer):
         return profile.tickets.knows(ticket)
 
     def _foreign_ticket_suites(
-        self, profile: Profile, hello: ClientHello, model: Any
+        self, profile: Profile, hello: ClientHello, alpn: bool, tickets: bool
     ) -> frozenset[int]:
         """The TLS 1.3 suites to leave out so that NSS cannot resume the ticket offered.
 
@@ -330,7 +349,7 @@ class NSSBuffer(SocketPathBuffer):
         if not self._tls13 or 41 not in (self._hello_extensions or {}):  # pre_shared_key
             return frozenset()
         assert profile.tickets is not None
-        token = self._ticket_token(model)
+        token = self._ticket_token(profile.variant(alpn, tickets))
         if token is None or profile.tickets.owns(token):
             return frozenset()
         suite = token_suite(token)
@@ -448,9 +467,21 @@ class NSSBuffer(SocketPathBuffer):
         if plain.done:
             self._incoming_plain = None
 
+    def _read_hello_records(self) -> None:
+        """A server whose hello reader found no ClientHello it could parse: read the
+        random and extensions (for a key log, should NSS accept it) off the records
+        the old way.  Every byte received so far is still in ``_chunks``: NSS's socket
+        has only just opened."""
+        plain = PlainHandshakes()
+        received = b"".join(
+            chunk if type(chunk) is bytes else ffi.buffer(chunk)[:] for chunk in self._chunks
+        )
+        self._incoming_plain = plain
+        self._read_client_hello(plain, received)
+
     def _read_server_hello(self, plain: PlainHandshakes, received: bytes) -> None:
         """A client: whether the server gives a TLS 1.2 session ID and no ticket."""
-        for kind, body in plain.feed(received):
+        for kind, body in plain.first(received) or plain.feed(received):
             if kind == SERVER_HELLO:
                 self._session_id_only = session_id_only(body)
             plain.stop()
@@ -548,7 +579,7 @@ class NSSBuffer(SocketPathBuffer):
         if on_socket:
             self._stop_taps()
         info = ffi.new("SSLChannelInfo *")
-        if lib.SSL_GetChannelInfo(self._fd, info, ffi.sizeof("SSLChannelInfo")) != 0:
+        if lib.SSL_GetChannelInfo(self._fd, info, _CHANNEL_INFO_SIZE) != 0:
             raise TLSError(f"NSS cannot describe the connection: {error_text(lib.PR_GetError())}")
         if info.keaType == lib.ssl_kea_dh and info.keaKeyBits < _MIN_DH_BITS:
             raise TLSError(
@@ -716,14 +747,16 @@ class NSSBuffer(SocketPathBuffer):
             or self._outgoing_plain is not None
         ):
             return None
-        if self._fast is None:
+        fast = self._fast
+        if fast is None:
             raw = lib.tlsapi_nss_fast_new(self._fd, self._memio)
             if raw == ffi.NULL:
                 return None
-            self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
-            self._fast.python_fed = 1 if self._chunks else 0
+            fast = self._fast = ffi.gc(raw, lib.tlsapi_nss_fast_free)
+            if self._chunks:
+                fast.python_fed = 1  # (0 from calloc otherwise)
         # No fast handshake step: the connection is open when the core asks.
-        return (FAST_ABI, int(ffi.cast("uintptr_t", self._fast)), *_FAST_FUNCTIONS, 0)
+        return (FAST_ABI, int(ffi.cast("uintptr_t", fast)), *_FAST_FUNCTIONS, 0)
 
     def _fast_send_result(self, result: int) -> int:
         if result >= 0:
@@ -854,13 +887,6 @@ class NSSBuffer(SocketPathBuffer):
         if chain == ffi.NULL:
             return None
         try:
-            ders = []
-            end = ffi.cast("CERTCertListNode *", ffi.addressof(chain, "list"))
-            node = ffi.cast("CERTCertListNode *", chain.list.next)
-            while node != end:
-                item = node.cert.derCert
-                ders.append(ffi.unpack(ffi.cast("char *", item.data), item.len))
-                node = ffi.cast("CERTCertListNode *", node.links.next)
-            return ders or None
+            return ders(chain) or None
         finally:
             lib.CERT_DestroyCertList(chain)

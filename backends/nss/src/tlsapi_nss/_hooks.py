@@ -25,7 +25,7 @@ from ._tickets import TokenProbe
 if TYPE_CHECKING:
     from ._buffer import NSSBuffer
 
-__all__: list[str] = []
+__all__ = ["ders"]
 
 R = CertificateErrorReason
 _SUCCESS = lib.SECSuccess
@@ -46,18 +46,26 @@ def _failed(buffer: NSSBuffer, exc: BaseException) -> int:
     return _FAILURE
 
 
-def _ders(certificates: Any) -> list[bytes]:
+# Room for this many certificates in one call of tlsapi_nss_list_ders (more: a second).
+_CHAIN_ROOM = 8
+_list_ders = lib.tlsapi_nss_list_ders
+_new = ffi.new
+_unpack = ffi.unpack
+
+
+def ders(certificates: Any) -> list[bytes]:
     """The DER of each certificate of a CERTCertList, in order (empty for NULL)."""
-    ders: list[bytes] = []
     if certificates == ffi.NULL:
-        return ders
-    end = ffi.cast("CERTCertListNode *", ffi.addressof(certificates, "list"))
-    node = ffi.cast("CERTCertListNode *", certificates.list.next)
-    while node != end:
-        item = node.cert.derCert
-        ders.append(ffi.unpack(ffi.cast("char *", item.data), item.len))
-        node = ffi.cast("CERTCertListNode *", node.links.next)
-    return ders
+        return []
+    data = _new("char *[]", _CHAIN_ROOM)
+    lengths = _new("unsigned int[]", _CHAIN_ROOM)
+    count = _list_ders(certificates, data, lengths, _CHAIN_ROOM)
+    if count > _CHAIN_ROOM:
+        data = _new("char *[]", count)
+        lengths = _new("unsigned int[]", count)
+        _list_ders(certificates, data, lengths, count)
+    # map: the copies are made without a Python step per certificate.
+    return list(map(_unpack, data[0:count], lengths[0:count]))
 
 
 def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
@@ -78,7 +86,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0, verified)
         if verified[0] != ffi.NULL:
             # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
-            buffer._verified_chain = _ders(verified[0])
+            buffer._verified_chain = ders(verified[0])
             lib.CERT_DestroyCertList(verified[0])
         name = buffer._server_name
         if code == 0 and name is not None and not buffer._server_side:
@@ -90,7 +98,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
                 code = lib.SSL_ERROR_BAD_CERT_DOMAIN
         whose = "client's" if buffer._server_side else "server's"
-        chain = _ders(presented)
+        chain = ders(presented)
         if code == 0:
             # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.

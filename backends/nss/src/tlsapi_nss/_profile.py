@@ -193,6 +193,10 @@ class Profile:
         alpn = alpn and bool(self.config.inner_protocols)
         tickets = tickets or not self.server_side
         key = (alpn, tickets, avoid, chains)
+        # Read without the lock (a dict lookup is atomic): a model once made stays.
+        model = self._models.get(key)
+        if model is not None:
+            return model
         with self._lock:
             model = self._models.get(key)
             if model is None:

@@ -6,10 +6,15 @@ but both travel in plaintext handshake records: the ClientHello, and a TLS
 1.2 NewSessionTicket (sent before the server's ChangeCipherSpec).  So the
 backend reads them off the bytes it carries anyway, from the first record
 until the first record that is not a handshake record (ChangeCipherSpec,
-alert or application data), and then stops looking.
+alert or application data), and then stops looking.  A server reads the
+ClientHello's random and extensions from the core's HelloReader instead (it
+parses that hello before NSS sees it anyway); only a hello that reader
+refuses and NSS may still accept has its records read here.
 """
 
 from __future__ import annotations
+
+import struct
 
 __all__ = [
     "CLIENT_HELLO",
@@ -29,6 +34,9 @@ _HANDSHAKE_RECORD = 22
 # More plaintext handshake than this (long certificate chains included) is not a
 # stream we read further: memory stays bounded whatever the peer sends.
 _LIMIT = 1 << 18
+# A record's type and length (after the 2 version bytes), then the 4-byte header of
+# the first message in it (type, 3-byte length).
+_record_and_message = struct.Struct(">BxxHI").unpack_from
 
 
 class PlainHandshakes:
@@ -61,6 +69,19 @@ class PlainHandshakes:
         if len(records) + len(self._messages) > _LIMIT:
             self.stop()
         return found
+
+    def first(self, data: bytes) -> list[tuple[int, bytes]]:
+        """The first handshake message, when nothing is gathered and the first record
+        of ``data`` holds a message whole (the common case; then the reader is ``done``):
+        what ``feed`` would find first, without gathering.  Else [] and nothing read."""
+        if self._records or self._messages or len(data) < 9:
+            return []
+        kind, length, header = _record_and_message(data)
+        end = 9 + (header & 0xFFFFFF)
+        if kind != _HANDSHAKE_RECORD or end > 5 + length or 5 + length > len(data):
+            return []
+        self.done = True
+        return [(header >> 24, data[9:end])]
 
     def _take_messages(self) -> list[tuple[int, bytes]]:
         messages = self._messages
@@ -116,7 +137,7 @@ def offers_tls13(extensions: dict[int, bytes]) -> bool:
     if not versions:
         return False
     listed = versions[1 : 1 + versions[0]]
-    return any(listed[i : i + 2] == b"\x03\x04" for i in range(0, len(listed) - 1, 2))
+    return 0x0304 in struct.unpack_from(f">{len(listed) // 2}H", listed)
 
 
 def session_id_only(body: bytes) -> bool:
