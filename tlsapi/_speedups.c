@@ -202,6 +202,28 @@ static PyObject *call_slow(FastBase *self, PyObject *name, PyObject *const *args
     return PyObject_VectorcallMethod(name, stack, (size_t)(nargs + 1), kwnames);
 }
 
+/* A backend's answer that is not plain success goes to the Python method that
+   handles it (``method``), with the token still held (hand_over: then the token
+   goes back).  Returns what the method returned, or NULL with an exception. */
+static PyObject *call_with_result(FastBase *self, PyObject *method, int64_t result)
+{
+    PyObject *value = PyLong_FromLongLong(result), *done = NULL;
+    if (value != NULL)
+        done = PyObject_CallMethodOneArg((PyObject *)self, method, value);
+    Py_XDECREF(value);
+    return done;
+}
+
+static PyObject *hand_over(FastBase *self, PyObject *method, int64_t result)
+{
+    PyObject *done = call_with_result(self, method, result);
+    if (give_token(self) < 0) {
+        Py_XDECREF(done);
+        return NULL;
+    }
+    return done;
+}
+
 /* Reads and writes: OPEN, the backend's functions, the token. */
 static int fast_ready(FastBase *self)
 {
@@ -299,10 +321,7 @@ static int fast_write_large(FastBase *self, Py_buffer *view, PyObject **answer)
         if (result == (int64_t)view->len) {
             *answer = PyLong_FromSsize_t(view->len);
         } else { /* an error, or no progress: the Python side's (queued records go first) */
-            PyObject *value = PyLong_FromLongLong(result);
-            if (value != NULL)
-                *answer = PyObject_CallMethodOneArg((PyObject *)self, str_write_done, value);
-            Py_XDECREF(value);
+            *answer = call_with_result(self, str_write_done, result);
         }
     }
     if (give_token(self) < 0)
@@ -345,17 +364,8 @@ static PyObject *FastBase_write(FastBase *self, PyObject *const *args, Py_ssize_
                     return NULL;
                 return PyLong_FromSsize_t(size);
             }
-            if (result != TLSAPI_FAST_DECLINED) {
-                PyObject *value = PyLong_FromLongLong(result), *done = NULL;
-                if (value != NULL)
-                    done = PyObject_CallMethodOneArg((PyObject *)self, str_write_done, value);
-                Py_XDECREF(value);
-                if (give_token(self) < 0) {
-                    Py_XDECREF(done);
-                    return NULL;
-                }
-                return done;
-            }
+            if (result != TLSAPI_FAST_DECLINED)
+                return hand_over(self, str_write_done, result);
             if (give_token(self) < 0)
                 return NULL;
         }
@@ -384,12 +394,7 @@ static Py_ssize_t fast_recv(FastBase *self, char *data, Py_ssize_t size)
         return -2;
     }
     /* Want-read, close_notify, an error, a stop after data: the Python side's. */
-    {
-        PyObject *value = PyLong_FromLongLong(result);
-        done = value == NULL ? NULL
-                             : PyObject_CallMethodOneArg((PyObject *)self, str_recv_done, value);
-        Py_XDECREF(value);
-    }
+    done = call_with_result(self, str_recv_done, result);
     count = -1;
     if (done != NULL) {
         count = PyLong_AsSsize_t(done);
@@ -426,17 +431,8 @@ static PyObject *FastBase_do_handshake(FastBase *self, PyObject *unused)
             give_token(self);
             return NULL;
         }
-        if (result != TLSAPI_FAST_DECLINED) {
-            PyObject *value = PyLong_FromLongLong(result), *done = NULL;
-            if (value != NULL)
-                done = PyObject_CallMethodOneArg((PyObject *)self, str_handshake_done, value);
-            Py_XDECREF(value);
-            if (give_token(self) < 0) {
-                Py_XDECREF(done);
-                return NULL;
-            }
-            return done;
-        }
+        if (result != TLSAPI_FAST_DECLINED)
+            return hand_over(self, str_handshake_done, result);
         if (give_token(self) < 0)
             return NULL;
     }
