@@ -325,6 +325,37 @@ def test_handshake_steps_after_the_peers_first_bytes_run_in_c(name: str) -> None
     assert server.read(10) == b"after"
 
 
+@needs_speedups
+@pytest.mark.parametrize("name", FAST_BACKENDS)
+def test_the_adapters_per_record_calls_run_in_c(name: str) -> None:
+    """_bio_write and _bio_read (the ssl adapter's write and read: an operation and the
+    output, a receive too) take no Python path on an open connection; what is not
+    plain (want-read, close_notify after data) still answers as in Python."""
+    client, server = _pair(name)
+    calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        code = getattr(frame, "f_code", None)
+        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
+            calls.append(code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        taken, output = client._bio_write(b"ping")
+        data, answer = server._bio_read(output, 100)
+    finally:
+        sys.setprofile(None)
+    assert (taken, data, answer) == (4, b"ping", b"")
+    assert "_bio_write" not in calls and "_bio_read" not in calls
+    with pytest.raises(WantReadError):
+        server._bio_read(b"", 100)
+    client.write(b"last")
+    client.shutdown()
+    wire = client._take_outgoing()
+    assert server._bio_read(wire, 100) == (b"last", b"")
+    assert server._bio_read(b"", 100) == (b"", b"")
+
+
 def _read_all(buffer: TLSWrappedBuffer, size: int) -> bytes:
     received = bytearray()
     sink = bytearray(65536)
@@ -512,8 +543,9 @@ def test_backend_functions_match_the_header(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(DISABLED, reason="this run is the pure-Python core already")
 def test_pure_python_core_passes_the_kit() -> None:
-    """The kit's buffer semantics, shutdown, threads, re-entry and transfer tests
-    with TLSAPI_NO_SPEEDUPS=1 (every backend under test)."""
+    """The kit's buffer semantics, shutdown, threads, re-entry and transfer tests,
+    and the ssl adapter's per-record calls (its BIO and asyncio tests), with
+    TLSAPI_NO_SPEEDUPS=1 (every backend under test)."""
     env = dict(os.environ, TLSAPI_NO_SPEEDUPS="1")
     result = subprocess.run(
         [
@@ -527,9 +559,11 @@ def test_pure_python_core_passes_the_kit() -> None:
             "0",
             str(ROOT / "tests" / "test_conformance.py"),
             str(ROOT / "tests" / "test_speedups.py"),
+            str(ROOT / "tests" / "adapter" / "test_bio.py"),
+            str(ROOT / "tests" / "adapter" / "test_asyncio.py"),
             "-k",
             "TestBufferSemantics or TestShutdown or TestThreads or TestReentry or TestTransfer "
-            "or test_the_extension_is_built_and_used",
+            "or test_the_extension_is_built_and_used or test_bio or test_asyncio",
         ],
         cwd=ROOT,
         env=env,

@@ -63,8 +63,8 @@ token back wakes every waiter: no wake-up can fall between the two.
 The C fast path.  Where the core's C extension ``tlsapi._speedups`` is
 built (and ``TLSAPI_NO_SPEEDUPS`` is not set to ``1``), TLSWrappedBuffer's C
 base class ``FastBase`` runs the common case of do_handshake, write, read,
-readinto, receive_from_network, peek_outgoing and consume_outgoing without
-a Python frame: the token there, a small size, a backend that handed its C
+readinto, receive_from_network, peek_outgoing, consume_outgoing and the
+ssl adapter's _bio_read and _bio_write without a Python frame: the token there, a small size, a backend that handed its C
 functions over (``_fast_functions``, asked once the peer's first bytes
 passed the not-TLS check, or on entering OPEN; the contract is
 ``tlsapi/include/tlsapi_fast.h``), and the state the method needs
@@ -148,6 +148,8 @@ else:
             SPEEDUPS = True
 # The public methods FastBase runs in C; the Python ones become _<name>_slow.
 _FAST_METHODS = (
+    "_bio_read",
+    "_bio_write",
     "do_handshake",
     "write",
     "read",
@@ -980,7 +982,7 @@ if SPEEDUPS:
     # FastBase's C methods answer the public names; they call these for anything
     # but the common case.
     for _name in _FAST_METHODS:
-        setattr(TLSWrappedBuffer, f"_{_name}_slow", TLSWrappedBuffer.__dict__[_name])
+        setattr(TLSWrappedBuffer, f"_{_name.lstrip('_')}_slow", TLSWrappedBuffer.__dict__[_name])
         delattr(TLSWrappedBuffer, _name)
     from ._speedups import configure as _configure
 

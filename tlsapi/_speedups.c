@@ -11,8 +11,10 @@
  * attributes the hot paths test (_state, _lock_token, _waiters, _outgoing,
  * _shutdown_sent, _transport_eof) as C members, so that Python code reads and
  * writes them as before and C reads them with a load.  Its methods write,
- * read, readinto, receive_from_network, peek_outgoing, consume_outgoing and
- * do_handshake take the fast path when all of these hold, and otherwise call
+ * read, readinto, receive_from_network, peek_outgoing, consume_outgoing,
+ * do_handshake, and the ssl adapter's _bio_read and _bio_write (a receive, an
+ * operation and the output in one call) take the fast path when all of these
+ * hold, and otherwise call
  * the Python implementation (_write_slow, ...), where every rule of the API
  * is written once:
  *
@@ -108,7 +110,10 @@ static PyTypeObject *queue_type = NULL;
 /* Interned method names. */
 static PyObject *str_write_slow, *str_read_slow, *str_readinto_slow, *str_receive_slow,
     *str_peek_slow, *str_consume_slow, *str_write_done, *str_recv_done, *str_wake, *str_clear,
-    *str_append, *str_output_lost, *str_handshake_slow, *str_handshake_done;
+    *str_append, *str_output_lost, *str_handshake_slow, *str_handshake_done, *str_bio_read_slow,
+    *str_bio_write_slow, *str_take_outgoing;
+/* b"", for the Python path of a read whose bytes were already given. */
+static PyObject *empty_bytes;
 
 /* -- helpers ------------------------------------------------------------------------- */
 
@@ -584,6 +589,122 @@ static PyObject *FastBase_peek_outgoing(FastBase *self, PyObject *const *args, P
     return call_slow(self, str_peek_slow, args, nargs, kwnames);
 }
 
+/* -- the ssl adapter's per-record calls ------------------------------------------------ */
+
+/* All the output pending, taken (the core's queue is empty): what _take_outgoing
+   returns, through the backend's output and taken where the token allows. */
+static PyObject *fast_take_output(FastBase *self)
+{
+    Py_ssize_t queued;
+    if (token_present(self) && fast_queue(self, &queued) != NULL && queued == 0) {
+        const char *data = NULL;
+        int64_t pending = self->output(self->fast_state, &data);
+        if (pending == 0)
+            return PyBytes_FromStringAndSize(NULL, 0);
+        if (pending > 0) {
+            PyObject *chunk = PyBytes_FromStringAndSize(data, (Py_ssize_t)pending);
+            if (chunk != NULL)
+                self->taken(self->fast_state, (size_t)pending);
+            return chunk;
+        }
+    }
+    return PyObject_CallMethodNoArgs((PyObject *)self, str_take_outgoing);
+}
+
+/* (first, output) as a tuple, both references stolen. */
+static PyObject *pair_of(PyObject *first, PyObject *output)
+{
+    PyObject *pair = NULL;
+    if (first != NULL && output != NULL)
+        pair = PyTuple_Pack(2, first, output);
+    Py_XDECREF(first);
+    Py_XDECREF(output);
+    return pair;
+}
+
+PyDoc_STRVAR(bio_read_doc, "_bio_read(received, amt) -> (bytes, bytes)\n\nreceive_from_network(received) unless empty, read(amt), _take_outgoing(): the ssl adapter's per-record read.");
+
+static PyObject *FastBase_bio_read(FastBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t queued;
+    if (nargs == 2 && PyBytes_CheckExact(args[0]) && PyLong_CheckExact(args[1]) &&
+        !self->transport_eof && fast_ready(self) && fast_queue(self, &queued) != NULL &&
+        queued == 0) {
+        Py_ssize_t size = PyBytes_GET_SIZE(args[0]), amt = PyLong_AsSsize_t(args[1]), count;
+        PyObject *data;
+        if (amt == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        } else if (amt > 0 && size <= FAST_RECEIVE_MAX) {
+            if (size > 0) {
+                int given = self->give(self->fast_state, PyBytes_AS_STRING(args[0]), (size_t)size);
+                if (given == TLSAPI_FAST_DECLINED)
+                    return call_slow(self, str_bio_read_slow, args, nargs, NULL);
+                if (given != 0)
+                    return PyErr_NoMemory();
+            }
+            if (amt > FAST_READ_MAX)
+                amt = FAST_READ_MAX; /* as read() hands out at most MAX_READ_SIZE */
+            data = PyBytes_FromStringAndSize(NULL, amt);
+            if (data == NULL)
+                return NULL;
+            count = fast_recv(self, PyBytes_AS_STRING(data), amt);
+            if (count < 0) {
+                Py_DECREF(data);
+                if (count == -1)
+                    return NULL;
+                /* Declined: the Python path reads what was given (nothing more to give). */
+                {
+                    PyObject *rest[2] = {empty_bytes, args[1]};
+                    return call_slow(self, str_bio_read_slow, rest, 2, NULL);
+                }
+            }
+            if (count < amt && _PyBytes_Resize(&data, count) < 0)
+                return NULL;
+            return pair_of(data, fast_take_output(self));
+        }
+    }
+    return call_slow(self, str_bio_read_slow, args, nargs, NULL);
+}
+
+PyDoc_STRVAR(bio_write_doc, "_bio_write(data) -> (int, bytes)\n\nwrite(data) (bytes-shaped) and _take_outgoing(): the ssl adapter's per-record write.");
+
+static PyObject *FastBase_bio_write(FastBase *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t queued;
+    if (nargs == 1 && !self->shutdown_sent && fast_ready(self) &&
+        fast_queue(self, &queued) != NULL && queued == 0) {
+        Py_buffer view;
+        if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+            PyErr_Clear();
+        } else if (view.len <= 0 || view.len > FAST_WRITE_MAX) {
+            PyBuffer_Release(&view);
+        } else {
+            Py_ssize_t size = view.len;
+            PyObject *count;
+            int64_t result;
+            if (take_token(self) < 0) {
+                PyBuffer_Release(&view);
+                return NULL;
+            }
+            result = self->send(self->fast_state, (const char *)view.buf, (size_t)size);
+            PyBuffer_Release(&view);
+            if (result == TLSAPI_FAST_DECLINED) {
+                if (give_token(self) < 0)
+                    return NULL;
+            } else {
+                if (result == (int64_t)size)
+                    count = give_token(self) < 0 ? NULL : PyLong_FromSsize_t(size);
+                else
+                    count = hand_over(self, str_write_done, result);
+                if (count == NULL)
+                    return NULL; /* the alert stays for _take_outgoing, as in Python */
+                return pair_of(count, fast_take_output(self));
+            }
+        }
+    }
+    return call_slow(self, str_bio_write_slow, args, nargs, NULL);
+}
+
 PyDoc_STRVAR(consume_doc, "consume_outgoing(amt) -> None\n\nMark ``amt`` bytes from peek_outgoing as sent.");
 
 static PyObject *FastBase_consume_outgoing(FastBase *self, PyObject *const *args, Py_ssize_t nargs,
@@ -729,6 +850,8 @@ static PyMethodDef FastBase_methods[] = {
     {"write", (PyCFunction)(void (*)(void))FastBase_write, METH_FASTCALL | METH_KEYWORDS,
      write_doc},
     {"do_handshake", (PyCFunction)FastBase_do_handshake, METH_NOARGS, handshake_doc},
+    {"_bio_read", (PyCFunction)(void (*)(void))FastBase_bio_read, METH_FASTCALL, bio_read_doc},
+    {"_bio_write", (PyCFunction)(void (*)(void))FastBase_bio_write, METH_FASTCALL, bio_write_doc},
     {"read", (PyCFunction)(void (*)(void))FastBase_read, METH_FASTCALL | METH_KEYWORDS, read_doc},
     {"readinto", (PyCFunction)(void (*)(void))FastBase_readinto, METH_FASTCALL | METH_KEYWORDS,
      readinto_doc},
@@ -867,7 +990,13 @@ PyMODINIT_FUNC PyInit__speedups(void)
         intern(&str_clear, "clear") < 0 || intern(&str_append, "append") < 0 ||
         intern(&str_output_lost, "_fast_output_lost") < 0 ||
         intern(&str_handshake_slow, "_do_handshake_slow") < 0 ||
-        intern(&str_handshake_done, "_fast_handshake_done") < 0)
+        intern(&str_handshake_done, "_fast_handshake_done") < 0 ||
+        intern(&str_bio_read_slow, "_bio_read_slow") < 0 ||
+        intern(&str_bio_write_slow, "_bio_write_slow") < 0 ||
+        intern(&str_take_outgoing, "_take_outgoing") < 0)
+        return NULL;
+    empty_bytes = PyBytes_FromStringAndSize(NULL, 0);
+    if (empty_bytes == NULL)
         return NULL;
     /* object's: it refuses to instantiate a class with abstract methods left. */
     FastBase_Type.tp_new = PyBaseObject_Type.tp_new;
