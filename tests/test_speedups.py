@@ -275,18 +275,21 @@ def test_sizes_and_buffer_types(name: str) -> None:
 
 @needs_speedups
 @pytest.mark.parametrize("name", FAST_BACKENDS)
-def test_handshake_steps_after_the_peers_first_bytes_run_in_c(name: str) -> None:
-    """Once the peer's first bytes passed the not-TLS check, ciphertext moves and (where
-    the backend has a handshake function) handshake steps run without the Python
-    methods; a step that needs more bytes raises WantReadError from C, which fails
-    nothing."""
+def test_handshake_steps_run_in_c(name: str) -> None:
+    """A client's buffer has its backend's C functions from the start, a server's once
+    the client's first bytes passed the not-TLS check (each end's first receive is
+    Python's, for that check); then ciphertext moves and (where the backend has a
+    handshake function) handshake steps run without the Python methods, and a step
+    that needs more bytes raises WantReadError from C, which fails nothing."""
     backend = _backend_or_skip(name)
     pki = PKI()
     client = backend.client_context(pki.client_config()).wrap_buffers("localhost")
     server = backend.server_context(pki.server_config()).wrap_buffers()
-    with pytest.raises(WantReadError):
-        client.do_handshake()
-    assert not client._fast_enabled  # nothing from the server checked yet
+    # None while the backend has per-call Python work left in the handshake (nss).
+    early = client._fast_functions()
+    assert client._fast_enabled is (early is not None)
+    assert not client._peer_checked and not server._fast_enabled
+    has_handshake = early is not None and early[9] != 0
     calls: list[str] = []
 
     def profile(frame: object, event: str, arg: object) -> None:
@@ -295,16 +298,16 @@ def test_handshake_steps_after_the_peers_first_bytes_run_in_c(name: str) -> None
         if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
             calls.append(code.co_name)
 
-    _move(client, server)
-    # None while the backend has per-call Python work left in the handshake (nss).
-    early = server._fast_functions()
-    assert server._fast_enabled is (early is not None)
-    has_handshake = early is not None and early[9] != 0
     sys.setprofile(profile)
     try:
         with pytest.raises(WantReadError) as raised:
+            client.do_handshake()
+        _move(client, server)
+        assert server._fast_enabled is (early is not None) and server._peer_checked
+        with pytest.raises(WantReadError):
             server.do_handshake()
         _move(server, client)
+        assert client._peer_checked
         client.do_handshake()
         _move(client, server)
         server.do_handshake()
@@ -312,11 +315,9 @@ def test_handshake_steps_after_the_peers_first_bytes_run_in_c(name: str) -> None
         sys.setprofile(None)
     assert str(raised.value) and isinstance(raised.value, TLSError)
     assert client._fast_enabled and server._fast_enabled
-    # The server's first receive checked the client's first bytes (Python); the rest moved
-    # in C, and with a handshake function no step took the Python path either.
     if early is not None:
         assert "peek_outgoing" not in calls and "consume_outgoing" not in calls
-        assert calls.count("receive_from_network") == 1  # the client's first, from the server
+        assert calls.count("receive_from_network") == 2  # each end's first: the check
         assert ("do_handshake" in calls) is not has_handshake
     if name == "gnutls":
         assert has_handshake

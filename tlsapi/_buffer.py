@@ -234,6 +234,13 @@ class TLSWrappedBuffer(_Base, abc.ABC):
 
     # -- the C fast path's way back (called with the lock held) -------------------
 
+    def _fast_start(self) -> None:
+        """A client's buffer, just made: its backend's C functions from the first
+        handshake step (the ClientHello) on, if it has them now.  A receive still
+        waits for the not-TLS check of the server's first bytes (``_peer_checked``)."""
+        if SPEEDUPS:
+            self._fast_enable(self._fast_functions())
+
     def _fast_handshake_done(self, result: int) -> None:
         """The backend's fast handshake step answered ``result``, neither want-read nor
         declined: its ``_fast_handshake_result`` finishes the handshake or raises."""
@@ -593,7 +600,9 @@ class TLSWrappedBuffer(_Base, abc.ABC):
                 self._peer_start = None
                 if SPEEDUPS:
                     # The rest of the handshake's bytes may move in C (see _fast_functions).
-                    self._fast_enable(self._fast_functions())
+                    self._peer_checked = True
+                    if not self._fast_enabled:
+                        self._fast_enable(self._fast_functions())
             return False
         self._peer_start = start  # still refused: whatever comes later is dropped too
         self._remember(NotTLSError(reason))
@@ -860,8 +869,9 @@ class TLSWrappedBuffer(_Base, abc.ABC):
     def _fast_functions(self) -> tuple[int, ...] | None:
         """The backend's C functions for the fast path, or None (the default: none).
 
-        Asked once the peer's first bytes passed the core's not-TLS check (in
-        the handshake), and on entering OPEN if the answer was None then:
+        Asked when a client's buffer is made, once the peer's first bytes
+        passed the core's not-TLS check (in the handshake), and on entering
+        OPEN, each time only if the answer before was None:
         ``(abi, state, send, recv, give, output, taken, bound, send_into,
         handshake)``, the addresses of functions of the types in
         ``tlsapi/include/tlsapi_fast.h`` and of the C object they take (alive

@@ -130,6 +130,7 @@ class ClientContext(_Context):
         buffer = self._wrap_buffers(name)
         if state is not None:
             buffer._offer_session(state)
+        buffer._fast_start()
         return buffer
 
     def wrap_socket(

@@ -27,8 +27,9 @@
  *     thread inside a C call that released the GIL, or the call that runs a
  *     callback re-entering us: the Python path waits, or raises);
  *   - the backend registered its C functions (tlsapi/include/tlsapi_fast.h)
- *     through _fast_enable(): once the peer's first bytes passed the core's
- *     not-TLS check, or when the connection entered OPEN;
+ *     through _fast_enable(): a client's when its buffer is made, a server's
+ *     once the peer's first bytes passed the core's not-TLS check, or when the
+ *     connection entered OPEN (a receive waits for that check: _peer_checked);
  *   - the size is small (16 KiB to write or receive, 64 KiB to read), since
  *     the GIL stays held: a bulk transfer goes through cffi, which releases it.
  *     A larger write, where the backend has bound and send_into (ABI 2), runs
@@ -85,6 +86,7 @@ typedef struct {
     PyObject *outgoing;   /* _outgoing: a ByteQueue */
     char shutdown_sent;   /* _shutdown_sent */
     char transport_eof;   /* _transport_eof */
+    char peer_checked;    /* _peer_checked: the peer's first bytes passed the not-TLS check */
     /* The backend's fast functions (all set, or send == NULL: no fast path). */
     void *fast_state;
     tlsapi_fast_send_fn send;
@@ -237,9 +239,11 @@ static int fast_ready(FastBase *self)
 }
 
 /* Moving ciphertext (receive_from_network, peek_outgoing) does not depend on the
-   state, in the Python methods either: the backend's functions and the token.  The
-   core enables them once the peer's first bytes passed its not-TLS check, so that
-   the rest of a handshake's flights move without Python too. */
+   state, in the Python methods either: the backend's functions and the token (and
+   for a receive, the peer's first bytes checked: _peer_checked).  The core enables
+   them for a client as soon as its buffer is made, for a server once the client's
+   first bytes passed the not-TLS check, so that a handshake's flights move without
+   Python too. */
 static int fast_network_ready(FastBase *self)
 {
     return self->send != NULL && token_present(self);
@@ -508,7 +512,8 @@ PyDoc_STRVAR(receive_doc, "receive_from_network(data) -> None\n\nBytes that arri
 static PyObject *FastBase_receive_from_network(FastBase *self, PyObject *const *args,
                                                Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs == 1 && kwnames == NULL && !self->transport_eof && fast_network_ready(self)) {
+    if (nargs == 1 && kwnames == NULL && !self->transport_eof && self->peer_checked &&
+        fast_network_ready(self)) {
         Py_buffer view;
         if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
             PyErr_Clear();
@@ -628,8 +633,8 @@ static PyObject *FastBase_bio_read(FastBase *self, PyObject *const *args, Py_ssi
 {
     Py_ssize_t queued;
     if (nargs == 2 && PyBytes_CheckExact(args[0]) && PyLong_CheckExact(args[1]) &&
-        !self->transport_eof && fast_ready(self) && fast_queue(self, &queued) != NULL &&
-        queued == 0) {
+        !self->transport_eof && self->peer_checked && fast_ready(self) &&
+        fast_queue(self, &queued) != NULL && queued == 0) {
         Py_ssize_t size = PyBytes_GET_SIZE(args[0]), amt = PyLong_AsSsize_t(args[1]), count;
         PyObject *data;
         if (amt == -1 && PyErr_Occurred()) {
@@ -872,6 +877,7 @@ static PyMemberDef FastBase_members[] = {
     {"_outgoing", T_OBJECT_EX, offsetof(FastBase, outgoing), 0, NULL},
     {"_shutdown_sent", T_BOOL, offsetof(FastBase, shutdown_sent), 0, NULL},
     {"_transport_eof", T_BOOL, offsetof(FastBase, transport_eof), 0, NULL},
+    {"_peer_checked", T_BOOL, offsetof(FastBase, peer_checked), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -65,8 +65,9 @@ What to subclass (all from ``tlsapi``):
   (:data:`FAST_ABI` is the contract's version; the core still takes an ABI 1
   tuple, the first seven; cffi gives an address as ``int(ffi.cast("uintptr_t",
   ffi.addressof(lib, "name")))``), or None when it has per-call Python work
-  to do.  The core asks once the peer's first bytes passed its not-TLS
-  check, and on entering OPEN if it got None then; where its C extension is
+  to do.  The core asks when a client's buffer is made, once the peer's
+  first bytes passed its not-TLS check, and on entering OPEN (each time only
+  if it got None before); where its C extension is
   built, it then calls them directly for the common case (nothing else in
   progress, small sizes; send and recv on an open connection only, give and
   output in the handshake too) with the GIL held, and the hooks above for

@@ -8,9 +8,10 @@
  * the Python implementation, which keeps every rule.
  *
  * A backend opts in with the buffer hook ``_fast_functions()`` (see
- * tlsapi/backend_api.py), asked once the peer's first bytes passed the core's
- * not-TLS check and, if that gave None, when the connection enters OPEN; it
- * returns None or a tuple of integers:
+ * tlsapi/backend_api.py), asked when a client's buffer is made, once the
+ * peer's first bytes passed the core's not-TLS check, and when the connection
+ * enters OPEN (each time only if the last answer was None); it returns None
+ * or a tuple of integers:
  *
  *     (TLSAPI_FAST_ABI, state, send, recv, give, output, taken, bound, send_into,
  *      handshake)
