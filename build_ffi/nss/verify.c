@@ -32,6 +32,13 @@
  * tlsapi_nss_list_ders points at the DER of each certificate of a list (a
  * peer's chain, a verified path), which Python then copies out.
  *
+ * tlsapi_nss_check_peer is a connection's whole certificate check in one call:
+ * the peer's certificate and chain, their verification, the name, and the DER
+ * of the chain and of the verified path (Python copies them before
+ * tlsapi_nss_peer_release).  Made call by call from the hook it was a dozen
+ * cffi calls and allocations per handshake, on caches the handshake's
+ * cryptography left cold: about 7 us of a 1.8 ms pair more than this one call.
+ *
  * Why C: each is many NSS calls over NSS's own structures (lists, arenas,
  * decoded extensions, the CERTValInParam arrays); one cffi call each.  Walking
  * a list from Python took several cffi attribute reads and casts per
@@ -53,6 +60,8 @@
 #include <secerr.h>
 #include <secitem.h>
 #include <secport.h>
+#include <ssl.h>
+#include <sslerr.h>
 
 static PRBool tlsapi_nss_list_holds(CERTCertList *list, CERTCertificate *cert)
 {
@@ -302,6 +311,56 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
         PR_SetError(result, 0);
     }
     return result;
+}
+
+PRInt32 tlsapi_nss_check_peer(PRFileDesc *fd, SECCertificateUsage usage, CERTCertList *anchors,
+                              const char *host, const unsigned char *ip, unsigned int ip_length,
+                              tlsapi_nss_peer *peer)
+{
+    PRInt32 code;
+    memset(peer, 0, sizeof(*peer));
+    peer->cert = SSL_PeerCertificate(fd);
+    if (peer->cert == NULL) {
+        PR_SetError(SSL_ERROR_NO_CERTIFICATE, 0);
+        return SSL_ERROR_NO_CERTIFICATE;
+    }
+    peer->presented = SSL_PeerCertificateChain(fd);
+    code = tlsapi_nss_verify_certificate(peer->cert, usage, anchors, peer->presented, 0,
+                                         &peer->path);
+    if (code == 0 && ip != NULL) {
+        /* Only an IP entry of the subjectAltName names an address (RFC 6125). */
+        if (!tlsapi_nss_has_ip(peer->cert, ip, ip_length)) {
+            code = SSL_ERROR_BAD_CERT_DOMAIN;
+        }
+    } else if (code == 0 && host != NULL && CERT_VerifyCertName(peer->cert, host) != SECSuccess) {
+        code = SSL_ERROR_BAD_CERT_DOMAIN;
+    }
+    if (peer->presented != NULL) {
+        peer->presented_count = tlsapi_nss_list_ders(peer->presented, peer->presented_ders,
+                                                     peer->presented_lengths, TLSAPI_NSS_PEER_ROOM);
+    }
+    if (peer->path != NULL) {
+        peer->path_count = tlsapi_nss_list_ders(peer->path, peer->path_ders, peer->path_lengths,
+                                                TLSAPI_NSS_PEER_ROOM);
+    }
+    if (code != 0) {
+        PR_SetError(code, 0);
+    }
+    return code;
+}
+
+void tlsapi_nss_peer_release(tlsapi_nss_peer *peer)
+{
+    if (peer->path != NULL) {
+        CERT_DestroyCertList(peer->path);
+    }
+    if (peer->presented != NULL) {
+        CERT_DestroyCertList(peer->presented);
+    }
+    if (peer->cert != NULL) {
+        CERT_DestroyCertificate(peer->cert);
+    }
+    memset(peer, 0, sizeof(*peer));
 }
 
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count)

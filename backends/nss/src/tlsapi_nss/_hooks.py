@@ -68,37 +68,61 @@ def ders(certificates: Any) -> list[bytes]:
     return list(map(_unpack, data[0:count], lengths[0:count]))
 
 
+def _copies(data: Any, lengths: Any, count: int, certificates: Any) -> list[bytes]:
+    """The DER tlsapi_nss_check_peer pointed at (count of them), else read off the list."""
+    if count > _PEER_ROOM:
+        return ders(certificates)
+    return list(map(_unpack, data[0:count], lengths[0:count]))
+
+
+_check_peer = lib.tlsapi_nss_check_peer
+_release_peer = lib.tlsapi_nss_peer_release
+_PEER_ROOM = lib.TLSAPI_NSS_PEER_ROOM
+_NULL = ffi.NULL
+# The usage each side verifies the other's certificate for.
+_USAGE = {False: lib.certificateUsageSSLServer, True: lib.certificateUsageSSLClient}
+
+
 def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
     profile = buffer._profile
     if not profile.validate:
         return _SUCCESS
-    cert = lib.SSL_PeerCertificate(fd)
-    if cert == ffi.NULL:
-        lib.PR_SetError(lib.SSL_ERROR_NO_CERTIFICATE, 0)
-        return _FAILURE
-    presented = lib.SSL_PeerCertificateChain(fd)
+    server_side = buffer._server_side
+    host = ip = _NULL
+    ip_length = 0
+    name = buffer._server_name
+    if name is not None and not server_side:
+        if name.ip is not None:
+            ip = name.ip.packed
+            ip_length = len(ip)
+        else:
+            host = name.name.encode("ascii")
+    anchors = profile.anchors
+    # One C call: the certificate, its chain, their verification and the name
+    # (verify.c says why), the DER of the chain and of the verified path.
+    peer = _new("tlsapi_nss_peer *")
+    code = _check_peer(
+        fd,
+        _USAGE[server_side],
+        _NULL if anchors is None else anchors,
+        host,
+        ip,
+        ip_length,
+        peer,
+    )
     try:
-        usage = (
-            lib.certificateUsageSSLClient if buffer._server_side else lib.certificateUsageSSLServer
-        )
-        anchors = profile.anchors if profile.anchors is not None else ffi.NULL
-        verified = ffi.new("CERTCertList **")
-        code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0, verified)
-        if verified[0] != ffi.NULL:
+        cert = peer.cert
+        if cert == _NULL:
+            return _FAILURE  # no certificate: the error is set
+        if peer.path != _NULL:
             # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
-            buffer._verified_chain = ders(verified[0])
-            lib.CERT_DestroyCertList(verified[0])
-        name = buffer._server_name
-        if code == 0 and name is not None and not buffer._server_side:
-            if name.ip is not None:
-                # Only an IP entry of the subjectAltName names an address (RFC 6125).
-                packed = name.ip.packed
-                if not lib.tlsapi_nss_has_ip(cert, packed, len(packed)):
-                    code = lib.SSL_ERROR_BAD_CERT_DOMAIN
-            elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
-                code = lib.SSL_ERROR_BAD_CERT_DOMAIN
-        whose = "client's" if buffer._server_side else "server's"
-        chain = ders(presented)
+            buffer._verified_chain = _copies(
+                peer.path_ders, peer.path_lengths, peer.path_count, peer.path
+            )
+        whose = "client's" if server_side else "server's"
+        chain = _copies(
+            peer.presented_ders, peer.presented_lengths, peer.presented_count, peer.presented
+        )
         if code == 0:
             # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.
@@ -128,9 +152,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         lib.PR_SetError(code, 0)
         return _FAILURE
     finally:
-        if presented != ffi.NULL:
-            lib.CERT_DestroyCertList(presented)
-        lib.CERT_DestroyCertificate(cert)
+        _release_peer(peer)
 
 
 @ffi.def_extern(error=_FAILURE)

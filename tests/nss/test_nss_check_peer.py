@@ -1,0 +1,116 @@
+"""tlsapi_nss_check_peer, the certificate hook's one C call, on real connections.
+
+The hook already ran during each handshake; NSS still holds the peer's
+certificate afterwards, so the call is made again here with other names and
+anchors and its whole result read: the code, the certificate, and the DER of
+the chain as presented and of the verified path.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tlsapi_nss._credentials import anchor_list
+from tlsapi_nss._lib import ffi, lib
+
+import tlsapi
+from tlsapi.testing import PKI, handshake
+
+
+@pytest.fixture(scope="module")
+def pki() -> PKI:
+    return PKI(name="tlsapi nss check peer")
+
+
+@pytest.fixture
+def pair(nss: tlsapi.Backend, pki: PKI) -> tuple[Any, Any]:
+    client = nss.client_context(pki.client_config()).wrap_buffers("localhost")
+    server = nss.server_context(pki.server_config()).wrap_buffers()
+    handshake(client, server)
+    return client, server
+
+
+@pytest.fixture
+def peer() -> Iterator[Any]:
+    result = ffi.new("tlsapi_nss_peer *")
+    yield result
+    lib.tlsapi_nss_peer_release(result)
+    assert result.cert == ffi.NULL and result.presented == ffi.NULL and result.path == ffi.NULL
+
+
+def _check(buffer: Any, peer: Any, host: bytes | None = b"localhost", ip: str | None = None) -> int:
+    packed = ipaddress.ip_address(ip).packed if ip is not None else ffi.NULL
+    code: int = lib.tlsapi_nss_check_peer(
+        buffer._fd,
+        lib.certificateUsageSSLServer,
+        buffer._profile.anchors,
+        ffi.NULL if host is None else host,
+        packed,
+        0 if ip is None else len(packed),
+        peer,
+    )
+    return code
+
+
+def _ders(data: Any, lengths: Any, count: int) -> list[bytes]:
+    return [ffi.unpack(data[i], lengths[i]) for i in range(count)]
+
+
+def test_a_good_peer_gives_its_chain_and_the_verified_path(
+    pair: tuple[Any, Any], peer: Any, pki: PKI
+) -> None:
+    client, _ = pair
+    assert _check(client, peer) == 0
+    assert peer.cert != ffi.NULL
+    chain = pki.server_identity.chain_der
+    assert peer.presented_count == len(chain)
+    assert _ders(peer.presented_ders, peer.presented_lengths, peer.presented_count) == chain
+    assert peer.path_count == len(chain) + 1
+    assert _ders(peer.path_ders, peer.path_lengths, peer.path_count) == [*chain, pki.root_der]
+
+
+def test_no_name_to_check(pair: tuple[Any, Any], peer: Any) -> None:
+    assert _check(pair[0], peer, host=None) == 0
+
+
+def test_a_wrong_name_fails_after_verification(pair: tuple[Any, Any], peer: Any) -> None:
+    code = _check(pair[0], peer, host=b"other.test")
+    assert code == lib.SSL_ERROR_BAD_CERT_DOMAIN
+    assert lib.PR_GetError() == code
+    # The path was verified before the name was checked: it is still reported.
+    assert peer.path != ffi.NULL and peer.path_count == 3
+
+
+@pytest.mark.parametrize("ip", ["127.0.0.1", "::1"])
+def test_an_address_in_the_subject_alt_name(pair: tuple[Any, Any], peer: Any, ip: str) -> None:
+    # The address decides, not the host name passed with it.
+    assert _check(pair[0], peer, host=b"other.test", ip=ip) == 0
+
+
+def test_an_address_not_in_the_subject_alt_name(pair: tuple[Any, Any], peer: Any) -> None:
+    assert _check(pair[0], peer, ip="10.1.2.3") == lib.SSL_ERROR_BAD_CERT_DOMAIN
+
+
+def test_another_anchor_verifies_nothing(pair: tuple[Any, Any], peer: Any) -> None:
+    other = anchor_list([PKI(name="tlsapi nss check peer, other").root_der])
+    code = lib.tlsapi_nss_check_peer(
+        pair[0]._fd, lib.certificateUsageSSLServer, other, b"localhost", ffi.NULL, 0, peer
+    )
+    assert code == lib.SEC_ERROR_UNTRUSTED_ISSUER
+    assert peer.path == ffi.NULL and peer.path_count == 0
+    # The chain is still there for the error's report (a weak key is named from it).
+    assert peer.cert != ffi.NULL and peer.presented_count == 2
+
+
+def test_a_peer_without_a_certificate(pair: tuple[Any, Any], peer: Any) -> None:
+    # The server asked the client for none.
+    _, server = pair
+    code = lib.tlsapi_nss_check_peer(
+        server._fd, lib.certificateUsageSSLClient, ffi.NULL, ffi.NULL, ffi.NULL, 0, peer
+    )
+    assert code == lib.SSL_ERROR_NO_CERTIFICATE
+    assert lib.PR_GetError() == code
+    assert peer.cert == ffi.NULL and peer.presented_count == 0
