@@ -33,6 +33,7 @@ typedef struct {
     CERTCertList *path;      /* the path NSS verified, leaf to anchor; NULL if none */
     int presented_count;     /* certificates in each (the DER arrays hold the first ROOM) */
     int path_count;
+    int path_presented;      /* how many certificates the path begins with are the chain's */
     const char *presented_ders[TLSAPI_NSS_PEER_ROOM];
     unsigned int presented_lengths[TLSAPI_NSS_PEER_ROOM];
     const char *path_ders[TLSAPI_NSS_PEER_ROOM];

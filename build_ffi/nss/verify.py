@@ -19,6 +19,7 @@ typedef struct {
     CERTCertList *path;
     int presented_count;
     int path_count;
+    int path_presented;
     const char *presented_ders[...];
     unsigned int presented_lengths[...];
     const char *path_ders[...];

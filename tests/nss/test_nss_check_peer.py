@@ -18,6 +18,7 @@ from tlsapi_nss._lib import ffi, lib
 
 import tlsapi
 from tlsapi.testing import PKI, handshake
+from tlsapi.testing.pki import WeakKeyType
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,29 @@ def test_a_good_peer_gives_its_chain_and_the_verified_path(
     assert _ders(peer.presented_ders, peer.presented_lengths, peer.presented_count) == chain
     assert peer.path_count == len(chain) + 1
     assert _ders(peer.path_ders, peer.path_lengths, peer.path_count) == [*chain, pki.root_der]
+    # All of the path but its anchor is the chain as sent: the hook copies the anchor only.
+    assert peer.path_presented == len(chain)
+    assert client.verified_chain() == [*chain, pki.root_der]
+
+
+def test_a_path_that_is_not_the_chain_as_sent(nss: tlsapi.Backend, pki: PKI, peer: Any) -> None:
+    # Another certificate between the leaf and its issuer: the path skips it.
+    leaf = pki.server_identity
+    extra = pki.issue(("extra.test",), ())
+    leaf_certificate, intermediate = leaf.certificates()
+    server_config = tlsapi.TLSConfiguration(
+        certificate_chain=(
+            (leaf_certificate, extra.certificate(), intermediate),
+            leaf.private_key(),
+        ),
+    )
+    client = nss.client_context(pki.client_config()).wrap_buffers("localhost")
+    handshake(client, nss.server_context(server_config).wrap_buffers())
+    path = [*leaf.chain_der, pki.root_der]
+    assert client.verified_chain() == path
+    assert _check(client, peer) == 0
+    assert peer.presented_count == 3 and peer.path_presented == 1
+    assert _ders(peer.path_ders, peer.path_lengths, peer.path_count) == path
 
 
 def test_no_name_to_check(pair: tuple[Any, Any], peer: Any) -> None:
@@ -103,6 +127,26 @@ def test_another_anchor_verifies_nothing(pair: tuple[Any, Any], peer: Any) -> No
     assert peer.path == ffi.NULL and peer.path_count == 0
     # The chain is still there for the error's report (a weak key is named from it).
     assert peer.cert != ffi.NULL and peer.presented_count == 2
+
+
+def test_a_chain_the_policy_passed_does_not_pass_another(nss: tlsapi.Backend, pki: PKI) -> None:
+    # One client context (one profile) meets a good chain, then one NSS accepts but
+    # tlsapi's policy does not (an RSA-1024 leaf), then the good one again.
+    context = nss.client_context(pki.client_config())
+    weak = pki.issue(key_type=WeakKeyType.RSA_1024)
+    servers = [
+        nss.server_context(pki.server_config()),
+        nss.server_context(pki.server_config(weak)),
+    ]
+    for index in (0, 1, 0, 1):
+        client = context.wrap_buffers("localhost")
+        server = servers[index].wrap_buffers()
+        if index == 0:
+            handshake(client, server)
+            continue
+        with pytest.raises(tlsapi.CertificateError) as failure:
+            handshake(client, server)
+        assert failure.value.reason is tlsapi.CertificateErrorReason.WEAK_KEY
 
 
 def test_a_peer_without_a_certificate(pair: tuple[Any, Any], peer: Any) -> None:

@@ -114,20 +114,29 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         cert = peer.cert
         if cert == _NULL:
             return _FAILURE  # no certificate: the error is set
-        if peer.path != _NULL:
-            # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
-            buffer._verified_chain = _copies(
-                peer.path_ders, peer.path_lengths, peer.path_count, peer.path
-            )
-        whose = "client's" if server_side else "server's"
         chain = _copies(
             peer.presented_ders, peer.presented_lengths, peer.presented_count, peer.presented
         )
+        count = peer.path_count
+        if count:
+            # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
+            # Usually the chain as sent and the anchor: only the anchor is copied then.
+            start = peer.path_presented
+            if start == count - 1 and count <= _PEER_ROOM:
+                path = chain[:start]
+                path.append(_unpack(peer.path_ders[start], peer.path_lengths[start]))
+            else:
+                path = _copies(peer.path_ders, peer.path_lengths, count, peer.path)
+            buffer._verified_chain = path
         if code == 0:
+            # The same bytes as the chain tlsapi's policy last passed: passed again.
+            if chain == profile.passed_chain:
+                return _SUCCESS
             # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.
-            refusal = check_peer_chain(chain, whose)
+            refusal = check_peer_chain(chain, "client's" if server_side else "server's")
             if refusal is None:
+                profile.passed_chain = chain
                 return _SUCCESS
             buffer._verify_error = refusal
             usage = refusal.reason is R.BAD_USAGE
@@ -145,7 +154,7 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             # NSS cannot verify with P-192/P-224 keys at all ("bad signature"), and
             # wants keyEncipherment in RSA server keys: a weak key is named first,
             # as OpenSSL's verifier does and as every backend reports it.
-            weak = find_weak_key(chain, whose)
+            weak = find_weak_key(chain, "client's" if server_side else "server's")
             if weak is not None:
                 error = CertificateError(str(weak), R.WEAK_KEY, error.library_message)
         buffer._verify_error = error
