@@ -35,7 +35,9 @@
  * tlsapi_nss_check_peer is a connection's whole certificate check in one call:
  * the peer's certificate and chain, their verification, the name, and the DER
  * of the chain and of the verified path, with how much of the path is the
- * chain's beginning (Python copies them before tlsapi_nss_peer_release).  Made call by call from the hook it was a dozen
+ * chain's beginning (Python copies them before tlsapi_nss_peer_release) and
+ * whether chain and path are those the profile's policy check last passed
+ * (then Python copies nothing: a peer shows the same chain again and again).  Made call by call from the hook it was a dozen
  * cffi calls and allocations per handshake, on caches the handshake's
  * cryptography left cold: about 7 us of a 1.8 ms pair more than this one call.
  *
@@ -313,8 +315,36 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
     return result;
 }
 
+/* The DER of `count` certificates of `chain` (all of them), then of each of `path`'s, is
+ * exactly `ders`.  DER is self-delimiting, and each certificate is compared at its own
+ * length: equal bytes are the same certificates in the same order. */
+static PRBool tlsapi_nss_same_ders(CERTCertList *chain, int count, CERTCertList *path,
+                                   const char *ders, size_t length)
+{
+    CERTCertList *lists[2] = { chain, path };
+    CERTCertListNode *node;
+    size_t at = 0;
+    int i, seen = 0;
+    for (i = 0; i < 2; i++) {
+        if (lists[i] == NULL) {
+            continue;
+        }
+        for (node = CERT_LIST_HEAD(lists[i]); !CERT_LIST_END(node, lists[i]);
+             node = CERT_LIST_NEXT(node)) {
+            const SECItem *der = &node->cert->derCert;
+            if (der->len > length - at || memcmp(ders + at, der->data, der->len) != 0) {
+                return PR_FALSE;
+            }
+            at += der->len;
+            seen += i == 0;
+        }
+    }
+    return at == length && seen == count;
+}
+
 PRInt32 tlsapi_nss_check_peer(PRFileDesc *fd, SECCertificateUsage usage, CERTCertList *anchors,
                               const char *host, const unsigned char *ip, unsigned int ip_length,
+                              const char *passed, size_t passed_length, int passed_count,
                               tlsapi_nss_peer *peer)
 {
     PRInt32 code;
@@ -355,6 +385,9 @@ PRInt32 tlsapi_nss_check_peer(PRFileDesc *fd, SECCertificateUsage usage, CERTCer
     }
     if (code != 0) {
         PR_SetError(code, 0);
+    } else if (passed != NULL) {
+        peer->passed = tlsapi_nss_same_ders(peer->presented, passed_count, peer->path, passed,
+                                            passed_length);
     }
     return code;
 }

@@ -34,6 +34,7 @@ typedef struct {
     int presented_count;     /* certificates in each (the DER arrays hold the first ROOM) */
     int path_count;
     int path_presented;      /* how many certificates the path begins with are the chain's */
+    int passed;              /* the chain and path are those `passed` holds (and all is well) */
     const char *presented_ders[TLSAPI_NSS_PEER_ROOM];
     unsigned int presented_lengths[TLSAPI_NSS_PEER_ROOM];
     const char *path_ders[TLSAPI_NSS_PEER_ROOM];
@@ -44,9 +45,13 @@ typedef struct {
  * being its chain), then, when `ip` (4 or 16 bytes) or else `host` is given, the name
  * (an IP subjectAltName entry, or CERT_VerifyCertName).  Returns 0 or the NSS error
  * code (SSL_ERROR_NO_CERTIFICATE, SSL_ERROR_BAD_CERT_DOMAIN, or the verifier's), which
- * is also set.  *peer is filled whatever the outcome: release it. */
+ * is also set.  `passed` (may be NULL) is the DER of a chain, `passed_count`
+ * certificates, then of its verified path, all concatenated: peer->passed says
+ * whether this peer's chain and path are exactly those.  *peer is filled whatever
+ * the outcome: release it. */
 PRInt32 tlsapi_nss_check_peer(PRFileDesc *fd, SECCertificateUsage usage, CERTCertList *anchors,
                               const char *host, const unsigned char *ip, unsigned int ip_length,
+                              const char *passed, size_t passed_length, int passed_count,
                               tlsapi_nss_peer *peer);
 void tlsapi_nss_peer_release(tlsapi_nss_peer *peer);
 /* The IP address (4 or 16 bytes) is in the subjectAltName. */

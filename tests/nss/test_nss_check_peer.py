@@ -42,7 +42,13 @@ def peer() -> Iterator[Any]:
     assert result.cert == ffi.NULL and result.presented == ffi.NULL and result.path == ffi.NULL
 
 
-def _check(buffer: Any, peer: Any, host: bytes | None = b"localhost", ip: str | None = None) -> int:
+def _check(
+    buffer: Any,
+    peer: Any,
+    host: bytes | None = b"localhost",
+    ip: str | None = None,
+    passed: tuple[bytes, int] | None = None,
+) -> int:
     packed = ipaddress.ip_address(ip).packed if ip is not None else ffi.NULL
     code: int = lib.tlsapi_nss_check_peer(
         buffer._fd,
@@ -51,6 +57,9 @@ def _check(buffer: Any, peer: Any, host: bytes | None = b"localhost", ip: str | 
         ffi.NULL if host is None else host,
         packed,
         0 if ip is None else len(packed),
+        ffi.NULL if passed is None else passed[0],
+        0 if passed is None else len(passed[0]),
+        0 if passed is None else passed[1],
         peer,
     )
     return code
@@ -96,6 +105,27 @@ def test_a_path_that_is_not_the_chain_as_sent(nss: tlsapi.Backend, pki: PKI, pee
     assert _ders(peer.path_ders, peer.path_lengths, peer.path_count) == path
 
 
+def test_the_chain_the_policy_passed(pair: tuple[Any, Any], peer: Any, pki: PKI) -> None:
+    client, _ = pair
+    chain = pki.server_identity.chain_der
+    path = [*chain, pki.root_der]
+    # The handshake's hook kept what it passed on the client's profile.
+    assert client._profile.passed == (b"".join(chain + path), 2, path)
+    blob = b"".join(chain + path)
+    assert _check(client, peer, passed=(blob, 2)) == 0
+    assert peer.passed == 1
+    lib.tlsapi_nss_peer_release(peer)
+    # Other bytes, or the same bytes split otherwise, are another chain.
+    changed = blob[:-1] + bytes([blob[-1] ^ 1])
+    for other in ((changed, 2), (blob, 1), (blob, 3), (blob[:-1], 2), (blob + b"\0", 2)):
+        assert _check(client, peer, passed=other) == 0
+        assert peer.passed == 0, other[1]
+        lib.tlsapi_nss_peer_release(peer)
+    # Nor does a peer that fails its check pass.
+    assert _check(client, peer, host=b"other.test", passed=(blob, 2)) != 0
+    assert peer.passed == 0
+
+
 def test_no_name_to_check(pair: tuple[Any, Any], peer: Any) -> None:
     assert _check(pair[0], peer, host=None) == 0
 
@@ -121,7 +151,16 @@ def test_an_address_not_in_the_subject_alt_name(pair: tuple[Any, Any], peer: Any
 def test_another_anchor_verifies_nothing(pair: tuple[Any, Any], peer: Any) -> None:
     other = anchor_list([PKI(name="tlsapi nss check peer, other").root_der])
     code = lib.tlsapi_nss_check_peer(
-        pair[0]._fd, lib.certificateUsageSSLServer, other, b"localhost", ffi.NULL, 0, peer
+        pair[0]._fd,
+        lib.certificateUsageSSLServer,
+        other,
+        b"localhost",
+        ffi.NULL,
+        0,
+        ffi.NULL,
+        0,
+        0,
+        peer,
     )
     assert code == lib.SEC_ERROR_UNTRUSTED_ISSUER
     assert peer.path == ffi.NULL and peer.path_count == 0
@@ -153,7 +192,16 @@ def test_a_peer_without_a_certificate(pair: tuple[Any, Any], peer: Any) -> None:
     # The server asked the client for none.
     _, server = pair
     code = lib.tlsapi_nss_check_peer(
-        server._fd, lib.certificateUsageSSLClient, ffi.NULL, ffi.NULL, ffi.NULL, 0, peer
+        server._fd,
+        lib.certificateUsageSSLClient,
+        ffi.NULL,
+        ffi.NULL,
+        ffi.NULL,
+        0,
+        ffi.NULL,
+        0,
+        0,
+        peer,
     )
     assert code == lib.SSL_ERROR_NO_CERTIFICATE
     assert lib.PR_GetError() == code

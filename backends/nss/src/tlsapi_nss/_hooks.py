@@ -98,8 +98,10 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         else:
             host = name.name.encode("ascii")
     anchors = profile.anchors
+    passed = profile.passed
     # One C call: the certificate, its chain, their verification and the name
-    # (verify.c says why), the DER of the chain and of the verified path.
+    # (verify.c says why), the DER of the chain and of the verified path, and
+    # whether they are those the policy last passed.
     peer = _new("tlsapi_nss_peer *")
     code = _check_peer(
         fd,
@@ -108,9 +110,17 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
         host,
         ip,
         ip_length,
+        _NULL if passed is None else passed[0],
+        0 if passed is None else len(passed[0]),
+        0 if passed is None else passed[1],
         peer,
     )
     try:
+        if passed is not None and peer.passed:
+            # Verified, and the chain the policy passed: passed again (the path is
+            # the same; the list is shared, never changed, only copied out).
+            buffer._verified_chain = passed[2]
+            return _SUCCESS
         cert = peer.cert
         if cert == _NULL:
             return _FAILURE  # no certificate: the error is set
@@ -129,14 +139,12 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
                 path = _copies(peer.path_ders, peer.path_lengths, count, peer.path)
             buffer._verified_chain = path
         if code == 0:
-            # The same bytes as the chain tlsapi's policy last passed: passed again.
-            if chain == profile.passed_chain:
-                return _SUCCESS
             # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.
             refusal = check_peer_chain(chain, "client's" if server_side else "server's")
             if refusal is None:
-                profile.passed_chain = chain
+                path = buffer._verified_chain
+                profile.passed = (b"".join(chain) + b"".join(path), len(chain), path)
                 return _SUCCESS
             buffer._verify_error = refusal
             usage = refusal.reason is R.BAD_USAGE
