@@ -32,6 +32,15 @@
  * tlsapi_nss_list_ders points at the DER of each certificate of a list (a
  * peer's chain, a verified path), which Python then copies out.
  *
+ * tlsapi_nss_check_peer is a connection's whole certificate check in one call:
+ * the peer's certificate and chain, their verification, the name, and the DER
+ * of the chain and of the verified path, with how much of the path is the
+ * chain's beginning (Python copies them before tlsapi_nss_peer_release) and
+ * whether chain and path are those the profile's policy check last passed
+ * (then Python copies nothing: a peer shows the same chain again and again).  Made call by call from the hook it was a dozen
+ * cffi calls and allocations per handshake, on caches the handshake's
+ * cryptography left cold: about 7 us of a 1.8 ms pair more than this one call.
+ *
  * Why C: each is many NSS calls over NSS's own structures (lists, arenas,
  * decoded extensions, the CERTValInParam arrays); one cffi call each.  Walking
  * a list from Python took several cffi attribute reads and casts per
@@ -53,6 +62,8 @@
 #include <secerr.h>
 #include <secitem.h>
 #include <secport.h>
+#include <ssl.h>
+#include <sslerr.h>
 
 static PRBool tlsapi_nss_list_holds(CERTCertList *list, CERTCertificate *cert)
 {
@@ -302,6 +313,97 @@ PRInt32 tlsapi_nss_verify_certificate(CERTCertificate *cert, SECCertificateUsage
         PR_SetError(result, 0);
     }
     return result;
+}
+
+/* The DER of `count` certificates of `chain` (all of them), then of each of `path`'s, is
+ * exactly `ders`.  DER is self-delimiting, and each certificate is compared at its own
+ * length: equal bytes are the same certificates in the same order. */
+static PRBool tlsapi_nss_same_ders(CERTCertList *chain, int count, CERTCertList *path,
+                                   const char *ders, size_t length)
+{
+    CERTCertList *lists[2] = { chain, path };
+    CERTCertListNode *node;
+    size_t at = 0;
+    int i, seen = 0;
+    for (i = 0; i < 2; i++) {
+        if (lists[i] == NULL) {
+            continue;
+        }
+        for (node = CERT_LIST_HEAD(lists[i]); !CERT_LIST_END(node, lists[i]);
+             node = CERT_LIST_NEXT(node)) {
+            const SECItem *der = &node->cert->derCert;
+            if (der->len > length - at || memcmp(ders + at, der->data, der->len) != 0) {
+                return PR_FALSE;
+            }
+            at += der->len;
+            seen += i == 0;
+        }
+    }
+    return at == length && seen == count;
+}
+
+PRInt32 tlsapi_nss_check_peer(PRFileDesc *fd, SECCertificateUsage usage, CERTCertList *anchors,
+                              const char *host, const unsigned char *ip, unsigned int ip_length,
+                              const char *passed, size_t passed_length, int passed_count,
+                              tlsapi_nss_peer *peer)
+{
+    PRInt32 code;
+    memset(peer, 0, sizeof(*peer));
+    peer->cert = SSL_PeerCertificate(fd);
+    if (peer->cert == NULL) {
+        PR_SetError(SSL_ERROR_NO_CERTIFICATE, 0);
+        return SSL_ERROR_NO_CERTIFICATE;
+    }
+    peer->presented = SSL_PeerCertificateChain(fd);
+    code = tlsapi_nss_verify_certificate(peer->cert, usage, anchors, peer->presented, 0,
+                                         &peer->path);
+    if (code == 0 && ip != NULL) {
+        /* Only an IP entry of the subjectAltName names an address (RFC 6125). */
+        if (!tlsapi_nss_has_ip(peer->cert, ip, ip_length)) {
+            code = SSL_ERROR_BAD_CERT_DOMAIN;
+        }
+    } else if (code == 0 && host != NULL && CERT_VerifyCertName(peer->cert, host) != SECSuccess) {
+        code = SSL_ERROR_BAD_CERT_DOMAIN;
+    }
+    if (peer->presented != NULL) {
+        peer->presented_count = tlsapi_nss_list_ders(peer->presented, peer->presented_ders,
+                                                     peer->presented_lengths, TLSAPI_NSS_PEER_ROOM);
+    }
+    if (peer->path != NULL) {
+        CERTCertListNode *step, *sent;
+        peer->path_count = tlsapi_nss_list_ders(peer->path, peer->path_ders, peer->path_lengths,
+                                                TLSAPI_NSS_PEER_ROOM);
+        /* Usually the chain as sent, then the anchor: Python then copies the anchor only. */
+        if (peer->presented != NULL) {
+            for (step = CERT_LIST_HEAD(peer->path), sent = CERT_LIST_HEAD(peer->presented);
+                 !CERT_LIST_END(step, peer->path) && !CERT_LIST_END(sent, peer->presented) &&
+                 CERT_CompareCerts(step->cert, sent->cert);
+                 step = CERT_LIST_NEXT(step), sent = CERT_LIST_NEXT(sent)) {
+                peer->path_presented++;
+            }
+        }
+    }
+    if (code != 0) {
+        PR_SetError(code, 0);
+    } else if (passed != NULL) {
+        peer->passed = tlsapi_nss_same_ders(peer->presented, passed_count, peer->path, passed,
+                                            passed_length);
+    }
+    return code;
+}
+
+void tlsapi_nss_peer_release(tlsapi_nss_peer *peer)
+{
+    if (peer->path != NULL) {
+        CERT_DestroyCertList(peer->path);
+    }
+    if (peer->presented != NULL) {
+        CERT_DestroyCertList(peer->presented);
+    }
+    if (peer->cert != NULL) {
+        CERT_DestroyCertificate(peer->cert);
+    }
+    memset(peer, 0, sizeof(*peer));
 }
 
 CERTCertificateList *tlsapi_nss_certificate_list(CERTCertificate **certs, int count)

@@ -68,42 +68,83 @@ def ders(certificates: Any) -> list[bytes]:
     return list(map(_unpack, data[0:count], lengths[0:count]))
 
 
+def _copies(data: Any, lengths: Any, count: int, certificates: Any) -> list[bytes]:
+    """The DER tlsapi_nss_check_peer pointed at (count of them), else read off the list."""
+    if count > _PEER_ROOM:
+        return ders(certificates)
+    return list(map(_unpack, data[0:count], lengths[0:count]))
+
+
+_check_peer = lib.tlsapi_nss_check_peer
+_release_peer = lib.tlsapi_nss_peer_release
+_PEER_ROOM = lib.TLSAPI_NSS_PEER_ROOM
+_NULL = ffi.NULL
+# The usage each side verifies the other's certificate for.
+_USAGE = {False: lib.certificateUsageSSLServer, True: lib.certificateUsageSSLClient}
+
+
 def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
     profile = buffer._profile
     if not profile.validate:
         return _SUCCESS
-    cert = lib.SSL_PeerCertificate(fd)
-    if cert == ffi.NULL:
-        lib.PR_SetError(lib.SSL_ERROR_NO_CERTIFICATE, 0)
-        return _FAILURE
-    presented = lib.SSL_PeerCertificateChain(fd)
+    server_side = buffer._server_side
+    host = ip = _NULL
+    ip_length = 0
+    name = buffer._server_name
+    if name is not None and not server_side:
+        if name.ip is not None:
+            ip = name.ip.packed
+            ip_length = len(ip)
+        else:
+            host = name.name.encode("ascii")
+    anchors = profile.anchors
+    passed = profile.passed
+    # One C call: the certificate, its chain, their verification and the name
+    # (verify.c says why), the DER of the chain and of the verified path, and
+    # whether they are those the policy last passed.
+    peer = _new("tlsapi_nss_peer *")
+    code = _check_peer(
+        fd,
+        _USAGE[server_side],
+        _NULL if anchors is None else anchors,
+        host,
+        ip,
+        ip_length,
+        _NULL if passed is None else passed[0],
+        0 if passed is None else len(passed[0]),
+        0 if passed is None else passed[1],
+        peer,
+    )
     try:
-        usage = (
-            lib.certificateUsageSSLClient if buffer._server_side else lib.certificateUsageSSLServer
+        if passed is not None and peer.passed:
+            # Verified, and the chain the policy passed: passed again (the path is
+            # the same; the list is shared, never changed, only copied out).
+            buffer._verified_chain = passed[2]
+            return _SUCCESS
+        cert = peer.cert
+        if cert == _NULL:
+            return _FAILURE  # no certificate: the error is set
+        chain = _copies(
+            peer.presented_ders, peer.presented_lengths, peer.presented_count, peer.presented
         )
-        anchors = profile.anchors if profile.anchors is not None else ffi.NULL
-        verified = ffi.new("CERTCertList **")
-        code = lib.tlsapi_nss_verify_certificate(cert, usage, anchors, presented, 0, verified)
-        if verified[0] != ffi.NULL:
+        count = peer.path_count
+        if count:
             # The path NSS built, leaf to anchor: the ssl adapter's get_verified_chain().
-            buffer._verified_chain = ders(verified[0])
-            lib.CERT_DestroyCertList(verified[0])
-        name = buffer._server_name
-        if code == 0 and name is not None and not buffer._server_side:
-            if name.ip is not None:
-                # Only an IP entry of the subjectAltName names an address (RFC 6125).
-                packed = name.ip.packed
-                if not lib.tlsapi_nss_has_ip(cert, packed, len(packed)):
-                    code = lib.SSL_ERROR_BAD_CERT_DOMAIN
-            elif lib.CERT_VerifyCertName(cert, name.name.encode("ascii")) != _SUCCESS:
-                code = lib.SSL_ERROR_BAD_CERT_DOMAIN
-        whose = "client's" if buffer._server_side else "server's"
-        chain = ders(presented)
+            # Usually the chain as sent and the anchor: only the anchor is copied then.
+            start = peer.path_presented
+            if start == count - 1 and count <= _PEER_ROOM:
+                path = chain[:start]
+                path.append(_unpack(peer.path_ders[start], peer.path_lengths[start]))
+            else:
+                path = _copies(peer.path_ders, peer.path_lengths, count, peer.path)
+            buffer._verified_chain = path
         if code == 0:
             # tlsapi's verification policy (tlsapi.backend_api) after NSS's own, which
             # passes RSA-1024 keys and a signing leaf without digitalSignature.
-            refusal = check_peer_chain(chain, whose)
+            refusal = check_peer_chain(chain, "client's" if server_side else "server's")
             if refusal is None:
+                path = buffer._verified_chain
+                profile.passed = (b"".join(chain) + b"".join(path), len(chain), path)
                 return _SUCCESS
             buffer._verify_error = refusal
             usage = refusal.reason is R.BAD_USAGE
@@ -121,16 +162,14 @@ def _authenticate(buffer: NSSBuffer, fd: Any) -> int:
             # NSS cannot verify with P-192/P-224 keys at all ("bad signature"), and
             # wants keyEncipherment in RSA server keys: a weak key is named first,
             # as OpenSSL's verifier does and as every backend reports it.
-            weak = find_weak_key(chain, whose)
+            weak = find_weak_key(chain, "client's" if server_side else "server's")
             if weak is not None:
                 error = CertificateError(str(weak), R.WEAK_KEY, error.library_message)
         buffer._verify_error = error
         lib.PR_SetError(code, 0)
         return _FAILURE
     finally:
-        if presented != ffi.NULL:
-            lib.CERT_DestroyCertList(presented)
-        lib.CERT_DestroyCertificate(cert)
+        _release_peer(peer)
 
 
 @ffi.def_extern(error=_FAILURE)

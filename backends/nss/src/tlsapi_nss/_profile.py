@@ -131,6 +131,11 @@ class Profile:
         # A server validates (and requires) client certificates when it has a trust store.
         self.validate = store is not None if server_side else config.validate_certificates
         self.anchors: Any = None
+        # The last peer chain (as presented) tlsapi's policy passed, with the path NSS
+        # verified: their DER concatenated, the chain's length, the path.  A peer shows
+        # the same chain again and again, and the policy's verdict is a function of the
+        # chain's bytes alone (see _hooks._authenticate).
+        self.passed: tuple[bytes, int, list[bytes]] | None = None
         if self.validate:
             if store is None or store.is_system:
                 RUNTIME.ensure_system_trust()
