@@ -20,7 +20,9 @@ from tlsapi._bench import ceiling
 from tlsapi._bench._credentials import BenchCredentials, make_credentials
 from tlsapi.testing.pki import PKI, KeyType
 
-BACKENDS = sorted(ceiling.PROGRAMS)
+# One per program: the stdlib backend shares the raw ssl module's (OpenSSL's).
+BACKENDS = sorted(name for name in ceiling.PROGRAMS if name != "stdlib")
+LIBRARIES = {"gnutls": "GnuTLS", "nss": "NSS", "openssl": "OpenSSL"}
 
 
 def _library_present(program: ceiling.CeilingProgram) -> bool:
@@ -56,8 +58,7 @@ def test_builds_and_gives_positive_figures(
     assert figures.handshakes_per_s > 0
     assert figures.bulk_mb_per_s is not None and figures.bulk_mb_per_s > 0
     assert figures.echo_round_trips_per_s > 0
-    library = "GnuTLS" if program.name.startswith("gnutls") else "NSS"
-    assert figures.library.startswith(library)
+    assert figures.library.startswith(LIBRARIES[program.name.split("_")[0]])
 
 
 def test_a_pinned_group_is_the_one_negotiated(
@@ -92,7 +93,9 @@ def test_a_wrong_name_fails_the_handshake(
         made.root_pem,
         hostname="not-the-server.example",
     )
-    with pytest.raises(TLSError, match=r"(?i)domain name|name in the certificate"):
+    with pytest.raises(
+        TLSError, match=r"(?i)domain name|name in the certificate|hostname mismatch"
+    ):
         ceiling.run_program(program, elsewhere, root, duration=0.01, skip_bulk=True)
 
 
@@ -177,10 +180,39 @@ def test_bench_ceiling_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert all(value > 0 for value in part["fraction"].values())
 
 
-def test_bench_ceiling_without_a_native_backend_says_so(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_bench_ceiling_of_the_ssl_module(capsys: pytest.CaptureFixture[str]) -> None:
+    """The raw ssl module and the stdlib backend against OpenSSL's program (one run)."""
+    import json
+
     from tlsapi._cli import main
 
+    if not _library_present(ceiling.PROGRAMS["raw-ssl"]):
+        pytest.skip(
+            f"no OpenSSL development files here ({ceiling.PROGRAMS['raw-ssl'].install_hint})"
+        )
+    arguments = ["bench", "--quick", "--rounds", "1", "--backend", "stdlib", "--ceiling", "--json"]
+    assert main(arguments) == 0
+    data = json.loads(capsys.readouterr().out)["ceiling"]
+    assert set(data) == {"raw-ssl", "stdlib"}
+    assert data["raw-ssl"]["program"] == data["stdlib"]["program"]  # one run for both
+    assert data["raw-ssl"]["program"]["program"] == "openssl_ceiling"
+    assert data["raw-ssl"]["program"]["verified"] is True
+    assert all(value > 0 for value in data["stdlib"]["fraction"].values())
+
+
+def test_bench_ceiling_without_any_program_says_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No library's development files (pkg-config finds none): the OpenSSL program is
+    left out with the reason, and a run with no program at all is an error."""
+    from tlsapi._cli import main
+
+    if shutil.which("pkg-config") is None:
+        pytest.skip("no pkg-config here")
+    monkeypatch.setenv("PKG_CONFIG_LIBDIR", str(tmp_path / "none"))
+    monkeypatch.setenv("PKG_CONFIG_PATH", "")
+    monkeypatch.setenv(ceiling.ENV_BUILD_DIR, str(tmp_path / "build"))
     assert main(["bench", "--quick", "--backend", "stdlib", "--ceiling"]) == 1
-    assert "has a C ceiling program" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no OpenSSL ceiling for raw-ssl" in err and "install libssl-dev" in err
+    assert "has a C ceiling program" in err

@@ -1,4 +1,4 @@
-"""The library ceiling: each native backend beside a C program doing its work with the library alone.
+"""The library ceiling: each backend beside a C program doing its work with the library alone.
 
 ``bench/ceiling/gnutls_ceiling.c`` and ``nss_ceiling.c`` (in a tlsapi
 checkout) do the benchmark's in-memory work (TLS 1.3 handshakes with the
@@ -9,7 +9,12 @@ session tickets after every full handshake as the backends' do (GnuTLS two
 under a key of the server's own, sent once the handshake is done; NSS one of
 its own with SSL_SendSessionTicket), and fail if none was sent.  Their figures are the most a binding of that
 library can reach, so a backend's figure divided by its program's says
-what the binding costs (DESIGN.md, "Performance").
+what the binding costs (DESIGN.md, "Performance").  ``openssl_ceiling.c``
+does the same for the yardstick: OpenSSL with the settings CPython's
+``ssl.SSLContext`` gives it, over memory BIOs as ``ssl.MemoryBIO``, so the
+raw ``ssl`` module (and the stdlib backend) get their fraction too: how
+far a binding driven from Python gets from its library even when it is C
+(the ssl module's own: 0.94x of OpenSSL's handshakes here).
 
 The programs are built on demand into ``build/ceiling/`` of the checkout
 (or ``$TLSAPI_CEILING_BUILD``), with the compiler and optimisation flags
@@ -47,6 +52,7 @@ from ._credentials import BenchCredentials
 
 __all__ = [
     "CEILING_METRICS",
+    "OPENSSL_SUBJECTS",
     "PROGRAMS",
     "CeilingFigures",
     "CeilingProgram",
@@ -89,7 +95,19 @@ class CeilingProgram:
         return self.source.removesuffix(".c")
 
 
+_OPENSSL = CeilingProgram(
+    "raw-ssl",
+    "openssl_ceiling.c",
+    ("openssl",),
+    "install libssl-dev (Debian/Ubuntu) or openssl-devel (Fedora/RHEL), and pkg-config",
+)
+# The subjects the OpenSSL program is the ceiling of: the raw ssl module, and the
+# stdlib backend over it (the yardstick's own distance from its library).
+OPENSSL_SUBJECTS = ("raw-ssl", "stdlib")
+
 PROGRAMS: dict[str, CeilingProgram] = {
+    "raw-ssl": _OPENSSL,
+    "stdlib": dataclasses.replace(_OPENSSL, backend="stdlib"),
     "gnutls": CeilingProgram(
         "gnutls",
         "gnutls_ceiling.c",
@@ -298,9 +316,29 @@ def best_of(samples: Sequence[CeilingFigures]) -> CeilingFigures:
 # -- for tlsapi bench --ceiling --------------------------------------------------------------
 
 
-def check_buildable(backends: Sequence[str], build_dir: Path | None = None) -> dict[str, Path]:
-    """Each of ``backends`` that has a ceiling program, built (CeilingUnavailable if one cannot be)."""
-    return {name: build_program(name, build_dir) for name in backends if name in PROGRAMS}
+def check_buildable(
+    backends: Sequence[str],
+    build_dir: Path | None = None,
+    *,
+    skipped: Callable[[str], object] = lambda message: None,
+) -> dict[str, Path]:
+    """The raw ssl module's ceiling program and each of ``backends``' that has one, built.
+
+    CeilingUnavailable if a backend's cannot be; the OpenSSL program (the raw
+    ssl module's and the stdlib backend's), where it cannot be built, is left
+    out with a message to ``skipped``: it is the yardstick's, not a backend's.
+    """
+    built: dict[str, Path] = {}
+    for name in ("raw-ssl", *backends):
+        if name not in PROGRAMS or name in built:
+            continue
+        try:
+            built[name] = build_program(name, build_dir)
+        except CeilingUnavailable as exc:
+            if name not in OPENSSL_SUBJECTS:
+                raise
+            skipped(f"no OpenSSL ceiling for {name}: {exc}")
+    return built
 
 
 def measure_ceilings(
@@ -320,8 +358,12 @@ def measure_ceilings(
     with tempfile.TemporaryDirectory(prefix="tlsapi-ceiling-") as scratch:
         credentials = make_credentials(Path(scratch))
         root = write_root(credentials, Path(scratch))
-        found = {}
+        found: dict[str, CeilingFigures] = {}
+        by_path: dict[Path, CeilingFigures] = {}
         for name, path in programs.items():
+            if path in by_path:  # one program, the ceiling of two subjects (raw ssl, stdlib)
+                found[name] = by_path[path]
+                continue
             figures = run_program(path, credentials, root, duration=duration, rounds=rounds)
             pinned = run_program(
                 path,
@@ -332,7 +374,7 @@ def measure_ceilings(
                 group="X25519",
                 skip_bulk=True,
             )
-            found[name] = dataclasses.replace(
+            found[name] = by_path[path] = dataclasses.replace(
                 figures, x25519_handshakes_per_s=pinned.handshakes_per_s
             )
         return found
@@ -533,17 +575,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tlsapi._bench.ceiling",
         description="native backends as fractions of their library's own C figures",
     )
-    parser.add_argument("--backend", action="append", choices=sorted(PROGRAMS))
+    backends = sorted(name for name in PROGRAMS if name != "raw-ssl")
+    parser.add_argument("--backend", action="append", choices=backends)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=float, default=0.3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--build-only", action="store_true", help="build the programs, print paths")
     args = parser.parse_args(argv)
-    names = args.backend or sorted(PROGRAMS)
+    names = args.backend or backends
     try:
         if args.build_only:
-            for name in names:
-                print(build_program(name, force=True))
+            for path in dict.fromkeys(build_program(name, force=True) for name in names):
+                print(path)
             return 0
         comparison = compare(
             names,
