@@ -8,6 +8,7 @@ shutdown, threads, re-entry and transfer tests again with
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
@@ -17,7 +18,9 @@ import subprocess
 import sys
 import sysconfig
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -273,6 +276,23 @@ def test_sizes_and_buffer_types(name: str) -> None:
         client.consume_outgoing(5)
 
 
+@contextlib.contextmanager
+def _core_calls() -> Iterator[list[str]]:
+    """The names of the core's Python methods called meanwhile on this thread (those
+    kept as _<name>_slow still carry their own names)."""
+    calls: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code.co_filename == CORE_BUFFER:
+            calls.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(None)
+
+
 @needs_speedups
 @pytest.mark.parametrize("name", FAST_BACKENDS)
 def test_handshake_steps_run_in_c(name: str) -> None:
@@ -290,16 +310,7 @@ def test_handshake_steps_run_in_c(name: str) -> None:
     assert client._fast_enabled is (early is not None)
     assert not client._peer_checked and not server._fast_enabled
     has_handshake = early is not None and early[9] != 0
-    calls: list[str] = []
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        # The Python methods (kept as _<name>_slow) still carry their own names.
-        code = getattr(frame, "f_code", None)
-        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
-            calls.append(code.co_name)
-
-    sys.setprofile(profile)
-    try:
+    with _core_calls() as calls:
         with pytest.raises(WantReadError) as raised:
             client.do_handshake()
         _move(client, server)
@@ -311,8 +322,6 @@ def test_handshake_steps_run_in_c(name: str) -> None:
         client.do_handshake()
         _move(client, server)
         server.do_handshake()
-    finally:
-        sys.setprofile(None)
     assert str(raised.value) and isinstance(raised.value, TLSError)
     assert client._fast_enabled and server._fast_enabled
     if early is not None:
@@ -333,19 +342,9 @@ def test_the_adapters_per_record_calls_run_in_c(name: str) -> None:
     output, a receive too) take no Python path on an open connection; what is not
     plain (want-read, close_notify after data) still answers as in Python."""
     client, server = _pair(name)
-    calls: list[str] = []
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        code = getattr(frame, "f_code", None)
-        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
-            calls.append(code.co_name)
-
-    sys.setprofile(profile)
-    try:
+    with _core_calls() as calls:
         taken, output = client._bio_write(b"ping")
         data, answer = server._bio_read(output, 100)
-    finally:
-        sys.setprofile(None)
     assert (taken, data, answer) == (4, b"ping", b"")
     assert "_bio_write" not in calls and "_bio_read" not in calls
     with pytest.raises(WantReadError):
@@ -405,18 +404,8 @@ def test_a_large_receive_is_read_and_let_go(name: str) -> None:
     client.consume_outgoing(len(data))
     alone = sys.getrefcount(data)
     server.receive_from_network(data)
-    calls: list[str] = []
-
-    def profile(frame: object, event: str, arg: object) -> None:
-        code = getattr(frame, "f_code", None)
-        if event == "call" and code is not None and code.co_filename == CORE_BUFFER:
-            calls.append(code.co_name)
-
-    sys.setprofile(profile)
-    try:
+    with _core_calls() as calls:
         received = _read_all(server, len(payload))
-    finally:
-        sys.setprofile(None)
     assert received == payload
     assert sys.getrefcount(data) == alone  # nothing keeps the received object
     # The reads ran in C; the last (WantReadError: nothing left) may take Python's path.

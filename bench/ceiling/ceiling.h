@@ -1,5 +1,7 @@
-/* What gnutls_ceiling.c and nss_ceiling.c share: the in-memory pipe between
- * the two ends, the clocks, the command line and the JSON line they print.
+/* What the ceiling programs (gnutls_ceiling.c, nss_ceiling.c, openssl_ceiling.c)
+ * share: the in-memory pipe between the two ends, the clocks, the command line,
+ * the timed steps (handshake, bulk, echo: each program supplies its pair of
+ * ends as a ceiling_library) and the JSON line they print.
  *
  * The clocks are those of tlsapi's benchmark (tlsapi/_bench/_subject.py):
  * a rate is units of work per second of this thread's CPU time, and a
@@ -229,38 +231,119 @@ static inline double ceiling_max(double a, double b)
     return a > b ? a : b;
 }
 
-/* A program's steps: one handshake (timed alone), and bulk and echo steps that
-   run on a connected pair (on_a_pair connects one, times the step, frees it). */
+/* What a program gives the shared steps: its pair of connected ends, over its library. */
 typedef struct {
-    long (*handshake)(void *);
-    long (*bulk)(void *);
-    long (*echo)(void *);
-    double (*on_a_pair)(long (*step)(void *), double duration);
-} ceiling_steps;
+    size_t pair_size;             /* sizeof the program's pair */
+    int (*open_pair)(void *pair); /* a handshaken pair, or -1 (after a message) */
+    void (*close_pair)(void *pair);
+    /* All of `data` written by one end (`server`: the server's), or -1. */
+    int (*send_all)(void *pair, int server, const unsigned char *data, size_t size);
+    /* Exactly `wanted` bytes read by one end, `capacity` at most per read (into
+       `buffer` at its start, or filling it when capacity == wanted), or -1. */
+    int (*receive_exactly)(void *pair, int server, unsigned char *buffer, size_t capacity,
+                           size_t wanted);
+} ceiling_library;
 
-/* The measurement both programs make: a short warm-up (first-use allocations
+/* A handshake between the two ends of `pair`: `step` (0, or -1 after a message)
+   runs one end's next step (`server`: the server's; `*done` set once it
+   finished, a done end's step does nothing), the client's then the server's,
+   until both are done.  0, or -1 after a message. */
+static inline int ceiling_handshake(void *pair, int (*step)(void *pair, int server, int *done),
+                                    const char *program)
+{
+    int client_done = 0, server_done = 0, round;
+    for (round = 0; round < 100 && !(client_done && server_done); round++) {
+        if (step(pair, 0, &client_done) < 0 || step(pair, 1, &server_done) < 0)
+            return -1;
+    }
+    if (!(client_done && server_done)) {
+        fprintf(stderr, "%s: the in-memory handshake did not finish\n", program);
+        return -1;
+    }
+    return 0;
+}
+
+/* The steps every program times, on the library given to ceiling_measure. */
+static const ceiling_library *ceiling_lib;
+static unsigned char ceiling_payload[CEILING_PAYLOAD]; /* zeros, as the Python bulk payload */
+static unsigned char ceiling_sink[CEILING_SINK];
+
+/* One handshake: a pair made and freed (the pair's storage is `arg`). */
+static inline long ceiling_handshake_once(void *arg)
+{
+    if (ceiling_lib->open_pair(arg) < 0)
+        return -1;
+    ceiling_lib->close_pair(arg);
+    return 1;
+}
+
+/* 1 MiB written by the client, read by the server into a 64 KiB buffer. */
+static inline long ceiling_bulk_once(void *pair)
+{
+    if (ceiling_lib->send_all(pair, 0, ceiling_payload, CEILING_PAYLOAD) < 0 ||
+        ceiling_lib->receive_exactly(pair, 1, ceiling_sink, CEILING_SINK, CEILING_PAYLOAD) < 0)
+        return -1;
+    return CEILING_PAYLOAD;
+}
+
+/* 64 bytes client -> server -> client. */
+static inline long ceiling_echo_once(void *pair)
+{
+    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
+    memset(message, 'x', sizeof(message));
+    if (ceiling_lib->send_all(pair, 0, message, CEILING_ECHO) < 0 ||
+        ceiling_lib->receive_exactly(pair, 1, server_buffer, CEILING_ECHO, CEILING_ECHO) < 0 ||
+        ceiling_lib->send_all(pair, 1, server_buffer, CEILING_ECHO) < 0 ||
+        ceiling_lib->receive_exactly(pair, 0, client_buffer, CEILING_ECHO, CEILING_ECHO) < 0)
+        return -1;
+    return 1;
+}
+
+/* One sample of a workload on a connection of its own, made outside the timed part. */
+static inline double ceiling_on_a_pair(void *pair, long (*step)(void *), double duration)
+{
+    double rate;
+    if (ceiling_lib->open_pair(pair) < 0)
+        return -1.0;
+    rate = ceiling_timed(step, pair, duration);
+    ceiling_lib->close_pair(pair);
+    return rate;
+}
+
+/* The measurement every program makes: a short warm-up (first-use allocations
    and lazy set-up are not timed), then the best of options->rounds rounds of
    each figure into r.  0, or -1 when a step failed. */
 static inline int ceiling_measure(ceiling_result *r, const ceiling_options *options,
-                                  const ceiling_steps *steps)
+                                  const ceiling_library *library)
 {
-    int round;
+    int round, status = 0;
+    void *pair = calloc(1, library->pair_size);
+    if (pair == NULL) {
+        fprintf(stderr, "no memory for a pair\n");
+        return -1;
+    }
+    ceiling_lib = library;
     r->handshakes = r->echoes = 0;
     r->bulk_bytes = options->skip_bulk ? -1.0 : 0;
-    if (ceiling_timed(steps->handshake, NULL, 0.02) < 0 || steps->on_a_pair(steps->echo, 0.02) < 0)
-        return -1;
-    for (round = 0; round < options->rounds; round++) {
-        double handshakes = ceiling_timed(steps->handshake, NULL, options->duration);
-        double bulk = options->skip_bulk ? 0 : steps->on_a_pair(steps->bulk, options->duration);
-        double echoes = steps->on_a_pair(steps->echo, options->duration);
-        if (handshakes < 0 || bulk < 0 || echoes < 0)
-            return -1;
+    if (ceiling_timed(ceiling_handshake_once, pair, 0.02) < 0 ||
+        ceiling_on_a_pair(pair, ceiling_echo_once, 0.02) < 0)
+        status = -1;
+    for (round = 0; status == 0 && round < options->rounds; round++) {
+        double handshakes = ceiling_timed(ceiling_handshake_once, pair, options->duration);
+        double bulk = options->skip_bulk ? 0
+                                         : ceiling_on_a_pair(pair, ceiling_bulk_once, options->duration);
+        double echoes = ceiling_on_a_pair(pair, ceiling_echo_once, options->duration);
+        if (handshakes < 0 || bulk < 0 || echoes < 0) {
+            status = -1;
+            break;
+        }
         r->handshakes = ceiling_max(r->handshakes, handshakes);
         if (!options->skip_bulk)
             r->bulk_bytes = ceiling_max(r->bulk_bytes, bulk);
         r->echoes = ceiling_max(r->echoes, echoes);
     }
-    return 0;
+    free(pair);
+    return status;
 }
 
 #endif

@@ -70,8 +70,6 @@ static gnutls_priority_t client_priority, server_priority;
 static gnutls_typed_vdata_st verify_data[2];
 static gnutls_datum_t ticket_key;
 static const ceiling_options *options;
-static unsigned char payload[CEILING_PAYLOAD];
-static unsigned char sink[CEILING_SINK];
 
 static ssize_t push(gnutls_transport_ptr_t pointer, const void *data, size_t size)
 {
@@ -161,8 +159,9 @@ static int open_end(end *e, int server)
     return 0;
 }
 
-static void close_pair(pair *p)
+static void close_pair(void *opened)
 {
+    pair *p = opened;
     if (p->client.session != NULL)
         gnutls_deinit(p->client.session);
     if (p->server.session != NULL)
@@ -171,8 +170,11 @@ static void close_pair(pair *p)
     ceiling_pipe_free(&p->to_client);
 }
 
-static int handshake_step(gnutls_session_t session, int server, int *done, const char *who)
+static int handshake_step(void *opened, int server, int *done)
 {
+    pair *p = opened;
+    gnutls_session_t session = server ? p->server.session : p->client.session;
+    const char *who = server ? "server" : "client";
     int code;
     if (*done)
         return 0;
@@ -202,33 +204,24 @@ static int handshake_step(gnutls_session_t session, int server, int *done, const
 
 /* A handshaken pair (its pipes empty but for the server's session tickets, which the
    client reads with its first gnutls_record_recv, if ever). */
-static int open_pair(pair *p)
+static int open_pair(void *storage)
 {
-    int client_done = 0, server_done = 0, round;
+    pair *p = storage;
     memset(p, 0, sizeof(*p));
     p->client.in = p->server.out = &p->to_client;
     p->client.out = p->server.in = &p->to_server;
-    if (open_end(&p->client, 0) < 0 || open_end(&p->server, 1) < 0) {
-        close_pair(p);
-        return -1;
-    }
-    for (round = 0; round < 100 && !(client_done && server_done); round++) {
-        if (handshake_step(p->client.session, 0, &client_done, "client") < 0 ||
-            handshake_step(p->server.session, 1, &server_done, "server") < 0) {
-            close_pair(p);
-            return -1;
-        }
-    }
-    if (!(client_done && server_done)) {
-        fprintf(stderr, "gnutls_ceiling: the in-memory handshake did not finish\n");
+    if (open_end(&p->client, 0) < 0 || open_end(&p->server, 1) < 0 ||
+        ceiling_handshake(p, handshake_step, "gnutls_ceiling") < 0) {
         close_pair(p);
         return -1;
     }
     return 0;
 }
 
-static int send_all(end *e, const unsigned char *data, size_t size)
+static int send_all(void *opened, int server, const unsigned char *data, size_t size)
 {
+    pair *p = opened;
+    end *e = server ? &p->server : &p->client;
     size_t sent = 0;
     while (sent < size) {
         ssize_t count = gnutls_record_send(e->session, data + sent, size - sent);
@@ -242,8 +235,11 @@ static int send_all(end *e, const unsigned char *data, size_t size)
     return 0;
 }
 
-static int receive_exactly(end *e, unsigned char *buffer, size_t capacity, size_t wanted)
+static int receive_exactly(void *opened, int server, unsigned char *buffer, size_t capacity,
+                           size_t wanted)
 {
+    pair *p = opened;
+    end *e = server ? &p->server : &p->client;
     size_t received = 0;
     while (received < wanted) {
         size_t room = capacity < wanted - received ? capacity : wanted - received;
@@ -261,50 +257,6 @@ static int receive_exactly(end *e, unsigned char *buffer, size_t capacity, size_
         return fail("gnutls_record_recv", count == 0 ? GNUTLS_E_PREMATURE_TERMINATION : (int)count);
     }
     return 0;
-}
-
-static long handshake_once(void *unused)
-{
-    pair p;
-    (void)unused;
-    if (open_pair(&p) < 0)
-        return -1;
-    close_pair(&p);
-    return 1;
-}
-
-static long bulk_once(void *arg)
-{
-    pair *p = arg;
-    if (send_all(&p->client, payload, sizeof(payload)) < 0 ||
-        receive_exactly(&p->server, sink, sizeof(sink), sizeof(payload)) < 0)
-        return -1;
-    return CEILING_PAYLOAD;
-}
-
-static long echo_once(void *arg)
-{
-    pair *p = arg;
-    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
-    memset(message, 'x', sizeof(message));
-    if (send_all(&p->client, message, sizeof(message)) < 0 ||
-        receive_exactly(&p->server, server_buffer, sizeof(server_buffer), CEILING_ECHO) < 0 ||
-        send_all(&p->server, server_buffer, sizeof(server_buffer)) < 0 ||
-        receive_exactly(&p->client, client_buffer, sizeof(client_buffer), CEILING_ECHO) < 0)
-        return -1;
-    return 1;
-}
-
-/* One sample of a workload on a connection of its own, made outside the timed part. */
-static double on_a_pair(long (*step)(void *), double duration)
-{
-    pair p;
-    double rate;
-    if (open_pair(&p) < 0)
-        return -1.0;
-    rate = ceiling_timed(step, &p, duration);
-    close_pair(&p);
-    return rate;
 }
 
 static int set_up(void)
@@ -367,13 +319,13 @@ int main(int argc, char **argv)
     ceiling_result result;
     pair probe;
     int status;
-    const ceiling_steps steps = {handshake_once, bulk_once, echo_once, on_a_pair};
+    const ceiling_library ends = {sizeof(pair), open_pair, close_pair, send_all,
+                                     receive_exactly};
 
     status = ceiling_parse(argc, argv, &parsed);
     if (status != 0)
         return status;
     options = &parsed;
-    memset(payload, 0, sizeof(payload));
     if (gnutls_global_init() < 0 || set_up() < 0)
         return 1;
 
@@ -402,7 +354,7 @@ int main(int argc, char **argv)
     result.library = library;
     result.cipher = cipher;
     result.group = group;
-    if (ceiling_measure(&result, &parsed, &steps) < 0)
+    if (ceiling_measure(&result, &parsed, &ends) < 0)
         return 1;
     ceiling_print(&result, &parsed);
     gnutls_priority_deinit(client_priority);

@@ -78,8 +78,6 @@ static long verifications;
 static long connections;
 /* What the server's tickets carry (tlsapi_nss._tickets.TicketBook.token). */
 static unsigned char ticket_identity[16];
-static unsigned char payload[CEILING_PAYLOAD];
-static unsigned char sink[CEILING_SINK];
 
 /* -- the memory layer ------------------------------------------------------------ */
 
@@ -537,8 +535,9 @@ static PRFileDesc *open_socket(end *e, int server)
     return fd;
 }
 
-static void close_pair(pair *p)
+static void close_pair(void *opened)
 {
+    pair *p = opened;
     if (p->client != NULL)
         PR_Close(p->client);
     if (p->server != NULL)
@@ -547,8 +546,11 @@ static void close_pair(pair *p)
     ceiling_pipe_free(&p->to_client);
 }
 
-static int handshake_step(PRFileDesc *fd, int server, int *done, const char *who)
+static int handshake_step(void *opened, int server, int *done)
 {
+    pair *p = opened;
+    PRFileDesc *fd = server ? p->server : p->client;
+    const char *who = server ? "server" : "client";
     PRErrorCode code;
     char what[64];
     if (*done)
@@ -564,9 +566,9 @@ static int handshake_step(PRFileDesc *fd, int server, int *done, const char *who
     return fail(what);
 }
 
-static int open_pair(pair *p)
+static int open_pair(void *storage)
 {
-    int client_done = 0, server_done = 0, round;
+    pair *p = storage;
     memset(p, 0, sizeof(*p));
     p->client_end.in = p->server_end.out = &p->to_client;
     p->client_end.out = p->server_end.in = &p->to_server;
@@ -577,24 +579,18 @@ static int open_pair(pair *p)
         close_pair(p);
         return -1;
     }
-    for (round = 0; round < 100 && !(client_done && server_done); round++) {
-        if (handshake_step(p->client, 0, &client_done, "client") < 0 ||
-            handshake_step(p->server, 1, &server_done, "server") < 0) {
-            close_pair(p);
-            return -1;
-        }
-    }
-    if (!(client_done && server_done)) {
-        fprintf(stderr, "nss_ceiling: the in-memory handshake did not finish\n");
+    if (ceiling_handshake(p, handshake_step, "nss_ceiling") < 0) {
         close_pair(p);
         return -1;
     }
     return 0;
 }
 
-static int send_all(PRFileDesc *fd, const unsigned char *data, PRInt32 size)
+static int send_all(void *opened, int server, const unsigned char *data, size_t length)
 {
-    PRInt32 sent = 0;
+    pair *p = opened;
+    PRFileDesc *fd = server ? p->server : p->client;
+    PRInt32 sent = 0, size = (PRInt32)length;
     while (sent < size) {
         /* One record's worth per PR_Write, as the backend writes (memio.c): given more,
            NSS yields the CPU between records. */
@@ -606,9 +602,12 @@ static int send_all(PRFileDesc *fd, const unsigned char *data, PRInt32 size)
     return 0;
 }
 
-static int receive_exactly(PRFileDesc *fd, unsigned char *buffer, PRInt32 capacity, PRInt32 wanted)
+static int receive_exactly(void *opened, int server, unsigned char *buffer, size_t room_size,
+                           size_t wanted_size)
 {
-    PRInt32 received = 0;
+    pair *p = opened;
+    PRFileDesc *fd = server ? p->server : p->client;
+    PRInt32 received = 0, capacity = (PRInt32)room_size, wanted = (PRInt32)wanted_size;
     while (received < wanted) {
         PRInt32 room = capacity < wanted - received ? capacity : wanted - received;
         PRInt32 count = PR_Read(fd, capacity == wanted ? buffer + received : buffer, room);
@@ -618,49 +617,6 @@ static int receive_exactly(PRFileDesc *fd, unsigned char *buffer, PRInt32 capaci
         received += count;
     }
     return 0;
-}
-
-static long handshake_once(void *unused)
-{
-    pair p;
-    (void)unused;
-    if (open_pair(&p) < 0)
-        return -1;
-    close_pair(&p);
-    return 1;
-}
-
-static long bulk_once(void *arg)
-{
-    pair *p = arg;
-    if (send_all(p->client, payload, CEILING_PAYLOAD) < 0 ||
-        receive_exactly(p->server, sink, CEILING_SINK, CEILING_PAYLOAD) < 0)
-        return -1;
-    return CEILING_PAYLOAD;
-}
-
-static long echo_once(void *arg)
-{
-    pair *p = arg;
-    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
-    memset(message, 'x', sizeof(message));
-    if (send_all(p->client, message, CEILING_ECHO) < 0 ||
-        receive_exactly(p->server, server_buffer, CEILING_ECHO, CEILING_ECHO) < 0 ||
-        send_all(p->server, server_buffer, CEILING_ECHO) < 0 ||
-        receive_exactly(p->client, client_buffer, CEILING_ECHO, CEILING_ECHO) < 0)
-        return -1;
-    return 1;
-}
-
-static double on_a_pair(long (*step)(void *), double duration)
-{
-    pair p;
-    double rate;
-    if (open_pair(&p) < 0)
-        return -1.0;
-    rate = ceiling_timed(step, &p, duration);
-    close_pair(&p);
-    return rate;
 }
 
 static const char *group_name(SSLNamedGroup group)
@@ -689,13 +645,13 @@ int main(int argc, char **argv)
     NSSInitContext *context;
     pair probe;
     int status;
-    const ceiling_steps steps = {handshake_once, bulk_once, echo_once, on_a_pair};
+    const ceiling_library ends = {sizeof(pair), open_pair, close_pair, send_all,
+                                  receive_exactly};
 
     status = ceiling_parse(argc, argv, &parsed);
     if (status != 0)
         return status;
     options = &parsed;
-    memset(payload, 0, sizeof(payload));
     /* As the backend's runtime initialises NSS: no database, nothing on disk. */
     context = NSS_InitContext("", "", "", "", NULL,
                               NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB |
@@ -732,7 +688,7 @@ int main(int argc, char **argv)
     result.cipher = cipher;
     result.group = group_name(channel.keaGroup);
     result.verified = verifications == 1;
-    if (ceiling_measure(&result, &parsed, &steps) < 0)
+    if (ceiling_measure(&result, &parsed, &ends) < 0)
         return 1;
     ceiling_print(&result, &parsed);
 

@@ -49,8 +49,6 @@ typedef struct {
 
 static SSL_CTX *client_context, *server_context;
 static const ceiling_options *options;
-static unsigned char payload[CEILING_PAYLOAD];
-static unsigned char sink[CEILING_SINK];
 /* Where moved bytes pass, as the Python loop's bytes object does. */
 static unsigned char *moving;
 static size_t moving_cap;
@@ -112,25 +110,30 @@ static int open_end(end *e, int server)
     return 0;
 }
 
-static void close_pair(pair *p)
+static void close_pair(void *opened)
 {
+    pair *p = opened;
     SSL_free(p->client.ssl);
     SSL_free(p->server.ssl);
     memset(p, 0, sizeof(*p));
 }
 
-static int handshake_step(end *e, int *done, const char *who)
+/* One end's step, then what it wrote handed to the other (as the Python loop does). */
+static int handshake_step(void *opened, int server, int *done)
 {
+    pair *p = opened;
+    end *e = server ? &p->server : &p->client, *peer = server ? &p->client : &p->server;
+    const char *who = server ? "server" : "client";
     int code;
     if (*done)
         return 0;
     code = SSL_do_handshake(e->ssl);
     if (code == 1) {
         *done = 1;
-        return 0;
+        return move(e, peer);
     }
     if (SSL_get_error(e->ssl, code) == SSL_ERROR_WANT_READ)
-        return 0;
+        return move(e, peer);
     if (SSL_get_verify_result(e->ssl) != X509_V_OK) {
         fprintf(stderr, "openssl_ceiling: certificate verification failed: %s\n",
                 X509_verify_cert_error_string(SSL_get_verify_result(e->ssl)));
@@ -142,33 +145,22 @@ static int handshake_step(end *e, int *done, const char *who)
 }
 
 /* A handshaken pair (the server's tickets left unread in the client's BIO). */
-static int open_pair(pair *p)
+static int open_pair(void *storage)
 {
-    int client_done = 0, server_done = 0, round;
+    pair *p = storage;
     memset(p, 0, sizeof(*p));
-    if (open_end(&p->client, 0) < 0 || open_end(&p->server, 1) < 0) {
-        close_pair(p);
-        return -1;
-    }
-    for (round = 0; round < 100 && !(client_done && server_done); round++) {
-        if (handshake_step(&p->client, &client_done, "client") < 0 ||
-            move(&p->client, &p->server) < 0 ||
-            handshake_step(&p->server, &server_done, "server") < 0 ||
-            move(&p->server, &p->client) < 0) {
-            close_pair(p);
-            return -1;
-        }
-    }
-    if (!(client_done && server_done)) {
-        fprintf(stderr, "openssl_ceiling: the in-memory handshake did not finish\n");
+    if (open_end(&p->client, 0) < 0 || open_end(&p->server, 1) < 0 ||
+        ceiling_handshake(p, handshake_step, "openssl_ceiling") < 0) {
         close_pair(p);
         return -1;
     }
     return 0;
 }
 
-static int send_all(end *e, const unsigned char *data, size_t size)
+static int send_all(void *opened, int server, const unsigned char *data, size_t size)
 {
+    pair *p = opened;
+    end *e = server ? &p->server : &p->client, *peer = server ? &p->client : &p->server;
     size_t sent = 0;
     while (sent < size) {
         size_t written = 0;
@@ -176,11 +168,14 @@ static int send_all(end *e, const unsigned char *data, size_t size)
             return fail("SSL_write_ex");
         sent += written;
     }
-    return 0;
+    return move(e, peer); /* as the Python loop hands the bytes on after each write */
 }
 
-static int receive_exactly(end *e, unsigned char *buffer, size_t capacity, size_t wanted)
+static int receive_exactly(void *opened, int server, unsigned char *buffer, size_t capacity,
+                           size_t wanted)
 {
+    pair *p = opened;
+    end *e = server ? &p->server : &p->client;
     size_t received = 0;
     while (received < wanted) {
         size_t room = capacity < wanted - received ? capacity : wanted - received, count = 0;
@@ -193,51 +188,6 @@ static int receive_exactly(end *e, unsigned char *buffer, size_t capacity, size_
         received += count;
     }
     return 0;
-}
-
-static long handshake_once(void *unused)
-{
-    pair p;
-    (void)unused;
-    if (open_pair(&p) < 0)
-        return -1;
-    close_pair(&p);
-    return 1;
-}
-
-static long bulk_once(void *arg)
-{
-    pair *p = arg;
-    if (send_all(&p->client, payload, sizeof(payload)) < 0 || move(&p->client, &p->server) < 0 ||
-        receive_exactly(&p->server, sink, sizeof(sink), sizeof(payload)) < 0)
-        return -1;
-    return CEILING_PAYLOAD;
-}
-
-static long echo_once(void *arg)
-{
-    pair *p = arg;
-    unsigned char message[CEILING_ECHO], server_buffer[CEILING_ECHO], client_buffer[CEILING_ECHO];
-    memset(message, 'x', sizeof(message));
-    if (send_all(&p->client, message, sizeof(message)) < 0 || move(&p->client, &p->server) < 0 ||
-        receive_exactly(&p->server, server_buffer, sizeof(server_buffer), CEILING_ECHO) < 0 ||
-        send_all(&p->server, server_buffer, sizeof(server_buffer)) < 0 ||
-        move(&p->server, &p->client) < 0 ||
-        receive_exactly(&p->client, client_buffer, sizeof(client_buffer), CEILING_ECHO) < 0)
-        return -1;
-    return 1;
-}
-
-/* One sample of a workload on a connection of its own, made outside the timed part. */
-static double on_a_pair(long (*step)(void *), double duration)
-{
-    pair p;
-    double rate;
-    if (open_pair(&p) < 0)
-        return -1.0;
-    rate = ceiling_timed(step, &p, duration);
-    close_pair(&p);
-    return rate;
 }
 
 /* An SSL_CTX as CPython's ssl.SSLContext makes one (Modules/_ssl.c, _ssl__SSLContext_impl). */
@@ -291,13 +241,13 @@ int main(int argc, char **argv)
     pair probe;
     int status, nid;
     const char *name;
-    const ceiling_steps steps = {handshake_once, bulk_once, echo_once, on_a_pair};
+    const ceiling_library ends = {sizeof(pair), open_pair, close_pair, send_all,
+                                     receive_exactly};
 
     status = ceiling_parse(argc, argv, &parsed);
     if (status != 0)
         return status;
     options = &parsed;
-    memset(payload, 0, sizeof(payload));
     if (set_up() < 0)
         return 1;
 
@@ -322,7 +272,7 @@ int main(int argc, char **argv)
     result.library = library;
     result.cipher = cipher;
     result.group = group;
-    if (ceiling_measure(&result, options, &steps) < 0)
+    if (ceiling_measure(&result, options, &ends) < 0)
         return 1;
     ceiling_print(&result, options);
     free(moving);
