@@ -63,23 +63,25 @@ token back wakes every waiter: no wake-up can fall between the two.
 The C fast path.  Where the core's C extension ``tlsapi._speedups`` is
 built (and ``TLSAPI_NO_SPEEDUPS`` is not set to ``1``), TLSWrappedBuffer's C
 base class ``FastBase`` runs the common case of do_handshake, write, read,
-readinto, receive_from_network, peek_outgoing, consume_outgoing and the
-ssl adapter's _bio_read and _bio_write without a Python frame: the token there, a small size, a backend that handed its C
-functions over (``_fast_functions``, asked once the peer's first bytes
-passed the not-TLS check, or on entering OPEN; the contract is
+readinto, receive_from_network, peek_outgoing, consume_outgoing and the ssl
+adapter's _bio_read and _bio_write without a Python frame: the token there,
+a small size, a backend that handed its C functions over
+(``_fast_functions``, asked when a client's buffer is made, once the peer's
+first bytes passed the not-TLS check, or on entering OPEN; the contract is
 ``tlsapi/include/tlsapi_fast.h``), and the state the method needs
 (HANDSHAKING for do_handshake, OPEN for reads and writes; moving ciphertext
-needs none).  A large write, where the backend can, encrypts straight into
-the bytes object that peek_outgoing then hands out (one copy of a bulk
-transfer fewer); a handshake step that needs the peer's next bytes raises
-WantReadError from C.  Everything else goes to the Python methods below,
-renamed ``_write_slow`` and so on, which keep every rule; a result of the
+needs none, but a receive waits for the not-TLS check).  A large write,
+where the backend can, encrypts straight into the bytes object that
+peek_outgoing then hands out (one copy of a bulk transfer fewer); a
+handshake step that needs the peer's next bytes raises WantReadError from
+C.  Everything else goes to the Python methods below, renamed
+``_write_slow`` and so on, which keep every rule; a result of the
 backend's functions that is not plain success comes back to
 ``_fast_handshake_done`` / ``_fast_write_done`` / ``_fast_recv_done`` with
-the lock held.
-``_state``, ``_lock_token``, ``_waiters``, ``_outgoing``, ``_shutdown_sent``
-and ``_transport_eof`` are then C members of FastBase, read and written from
-Python as before.  Without the extension all of this is plain Python.
+the lock held.  ``_state``, ``_lock_token``, ``_waiters``, ``_outgoing``,
+``_shutdown_sent``, ``_transport_eof`` and ``_peer_checked`` are then C
+members of FastBase, read and written from Python as before.  Without the
+extension all of this is plain Python.
 
 A BaseException that is not an Exception (KeyboardInterrupt, SystemExit)
 escaping a call leaves the library in an unknown state: it propagates as it

@@ -26,8 +26,8 @@
  *   the output buffer, and tlsapi_gnutls_flush_fd sends it before anything
  *   newer.  GnuTLS is never told "would block", so a record is never half
  *   written inside GnuTLS, and every byte written is either sent or queued.
- * - tap: a server reading the client's hello for the cipher suites it offered
- *   gets a copy of what pull read from the socket until it says stop.
+ * - tap: the peer's first bytes, for the core's check that they can begin TLS
+ *   at all: a copy of what pull read from the socket until Python says stop.
  * - wait: the engine's wait for the peer (tlsapi_gnutls_wait_fd), called
  *   WITHOUT the connection's lock: it touches no session, only looks at the
  *   transport's counters (a hint, as from Python) and polls the socket.  One
@@ -86,7 +86,7 @@ static void tlsapi_gnutls_tap(tlsapi_gnutls_transport *t, const char *data, size
     if (capacity != t->tap_cap) {
         grown = realloc(t->tap_buf, capacity);
         if (grown == NULL) {
-            t->tap = 0; /* the offer stays unknown, the handshake goes on */
+            t->tap = 0; /* no check then: GnuTLS judges the bytes, the handshake goes on */
             return;
         }
         t->tap_buf = grown;

@@ -37,7 +37,7 @@ typedef struct {
        writes itself, or -1 for the memory transport. */
     int fd;
     int sys_errno;         /* recv failed with this errno: Python raises it as an OSError */
-    int tap;               /* pull copies what it reads from fd to tap_buf (a ClientHello reader) */
+    int tap;               /* pull copies what it reads from fd to tap_buf (the not-TLS check) */
     char *tap_buf;
     size_t tap_len;
     int held;              /* recv left decrypted bytes inside GnuTLS (the caller's buffer was full) */

@@ -367,7 +367,7 @@ class GnuTLSBuffer(SocketPathBuffer):
             for _ in range(_MAX_RETRIES):
                 # gnutls_handshake until done or starved (TLS 1.3 may say EAGAIN after a message).
                 code = lib.tlsapi_gnutls_handshake(state)
-                if state.tap_len:  # the native socket path: what pull read, for the hello reader
+                if state.tap_len:  # the native socket path: what pull read, for the not-TLS check
                     self._read_tapped()
                 if self._after_handshake_step(code):
                     return
