@@ -659,7 +659,9 @@ static PyObject *FastBase_bio_read(FastBase *self, PyObject *const *args, Py_ssi
                     return NULL;
                 /* Declined: the Python path reads what was given (nothing more to give). */
                 {
-                    PyObject *rest[2] = {empty_bytes, args[1]};
+                    PyObject *rest[2];
+                    rest[0] = empty_bytes;
+                    rest[1] = args[1];
                     return call_slow(self, str_bio_read_slow, rest, 2, NULL);
                 }
             }
