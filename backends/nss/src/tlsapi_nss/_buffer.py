@@ -668,21 +668,8 @@ class NSSBuffer(SocketPathBuffer):
         count = _tls_read(self._fd, state, scratch, size)
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, scratch, size)
-        if count > 0:
-            # A read that returned data: drop used chunks, report what ended it, if anything.
-            if not state.in_size:
-                self._chunks_read()  # all read: an idle connection keeps no ciphertext
-            if state.stopped:
-                self._report_stop(state)
-            return _unpack(scratch, count)
-        if count == 0:
-            self._closed()
-            return b""
-        if not state.in_size:
-            self._chunks_read()  # e.g. a session ticket read: nothing kept idle
-        if count == _WOULD_BLOCK and state.sys_errno:
-            raise socket_error(state)  # the native socket path: recv failed
-        raise self._failure(count, "read")
+        count = self._read_result(count)
+        return _unpack(scratch, count) if count else b""
 
     def _report_stop(self, state: Any) -> None:
         """The read that returned data met a close or an error after it (``stopped``)."""
@@ -708,18 +695,23 @@ class NSSBuffer(SocketPathBuffer):
         count = _tls_read(self._fd, state, _from_buffer(target), size)
         while count < 0 and self._refused_renegotiation(count):
             count = _tls_read(self._fd, state, _from_buffer(target), size)
+        return self._read_result(count)
+
+    def _read_result(self, count: int) -> int:
+        """What a read returns (or raises) after tlsapi_nss_read answered ``count``: the
+        bytes read, 0 for close_notify, or the error (the Python path and the fast one)."""
+        state = self._memio
+        if not state.in_size and self._chunks:
+            # All read (data, or a session ticket): an idle connection keeps no ciphertext.
+            self._chunks_read()
         if count > 0:
-            # A read that returned data: drop used chunks, report what ended it, if anything.
-            if not state.in_size:
-                self._chunks_read()  # all read: an idle connection keeps no ciphertext
+            # Data: report what ended the read after it, if anything.
             if state.stopped:
                 self._report_stop(state)
             return count
         if count == 0:
             self._closed()
             return 0
-        if not state.in_size:
-            self._chunks_read()
         if count == _WOULD_BLOCK and state.sys_errno:
             raise socket_error(state)  # the native socket path: recv failed
         raise self._failure(count, "read")
@@ -764,20 +756,7 @@ class NSSBuffer(SocketPathBuffer):
         raise self._failure(result, "write")
 
     def _fast_recv_result(self, result: int) -> int:
-        count = result - _FAST_STOPPED
-        state = self._memio
-        if not state.in_size and self._chunks:
-            self._chunks_read()  # memio read the chunks _receive queued: let go of them
-        if count > 0:
-            if state.stopped:
-                self._report_stop(state)
-            return count
-        if count == 0:
-            self._closed()
-            return 0
-        if count == _WOULD_BLOCK and state.sys_errno:
-            raise socket_error(state)
-        raise self._failure(count, "read")
+        return self._read_result(result - _FAST_STOPPED)
 
     def _write(self, data: bytes | bytearray | memoryview) -> int:
         size = len(data)
